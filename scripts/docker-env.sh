@@ -1,0 +1,475 @@
+#!/usr/bin/env bash
+# A private Docker daemon and locally made base images for layerwise's Docker tests.
+# No registry can be reached, so nothing is pulled: base images are built here.
+#
+#   scripts/docker-env.sh start DIR
+#       (root) install missing tools, start dockerd with everything under DIR, wait until it
+#       answers; the last stdout line is `export DOCKER_HOST=…`, so: eval "$(… start DIR)"
+#   scripts/docker-env.sh images [busybox|debian|all]...
+#       with DOCKER_HOST set, create the missing base images: layerwise/busybox:latest (also
+#       tagged busybox:latest) and debian:bookworm-slim. Default: all.
+#   scripts/docker-env.sh stop DIR
+#       stop the daemon, unmount what it left under DIR, remove DIR. Safe to repeat.
+#   scripts/docker-env.sh run DIR [busybox|debian|all]... -- CMD...
+#       start, images, run CMD with DOCKER_HOST exported, always stop; exits with CMD's status.
+#
+# The Debian root filesystem is cached in the repo under .cache/docker-env/ (git-ignored); delete
+# it to debootstrap afresh. Environment: DOCKER_ENV_STORAGE_DRIVER forces a storage driver
+# (default overlay2, vfs where overlay mounts fail); DOCKER_ENV_DEBIAN_MIRROR overrides
+# debootstrap's default mirror.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly REPO_ROOT
+readonly MARKER=.docker-env           # marks a DIR this script made, so stop never removes another
+readonly START_TIMEOUT=30             # seconds for dockerd to answer
+readonly STOP_TIMEOUT=20              # seconds between TERM and KILL
+readonly DEBIAN_RECIPE=v1             # bump when the Debian recipe changes, to miss the old cache
+readonly IMAGE_PATH_ENV='PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+RUN_DIR=""      # set by `run`: the exit trap stops this daemon
+TMP_DIRS=()     # scratch dirs removed on exit
+
+log() { printf 'docker-env: %s\n' "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+usage() {
+    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
+    exit 2
+}
+
+on_exit() {
+    local status=$?
+    local dir
+    if [[ -n "$RUN_DIR" ]]; then
+        stop_env "$RUN_DIR" || log "warning: could not fully stop the daemon in $RUN_DIR"
+    fi
+    for dir in "${TMP_DIRS[@]+"${TMP_DIRS[@]}"}"; do
+        unmount_under "$dir" || true
+        rm -rf --one-file-system "$dir" || true
+    done
+    exit "$status"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+scratch_dir() {
+    local dir
+    dir="$(mktemp -d "${TMPDIR:-/tmp}/layerwise-$1.XXXXXX")"
+    TMP_DIRS+=("$dir")
+    printf '%s\n' "$dir"
+}
+
+need_root() { [[ $EUID -eq 0 ]] || die "$1 needs root"; }
+
+socket_of() { printf 'unix://%s/docker.sock' "$1"; }
+
+# ---------------------------------------------------------------------------------------------
+# Processes and mounts belonging to DIR
+
+# Every mount point at or below $1, deepest first (mountinfo escapes spaces and such as \ooo).
+mounts_under() {
+    local root="$1" mnt
+    while read -r _ _ _ _ mnt _; do
+        mnt="$(printf '%b' "$mnt")"
+        if [[ "$mnt" == "$root" || "$mnt" == "$root"/* ]]; then printf '%s\n' "$mnt"; fi
+    done </proc/self/mountinfo | sort -r
+}
+
+unmount_under() {
+    local mnt failed=0
+    while IFS= read -r mnt; do
+        umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || {
+            log "cannot unmount $mnt"
+            failed=1
+        }
+    done < <(mounts_under "$1")
+    return "$failed"
+}
+
+# The dockerd whose pidfile is DIR/docker.pid, found by its command line so a reused pid is
+# never mistaken for it.
+dockerd_pid() {
+    local dir="$1" pid cmdline
+    for pid in /proc/[0-9]*; do
+        pid="${pid#/proc/}"
+        [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == */dockerd ]] || continue
+        cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || continue
+        if [[ "$cmdline" == *" --pidfile $dir/docker.pid "* ]]; then
+            printf '%s\n' "$pid"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# What a killed dockerd can leave running: its containerd and shims, with an argument under DIR.
+daemon_leftovers() {
+    local dir="$1" pid exe
+    for pid in /proc/[0-9]*; do
+        pid="${pid#/proc/}"
+        exe="$(readlink "/proc/$pid/exe" 2>/dev/null)" || continue
+        [[ "${exe##*/}" == containerd* || "${exe##*/}" == dockerd ]] || continue
+        if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- " $dir/"; then
+            printf '%s\n' "$pid"
+        fi
+    done
+}
+
+# Container init processes: the shims' children. Each is pid 1 of its container's pid namespace,
+# so killing it ends the whole container.
+container_inits() {
+    local pid
+    for pid in "$@"; do
+        [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == */containerd-shim* ]] || continue
+        ps -o pid= --ppid "$pid" | tr -d " " || true
+    done
+}
+
+# Wait until none of the given pids is alive, at most $1 seconds.
+wait_gone() {
+    local deadline=$((SECONDS + $1)) pid alive
+    shift
+    while :; do
+        alive=0
+        for pid in "$@"; do
+            kill -0 "$pid" 2>/dev/null && alive=1
+        done
+        ((alive)) || return 0
+        ((SECONDS < deadline)) || return 1
+        sleep 0.2
+    done
+}
+
+# ---------------------------------------------------------------------------------------------
+# start
+
+static_busybox() {
+    local bb
+    bb="$(command -v busybox)" || return 1
+    # ldd fails on a static executable
+    if ldd "$bb" >/dev/null 2>&1; then return 1; fi
+    printf '%s\n' "$bb"
+}
+
+install_missing_tools() {
+    local dir="$1" packages=()
+    command -v dockerd >/dev/null && command -v docker >/dev/null || packages+=(docker.io)
+    static_busybox >/dev/null || packages+=(busybox-static)
+    command -v debootstrap >/dev/null || packages+=(debootstrap)
+    ((${#packages[@]})) || return 0
+    log "installing ${packages[*]}"
+    if ! {
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
+    } >"$dir/apt.log" 2>&1; then
+        tail -n 20 "$dir/apt.log" >&2
+        die "installing ${packages[*]} failed"
+    fi
+}
+
+overlay_mount_works() {
+    local probe="$1/overlay-probe" ok=1
+    mkdir -p "$probe"/{lower,upper,work,merged}
+    if mount -t overlay overlay \
+        -o "lowerdir=$probe/lower,upperdir=$probe/upper,workdir=$probe/work" "$probe/merged" 2>/dev/null; then
+        umount "$probe/merged"
+        ok=0
+    fi
+    rm -rf "$probe"
+    return "$ok"
+}
+
+docker_answers() { DOCKER_HOST="$(socket_of "$1")" timeout 10 docker info >/dev/null 2>&1; }
+
+# Launch dockerd with storage driver $2 and wait for it: 0 ready, 1 exited, 2 timed out.
+launch_dockerd() {
+    local dir="$1" driver="$2" pid deadline
+    log "starting dockerd ($driver) in $dir"
+    # setsid: a Ctrl-C at the caller's terminal reaches this script, whose trap stops the daemon
+    # in order, rather than reaching the daemon directly.
+    setsid dockerd \
+        --config-file "$dir/daemon.json" \
+        --iptables=false --ip6tables=false --bridge=none \
+        --storage-driver="$driver" \
+        --data-root "$dir/root" \
+        --exec-root "$dir/exec" \
+        --pidfile "$dir/docker.pid" \
+        --host "$(socket_of "$dir")" \
+        --shutdown-timeout 5 \
+        </dev/null >>"$dir/dockerd.log" 2>&1 &
+    pid=$!
+    deadline=$((SECONDS + START_TIMEOUT))
+    until docker_answers "$dir"; do
+        kill -0 "$pid" 2>/dev/null || return 1
+        ((SECONDS < deadline)) || return 2
+        sleep 0.2
+    done
+}
+
+start_env() {
+    local dir="$1" driver status longest
+    need_root start
+    if [[ -e "$dir" && ! -f "$dir/$MARKER" && -n "$(ls -A "$dir")" ]]; then
+        die "$dir is not empty and was not made by this script"
+    fi
+    # containerd refuses unix socket paths over 104 bytes; this is its longest.
+    longest="$dir/exec/containerd/containerd-debug.sock"
+    if ((${#longest} > 104)); then
+        die "$dir is too long a path for the daemon's sockets; choose a shorter one"
+    fi
+    mkdir -p "$dir"
+    touch "$dir/$MARKER"
+
+    if dockerd_pid "$dir" >/dev/null && docker_answers "$dir"; then
+        log "dockerd already running in $dir"
+        DOCKER_HOST="$(socket_of "$dir")"
+        export DOCKER_HOST
+        return 0
+    fi
+
+    install_missing_tools "$dir"
+    # An empty config keeps any /etc/docker/daemon.json from clashing with the flags.
+    printf '{}\n' >"$dir/daemon.json"
+
+    driver="${DOCKER_ENV_STORAGE_DRIVER:-}"
+    if [[ -z "$driver" ]]; then
+        driver=overlay2
+        if ! overlay_mount_works "$dir"; then
+            log "overlay mounts fail on $(findmnt -no FSTYPE -T "$dir"); falling back to vfs (slow, big)"
+            driver=vfs
+        fi
+    fi
+
+    status=0
+    launch_dockerd "$dir" "$driver" || status=$?
+    if ((status == 1)) && [[ "$driver" == overlay2 && -z "${DOCKER_ENV_STORAGE_DRIVER:-}" ]]; then
+        log "dockerd exited with overlay2; retrying with vfs"
+        driver=vfs
+        status=0
+        launch_dockerd "$dir" "$driver" || status=$?
+    fi
+    if ((status != 0)); then
+        log "dockerd did not answer ($([[ $status == 1 ]] && echo exited || echo "timed out after ${START_TIMEOUT}s")); end of $dir/dockerd.log:"
+        grep -v 'module=grpc' "$dir/dockerd.log" | tail -n 15 | sed 's/^/    /' >&2
+        stop_env "$dir" || true
+        exit 1
+    fi
+    DOCKER_HOST="$(socket_of "$dir")"
+    export DOCKER_HOST
+    log "dockerd ready ($driver, pid $(cat "$dir/docker.pid"))"
+}
+
+cmd_start() {
+    (($# == 1)) || usage
+    local dir
+    dir="$(realpath -m -- "$1")"
+    start_env "$dir"
+    printf 'export DOCKER_HOST=%q\n' "$DOCKER_HOST"
+}
+
+# ---------------------------------------------------------------------------------------------
+# stop
+
+stop_env() {
+    local dir="$1" pid failed=0
+    local -a rest inits
+    [[ -e "$dir" ]] || return 0
+    if [[ ! -f "$dir/$MARKER" ]]; then
+        log "refusing to remove $dir: it was not made by this script"
+        return 1
+    fi
+    if pid="$(dockerd_pid "$dir")"; then
+        # a throwaway daemon need not give running containers their 10 s to stop
+        DOCKER_HOST="$(socket_of "$dir")" timeout 10 \
+            sh -c 'docker ps -q | xargs -r docker kill' >/dev/null 2>&1 || true
+        kill -TERM "$pid" 2>/dev/null || true
+        if ! wait_gone "$STOP_TIMEOUT" "$pid"; then
+            log "dockerd $pid ignored TERM for ${STOP_TIMEOUT}s; killing it"
+            kill -KILL "$pid" 2>/dev/null || true
+            wait_gone 5 "$pid" || true
+        fi
+    fi
+    mapfile -t rest < <(daemon_leftovers "$dir")
+    if ((${#rest[@]})); then
+        mapfile -t inits < <(container_inits "${rest[@]}")
+        if ((${#inits[@]})); then
+            log "killing leftover containers ${inits[*]}"
+            kill -KILL "${inits[@]}" 2>/dev/null || true
+            wait_gone 5 "${inits[@]}" || true
+        fi
+        log "killing leftover processes ${rest[*]}"
+        kill -TERM "${rest[@]}" 2>/dev/null || true
+        wait_gone 5 "${rest[@]}" || kill -KILL "${rest[@]}" 2>/dev/null || true
+        wait_gone 5 "${rest[@]}" || true
+    fi
+    unmount_under "$dir" || failed=1
+    # --one-file-system: never reach through a mount that would not go away
+    rm -rf --one-file-system "$dir" || failed=1
+    return "$failed"
+}
+
+cmd_stop() {
+    (($# == 1)) || usage
+    local dir
+    dir="$(realpath -m -- "$1")"
+    need_root stop
+    stop_env "$dir" || die "could not fully clean up $dir"
+}
+
+# ---------------------------------------------------------------------------------------------
+# images
+
+image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+make_busybox() {
+    local bb tree name
+    if ! image_exists layerwise/busybox:latest; then
+        bb="$(static_busybox)" || die "no static busybox (apt-get install busybox-static)"
+        tree="$(scratch_dir busybox)"
+        mkdir -p "$tree"/{bin,etc,root,tmp}
+        chmod 1777 "$tree/tmp"
+        cp "$bb" "$tree/bin/busybox"
+        # hard links, as the official image has; linking `busybox` itself would replace the binary
+        for name in $("$bb" --list); do
+            [[ "$name" == busybox ]] || ln "$tree/bin/busybox" "$tree/bin/$name"
+        done
+        printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' >"$tree/etc/passwd"
+        printf 'root:x:0:\nnobody:x:65534:\n' >"$tree/etc/group"
+        tar --numeric-owner -C "$tree" -c . |
+            docker import -c "ENV $IMAGE_PATH_ENV" -c 'CMD ["sh"]' - layerwise/busybox:latest >/dev/null
+        log "made layerwise/busybox:latest"
+    fi
+    image_exists busybox:latest || docker tag layerwise/busybox:latest busybox:latest
+}
+
+# The settings official Debian images ship so that `apt-get install` in a build leaves no caches
+# or docs in the layer, and services do not try to start.
+configure_debian_rootfs() {
+    local root="$1"
+    printf '#!/bin/sh\n# no services start during docker build\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+    chmod 0755 "$root/usr/sbin/policy-rc.d"
+
+    printf 'force-unsafe-io\n' >"$root/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
+    cat >"$root/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
+# slim: keep docs, man pages and translations out of every later install
+path-exclude /usr/share/doc/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/lintian/overrides/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/man/*
+path-include /usr/share/doc/*/copyright
+path-include /usr/share/locale/locale.alias
+EOF
+
+    local clean='"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true";'
+    cat >"$root/etc/apt/apt.conf.d/docker-clean" <<EOF
+# an apt-get clean after every install and update, so no .deb or cache lands in a layer
+DPkg::Post-Invoke { $clean };
+APT::Update::Post-Invoke { $clean };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+    printf 'Apt::AutoRemove::SuggestsImportant "false";\n' >"$root/etc/apt/apt.conf.d/docker-autoremove-suggests"
+    printf 'Acquire::GzipIndexes "true";\n' >"$root/etc/apt/apt.conf.d/docker-gzip-indexes"
+    printf 'Acquire::Languages "none";\n' >"$root/etc/apt/apt.conf.d/docker-no-languages"
+    chmod 0644 "$root"/etc/dpkg/dpkg.cfg.d/docker* "$root"/etc/apt/apt.conf.d/docker-*
+}
+
+# What debootstrap leaves that an image should not carry.
+trim_debian_rootfs() {
+    local root="$1"
+    rm -rf "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
+        "$root"/var/lib/apt/lists/* "$root"/var/cache/ldconfig/aux-cache \
+        "$root"/var/log/apt/*.log "$root"/var/log/{dpkg,bootstrap,alternatives}.log \
+        "$root"/run/mount/utab "$root"/etc/hostname "$root"/etc/resolv.conf
+    mkdir -p "$root/var/lib/apt/lists/partial"
+    find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+    find "$root/usr/share/doc" -mindepth 1 -depth -type d -empty -delete
+    find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
+    rm -rf "$root"/usr/share/{man,info,groff,linda}/* "$root"/usr/share/lintian/overrides/*
+}
+
+debian_rootfs_tar() {
+    local cache="$1" work mirror=()
+    work="$(scratch_dir debian)"
+    [[ -z "${DOCKER_ENV_DEBIAN_MIRROR:-}" ]] || mirror=("$DOCKER_ENV_DEBIAN_MIRROR")
+    log "debootstrapping bookworm (minbase); log in $work/debootstrap.log"
+    if ! debootstrap --variant=minbase bookworm "$work/rootfs" "${mirror[@]+"${mirror[@]}"}" \
+        >"$work/debootstrap.log" 2>&1; then
+        tail -n 20 "$work/debootstrap.log" >&2
+        die "debootstrap failed"
+    fi
+    unmount_under "$work/rootfs" || die "debootstrap left mounts in $work/rootfs"
+    configure_debian_rootfs "$work/rootfs"
+    trim_debian_rootfs "$work/rootfs"
+    mkdir -p "$(dirname "$cache")"
+    tar --numeric-owner --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' \
+        -C "$work/rootfs" -cf "$cache.$$.tmp" .
+    mv "$cache.$$.tmp" "$cache"
+}
+
+make_debian() {
+    local cache
+    image_exists debian:bookworm-slim && return 0
+    cache="$REPO_ROOT/.cache/docker-env/debian-bookworm-slim-$(dpkg --print-architecture)-$DEBIAN_RECIPE.tar"
+    if [[ -s "$cache" ]]; then
+        log "using cached ${cache#"$REPO_ROOT"/}"
+    else
+        need_root debootstrap
+        debian_rootfs_tar "$cache"
+    fi
+    docker import -c "ENV $IMAGE_PATH_ENV" -c 'CMD ["bash"]' "$cache" debian:bookworm-slim >/dev/null
+    log "made debian:bookworm-slim"
+}
+
+check_image_sets() {
+    local want
+    for want in "$@"; do
+        [[ "$want" == @(busybox|debian|all) ]] || die "unknown image set '$want' (busybox, debian or all)"
+    done
+}
+
+images() {
+    (($#)) || set -- all
+    check_image_sets "$@"
+    [[ -n "${DOCKER_HOST:-}" ]] || die "DOCKER_HOST is not set (eval the output of: $0 start DIR)"
+    if [[ " $* " == *" busybox "* || " $* " == *" all "* ]]; then make_busybox; fi
+    if [[ " $* " == *" debian "* || " $* " == *" all "* ]]; then make_debian; fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# run
+
+cmd_run() {
+    (($# >= 1)) || usage
+    local dir sets=() status
+    dir="$(realpath -m -- "$1")"
+    shift
+    while (($#)) && [[ "$1" != -- ]]; do
+        sets+=("$1")
+        shift
+    done
+    if [[ "${1:-}" != -- ]] || (($# < 2)); then usage; fi
+    shift
+    check_image_sets "${sets[@]+"${sets[@]}"}"
+    RUN_DIR="$dir"
+    start_env "$dir"
+    images "${sets[@]+"${sets[@]}"}"
+    status=0
+    "$@" || status=$?
+    exit "$status"
+}
+
+case "${1:-}" in
+    start) shift && cmd_start "$@" ;;
+    images) shift && images "$@" ;;
+    stop) shift && cmd_stop "$@" ;;
+    run) shift && cmd_run "$@" ;;
+    *) usage ;;
+esac
