@@ -56,11 +56,13 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Make a scratch dir named after $2 and store its path in the variable named $1. Not a command
+# substitution: the subshell would lose the TMP_DIRS entry.
 scratch_dir() {
-    local dir
-    dir="$(mktemp -d "${TMPDIR:-/tmp}/layerwise-$1.XXXXXX")"
-    TMP_DIRS+=("$dir")
-    printf '%s\n' "$dir"
+    local made
+    made="$(mktemp -d "${TMPDIR:-/tmp}/layerwise-$2.XXXXXX")"
+    TMP_DIRS+=("$made")
+    printf -v "$1" '%s' "$made"
 }
 
 need_root() { [[ $EUID -eq 0 ]] || die "$1 needs root"; }
@@ -329,7 +331,7 @@ make_busybox() {
     local bb tree name
     if ! image_exists layerwise/busybox:latest; then
         bb="$(static_busybox)" || die "no static busybox (apt-get install busybox-static)"
-        tree="$(scratch_dir busybox)"
+        scratch_dir tree busybox
         mkdir -p "$tree"/{bin,etc,root,tmp}
         chmod 1777 "$tree/tmp"
         cp "$bb" "$tree/bin/busybox"
@@ -397,7 +399,7 @@ trim_debian_rootfs() {
 
 debian_rootfs_tar() {
     local cache="$1" work mirror=()
-    work="$(scratch_dir debian)"
+    scratch_dir work debian
     [[ -z "${DOCKER_ENV_DEBIAN_MIRROR:-}" ]] || mirror=("$DOCKER_ENV_DEBIAN_MIRROR")
     log "debootstrapping bookworm (minbase); log in $work/debootstrap.log"
     if ! debootstrap --variant=minbase bookworm "$work/rootfs" "${mirror[@]+"${mirror[@]}"}" \
