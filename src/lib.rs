@@ -1,0 +1,8 @@
+//! layerwise: finds what wastes layers, bytes and cache in Dockerfiles, rewrites it, and measures
+//! the gain.
+//!
+//! The pipeline, one module per arrow: source text → [`syntax`] (parse) → [`rules`] (lint) →
+//! [`diagnostic`]s with fixes → reports.
+
+pub mod source;
+pub mod syntax;

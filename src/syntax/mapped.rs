@@ -1,0 +1,132 @@
+//! Text assembled from pieces of a file (an instruction with its line continuations removed, a
+//! shell script made of a RUN line and its heredoc bodies), with a map back to the file's bytes.
+
+use std::ops::Range;
+
+use crate::source::Span;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MappedText {
+    text: String,
+    segments: Vec<Segment>,
+}
+
+/// `len` bytes at `text` in the assembled text came from `source` in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Segment {
+    text: usize,
+    source: usize,
+    len: usize,
+}
+
+impl MappedText {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends `file[span]`.
+    pub fn push_source(&mut self, file: &str, span: Span) {
+        if span.is_empty() {
+            return;
+        }
+        let text = self.text.len();
+        match self.segments.last_mut() {
+            // Adjacent in both: extend, so a plain line maps with one segment.
+            Some(last) if last.text + last.len == text && last.source + last.len == span.start => {
+                last.len += span.len()
+            }
+            _ => self.segments.push(Segment {
+                text,
+                source: span.start,
+                len: span.len(),
+            }),
+        }
+        self.text.push_str(&file[span.range()]);
+    }
+
+    /// Appends text that is not in the file (such as a newline joining two pieces); offsets in it
+    /// map to where the previous piece ended.
+    pub fn push_synthetic(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// The file offset of the byte at `offset` in this text.
+    pub fn to_source(&self, offset: usize) -> usize {
+        let Some(first) = self.segments.first() else {
+            return 0;
+        };
+        let i = self.segments.partition_point(|s| s.text <= offset);
+        if i == 0 {
+            return first.source;
+        }
+        let seg = self.segments[i - 1];
+        if offset < seg.text + seg.len {
+            seg.source + (offset - seg.text)
+        } else {
+            // In synthetic text or at the end: stick to the end of the previous piece.
+            seg.source + seg.len
+        }
+    }
+
+    /// The file offset just after the byte at `offset - 1`: where a span ending at `offset` ends.
+    pub fn to_source_end(&self, offset: usize) -> usize {
+        if offset == 0 {
+            return self.to_source(0);
+        }
+        self.to_source(offset - 1) + 1
+    }
+
+    /// The file span of a range of this text. A range crossing a removed continuation covers it.
+    pub fn span(&self, range: Range<usize>) -> Span {
+        if range.is_empty() {
+            let at = self.to_source(range.start);
+            return Span::empty(at);
+        }
+        Span::new(self.to_source(range.start), self.to_source_end(range.end))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_joined_lines_back_to_the_file() {
+        let file = "RUN a \\\n  && b\n";
+        let mut m = MappedText::new();
+        m.push_source(file, Span::new(0, 6));
+        m.push_source(file, Span::new(8, 14));
+        assert_eq!(m.as_str(), "RUN a   && b");
+        let amp = m.as_str().find("&&").unwrap();
+        assert_eq!(m.to_source(amp), file.find("&&").unwrap());
+        let whole = m.span(0..m.len());
+        assert_eq!(&file[whole.range()], "RUN a \\\n  && b");
+        let first = m.span(0..5);
+        assert_eq!(&file[first.range()], "RUN a");
+    }
+
+    #[test]
+    fn synthetic_text_maps_to_the_previous_end() {
+        let file = "abcdef";
+        let mut m = MappedText::new();
+        m.push_source(file, Span::new(0, 2));
+        m.push_synthetic("\n");
+        m.push_source(file, Span::new(4, 6));
+        assert_eq!(m.as_str(), "ab\nef");
+        assert_eq!(m.to_source(2), 2);
+        assert_eq!(m.to_source(3), 4);
+        assert_eq!(m.span(3..5), Span::new(4, 6));
+    }
+}

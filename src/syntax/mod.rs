@@ -1,0 +1,383 @@
+//! Our Dockerfile parser: a lossless tree with exact byte spans, BuildKit's grammar, and error
+//! recovery at instruction boundaries.
+//!
+//! The tree is flat at the top: a file is a sequence of [`Node`]s, each covering whole lines
+//! (a comment, a blank line, one instruction with its continuations and heredoc bodies), with no
+//! gaps, so printing the nodes back gives the file byte for byte. Inside an instruction, spans
+//! point at its keyword, flags, arguments and heredocs.
+
+mod mapped;
+mod parser;
+pub mod words;
+
+use std::fmt;
+use std::ops::Range;
+
+pub use mapped::MappedText;
+pub use words::Word;
+
+use crate::source::{LineIndex, Position, Span};
+
+/// A parsed Dockerfile, owning its text.
+#[derive(Clone, Debug)]
+pub struct Dockerfile {
+    text: String,
+    lines: LineIndex,
+    pub nodes: Vec<Node>,
+    pub errors: Vec<SyntaxError>,
+    /// The escape character: `\` unless an `# escape=` directive says `` ` ``.
+    pub escape: char,
+}
+
+impl Dockerfile {
+    /// Parses any text; problems end up in [`Dockerfile::errors`], never in a panic.
+    pub fn parse(text: impl Into<String>) -> Dockerfile {
+        let text = text.into();
+        let lines = LineIndex::new(&text);
+        let parsed = parser::parse(&text, &lines);
+        Dockerfile {
+            text,
+            lines,
+            nodes: parsed.nodes,
+            errors: parsed.errors,
+            escape: parsed.escape,
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn lines(&self) -> &LineIndex {
+        &self.lines
+    }
+
+    pub fn slice(&self, span: Span) -> &str {
+        &self.text[span.range()]
+    }
+
+    pub fn position(&self, offset: usize) -> Position {
+        self.lines.position(&self.text, offset)
+    }
+
+    /// 0-based first and last line of a span.
+    pub fn line_range(&self, span: Span) -> (usize, usize) {
+        let last = if span.is_empty() {
+            span.start
+        } else {
+            span.end - 1
+        };
+        (self.lines.line_of(span.start), self.lines.line_of(last))
+    }
+
+    /// The instructions that parsed, in order.
+    pub fn instructions(&self) -> impl Iterator<Item = &Instruction> + '_ {
+        self.nodes.iter().filter_map(|n| match &n.kind {
+            NodeKind::Instruction(i) => Some(i.as_ref()),
+            _ => None,
+        })
+    }
+
+    pub fn directives(&self) -> impl Iterator<Item = &Directive> + '_ {
+        self.nodes.iter().filter_map(|n| match &n.kind {
+            NodeKind::Directive(d) => Some(d),
+            _ => None,
+        })
+    }
+
+    /// The build stages: each FROM and the instructions after it.
+    pub fn stages(&self) -> Vec<Stage<'_>> {
+        let mut stages: Vec<Stage<'_>> = Vec::new();
+        for inst in self.instructions() {
+            if inst.keyword == Keyword::From {
+                stages.push(Stage::new(stages.len(), inst));
+            } else if let Some(stage) = stages.last_mut() {
+                stage.instructions.push(inst);
+            }
+        }
+        stages
+    }
+}
+
+impl fmt::Display for Dockerfile {
+    /// Prints the tree back: the original text, byte for byte.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for node in &self.nodes {
+            f.write_str(&self.text[node.span.range()])?;
+        }
+        Ok(())
+    }
+}
+
+/// A run of whole lines of the file.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub span: Span,
+    pub kind: NodeKind,
+}
+
+#[derive(Clone, Debug)]
+pub enum NodeKind {
+    /// The UTF-8 byte order mark.
+    Bom,
+    Directive(Directive),
+    Comment,
+    Blank,
+    Instruction(Box<Instruction>),
+    /// An instruction that did not parse; its error is in [`Dockerfile::errors`].
+    Invalid,
+}
+
+/// A parser directive such as `# syntax=docker/dockerfile:1` or `# escape=``.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Directive {
+    pub span: Span,
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub span: Span,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Keyword {
+    Add,
+    Arg,
+    Cmd,
+    Copy,
+    Entrypoint,
+    Env,
+    Expose,
+    From,
+    Healthcheck,
+    Label,
+    Maintainer,
+    Onbuild,
+    Run,
+    Shell,
+    Stopsignal,
+    User,
+    Volume,
+    Workdir,
+}
+
+impl Keyword {
+    pub const ALL: [Keyword; 18] = [
+        Keyword::Add,
+        Keyword::Arg,
+        Keyword::Cmd,
+        Keyword::Copy,
+        Keyword::Entrypoint,
+        Keyword::Env,
+        Keyword::Expose,
+        Keyword::From,
+        Keyword::Healthcheck,
+        Keyword::Label,
+        Keyword::Maintainer,
+        Keyword::Onbuild,
+        Keyword::Run,
+        Keyword::Shell,
+        Keyword::Stopsignal,
+        Keyword::User,
+        Keyword::Volume,
+        Keyword::Workdir,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Keyword::Add => "ADD",
+            Keyword::Arg => "ARG",
+            Keyword::Cmd => "CMD",
+            Keyword::Copy => "COPY",
+            Keyword::Entrypoint => "ENTRYPOINT",
+            Keyword::Env => "ENV",
+            Keyword::Expose => "EXPOSE",
+            Keyword::From => "FROM",
+            Keyword::Healthcheck => "HEALTHCHECK",
+            Keyword::Label => "LABEL",
+            Keyword::Maintainer => "MAINTAINER",
+            Keyword::Onbuild => "ONBUILD",
+            Keyword::Run => "RUN",
+            Keyword::Shell => "SHELL",
+            Keyword::Stopsignal => "STOPSIGNAL",
+            Keyword::User => "USER",
+            Keyword::Volume => "VOLUME",
+            Keyword::Workdir => "WORKDIR",
+        }
+    }
+
+    /// Case-insensitive, as Docker reads keywords.
+    pub fn from_name(name: &str) -> Option<Keyword> {
+        Keyword::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(name))
+    }
+
+    /// Instructions that may open heredocs.
+    pub fn takes_heredocs(self) -> bool {
+        matches!(self, Keyword::Run | Keyword::Copy | Keyword::Add)
+    }
+}
+
+impl fmt::Display for Keyword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A builder flag: `--mount=type=cache,target=/root/.cache`, `--link`, `--from=build`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flag {
+    pub span: Span,
+    pub name: String,
+    pub value: Option<String>,
+}
+
+/// A heredoc: the `<<EOF` marker on the instruction line, its body lines and terminator line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Heredoc {
+    pub marker: Span,
+    pub name: String,
+    pub chomp: bool,
+    pub expand: bool,
+    /// Whole lines, from the line after the instruction (or the previous terminator) up to the
+    /// terminator line.
+    pub body: Span,
+    /// The terminator line's text; empty at the end of the file when the heredoc is unterminated.
+    pub terminator: Span,
+}
+
+impl Heredoc {
+    /// The body as the build sees it: lines without `\r`, each ending in `\n`, and with `<<-`
+    /// their leading tabs removed.
+    pub fn content(&self, text: &str) -> String {
+        let mut out = String::with_capacity(self.body.len());
+        for line in text[self.body.range()].split_inclusive('\n') {
+            let line = line.strip_suffix('\n').unwrap_or(line);
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            let line = if self.chomp {
+                line.trim_start_matches('\t')
+            } else {
+                line
+            };
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// One instruction, with its continuation lines joined into [`Instruction::line`].
+#[derive(Clone, Debug)]
+pub struct Instruction {
+    pub keyword: Keyword,
+    pub keyword_span: Span,
+    /// From the keyword to the end of the last line (the last heredoc terminator included),
+    /// without the final line break.
+    pub span: Span,
+    /// 0-based first and last line, heredoc bodies and skipped continuation lines included.
+    pub lines: (usize, usize),
+    pub flags: Vec<Flag>,
+    /// The instruction as BuildKit reads it: continuations joined, comment lines dropped.
+    pub line: MappedText,
+    /// Where the arguments (after keyword and flags, trimmed) sit in `line`.
+    pub args: Range<usize>,
+    /// The strings of the exec (JSON array) form; `None` for the shell form.
+    pub exec: Option<Vec<String>>,
+    pub heredocs: Vec<Heredoc>,
+    /// The instruction an ONBUILD wraps; its ranges are in this instruction's `line`.
+    pub onbuild: Option<Box<Instruction>>,
+    pub escape: char,
+}
+
+impl Instruction {
+    pub fn args_text(&self) -> &str {
+        &self.line.as_str()[self.args.clone()]
+    }
+
+    pub fn args_span(&self) -> Span {
+        self.line.span(self.args.clone())
+    }
+
+    pub fn is_exec_form(&self) -> bool {
+        self.exec.is_some()
+    }
+
+    pub fn flag(&self, name: &str) -> Option<&Flag> {
+        self.flags.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// All values of a repeatable flag such as `--mount`.
+    pub fn flag_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.flags
+            .iter()
+            .filter(move |f| f.name.eq_ignore_ascii_case(name))
+            .filter_map(|f| f.value.as_deref())
+    }
+
+    /// Arguments split into words, quotes resolved (ENV, LABEL, ARG, COPY sources).
+    pub fn words(&self) -> Vec<Word> {
+        words::split_words(self.args_text(), self.args.start, self.escape)
+    }
+
+    /// The file span of a range of [`Instruction::line`].
+    pub fn span_of(&self, range: Range<usize>) -> Span {
+        self.line.span(range)
+    }
+
+    /// For COPY/ADD: the sources and the destination (exec or shell form), heredoc names
+    /// included as sources.
+    pub fn copy_paths(&self) -> Option<(Vec<String>, String)> {
+        if !matches!(self.keyword, Keyword::Copy | Keyword::Add) {
+            return None;
+        }
+        let mut paths: Vec<String> = match &self.exec {
+            Some(values) => values.clone(),
+            None => self.words().into_iter().map(|w| w.value).collect(),
+        };
+        let dest = paths.pop()?;
+        Some((paths, dest))
+    }
+
+    /// For FROM: the image and the stage name (`AS name`).
+    pub fn from_image(&self) -> Option<(String, Option<String>)> {
+        if self.keyword != Keyword::From {
+            return None;
+        }
+        let words = words::split_blanks(self.args_text(), 0);
+        let image = words.first()?.value.clone();
+        let name = match &words[..] {
+            [_, as_, name] if as_.value.eq_ignore_ascii_case("as") => {
+                Some(name.value.to_ascii_lowercase())
+            }
+            _ => None,
+        };
+        Some((image, name))
+    }
+}
+
+/// A build stage: its FROM and the instructions up to the next FROM.
+#[derive(Clone, Debug)]
+pub struct Stage<'a> {
+    pub index: usize,
+    pub from: &'a Instruction,
+    pub base: String,
+    pub name: Option<String>,
+    pub instructions: Vec<&'a Instruction>,
+}
+
+impl<'a> Stage<'a> {
+    fn new(index: usize, from: &'a Instruction) -> Self {
+        let (base, name) = from.from_image().unwrap_or_default();
+        Stage {
+            index,
+            from,
+            base,
+            name,
+            instructions: Vec::new(),
+        }
+    }
+}
