@@ -4,5 +4,6 @@
 //! The pipeline, one module per arrow: source text → [`syntax`] (parse) → [`rules`] (lint) →
 //! [`diagnostic`]s with fixes → reports.
 
+pub mod shell;
 pub mod source;
 pub mod syntax;

@@ -50,6 +50,31 @@ impl MappedText {
         self.text.push_str(text);
     }
 
+    /// Appends `other[range]`, keeping its map.
+    pub fn push_mapped(&mut self, other: &MappedText, range: Range<usize>) {
+        let mut at = range.start;
+        for seg in &other.segments {
+            let (start, end) = (seg.text.max(at), (seg.text + seg.len).min(range.end));
+            if start >= end {
+                continue;
+            }
+            if at < start {
+                self.push_synthetic(&other.text[at..start]);
+            }
+            let text = self.text.len();
+            self.segments.push(Segment {
+                text,
+                source: seg.source + (start - seg.text),
+                len: end - start,
+            });
+            self.text.push_str(&other.text[start..end]);
+            at = end;
+        }
+        if at < range.end {
+            self.push_synthetic(&other.text[at..range.end]);
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -115,6 +140,21 @@ mod tests {
         assert_eq!(&file[whole.range()], "RUN a \\\n  && b");
         let first = m.span(0..5);
         assert_eq!(&file[first.range()], "RUN a");
+    }
+
+    #[test]
+    fn a_slice_keeps_its_map() {
+        let file = "RUN a \\\n  && b\n";
+        let mut line = MappedText::new();
+        line.push_source(file, Span::new(0, 6));
+        line.push_source(file, Span::new(8, 14));
+        let mut args = MappedText::new();
+        args.push_mapped(&line, 4..line.len());
+        assert_eq!(args.as_str(), "a   && b");
+        assert_eq!(
+            args.span(4..6),
+            Span::new(file.find("&&").unwrap(), file.find("&&").unwrap() + 2)
+        );
     }
 
     #[test]

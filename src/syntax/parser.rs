@@ -165,8 +165,11 @@ impl<'a> Parser<'a> {
         let lead = text[line.start..line.content_end].len()
             - text[line.start..line.content_end].trim_start().len();
         let mut joined = MappedText::new();
-        let (piece, mut continues) =
-            strip_continuation(text, Span::new(line.start + lead, line.content_end), self.escape);
+        let (piece, mut continues) = strip_continuation(
+            text,
+            Span::new(line.start + lead, line.content_end),
+            self.escape,
+        );
         joined.push_source(text, piece);
         let mut last = first;
         let mut next = first + 1;
@@ -264,9 +267,7 @@ fn parse_directive(line: &str) -> Option<(&str, &str)> {
     let rest = rest.trim_start_matches([' ', '\t']);
     let name_len = rest
         .char_indices()
-        .find(|&(i, c)| {
-            !(c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()))
-        })
+        .find(|&(i, c)| !(c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())))
         .map_or(rest.len(), |(i, _)| i);
     if name_len == 0 {
         return None;
@@ -319,8 +320,9 @@ fn parse_line(line: MappedText, from: usize, escape: char) -> Result<Instruction
     let rest_end = from + lead + body.len();
     let (raw_flags, args_start) = split_flags(&line.as_str()[after_kw..rest_end], after_kw);
     let args_text = line.as_str()[args_start..rest_end].trim();
-    let args_start = args_start + (line.as_str()[args_start..rest_end].len()
-        - line.as_str()[args_start..rest_end].trim_start().len());
+    let args_start = args_start
+        + (line.as_str()[args_start..rest_end].len()
+            - line.as_str()[args_start..rest_end].trim_start().len());
     let args = args_start..args_start + args_text.len();
     let flags = raw_flags
         .into_iter()
@@ -488,7 +490,11 @@ mod tests {
         assert!(df.errors.is_empty(), "{:?}", df.errors);
         assert_eq!(
             keywords(&df),
-            [(Keyword::From, 1, 1), (Keyword::Run, 2, 5), (Keyword::Cmd, 6, 6)]
+            [
+                (Keyword::From, 1, 1),
+                (Keyword::Run, 2, 5),
+                (Keyword::Cmd, 6, 6)
+            ]
         );
         let run = df.instructions().nth(1).unwrap();
         assert_eq!(run.args_text(), "x   && y");
@@ -501,7 +507,10 @@ mod tests {
         let df = Dockerfile::parse(text);
         assert_eq!(df.escape, '`');
         assert!(matches!(df.nodes[0].kind, NodeKind::Directive(_)));
-        assert_eq!(df.instructions().nth(1).unwrap().args_text(), "dir c:\\   && echo");
+        assert_eq!(
+            df.instructions().nth(1).unwrap().args_text(),
+            "dir c:\\   && echo"
+        );
     }
 
     #[test]
@@ -534,7 +543,10 @@ mod tests {
             .iter()
             .map(|h| (h.name.as_str(), h.content(text), h.expand))
             .collect();
-        assert_eq!(docs, [("A", "one\n".into(), false), ("B", "two\n".into(), true)]);
+        assert_eq!(
+            docs,
+            [("A", "one\n".into(), false), ("B", "two\n".into(), true)]
+        );
         assert_eq!(df.to_string(), text);
     }
 
@@ -555,7 +567,11 @@ mod tests {
         assert_eq!(forms[2], None);
         let df = Dockerfile::parse("FROM a\nCMD [\"a\", [\"b\"]]\nRUN ok\n");
         assert_eq!(df.errors.len(), 1);
-        assert_eq!(df.instructions().count(), 2, "parsing resumes after the error");
+        assert_eq!(
+            df.instructions().count(),
+            2,
+            "parsing resumes after the error"
+        );
     }
 
     #[test]

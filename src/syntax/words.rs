@@ -137,7 +137,10 @@ pub fn split_blanks(text: &str, base: usize) -> Vec<Word> {
     let is_blank = |c: char| matches!(c, '\t' | '\x0b' | '\x0c' | '\r' | ' ');
     let mut words = Vec::new();
     let mut start = None;
-    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
         match (start, is_blank(c)) {
             (None, false) => start = Some(i),
             (Some(s), true) => {
@@ -261,7 +264,10 @@ mod tests {
             ]
         );
         assert_eq!(&line[rest - 10..], "echo --no");
-        assert_eq!(&line[flags[2].range.start - 10..flags[2].range.end - 10], "--chmod=\"755\"");
+        assert_eq!(
+            &line[flags[2].range.start - 10..flags[2].range.end - 10],
+            "--chmod=\"755\""
+        );
     }
 
     #[test]
@@ -289,7 +295,11 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            [("EOF", false, true), ("B", true, false), ("C", false, false)]
+            [
+                ("EOF", false, true),
+                ("B", true, false),
+                ("C", false, false)
+            ]
         );
     }
 

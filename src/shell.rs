@@ -1,0 +1,600 @@
+//! What a RUN command does, from a real shell parser (brush-parser): the simple commands with
+//! their words and the operators (`&&`, `||`, `;`, `|`, `&`, newline) joining them, every piece
+//! with its span in the Dockerfile.
+
+use brush_parser::ast::{self, SourceLocation};
+use brush_parser::word::{WordPiece, WordPieceWithSource};
+use brush_parser::{ParserOptions, Token};
+
+use crate::source::Span;
+use crate::syntax::{Instruction, Keyword, MappedText, words};
+
+/// The simple commands of a script, in source order (commands inside `if`, loops, groups and
+/// subshells included, flattened).
+#[derive(Clone, Debug, Default)]
+pub struct Script {
+    pub commands: Vec<Command>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    /// Leading `NAME=value` assignments.
+    pub assigns: Vec<ShellWord>,
+    /// The command name and its arguments.
+    pub words: Vec<ShellWord>,
+    /// The operator joining this command to the next one.
+    pub op: Option<Operator>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShellWord {
+    /// Quotes removed; expansions (`$X`, `$(…)`) kept as written.
+    pub value: String,
+    /// No expansion in it: `value` is what the command receives.
+    pub literal: bool,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperatorKind {
+    And,
+    Or,
+    Pipe,
+    Sequence,
+    Background,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Operator {
+    pub kind: OperatorKind,
+    pub span: Span,
+}
+
+impl Command {
+    /// The program, without its directory: `/usr/bin/apt-get` is `apt-get`.
+    pub fn name(&self) -> Option<&str> {
+        let first = self.words.first()?;
+        Some(first.value.rsplit('/').next().unwrap_or(&first.value))
+    }
+
+    pub fn args(&self) -> &[ShellWord] {
+        self.words.get(1..).unwrap_or(&[])
+    }
+
+    pub fn has_arg(&self, value: &str) -> bool {
+        self.args().iter().any(|w| w.value == value)
+    }
+
+    /// The first argument that is not an option: the subcommand of `apt-get install`,
+    /// `pip install`, `npm ci`.
+    pub fn subcommand(&self) -> Option<&ShellWord> {
+        self.args().iter().find(|w| !w.value.starts_with('-'))
+    }
+
+    /// The command after wrappers such as `sudo`, `env X=1`, `nice`: `sudo apt-get install`
+    /// looks like `apt-get install`.
+    pub fn unwrapped(&self) -> Command {
+        let mut words = self.words.as_slice();
+        while let Some(first) = words.first() {
+            let name = first.value.rsplit('/').next().unwrap_or(&first.value);
+            if !matches!(
+                name,
+                "sudo" | "env" | "nice" | "nohup" | "time" | "command" | "exec"
+            ) {
+                break;
+            }
+            words = &words[1..];
+            while let Some(w) = words.first() {
+                if w.value.starts_with('-') || (name == "env" && w.value.contains('=')) {
+                    words = &words[1..];
+                } else {
+                    break;
+                }
+            }
+        }
+        Command {
+            assigns: self.assigns.clone(),
+            words: words.to_vec(),
+            op: self.op,
+            span: self.span,
+        }
+    }
+}
+
+impl Script {
+    /// Simple commands, each with the wrappers (`sudo`, `env`) taken off.
+    pub fn unwrapped(&self) -> impl Iterator<Item = Command> + '_ {
+        self.commands.iter().map(Command::unwrapped)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ShellError {
+    #[error("the shell command is too deeply nested or unbalanced to analyse")]
+    TooComplex,
+    #[error("shell syntax: {0}")]
+    Syntax(String),
+}
+
+/// The shell script a RUN runs, mapped to the file: its shell-form line, and the heredoc bodies
+/// that the shell reads. `None` for the exec form, for non-RUN instructions and for RUNs whose
+/// body is a script for another interpreter (`#!/usr/bin/env python3`).
+pub fn run_script(inst: &Instruction, text: &str) -> Option<MappedText> {
+    let inst = inst.onbuild.as_deref().unwrap_or(inst);
+    if inst.keyword != Keyword::Run || inst.is_exec_form() {
+        return None;
+    }
+    let mut script = MappedText::new();
+    if inst.heredocs.is_empty() {
+        script.push_mapped(&inst.line, inst.args.clone());
+        return Some(script);
+    }
+    // `RUN <<EOF` (or `RUN <<EOF bash`, `RUN sh -e <<EOF`): the first body is the script.
+    let others: Vec<String> = words::split_words(inst.args_text(), 0, '\\')
+        .into_iter()
+        .map(|w| w.value)
+        .filter(|w| !w.contains("<<"))
+        .collect();
+    let runs_body = match others.split_first() {
+        None => true,
+        Some((shell, opts)) => is_posix_shell(shell) && opts.iter().all(|o| o.starts_with('-')),
+    };
+    if runs_body {
+        let body = inst.heredocs[0].body;
+        let first_line = text[body.range()].lines().next().unwrap_or("");
+        if first_line.starts_with("#!") && !first_line.split_whitespace().any(is_posix_shell) {
+            return None;
+        }
+        script.push_source(text, body);
+        return Some(script);
+    }
+    script.push_mapped(&inst.line, inst.args.clone());
+    for heredoc in &inst.heredocs {
+        script.push_synthetic("\n");
+        script.push_source(text, heredoc.body);
+        script.push_source(text, heredoc.terminator);
+    }
+    script.push_synthetic("\n");
+    Some(script)
+}
+
+fn is_posix_shell(word: &str) -> bool {
+    let name = word.rsplit('/').next().unwrap_or(word);
+    matches!(name, "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh")
+}
+
+/// Parses a script; spans in the result are file spans through `script`'s map.
+pub fn parse(script: &MappedText) -> Result<Script, ShellError> {
+    let src = script.as_str();
+    if too_complex(src) {
+        return Err(ShellError::TooComplex);
+    }
+    let options = ParserOptions::default();
+    let tokens = brush_parser::uncached_tokenize_str(src, &options.tokenizer_options())
+        .map_err(|e| ShellError::Syntax(e.to_string()))?;
+    let program = brush_parser::parse_tokens(&tokens, &options)
+        .map_err(|e| ShellError::Syntax(e.to_string()))?;
+    let mut walk = Walk {
+        src,
+        map: script,
+        char_to_byte: char_to_byte(src),
+        tokens,
+        options,
+        commands: Vec::new(),
+    };
+    for list in &program.complete_commands {
+        walk.list(list);
+    }
+    Ok(Script {
+        commands: walk.commands,
+    })
+}
+
+/// The parser's time grows fast with unbalanced nesting and its stack with deep nesting: leave
+/// such scripts alone rather than stall an editor or overflow a worker's stack.
+fn too_complex(src: &str) -> bool {
+    const MAX_DEPTH: i64 = 48;
+    const MAX_UNCLOSED: i64 = 12;
+    if src.len() > 4 << 20 {
+        return true;
+    }
+    let (mut depth, mut max_depth, mut opened, mut closed) = (0i64, 0i64, 0i64, 0i64);
+    for b in src.bytes() {
+        match b {
+            b'(' | b'{' => {
+                depth += 1;
+                opened += 1;
+                max_depth = max_depth.max(depth);
+            }
+            b')' | b'}' => {
+                depth -= 1;
+                closed += 1;
+            }
+            _ => {}
+        }
+    }
+    let words = |w: &str| {
+        src.split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|x| *x == w)
+            .count() as i64
+    };
+    let unclosed_case = words("case") - words("esac");
+    let unclosed_if = words("if") - words("fi");
+    max_depth > MAX_DEPTH
+        || opened - closed > MAX_UNCLOSED
+        || unclosed_case > 4
+        || unclosed_if > MAX_UNCLOSED
+        || words("if") > 4 * MAX_DEPTH
+}
+
+fn char_to_byte(src: &str) -> Vec<usize> {
+    let mut table: Vec<usize> = src.char_indices().map(|(b, _)| b).collect();
+    table.push(src.len());
+    table
+}
+
+/// Tokens that close a construct: an operator search stops at them.
+const CLOSERS: [&str; 12] = [
+    ")", "}", "fi", "done", "esac", "then", "do", "else", "elif", ";;", ";&", ";;&",
+];
+
+struct Walk<'a> {
+    src: &'a str,
+    map: &'a MappedText,
+    /// brush counts positions in chars.
+    char_to_byte: Vec<usize>,
+    tokens: Vec<Token>,
+    options: ParserOptions,
+    commands: Vec<Command>,
+}
+
+impl Walk<'_> {
+    fn byte(&self, char_index: usize) -> usize {
+        self.char_to_byte[char_index.min(self.char_to_byte.len() - 1)]
+    }
+
+    fn word(&self, word: &ast::Word) -> Option<ShellWord> {
+        let loc = word.loc.as_ref()?;
+        let (mut start, end) = (self.byte(loc.start.index), self.byte(loc.end.index));
+        // After a `\`+newline the parser's start includes the blanks before the word.
+        while start < end && matches!(self.src.as_bytes()[start], b' ' | b'\t') {
+            start += 1;
+        }
+        // The source slice, not `word.value`: the parser re-spaces text inside `$(…)`.
+        let raw = &self.src[start..end];
+        let (value, literal) = unquote(raw, &self.options);
+        Some(ShellWord {
+            value,
+            literal,
+            span: self.map.span(start..end),
+        })
+    }
+
+    /// The first operator in `want` at or after char `from`, unless a closer comes first.
+    fn find_op(&self, from: usize, want: &[&str]) -> Option<Operator> {
+        let first = self
+            .tokens
+            .partition_point(|t| token_loc(t).start.index < from);
+        for token in &self.tokens[first..] {
+            let (value, loc) = match token {
+                Token::Operator(v, l) | Token::Word(v, l) => (v.as_str(), l),
+            };
+            if matches!(token, Token::Operator(..)) && want.contains(&value) {
+                // The start is off by the blank after a heredoc delimiter; operators are ASCII.
+                let end = self.byte(loc.end.index);
+                let kind = match value {
+                    "&&" => OperatorKind::And,
+                    "||" => OperatorKind::Or,
+                    "|" | "|&" => OperatorKind::Pipe,
+                    "&" => OperatorKind::Background,
+                    _ => OperatorKind::Sequence,
+                };
+                return Some(Operator {
+                    kind,
+                    span: self.map.span(end.saturating_sub(value.len())..end),
+                });
+            }
+            if CLOSERS.contains(&value) {
+                return None;
+            }
+        }
+        None
+    }
+
+    fn end_list(&self, list: &ast::CompoundList) -> usize {
+        list.0.last().map_or(0, |item| self.end_and_or(&item.0))
+    }
+
+    fn end_and_or(&self, and_or: &ast::AndOrList) -> usize {
+        match and_or.additional.last() {
+            Some(ast::AndOr::And(p) | ast::AndOr::Or(p)) => self.end_pipeline(p),
+            None => self.end_pipeline(&and_or.first),
+        }
+    }
+
+    fn end_pipeline(&self, pipeline: &ast::Pipeline) -> usize {
+        pipeline.seq.last().map_or(0, |c| self.end_command(c))
+    }
+
+    fn end_command(&self, command: &ast::Command) -> usize {
+        // An `if` clause's location covers only the `if` keyword: find its `fi`.
+        if let ast::Command::Compound(ast::CompoundCommand::IfClause(clause), _) = command {
+            let mut end = self.end_list(&clause.then);
+            for other in clause.elses.iter().flatten() {
+                end = end.max(self.end_list(&other.body));
+            }
+            let first = self
+                .tokens
+                .partition_point(|t| token_loc(t).start.index < end);
+            return self.tokens[first..]
+                .iter()
+                .find(|t| matches!(t, Token::Word(v, _) if v == "fi"))
+                .map_or(end, |t| token_loc(t).end.index);
+        }
+        command.location().map_or(0, |span| span.end.index)
+    }
+
+    fn set_op(&mut self, mark: usize, op: Option<Operator>) {
+        if self.commands.len() > mark
+            && let Some(last) = self.commands.last_mut()
+        {
+            last.op = op;
+        }
+    }
+
+    fn list(&mut self, list: &ast::CompoundList) {
+        for ast::CompoundListItem(and_or, separator) in &list.0 {
+            let mark = self.commands.len();
+            self.and_or(and_or);
+            let want: &[&str] = match separator {
+                ast::SeparatorOperator::Async => &["&"],
+                ast::SeparatorOperator::Sequence => &[";", "\n"],
+            };
+            let op = self.find_op(self.end_and_or(and_or), want);
+            self.set_op(mark, op);
+        }
+    }
+
+    fn and_or(&mut self, and_or: &ast::AndOrList) {
+        let mut previous = &and_or.first;
+        let mut mark = self.commands.len();
+        self.pipeline(previous);
+        for next in &and_or.additional {
+            let (op, pipeline) = match next {
+                ast::AndOr::And(p) => ("&&", p),
+                ast::AndOr::Or(p) => ("||", p),
+            };
+            let found = self.find_op(self.end_pipeline(previous), &[op]);
+            self.set_op(mark, found);
+            mark = self.commands.len();
+            self.pipeline(pipeline);
+            previous = pipeline;
+        }
+    }
+
+    fn pipeline(&mut self, pipeline: &ast::Pipeline) {
+        for (i, command) in pipeline.seq.iter().enumerate() {
+            let mark = self.commands.len();
+            self.command(command);
+            if i + 1 < pipeline.seq.len() {
+                let found = self.find_op(self.end_command(command), &["|", "|&"]);
+                self.set_op(mark, found);
+            }
+        }
+    }
+
+    fn command(&mut self, command: &ast::Command) {
+        match command {
+            ast::Command::Simple(simple) => self.simple(simple),
+            ast::Command::Compound(compound, _) => self.compound(compound),
+            ast::Command::Function(function) => self.compound(&function.body.0),
+            ast::Command::ExtendedTest(..) => {}
+        }
+    }
+
+    fn compound(&mut self, compound: &ast::CompoundCommand) {
+        use ast::CompoundCommand as C;
+        match compound {
+            C::BraceGroup(b) => self.list(&b.list),
+            C::Subshell(s) => self.list(&s.list),
+            C::ForClause(f) => self.list(&f.body.list),
+            C::ArithmeticForClause(f) => self.list(&f.body.list),
+            C::WhileClause(w) | C::UntilClause(w) => {
+                self.list(&w.0);
+                self.list(&w.1.list);
+            }
+            C::IfClause(clause) => {
+                self.list(&clause.condition);
+                self.list(&clause.then);
+                for other in clause.elses.iter().flatten() {
+                    if let Some(condition) = &other.condition {
+                        self.list(condition);
+                    }
+                    self.list(&other.body);
+                }
+            }
+            C::CaseClause(case) => {
+                for item in &case.cases {
+                    if let Some(list) = &item.cmd {
+                        self.list(list);
+                    }
+                }
+            }
+            C::Coprocess(c) => self.command(&c.body),
+            C::Arithmetic(_) => {}
+        }
+    }
+
+    fn simple(&mut self, simple: &ast::SimpleCommand) {
+        use ast::CommandPrefixOrSuffixItem as Item;
+        let mut command = Command {
+            assigns: Vec::new(),
+            words: Vec::new(),
+            op: None,
+            span: Span::default(),
+        };
+        for item in simple.prefix.iter().flat_map(|p| p.0.iter()) {
+            match item {
+                Item::AssignmentWord(_, w) => command.assigns.extend(self.word(w)),
+                Item::Word(w) => command.words.extend(self.word(w)),
+                Item::IoRedirect(_) | Item::ProcessSubstitution(..) => {}
+            }
+        }
+        command
+            .words
+            .extend(simple.word_or_name.as_ref().and_then(|w| self.word(w)));
+        for item in simple.suffix.iter().flat_map(|s| s.0.iter()) {
+            match item {
+                // `make X=y`: an argument, not an assignment.
+                Item::Word(w) | Item::AssignmentWord(_, w) => command.words.extend(self.word(w)),
+                Item::IoRedirect(_) | Item::ProcessSubstitution(..) => {}
+            }
+        }
+        let spans = command.assigns.iter().chain(&command.words).map(|w| w.span);
+        let Some(span) = spans.reduce(Span::cover) else {
+            return;
+        };
+        command.span = span;
+        self.commands.push(command);
+    }
+}
+
+fn token_loc(token: &Token) -> &brush_parser::SourceSpan {
+    match token {
+        Token::Operator(_, loc) | Token::Word(_, loc) => loc,
+    }
+}
+
+/// Quote removal. Plain words skip the word parser (it sits behind a global lock).
+fn unquote(raw: &str, options: &ParserOptions) -> (String, bool) {
+    if !raw.contains(['\'', '"', '\\', '$', '`', '~']) {
+        return (raw.to_string(), true);
+    }
+    match brush_parser::word::parse(raw, options) {
+        Ok(pieces) => {
+            let mut out = String::with_capacity(raw.len());
+            let literal = unquote_pieces(&pieces, raw, &mut out);
+            (out, literal)
+        }
+        Err(_) => (raw.to_string(), false),
+    }
+}
+
+fn unquote_pieces(pieces: &[WordPieceWithSource], raw: &str, out: &mut String) -> bool {
+    let mut literal = true;
+    for piece in pieces {
+        match &piece.piece {
+            WordPiece::Text(s) | WordPiece::SingleQuotedText(s) | WordPiece::AnsiCQuotedText(s) => {
+                out.push_str(s)
+            }
+            WordPiece::DoubleQuotedSequence(inner)
+            | WordPiece::GettextDoubleQuotedSequence(inner) => {
+                literal &= unquote_pieces(inner, raw, out)
+            }
+            WordPiece::EscapeSequence(s) => out.push_str(s.get(1..).unwrap_or_default()),
+            WordPiece::TildeExpansion(_)
+            | WordPiece::ParameterExpansion(_)
+            | WordPiece::CommandSubstitution(_)
+            | WordPiece::BackquotedCommandSubstitution(_)
+            | WordPiece::ArithmeticExpression(_) => {
+                out.push_str(
+                    raw.get(piece.start_index..piece.end_index)
+                        .unwrap_or_default(),
+                );
+                literal = false;
+            }
+        }
+    }
+    literal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::Dockerfile;
+
+    fn commands(dockerfile: &str) -> (Dockerfile, Script) {
+        let df = Dockerfile::parse(dockerfile);
+        let run = df
+            .instructions()
+            .find(|i| i.keyword == Keyword::Run)
+            .expect("a RUN")
+            .clone();
+        let script = run_script(&run, df.text()).expect("a shell script");
+        let parsed = parse(&script).expect("parses");
+        (df, parsed)
+    }
+
+    #[test]
+    fn commands_words_and_operators_map_to_the_file() {
+        let (df, script) = commands(
+            "FROM a\nRUN apt-get update \\\n && apt-get install -y \"a b\" ; rm -rf /var/lib/apt/lists/* | cat\n",
+        );
+        let names: Vec<_> = script.commands.iter().map(|c| c.name().unwrap()).collect();
+        assert_eq!(names, ["apt-get", "apt-get", "rm", "cat"]);
+        let ops: Vec<_> = script
+            .commands
+            .iter()
+            .map(|c| c.op.map(|o| o.kind))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                Some(OperatorKind::And),
+                Some(OperatorKind::Sequence),
+                Some(OperatorKind::Pipe),
+                None
+            ]
+        );
+        let install = &script.commands[1];
+        assert_eq!(install.args()[2].value, "a b");
+        assert_eq!(df.slice(install.args()[2].span), "\"a b\"");
+        assert_eq!(df.slice(install.span), "apt-get install -y \"a b\"");
+        assert_eq!(df.slice(script.commands[0].op.unwrap().span), "&&");
+        assert_eq!(
+            df.slice(script.commands[2].args()[1].span),
+            "/var/lib/apt/lists/*"
+        );
+    }
+
+    #[test]
+    fn heredoc_script_bodies_are_parsed() {
+        let (df, script) = commands("FROM a\nRUN <<EOF\nset -e\napk add curl\nEOF\n");
+        let names: Vec<_> = script.commands.iter().map(|c| c.name().unwrap()).collect();
+        assert_eq!(names, ["set", "apk"]);
+        assert_eq!(df.slice(script.commands[1].span), "apk add curl");
+    }
+
+    #[test]
+    fn heredoc_feeding_a_command_keeps_the_line() {
+        let (_, script) = commands("FROM a\nRUN cat <<EOF > /x && echo done\nhello\nEOF\n");
+        let names: Vec<_> = script.commands.iter().map(|c| c.name().unwrap()).collect();
+        assert_eq!(names, ["cat", "echo"]);
+    }
+
+    #[test]
+    fn python_heredocs_are_not_shell() {
+        let df = Dockerfile::parse("FROM a\nRUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n");
+        let run = df.instructions().nth(1).unwrap();
+        assert!(run_script(run, df.text()).is_none());
+    }
+
+    #[test]
+    fn wrappers_are_unwrapped() {
+        let (_, script) = commands("FROM a\nRUN sudo -E env A=1 apt-get install x\n");
+        let cmd = script.commands[0].unwrapped();
+        assert_eq!(cmd.name(), Some("apt-get"));
+        assert_eq!(cmd.subcommand().unwrap().value, "install");
+    }
+
+    #[test]
+    fn pathological_nesting_is_refused_not_parsed() {
+        let mut m = MappedText::new();
+        m.push_synthetic(&"(".repeat(40));
+        assert_eq!(parse(&m).unwrap_err(), ShellError::TooComplex);
+        let mut m = MappedText::new();
+        m.push_synthetic(&"$(".repeat(100));
+        assert_eq!(parse(&m).unwrap_err(), ShellError::TooComplex);
+    }
+}
