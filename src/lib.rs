@@ -4,6 +4,10 @@
 //! The pipeline, one module per arrow: source text → [`syntax`] (parse) → [`rules`] (lint) →
 //! [`diagnostic`]s with fixes → reports.
 
+pub mod diagnostic;
+pub mod fix;
+pub mod lint;
+pub mod rules;
 pub mod shell;
 pub mod source;
 pub mod syntax;

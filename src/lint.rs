@@ -1,0 +1,217 @@
+//! The lint engine: what every rule needs about a file computed once (stages, which stages end
+//! up in the image, the parsed shell of every RUN), then each rule's check.
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::Diagnostic;
+use crate::fix::{FileChange, Style};
+use crate::rules;
+use crate::shell::{self, Script};
+use crate::syntax::{Dockerfile, Instruction, Keyword, Stage};
+
+/// Where the file lives, which decides its build context.
+#[derive(Clone, Debug, Default)]
+pub struct LintOptions {
+    /// The Dockerfile's path; its folder is the context unless `context` says otherwise.
+    pub path: Option<PathBuf>,
+    pub context: Option<PathBuf>,
+    /// Run only these rules (IDs); all when `None`.
+    pub only: Option<Vec<String>>,
+    /// Files the context rules see instead of the disk's (a `.dockerignore` a fix will write).
+    pub overlay: Vec<(PathBuf, String)>,
+}
+
+impl LintOptions {
+    pub fn for_path(path: impl Into<PathBuf>) -> Self {
+        LintOptions {
+            path: Some(path.into()),
+            ..LintOptions::default()
+        }
+    }
+
+    /// Applies a fix's file change to the overlay; false when it changes nothing.
+    pub fn overlay_change(&mut self, change: &FileChange) -> bool {
+        let current = self.overlay.iter().position(|(p, _)| p == change.path());
+        let (path, text) = match (change, current) {
+            (FileChange::Create { path, text }, None) => (path.clone(), text.clone()),
+            (FileChange::Create { .. }, Some(_)) => return false,
+            (FileChange::Append { path, text }, Some(i)) => {
+                let mut old = self.overlay.remove(i).1;
+                old.push_str(text);
+                (path.clone(), old)
+            }
+            (FileChange::Append { path, text }, None) => {
+                let mut old = std::fs::read_to_string(path).unwrap_or_default();
+                old.push_str(text);
+                (path.clone(), old)
+            }
+        };
+        self.overlay.push((path, text));
+        true
+    }
+
+    /// A file of the context, as a fix run sees it: the overlay first, then the disk.
+    pub fn read(&self, path: &Path) -> Option<String> {
+        match self.overlay.iter().find(|(p, _)| p == path) {
+            Some((_, text)) => Some(text.clone()),
+            None => std::fs::read_to_string(path).ok(),
+        }
+    }
+}
+
+/// A build stage with what the rules ask of it.
+#[derive(Debug)]
+pub struct StageInfo<'a> {
+    pub stage: Stage<'a>,
+    /// The earlier stage this one is built `FROM`, if any.
+    pub parent: Option<usize>,
+    /// The final stage or one of its ancestors: its layers are in the image.
+    pub in_final_image: bool,
+    /// At the stage's start, RUN goes to a POSIX shell (not `SHELL ["powershell", …]` or the
+    /// `cmd` of a Windows image, whose files say `# escape=``).
+    pub posix_shell: bool,
+}
+
+pub struct LintContext<'a> {
+    pub df: &'a Dockerfile,
+    pub options: &'a LintOptions,
+    pub path: Option<&'a Path>,
+    /// The build context folder, when the file is on disk.
+    pub context: Option<PathBuf>,
+    pub stages: Vec<StageInfo<'a>>,
+    /// How the file formats continuations, for generated text.
+    pub style: Style,
+    /// Parsed scripts of RUN instructions, by the instruction's start offset.
+    scripts: Vec<(usize, Script)>,
+}
+
+impl<'a> LintContext<'a> {
+    pub fn new(df: &'a Dockerfile, options: &'a LintOptions) -> Self {
+        let stages = stage_infos(df);
+        let mut scripts = Vec::new();
+        for info in &stages {
+            let mut posix = info.posix_shell;
+            for inst in &info.stage.instructions {
+                posix = shell_change(inst).unwrap_or(posix);
+                if !posix || inst.keyword != Keyword::Run {
+                    continue;
+                }
+                let parsed = shell::run_script(inst, df.text()).and_then(|s| shell::parse(&s).ok());
+                if let Some(script) = parsed {
+                    scripts.push((inst.span.start, script));
+                }
+            }
+        }
+        let context = options.context.clone().or_else(|| {
+            let parent = options.path.as_deref()?.parent()?;
+            Some(if parent.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                parent.to_path_buf()
+            })
+        });
+        LintContext {
+            df,
+            options,
+            path: options.path.as_deref(),
+            context,
+            stages,
+            style: Style::of(df),
+            scripts,
+        }
+    }
+
+    /// The shell commands of a RUN, when it runs a POSIX shell script that parsed.
+    pub fn script(&self, inst: &Instruction) -> Option<&Script> {
+        self.scripts
+            .binary_search_by_key(&inst.span.start, |(at, _)| *at)
+            .ok()
+            .map(|i| &self.scripts[i].1)
+    }
+
+    pub fn final_stage(&self) -> Option<&StageInfo<'a>> {
+        self.stages.last()
+    }
+
+    /// The stage and the stages it is built from, oldest first.
+    pub fn lineage(&self, stage: usize) -> Vec<usize> {
+        let mut chain = vec![stage];
+        let mut at = stage;
+        while let Some(parent) = self.stages[at].parent {
+            if chain.contains(&parent) {
+                break;
+            }
+            chain.push(parent);
+            at = parent;
+        }
+        chain.reverse();
+        chain
+    }
+}
+
+fn stage_infos(df: &Dockerfile) -> Vec<StageInfo<'_>> {
+    let mut infos: Vec<StageInfo<'_>> = Vec::new();
+    for stage in df.stages() {
+        let base = stage.base.to_ascii_lowercase();
+        let parent = infos
+            .iter()
+            .position(|s| s.stage.name.as_deref() == Some(base.as_str()));
+        // A child stage starts with the shell its parent ended with.
+        let posix_shell = match parent {
+            Some(p) => infos[p]
+                .stage
+                .instructions
+                .iter()
+                .fold(infos[p].posix_shell, |posix, i| {
+                    shell_change(i).unwrap_or(posix)
+                }),
+            None => df.escape != '`',
+        };
+        infos.push(StageInfo {
+            stage,
+            parent,
+            in_final_image: false,
+            posix_shell,
+        });
+    }
+    // The final stage and its ancestors end up in the image.
+    let mut at = infos.len().checked_sub(1);
+    while let Some(i) = at {
+        if infos[i].in_final_image {
+            break;
+        }
+        infos[i].in_final_image = true;
+        at = infos[i].parent;
+    }
+    infos
+}
+
+/// `Some(posix?)` when the instruction is a SHELL.
+fn shell_change(inst: &Instruction) -> Option<bool> {
+    if inst.keyword != Keyword::Shell {
+        return None;
+    }
+    let first = inst.exec.as_ref()?.first()?;
+    let name = first.rsplit(['/', '\\']).next().unwrap_or(first);
+    Some(matches!(
+        name,
+        "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh"
+    ))
+}
+
+/// Runs every rule over a parsed file. Findings come sorted by position, then rule.
+pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
+    let cx = LintContext::new(df, options);
+    let mut out = Vec::new();
+    let wanted = |id: &str| {
+        options
+            .only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|o| o == id))
+    };
+    for rule in rules::ALL.iter().filter(|r| wanted(r.id())) {
+        rule.check(&cx, &mut out);
+    }
+    out.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
+    out
+}

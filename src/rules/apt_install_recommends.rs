@@ -1,0 +1,119 @@
+//! LW104 apt-install-recommends: `apt-get install` also installs every recommended package.
+
+use crate::diagnostic::Diagnostic;
+use crate::fix::{Edit, Fix, Safety};
+use crate::lint::LintContext;
+use crate::rules::Rule;
+use crate::rules::packages::{Action, Manager, PackageCommand, classify};
+use crate::syntax::Keyword;
+
+pub struct AptInstallRecommends;
+
+impl Rule for AptInstallRecommends {
+    fn id(&self) -> &'static str {
+        "LW104"
+    }
+
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        for (index, stage) in cx.stages.iter().enumerate() {
+            // An earlier RUN may have turned recommends off for good in apt's config.
+            let configured_at = cx
+                .lineage(index)
+                .into_iter()
+                .flat_map(|s| cx.stages[s].stage.instructions.iter())
+                .find(|i| i.keyword == Keyword::Run && i.args_text().contains("Install-Recommends"))
+                .map(|i| i.span.end);
+            for &inst in &stage.stage.instructions {
+                if inst.keyword != Keyword::Run
+                    || configured_at.is_some_and(|at| at <= inst.span.start)
+                {
+                    continue;
+                }
+                let Some(script) = cx.script(inst) else {
+                    continue;
+                };
+                for command in &script.commands {
+                    let Some(install) = classify(command).filter(is_apt_install) else {
+                        continue;
+                    };
+                    if keeps_recommends_off(&install) {
+                        continue;
+                    }
+                    let Some(sub) = &install.sub else { continue };
+                    let fix = Fix::new(
+                        "add `--no-install-recommends`",
+                        Safety::Unsafe,
+                        vec![Edit::insert(sub.span.end, " --no-install-recommends")],
+                    );
+                    let head = cx.df.slice(install.head_span());
+                    out.push(
+                        Diagnostic::new(
+                            self.id(),
+                            install.head_span(),
+                            format!("`{head}` without `--no-install-recommends` also installs recommended packages"),
+                        )
+                        .with_help("add `--no-install-recommends` and name what you need")
+                        .with_fix(Some(fix)),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn is_apt_install(p: &PackageCommand) -> bool {
+    p.manager == Manager::Apt
+        && p.action == Action::Install
+        && matches!(p.command.name(), Some("apt-get" | "apt"))
+}
+
+fn keeps_recommends_off(install: &PackageCommand) -> bool {
+    install.has_flag("--no-install-recommends")
+        || install.command.args().iter().any(|w| {
+            let v = w.value.to_ascii_lowercase();
+            v.contains("install-recommends=false") || v.contains("install-recommends=0")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{fix_rule, lint_rule};
+
+    #[test]
+    fn fires_without_the_flag() {
+        assert_eq!(
+            lint_rule("LW104", "FROM d\nRUN apt-get install -y curl\n").len(),
+            1
+        );
+        assert!(
+            lint_rule(
+                "LW104",
+                "FROM d\nRUN apt-get install -y --no-install-recommends curl\n"
+            )
+            .is_empty()
+        );
+        assert!(
+            lint_rule(
+                "LW104",
+                "FROM d\nRUN apt-get -o APT::Install-Recommends=false install -y x\n"
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn apt_config_written_earlier_counts() {
+        let text = "FROM d\nRUN echo 'APT::Install-Recommends \"false\";' > /etc/apt/apt.conf.d/no-rec\nRUN apt-get install -y x\n";
+        assert!(lint_rule("LW104", text).is_empty());
+    }
+
+    #[test]
+    fn fix_is_unsafe_and_inserts_after_install() {
+        let text = "FROM d\nRUN apt-get install -y curl\n";
+        assert_eq!(fix_rule("LW104", text, false), text);
+        assert_eq!(
+            fix_rule("LW104", text, true),
+            "FROM d\nRUN apt-get install --no-install-recommends -y curl\n"
+        );
+    }
+}

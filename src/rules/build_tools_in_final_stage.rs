@@ -1,0 +1,326 @@
+//! LW301 build-tools-in-final-stage: the final image compiles software and keeps the toolchain.
+
+use crate::diagnostic::Diagnostic;
+use crate::fix::{Edit, Fix, Safety};
+use crate::lint::LintContext;
+use crate::rules::Rule;
+use crate::rules::packages::{Action, classify};
+use crate::rules::paths::resolve;
+use crate::shell::Command;
+use crate::source::Span;
+use crate::syntax::Keyword;
+
+pub struct BuildToolsInFinalStage;
+
+/// Something in the final image that builds software.
+struct Evidence {
+    span: Span,
+    what: String,
+    /// The toolchain it points at, for the runtime stage the fix proposes.
+    ecosystem: &'static str,
+    /// Where the build writes its output, when the command says.
+    output: Option<String>,
+}
+
+impl Rule for BuildToolsInFinalStage {
+    fn id(&self) -> &'static str {
+        "LW301"
+    }
+
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        let Some(last) = cx.stages.len().checked_sub(1) else {
+            return;
+        };
+        let mut evidence = Vec::new();
+        for stage in cx.lineage(last) {
+            let mut workdir = "/".to_string();
+            for &inst in &cx.stages[stage].stage.instructions {
+                if inst.keyword == Keyword::Workdir
+                    && let Some(w) = inst.words().first()
+                {
+                    workdir = resolve(&workdir, &w.value);
+                }
+                if inst.keyword != Keyword::Run {
+                    continue;
+                }
+                if let Some(script) = cx.script(inst) {
+                    let removed = removed_packages(&script.commands);
+                    for command in &script.commands {
+                        evidence.extend(build_evidence(command, &removed, &workdir));
+                    }
+                }
+            }
+        }
+        let Some(first) = evidence.first() else {
+            return;
+        };
+        let mut names: Vec<&str> = Vec::new();
+        for e in &evidence {
+            if !names.contains(&e.what.as_str()) {
+                names.push(&e.what);
+            }
+        }
+        let listed = names
+            .iter()
+            .take(4)
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut diagnostic = Diagnostic::new(
+            self.id(),
+            first.span,
+            format!(
+                "the final image builds software ({listed}) and keeps the toolchain that a multi-stage build would leave behind"
+            ),
+        )
+        .with_help("build in a stage of its own (`FROM … AS build`) and copy only the result into a slim runtime stage")
+        .with_fix(two_stages(cx, last, first));
+        for e in evidence.iter().skip(1).take(3) {
+            diagnostic = diagnostic.with_label(e.span, format!("`{}`", e.what));
+        }
+        out.push(diagnostic);
+    }
+}
+
+/// Toolchain packages: compilers, build systems, headers.
+fn is_build_package(name: &str) -> Option<&'static str> {
+    let name = name.split(['=', ':']).next().unwrap_or(name);
+    match name {
+        "build-essential" | "build-base" | "gcc" | "g++" | "make" | "cmake" | "clang"
+        | "autoconf" | "automake" | "libtool" | "pkg-config" | "pkgconf" | "gcc-c++" => Some("c"),
+        "golang" | "go" => Some("go"),
+        "rustc" | "cargo" => Some("rust"),
+        "maven" | "gradle" => Some("java"),
+        n if n.starts_with("golang-") => Some("go"),
+        n if n.starts_with("openjdk-") && n.ends_with("-jdk") => Some("java"),
+        n if n.ends_with("-dev") || n.ends_with("-devel") || n == "linux-headers" => Some("c"),
+        _ => None,
+    }
+}
+
+/// Packages removed again in the same RUN (`apk del .build-deps`, `apt-get purge gcc`), and
+/// virtual package names so removed.
+fn removed_packages(commands: &[Command]) -> Vec<String> {
+    commands
+        .iter()
+        .filter_map(classify)
+        .filter(|p| p.action == Action::Remove)
+        .flat_map(|p| {
+            p.packages()
+                .into_iter()
+                .map(|w| w.value.clone())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn build_evidence(command: &Command, removed: &[String], workdir: &str) -> Vec<Evidence> {
+    let mut found = Vec::new();
+    if let Some(pkg) = classify(command).filter(|p| p.action == Action::Install) {
+        // `apk add --virtual .build-deps gcc …` removed later by its virtual name.
+        let virtual_name = pkg
+            .rest
+            .iter()
+            .position(|w| w.value == "-t" || w.value == "--virtual")
+            .and_then(|i| pkg.rest.get(i + 1))
+            .map(|w| w.value.clone());
+        if virtual_name.is_some_and(|v| removed.contains(&v)) {
+            return found;
+        }
+        for word in pkg.packages() {
+            if removed.contains(&word.value) {
+                continue;
+            }
+            if let Some(ecosystem) = is_build_package(&word.value) {
+                found.push(Evidence {
+                    span: word.span,
+                    what: word.value.clone(),
+                    ecosystem,
+                    output: None,
+                });
+            }
+        }
+        return found;
+    }
+    let command = command.unwrapped();
+    let Some(name) = command.name() else {
+        return found;
+    };
+    let sub = command.subcommand().map(|w| w.value.as_str());
+    let script = command
+        .args()
+        .iter()
+        .position(|w| w.value == "run")
+        .and_then(|i| command.args().get(i + 1));
+    let ecosystem = match (name, sub) {
+        ("go", Some("build" | "install")) => "go",
+        ("cargo", Some("build" | "install")) => "rust",
+        ("npm" | "yarn" | "pnpm", Some("run")) if script.is_some_and(|s| s.value == "build") => {
+            "node"
+        }
+        ("yarn" | "pnpm", Some("build")) => "node",
+        ("mvn" | "mvnw" | "./mvnw", Some("package" | "install" | "verify")) => "java",
+        (
+            "gradle" | "gradlew" | "./gradlew",
+            Some("build" | "assemble" | "bootJar" | "installDist"),
+        ) => "java",
+        ("dotnet", Some("build" | "publish")) => "dotnet",
+        ("gcc" | "g++" | "cc" | "c++" | "clang" | "cmake", _) => "c",
+        ("make", _) => "c",
+        _ => return found,
+    };
+    let output = command
+        .args()
+        .iter()
+        .position(|w| w.value == "-o" || w.value == "--output")
+        .and_then(|i| command.args().get(i + 1))
+        .map(|w| resolve(workdir, &w.value));
+    let shown = if name == "make" { 1 } else { 2 };
+    let what = command
+        .words
+        .iter()
+        .take(shown)
+        .map(|w| w.value.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let span = command
+        .words
+        .iter()
+        .take(shown)
+        .map(|w| w.span)
+        .reduce(Span::cover)
+        .unwrap_or(command.span);
+    found.push(Evidence {
+        span,
+        what: if script.is_some() && sub == Some("run") {
+            format!("{what} build")
+        } else {
+            what
+        },
+        ecosystem,
+        output: output.or_else(|| default_output(ecosystem, workdir)),
+    });
+    found
+}
+
+fn default_output(ecosystem: &str, workdir: &str) -> Option<String> {
+    let base = workdir.trim_end_matches('/');
+    match ecosystem {
+        "rust" => Some(format!("{base}/target/release/")),
+        "node" => Some(format!("{base}/dist/")),
+        "java" => Some(format!("{base}/target/")),
+        "dotnet" => Some(format!("{base}/out/")),
+        _ => None,
+    }
+}
+
+/// The runtime base a two-stage build would use.
+fn runtime_base(ecosystem: &str) -> &'static str {
+    match ecosystem {
+        "go" => "gcr.io/distroless/static-debian12",
+        "node" => "node:lts-slim",
+        "java" => "eclipse-temurin:21-jre",
+        "dotnet" => "mcr.microsoft.com/dotnet/aspnet:8.0",
+        _ => "debian:bookworm-slim",
+    }
+}
+
+/// A display-only sketch: the final stage becomes `AS build`, and a slim runtime stage copies
+/// the build output and keeps the image's start-up settings.
+fn two_stages(cx: &LintContext<'_>, last: usize, evidence: &Evidence) -> Option<Fix> {
+    let stage = &cx.stages[last];
+    let from = stage.stage.from;
+    if stage.stage.name.is_some() && cx.stages.len() > 1 {
+        // Already named and part of a multi-stage build: the sketch would not fit blindly.
+        return None;
+    }
+    let nl = cx.style.newline;
+    let mut edits = Vec::new();
+    if stage.stage.name.is_none() {
+        edits.push(Edit::insert(from.args_span().end, " AS build"));
+    }
+    let output = evidence
+        .output
+        .clone()
+        .unwrap_or_else(|| "/path/to/build/output".to_string());
+    let mut runtime = format!(
+        "{nl}{nl}FROM {}{nl}COPY --from={} {output} {output}{nl}",
+        runtime_base(evidence.ecosystem),
+        stage.stage.name.as_deref().unwrap_or("build"),
+    );
+    let keeps = [
+        Keyword::Workdir,
+        Keyword::Expose,
+        Keyword::User,
+        Keyword::Entrypoint,
+        Keyword::Cmd,
+    ];
+    for &inst in stage
+        .stage
+        .instructions
+        .iter()
+        .filter(|i| keeps.contains(&i.keyword))
+    {
+        runtime.push_str(cx.df.slice(inst.span));
+        runtime.push_str(nl);
+    }
+    let end = cx.df.text().trim_end().len();
+    edits.push(Edit::insert(end, runtime.trim_end().to_string()));
+    Some(Fix::new(
+        format!(
+            "build in `AS build` and copy {output} into a `{}` runtime stage",
+            runtime_base(evidence.ecosystem)
+        ),
+        Safety::DisplayOnly,
+        edits,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{fix_rule, lint_rule};
+
+    #[test]
+    fn compiling_in_the_final_stage() {
+        let found = lint_rule(
+            "LW301",
+            "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /bin/app .\nCMD [\"/bin/app\"]\n",
+        );
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("`go build`"),
+            "{}",
+            found[0].message
+        );
+        let fix = found[0].fix.as_ref().unwrap();
+        assert_eq!(fix.safety, crate::fix::Safety::DisplayOnly);
+    }
+
+    #[test]
+    fn toolchain_packages_unless_removed_in_the_same_run() {
+        assert_eq!(
+            lint_rule(
+                "LW301",
+                "FROM alpine\nRUN apk add --no-cache gcc musl-dev\n"
+            )
+            .len(),
+            1
+        );
+        let removed = "FROM alpine\nRUN apk add --no-cache --virtual .deps gcc musl-dev && make && apk del .deps\n";
+        let found = lint_rule("LW301", removed);
+        // `make` still ran in the image, but the compiler went away with `.deps`.
+        assert!(found.iter().all(|d| !d.message.contains("gcc")));
+    }
+
+    #[test]
+    fn a_multi_stage_build_is_fine() {
+        let text = "FROM golang AS build\nRUN go build -o /app\nFROM scratch\nCOPY --from=build /app /app\n";
+        assert!(lint_rule("LW301", text).is_empty());
+    }
+
+    #[test]
+    fn display_only_fixes_are_never_applied() {
+        let text = "FROM golang:1.22\nRUN go build -o /bin/app .\n";
+        assert_eq!(fix_rule("LW301", text, true), text);
+    }
+}

@@ -1,0 +1,105 @@
+//! LW101 consecutive-run: RUN after RUN, each a layer, where one would do.
+
+use crate::diagnostic::Diagnostic;
+use crate::lint::LintContext;
+use crate::rules::Rule;
+use crate::rules::edit::{first_line, merge_runs, same_flags};
+use crate::syntax::{Instruction, Keyword};
+
+pub struct ConsecutiveRun;
+
+impl Rule for ConsecutiveRun {
+    fn id(&self) -> &'static str {
+        "LW101"
+    }
+
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        for stage in &cx.stages {
+            for group in groups(&stage.stage.instructions) {
+                let n = group.len();
+                let second = group[1];
+                let diagnostic = Diagnostic::new(
+                    self.id(),
+                    first_line(cx.df, second),
+                    format!("{n} consecutive RUN instructions make {n} layers where one would do"),
+                )
+                .with_label(first_line(cx.df, group[0]), "the first of them")
+                .with_help("join them into one RUN with `&&`")
+                .with_fix(merge_runs(cx, &group));
+                out.push(diagnostic);
+            }
+        }
+    }
+}
+
+/// Runs of at least two RUNs in a row that could be one: shell form, no heredocs, same flags.
+fn groups<'a>(instructions: &[&'a Instruction]) -> Vec<Vec<&'a Instruction>> {
+    let mut groups = Vec::new();
+    let mut current: Vec<&Instruction> = Vec::new();
+    for &inst in instructions {
+        let joins = mergeable(inst) && current.last().is_none_or(|prev| same_flags(prev, inst));
+        if joins {
+            current.push(inst);
+            continue;
+        }
+        if current.len() >= 2 {
+            groups.push(std::mem::take(&mut current));
+        }
+        current = if mergeable(inst) {
+            vec![inst]
+        } else {
+            Vec::new()
+        };
+    }
+    if current.len() >= 2 {
+        groups.push(current);
+    }
+    groups
+}
+
+fn mergeable(inst: &Instruction) -> bool {
+    inst.keyword == Keyword::Run && !inst.is_exec_form() && inst.heredocs.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{fix_rule, lint_rule};
+
+    #[test]
+    fn fires_on_runs_in_a_row_with_the_same_flags() {
+        let found = lint_rule(
+            "LW101",
+            "FROM a\nRUN a\n# why\nRUN b\nRUN c\nCOPY x y\nRUN d\n",
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].message,
+            "3 consecutive RUN instructions make 3 layers where one would do"
+        );
+    }
+
+    #[test]
+    fn different_flags_exec_form_and_heredocs_break_the_run() {
+        let text = "FROM a\nRUN a\nRUN --mount=type=cache,target=/x b\nRUN [\"c\"]\nRUN d\nRUN <<EOF\ne\nEOF\n";
+        assert!(lint_rule("LW101", text).is_empty());
+    }
+
+    #[test]
+    fn merges_keeping_comments_above() {
+        let fixed = fix_rule("LW101", "FROM a\nRUN a \\\n  && b\n# why c\nRUN c\n", false);
+        assert_eq!(fixed, "FROM a\n# why c\nRUN a \\\n  && b \\\n  && c\n");
+    }
+
+    #[test]
+    fn state_changing_runs_go_in_a_subshell() {
+        let fixed = fix_rule("LW101", "FROM a\nRUN cd /tmp\nRUN make\n", false);
+        assert_eq!(fixed, "FROM a\nRUN ( cd /tmp ) \\\n    && make\n");
+    }
+
+    #[test]
+    fn trailing_comment_blocks_the_fix_but_not_the_finding() {
+        let text = "FROM a\nRUN a # note\nRUN b\n";
+        assert_eq!(lint_rule("LW101", text).len(), 1);
+        assert_eq!(fix_rule("LW101", text, false), text);
+    }
+}

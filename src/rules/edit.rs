@@ -1,0 +1,158 @@
+//! Editing helpers shared by the rules' fixes: where a command can be appended to a RUN, and
+//! how a RUN's text is rebuilt.
+
+use crate::fix::{Edit, Fix, Safety};
+use crate::lint::LintContext;
+use crate::source::Span;
+use crate::syntax::{Instruction, NodeKind};
+
+/// Where a RUN's script ends, so a command can run after everything it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tail {
+    /// After the last command of a shell-form line: insert ` \ && cmd` here.
+    Chain(usize),
+    /// A heredoc script: insert a line before its terminator here.
+    Line(usize),
+}
+
+/// The end of a RUN's script, when text can safely follow it: shell form with no trailing
+/// comment or dangling operator, or a heredoc whose body is the script.
+pub fn run_tail(cx: &LintContext<'_>, inst: &Instruction) -> Option<Tail> {
+    if inst.is_exec_form() || inst.onbuild.is_some() {
+        return None;
+    }
+    let script = cx.script(inst)?;
+    let last = script.commands.last()?;
+    if let Some(heredoc) = inst.heredocs.first() {
+        let in_body = heredoc.body.contains(last.span.start);
+        return (inst.heredocs.len() == 1 && in_body && !heredoc.terminator.is_empty())
+            .then_some(Tail::Line(heredoc.terminator.start));
+    }
+    let end = inst.args_span().end;
+    let rest = cx.df.text().get(last.span.end..end)?.trim();
+    let dangling = rest.ends_with([';', '&', '|']) || rest.contains('#');
+    (!dangling).then_some(Tail::Chain(end))
+}
+
+/// An edit running `command` after everything else in the RUN.
+pub fn append_command(cx: &LintContext<'_>, inst: &Instruction, command: &str) -> Option<Edit> {
+    Some(match run_tail(cx, inst)? {
+        Tail::Chain(at) => Edit::insert(at, cx.style.and_then(command)),
+        Tail::Line(at) => Edit::insert(at, format!("{command}{}", cx.style.newline)),
+    })
+}
+
+/// The instruction's first line: where a finding about the whole instruction points.
+pub fn first_line(df: &crate::syntax::Dockerfile, inst: &Instruction) -> crate::source::Span {
+    let line = df.lines().line_span(df.text(), inst.lines.0);
+    let end = line.end.min(inst.span.end);
+    let blank = ['\r', ' ', '\t'];
+    let content = df.text()[inst.span.start..end].trim_end_matches(blank);
+    let content = content
+        .strip_suffix(df.escape)
+        .map_or(content, |c| c.trim_end_matches(blank));
+    crate::source::Span::new(inst.span.start, inst.span.start + content.len())
+}
+
+/// The whole lines of an instruction, line break included: what deleting it removes.
+pub fn node_span(df: &crate::syntax::Dockerfile, inst: &Instruction) -> crate::source::Span {
+    let start = df.lines().line_start(inst.lines.0);
+    let last = df.lines().line_span(df.text(), inst.lines.1);
+    let end = if last.end < df.text().len() {
+        last.end + 1
+    } else {
+        last.end
+    };
+    crate::source::Span::new(start, end)
+}
+
+pub fn same_flags(a: &Instruction, b: &Instruction) -> bool {
+    let key = |i: &Instruction| {
+        let mut flags: Vec<(String, Option<String>)> = i
+            .flags
+            .iter()
+            .map(|f| (f.name.to_ascii_lowercase(), f.value.clone()))
+            .collect();
+        flags.sort();
+        flags
+    };
+    key(a) == key(b)
+}
+
+/// Commands whose effect outlives them in a shell: merged into a chain they would change what
+/// the later commands see, so such a RUN is wrapped in a subshell.
+fn changes_shell_state(cx: &LintContext<'_>, inst: &Instruction) -> bool {
+    let Some(script) = cx.script(inst) else {
+        return true;
+    };
+    script.commands.iter().any(|c| {
+        c.words.is_empty()
+            || matches!(
+                c.name(),
+                Some(
+                    "cd" | "export"
+                        | "set"
+                        | "source"
+                        | "."
+                        | "umask"
+                        | "unset"
+                        | "alias"
+                        | "shopt"
+                        | "pushd"
+                        | "popd"
+                        | "trap"
+                        | "ulimit"
+                        | "exec"
+                        | "exit"
+                        | "readonly"
+                        | "declare"
+                        | "typeset"
+                        | "local"
+                        | "shift"
+                )
+            )
+    })
+}
+
+/// One RUN with the others' commands chained after `&&`; comments between them move above.
+/// The group must be RUNs in a row of one stage, shell form, no heredocs, the same flags.
+pub fn merge_runs(cx: &LintContext<'_>, group: &[&Instruction]) -> Option<Fix> {
+    let text = cx.df.text();
+    let (first, last) = (group[0], *group.last()?);
+    // Every RUN but the last is followed by more commands: its script must end cleanly.
+    for inst in &group[..group.len() - 1] {
+        if !matches!(run_tail(cx, inst), Some(Tail::Chain(_))) {
+            return None;
+        }
+    }
+    cx.script(last)?;
+    let start = cx.df.lines().line_start(first.lines.0);
+    let mut comments = String::new();
+    for node in &cx.df.nodes {
+        let between = node.span.start >= first.span.end && node.span.end <= last.span.start;
+        if between && matches!(node.kind, NodeKind::Comment) {
+            comments.push_str(&text[node.span.range()]);
+        }
+    }
+    let mut merged = comments;
+    for (i, inst) in group.iter().enumerate() {
+        let args = &text[inst.args_span().range()];
+        let is_last = i == group.len() - 1;
+        let args = if !is_last && changes_shell_state(cx, inst) {
+            format!("( {args} )")
+        } else {
+            args.to_string()
+        };
+        if i == 0 {
+            merged.push_str(&text[start..first.args_span().start]);
+            merged.push_str(&args);
+        } else {
+            merged.push_str(&cx.style.and_then(&args));
+        }
+    }
+    Some(Fix::new(
+        format!("merge the {} RUN instructions into one", group.len()),
+        Safety::Safe,
+        vec![Edit::replace(Span::new(start, last.span.end), merged)],
+    ))
+}

@@ -1,0 +1,123 @@
+//! LW401 missing-dockerignore: the whole context is copied and nothing keeps junk out of it.
+
+use crate::diagnostic::Diagnostic;
+use crate::fix::{FileChange, Fix, Safety};
+use crate::lint::LintContext;
+use crate::rules::Rule;
+use crate::rules::context_scan::{ignore_file, ignore_lines, scan};
+use crate::rules::edit::first_line;
+use crate::rules::paths::{context_sources, copies_whole_context};
+
+pub struct MissingDockerignore;
+
+impl Rule for MissingDockerignore {
+    fn id(&self) -> &'static str {
+        "LW401"
+    }
+
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        let Some(context) = cx.context.as_deref() else {
+            return;
+        };
+        let Some(copy) = cx.df.instructions().find(|i| copies_whole_context(i)) else {
+            return;
+        };
+        let exists = |p: &std::path::Path| cx.options.read(p).is_some() || p.is_file();
+        let (path, found) = ignore_file(context, cx.path, &exists);
+        if found {
+            return;
+        }
+        let needed: Vec<String> = cx.df.instructions().flat_map(context_sources).collect();
+        let unwanted = scan(context, &|_| false, &needed);
+        let fix = (!unwanted.is_empty()).then(|| {
+            Fix::new(
+                format!(
+                    "create {} excluding {} path(s)",
+                    path.display(),
+                    unwanted.len()
+                ),
+                Safety::Unsafe,
+                Vec::new(),
+            )
+            .with_file(FileChange::Create {
+                path: path.clone(),
+                text: format!(
+                    "# Kept out of the build context (written by layerwise)\n{}",
+                    ignore_lines(&unwanted)
+                ),
+            })
+        });
+        let examples = unwanted
+            .iter()
+            .take(3)
+            .map(|u| format!("`{}`", u.path))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let detail = if examples.is_empty() {
+            String::new()
+        } else {
+            format!(", including {examples}")
+        };
+        out.push(
+            Diagnostic::new(
+                self.id(),
+                first_line(cx.df, copy),
+                format!(
+                    "the whole build context is copied and it has no .dockerignore: everything in it goes to the builder and into the image{detail}"
+                ),
+            )
+            .with_help("add a .dockerignore next to the Dockerfile that excludes what the image does not need")
+            .with_fix(fix),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fix::{FileChange, Safety, fix_text};
+    use crate::lint::{LintOptions, lint};
+    use crate::syntax::Dockerfile;
+
+    fn options(dir: &std::path::Path) -> LintOptions {
+        LintOptions {
+            path: Some(dir.join("Dockerfile")),
+            only: Some(vec!["LW401".into()]),
+            ..LintOptions::default()
+        }
+    }
+
+    #[test]
+    fn fires_only_without_an_ignore_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let df = Dockerfile::parse("FROM a\nCOPY . /app\n");
+        assert_eq!(lint(&df, &options(dir.path())).len(), 1);
+        std::fs::write(dir.path().join("Dockerfile.dockerignore"), ".git\n").unwrap();
+        assert!(lint(&df, &options(dir.path())).is_empty());
+        let specific = Dockerfile::parse("FROM a\nCOPY src /app\n");
+        std::fs::remove_file(dir.path().join("Dockerfile.dockerignore")).unwrap();
+        assert!(lint(&specific, &options(dir.path())).is_empty());
+    }
+
+    #[test]
+    fn fix_creates_it_from_what_the_context_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("node_modules/a")).unwrap();
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join(".env"), "X=1").unwrap();
+        let outcome = fix_text(
+            "FROM a\nCOPY . /app\nCOPY .env /app/.env\n",
+            &options(dir.path()),
+            Safety::Unsafe,
+        );
+        assert_eq!(outcome.applied, ["LW401"]);
+        assert_eq!(
+            outcome.files,
+            [FileChange::Create {
+                path: dir.path().join(".dockerignore"),
+                text:
+                    "# Kept out of the build context (written by layerwise)\n.git\nnode_modules\n"
+                        .into()
+            }]
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! LW202 update-without-install: a package index refreshed in a RUN of its own.
+
+use crate::diagnostic::Diagnostic;
+use crate::fix::{Edit, Fix, Safety};
+use crate::lint::LintContext;
+use crate::rules::Rule;
+use crate::rules::edit::{node_span, same_flags};
+use crate::rules::packages::{Action, Manager, PackageCommand, classify};
+use crate::shell::Script;
+use crate::syntax::{Instruction, Keyword};
+
+pub struct UpdateWithoutInstall;
+
+impl Rule for UpdateWithoutInstall {
+    fn id(&self) -> &'static str {
+        "LW202"
+    }
+
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        for stage in &cx.stages {
+            let instructions = &stage.stage.instructions;
+            for (at, &inst) in instructions.iter().enumerate() {
+                if inst.keyword != Keyword::Run {
+                    continue;
+                }
+                let Some(script) = cx.script(inst) else {
+                    continue;
+                };
+                let packages: Vec<PackageCommand> =
+                    script.commands.iter().filter_map(classify).collect();
+                for update in packages.iter().filter(|p| p.action == Action::Update) {
+                    let family = family(update.manager);
+                    let consumed = packages.iter().any(|p| {
+                        family == self::family(p.manager)
+                            && matches!(p.action, Action::Install | Action::Upgrade)
+                    });
+                    if consumed {
+                        continue;
+                    }
+                    let head = cx.df.slice(update.head_span()).to_string();
+                    let fix = move_into_install(cx, &instructions[at..], script, update);
+                    out.push(
+                        Diagnostic::new(
+                            self.id(),
+                            update.head_span(),
+                            format!(
+                                "`{head}` runs in a RUN of its own: its layer is cached apart from the install that needs it, so the index goes stale"
+                            ),
+                        )
+                        .with_help(format!("run it in the same RUN as the install: `{head} && … install …`"))
+                        .with_fix(fix),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Managers sharing one index.
+fn family(manager: Manager) -> u8 {
+    match manager {
+        Manager::Apt => 0,
+        Manager::Apk => 1,
+        Manager::Yum | Manager::Dnf | Manager::Microdnf => 2,
+        Manager::Zypper => 3,
+        _ => 4,
+    }
+}
+
+/// Deletes a RUN that only refreshes the index and puts the refresh in front of the next RUN
+/// that installs from it (or just deletes it when that RUN refreshes the index itself).
+fn move_into_install(
+    cx: &LintContext<'_>,
+    from: &[&Instruction],
+    script: &Script,
+    update: &PackageCommand,
+) -> Option<Fix> {
+    let lone = from[0];
+    let only_updates = script
+        .commands
+        .iter()
+        .all(|c| classify(c).is_some_and(|p| p.action == Action::Update));
+    if !only_updates || !lone.heredocs.is_empty() || lone.onbuild.is_some() {
+        return None;
+    }
+    let mut target = None;
+    for &inst in &from[1..] {
+        // Under another user the refresh could not run where it moves to.
+        if inst.keyword == Keyword::User {
+            return None;
+        }
+        if inst.keyword != Keyword::Run {
+            continue;
+        }
+        let installs: Vec<PackageCommand> = cx
+            .script(inst)
+            .map(|s| s.commands.iter().filter_map(classify).collect())
+            .unwrap_or_default();
+        let same = |p: &PackageCommand| family(p.manager) == family(update.manager);
+        if installs
+            .iter()
+            .any(|p| same(p) && matches!(p.action, Action::Install | Action::Upgrade))
+        {
+            target = Some((
+                inst,
+                installs
+                    .iter()
+                    .any(|p| same(p) && p.action == Action::Update),
+            ));
+            break;
+        }
+    }
+    let (target, refreshes_itself) = target?;
+    let mut edits = vec![Edit::delete(node_span(cx.df, lone))];
+    if !refreshes_itself {
+        if target.is_exec_form() || !target.heredocs.is_empty() || !same_flags(lone, target) {
+            return None;
+        }
+        let refresh = cx.df.slice(lone.args_span());
+        let joiner = if target.lines.0 == target.lines.1 {
+            " && ".to_string()
+        } else {
+            format!("{}&& ", cx.style.continuation())
+        };
+        edits.push(Edit::insert(
+            target.args_span().start,
+            format!("{refresh}{joiner}"),
+        ));
+    }
+    Some(Fix::new(
+        "move the index refresh into the RUN that installs",
+        Safety::Safe,
+        edits,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{fix_rule, lint_rule};
+
+    #[test]
+    fn fires_on_a_lone_update() {
+        let found = lint_rule(
+            "LW202",
+            "FROM d\nRUN apt-get update\nRUN apt-get install -y x\n",
+        );
+        assert_eq!(found.len(), 1);
+        assert!(
+            lint_rule(
+                "LW202",
+                "FROM d\nRUN apt-get update && apt-get install -y x\n"
+            )
+            .is_empty()
+        );
+        assert!(lint_rule("LW202", "FROM a\nRUN apk update && apk upgrade\n").is_empty());
+    }
+
+    #[test]
+    fn fix_moves_the_update_into_the_install() {
+        let text = "FROM d\nRUN apt-get update\nCOPY a /a\nRUN apt-get install -y x\n";
+        assert_eq!(
+            fix_rule("LW202", text, false),
+            "FROM d\nCOPY a /a\nRUN apt-get update && apt-get install -y x\n"
+        );
+        let multi = "FROM d\nRUN apt-get update -qq\nRUN apt-get install -y x \\\n  && rm -rf /var/lib/apt/lists/*\n";
+        assert_eq!(
+            fix_rule("LW202", multi, false),
+            "FROM d\nRUN apt-get update -qq \\\n  && apt-get install -y x \\\n  && rm -rf /var/lib/apt/lists/*\n"
+        );
+    }
+
+    #[test]
+    fn redundant_update_is_deleted() {
+        let text = "FROM d\nRUN apt-get update\nRUN apt-get update && apt-get install -y x\n";
+        assert_eq!(
+            fix_rule("LW202", text, false),
+            "FROM d\nRUN apt-get update && apt-get install -y x\n"
+        );
+    }
+
+    #[test]
+    fn no_fix_across_a_user_switch() {
+        let text = "FROM d\nRUN apt-get update\nUSER app\nRUN sudo apt-get install -y x\n";
+        assert_eq!(fix_rule("LW202", text, false), text);
+    }
+}
