@@ -4,9 +4,14 @@
 //! The pipeline, one module per arrow: source text → [`syntax`] (parse) → [`rules`] (lint) →
 //! [`diagnostic`]s with fixes → reports.
 
+pub mod cli;
+pub mod commands;
 pub mod diagnostic;
+pub mod discover;
 pub mod fix;
+pub mod fsutil;
 pub mod lint;
+pub mod report;
 pub mod rules;
 pub mod shell;
 pub mod source;

@@ -1,1 +1,27 @@
-fn main() {}
+use clap::Parser;
+use layerwise::cli::{Cli, Command};
+use layerwise::commands::{self, Exit};
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version are not errors; a bad command line is a usage error (2).
+            let code = if e.use_stderr() {
+                Exit::Trouble
+            } else {
+                Exit::Clean
+            };
+            std::process::exit(code as i32);
+        }
+    };
+    let color = cli.color.enabled();
+    let exit = match &cli.command {
+        Command::Lint(args) => commands::lint::run(args, color),
+        Command::Fix(args) => commands::fix::run(args),
+        Command::Rules { json } => commands::rules::run(*json),
+        Command::Explain { rule } => commands::explain::run(rule),
+    };
+    std::process::exit(exit as i32);
+}

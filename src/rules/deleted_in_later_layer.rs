@@ -90,13 +90,14 @@ impl Rule for DeletedInLaterLayer {
                             here.retain(|c| !hits(c, &path));
                             let earlier: Vec<&Created<'_>> =
                                 created.iter().filter(|c| hits(c, &path)).collect();
-                            if let Some(first) = earlier.first() {
+                            // The last layer that wrote there is where the removal belongs.
+                            if let Some(last) = earlier.last() {
                                 let word = command
                                     .args()
                                     .iter()
                                     .find(|w| resolve_keeping_glob(&workdir, &w.value) == path)
                                     .map_or(command.span, |w| w.span);
-                                out.push(finding(cx, &instructions, at, word, &path, first));
+                                out.push(finding(cx, &instructions, at, word, &path, last));
                             }
                             created.retain(|c| !hits(c, &path));
                         }
@@ -187,11 +188,30 @@ fn created_paths<'a>(
         Some("wget") => paths.extend(value_after(&["-O", "--output-document"])),
         Some("curl") => paths.extend(value_after(&["-o", "--output"])),
         Some("git") if command.subcommand().is_some_and(|s| s.value == "clone") => {
-            let plain: Vec<&str> = args
-                .iter()
-                .filter(|w| !w.value.starts_with('-'))
-                .map(|w| w.value.as_str())
-                .collect();
+            // Options that take a value as the next word.
+            const VALUED: [&str; 10] = [
+                "--depth",
+                "-b",
+                "--branch",
+                "-c",
+                "--config",
+                "-o",
+                "--origin",
+                "--filter",
+                "--reference",
+                "-j",
+            ];
+            let mut plain: Vec<&str> = Vec::new();
+            let mut skip = false;
+            for w in args {
+                if skip {
+                    skip = false;
+                } else if VALUED.contains(&w.value.as_str()) {
+                    skip = true;
+                } else if !w.value.starts_with('-') {
+                    plain.push(&w.value);
+                }
+            }
             match plain.as_slice() {
                 [_, _, dir, ..] => paths.push(dir.to_string()),
                 [_, url] => {

@@ -1,0 +1,101 @@
+//! The command line, as clap derive types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "layerwise",
+    version,
+    about = "Finds what wastes layers, bytes and cache in Dockerfiles, rewrites it, and measures the gain"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// When to use colors (NO_COLOR is honoured with `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Lint Dockerfiles (files, or folders searched recursively; default: the current folder).
+    Lint(LintArgs),
+    /// Apply fixes in place, or show them with --diff.
+    Fix(FixArgs),
+    /// List the rules.
+    Rules {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a rule's docs (by ID, name or hadolint alias).
+    Explain {
+        /// LW102, apt-lists-not-cleaned or DL3009.
+        rule: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Files or folders; `-` reads a Dockerfile from stdin.
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Lowest severity that makes the exit code 1 (default: warning).
+    #[arg(long, value_enum)]
+    pub failure_threshold: Option<Threshold>,
+    /// The build context (default: each Dockerfile's folder).
+    #[arg(long)]
+    pub context: Option<PathBuf>,
+    /// Write the report to this file instead of stdout.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// Files or folders (default: the current folder).
+    pub paths: Vec<PathBuf>,
+    /// Also apply unsafe fixes (they change what is installed or the order of steps).
+    #[arg(long = "unsafe")]
+    pub unsafe_fixes: bool,
+    /// Print a unified diff and write nothing; exit 1 when there is something to fix.
+    #[arg(long)]
+    pub diff: bool,
+    /// The build context (default: each Dockerfile's folder).
+    #[arg(long)]
+    pub context: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Threshold {
+    Error,
+    Warning,
+    Info,
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    pub fn enabled(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! `layerwise explain LW102`: a rule's docs.
+
+use std::io::Write;
+
+use super::Exit;
+use crate::rules::{all_meta, lookup};
+
+pub fn run(key: &str) -> Exit {
+    let Some(meta) = lookup(key) else {
+        let known: Vec<&str> = all_meta().iter().map(|m| m.id.as_str()).collect();
+        eprintln!("error: no rule `{key}` (rules: {})", known.join(", "));
+        return Exit::Trouble;
+    };
+    let mut text = format!(
+        "{} {} ({}; fix: {})\n",
+        meta.id,
+        meta.name,
+        meta.severity.as_str(),
+        meta.fix.as_str()
+    );
+    if !meta.aliases.is_empty() {
+        text.push_str(&format!("aliases: {}\n", meta.aliases.join(", ")));
+    }
+    text.push('\n');
+    // The docs start with their own `# ID name` heading; the line above already says it.
+    let body = meta
+        .docs
+        .split_once('\n')
+        .map_or(meta.docs, |(first, rest)| {
+            if first.starts_with("# ") {
+                rest.trim_start()
+            } else {
+                meta.docs
+            }
+        });
+    text.push_str(body);
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    match std::io::stdout().write_all(text.as_bytes()) {
+        Ok(()) => Exit::Clean,
+        Err(_) => Exit::Trouble,
+    }
+}

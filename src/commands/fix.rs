@@ -1,0 +1,170 @@
+//! `layerwise fix`: apply the fixes in place (atomically), or show them as a unified diff.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use similar::TextDiff;
+
+use super::{Exit, load};
+use crate::cli::FixArgs;
+use crate::discover::{discover, display_path};
+use crate::fix::{FileChange, FixOutcome, Safety, fix_text};
+use crate::fsutil::write_atomic;
+use crate::lint::LintOptions;
+
+/// What fixing one file came to.
+struct Fixed {
+    path: PathBuf,
+    display: String,
+    original: String,
+    outcome: Result<FixOutcome, String>,
+}
+
+pub fn run(args: &FixArgs) -> Exit {
+    let (files, missing) = discover(&args.paths);
+    let max = if args.unsafe_fixes {
+        Safety::Unsafe
+    } else {
+        Safety::Safe
+    };
+    let fixed: Vec<Fixed> = files
+        .par_iter()
+        .map(|path| fix_file(path, args.context.as_deref(), max))
+        .collect();
+    let mut exit = Exit::Clean;
+    for m in &missing {
+        eprintln!("error: {}", m.message);
+        exit = Exit::Trouble;
+    }
+    let mut stdout = std::io::stdout().lock();
+    for file in &fixed {
+        let outcome = match &file.outcome {
+            Ok(outcome) => outcome,
+            Err(message) => {
+                eprintln!("error: {}: {message}", file.display);
+                exit = Exit::Trouble;
+                continue;
+            }
+        };
+        if !outcome.changed() {
+            continue;
+        }
+        if args.diff {
+            let _ = stdout.write_all(diff(file, outcome).as_bytes());
+            exit = exit.max(Exit::Findings);
+            continue;
+        }
+        match write_changes(file, outcome) {
+            Ok(()) => eprintln!("fixed {}: {}", file.display, summary(&outcome.applied)),
+            Err(message) => {
+                eprintln!("error: {message}");
+                exit = Exit::Trouble;
+            }
+        }
+    }
+    exit
+}
+
+fn fix_file(path: &Path, context: Option<&Path>, max: Safety) -> Fixed {
+    let display = display_path(path);
+    let loaded = load(path);
+    let original = loaded
+        .as_ref()
+        .map(|df| df.text().to_string())
+        .unwrap_or_default();
+    let outcome = loaded.map_err(|e| e.message).and_then(|df| {
+        if let Some(error) = df.errors.first() {
+            let line = df.position(error.span.start).line + 1;
+            return Err(format!(
+                "not fixed: it does not parse (line {line}: {})",
+                error.message
+            ));
+        }
+        let options = LintOptions {
+            path: Some(path.to_path_buf()),
+            context: context.map(Path::to_path_buf),
+            ..LintOptions::default()
+        };
+        Ok(fix_text(df.text(), &options, max))
+    });
+    Fixed {
+        path: path.to_path_buf(),
+        display,
+        original,
+        outcome,
+    }
+}
+
+/// `LW102, LW101 ×2`.
+fn summary(applied: &[&str]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for id in applied {
+        match counts.iter_mut().find(|(i, _)| i == id) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((id, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(id, n)| {
+            if *n == 1 {
+                id.to_string()
+            } else {
+                format!("{id} ×{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn diff(file: &Fixed, outcome: &FixOutcome) -> String {
+    let mut out = unified(&file.display, &file.original, &outcome.text);
+    for (path, old, new) in file_changes(&outcome.files) {
+        out.push_str(&unified(&display_path(&path), &old, &new));
+    }
+    out
+}
+
+fn unified(name: &str, old: &str, new: &str) -> String {
+    if old == new {
+        return String::new();
+    }
+    TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string()
+}
+
+/// Each other file's old and new text, changes to one file folded together.
+fn file_changes(changes: &[FileChange]) -> Vec<(PathBuf, String, String)> {
+    let mut files: Vec<(PathBuf, String, String)> = Vec::new();
+    for change in changes {
+        let index = match files.iter().position(|(p, _, _)| p == change.path()) {
+            Some(i) => i,
+            None => {
+                let old = std::fs::read_to_string(change.path()).unwrap_or_default();
+                files.push((change.path().to_path_buf(), old.clone(), old));
+                files.len() - 1
+            }
+        };
+        match change {
+            FileChange::Create { text, .. } => files[index].2 = text.clone(),
+            FileChange::Append { text, .. } => files[index].2.push_str(text),
+        }
+    }
+    files
+}
+
+fn write_changes(file: &Fixed, outcome: &FixOutcome) -> Result<(), String> {
+    if outcome.text != file.original {
+        write_atomic(&file.path, outcome.text.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    for (path, old, new) in file_changes(&outcome.files) {
+        if old != new {
+            write_atomic(&path, new.as_bytes()).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! `layerwise lint`: find Dockerfiles, lint them in parallel, report in a stable order.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::{Exit, load, syntax_errors};
+use crate::cli::{LintArgs, Threshold};
+use crate::diagnostic::Severity;
+use crate::discover::{discover, display_path};
+use crate::lint::{LintOptions, lint};
+use crate::report::{FileError, FileResult, Report, reporter};
+
+pub fn run(args: &LintArgs, color: bool) -> Exit {
+    let (files, missing) = discover(&args.paths);
+    let mut results = lint_paths(&files, args.context.as_ref());
+    results.extend(missing.into_iter().map(|m| FileResult {
+        display: display_path(&m.path),
+        path: m.path,
+        source: None,
+        diagnostics: Vec::new(),
+        errors: vec![FileError {
+            message: m.message,
+            position: None,
+            span: None,
+        }],
+    }));
+    results.sort_by(|a, b| a.display.cmp(&b.display));
+    let report = Report {
+        files: &results,
+        color: color && args.output.is_none(),
+    };
+    let mut rendered = Vec::new();
+    let written = reporter(args.format)
+        .write(&report, &mut rendered)
+        .map_err(|e| e.to_string())
+        .and_then(|()| match &args.output {
+            Some(path) => crate::fsutil::write_atomic(path, &rendered).map_err(|e| e.to_string()),
+            None => std::io::stdout()
+                .write_all(&rendered)
+                .map_err(|e| e.to_string()),
+        });
+    if let Err(e) = written {
+        eprintln!("error: {e}");
+        return Exit::Trouble;
+    }
+    exit_for(
+        &results,
+        args.failure_threshold.unwrap_or(Threshold::Warning),
+    )
+}
+
+/// Lints files in parallel; results come back in the order of `files`.
+pub fn lint_paths(files: &[PathBuf], context: Option<&PathBuf>) -> Vec<FileResult> {
+    files
+        .par_iter()
+        .map(|path| {
+            let display = display_path(path);
+            match load(path) {
+                Ok(df) => {
+                    let options = LintOptions {
+                        path: (path.as_os_str() != "-").then(|| path.clone()),
+                        context: context.cloned(),
+                        ..LintOptions::default()
+                    };
+                    let diagnostics = lint(&df, &options);
+                    FileResult {
+                        path: path.clone(),
+                        display,
+                        errors: syntax_errors(&df),
+                        source: Some(Arc::new(df)),
+                        diagnostics,
+                    }
+                }
+                Err(error) => FileResult {
+                    path: path.clone(),
+                    display,
+                    source: None,
+                    diagnostics: Vec::new(),
+                    errors: vec![error],
+                },
+            }
+        })
+        .collect()
+}
+
+/// 2 when a file could not be read or parsed, else 1 when a finding reaches the threshold.
+pub fn exit_for(results: &[FileResult], threshold: Threshold) -> Exit {
+    if results.iter().any(|r| !r.errors.is_empty()) {
+        return Exit::Trouble;
+    }
+    let limit = match threshold {
+        Threshold::None => return Exit::Clean,
+        Threshold::Info => Severity::Info,
+        Threshold::Warning => Severity::Warning,
+        Threshold::Error => Severity::Error,
+    };
+    let failing = results
+        .iter()
+        .flat_map(|r| &r.diagnostics)
+        .any(|d| d.severity >= limit);
+    if failing { Exit::Findings } else { Exit::Clean }
+}

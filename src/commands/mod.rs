@@ -1,0 +1,74 @@
+//! The subcommands: each takes its parsed arguments and returns how the run ended.
+
+pub mod explain;
+pub mod fix;
+pub mod lint;
+pub mod rules;
+
+use std::path::Path;
+
+use crate::report::FileError;
+use crate::syntax::Dockerfile;
+
+/// How a run ended; `main` turns it into the process exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// Nothing at or above the failure threshold.
+    Clean = 0,
+    /// Findings (or, with `fix --diff`, changes to make).
+    Findings = 1,
+    /// A usage error, or a file that could not be read or parsed.
+    Trouble = 2,
+    /// A rewrite broke a build that worked (measure).
+    FixDefect = 3,
+}
+
+/// Reads and parses one file. Unreadable, binary and non-UTF-8 files give an error, not text.
+pub fn load(path: &Path) -> Result<Dockerfile, FileError> {
+    let bytes = if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
+    } else {
+        std::fs::read(path)
+    };
+    let bytes = bytes
+        .map_err(|e| plain_error(format!("cannot read: {}", crate::discover::io_reason(&e))))?;
+    decode(bytes).map(Dockerfile::parse)
+}
+
+/// UTF-8 text, or an error saying why not.
+pub fn decode(bytes: Vec<u8>) -> Result<String, FileError> {
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        return Err(plain_error(format!(
+            "binary file (NUL byte at offset {at}), not a Dockerfile"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        plain_error(format!(
+            "not UTF-8 text: invalid byte at offset {at} (line {line})"
+        ))
+    })
+}
+
+fn plain_error(message: String) -> FileError {
+    FileError {
+        message,
+        position: None,
+        span: None,
+    }
+}
+
+/// A parse error of a file, placed.
+pub fn syntax_errors(df: &Dockerfile) -> Vec<FileError> {
+    df.errors
+        .iter()
+        .map(|e| FileError {
+            message: e.message.clone(),
+            position: Some(df.position(e.span.start)),
+            span: Some(e.span),
+        })
+        .collect()
+}

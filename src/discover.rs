@@ -1,0 +1,141 @@
+//! Finding the Dockerfiles to lint: files named on the command line, and Dockerfile-like names
+//! in folders searched recursively.
+
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+/// Folders never searched: they hold other people's files or build output.
+const SKIPPED_DIRS: [&str; 3] = [".git", "node_modules", "target"];
+
+/// `Dockerfile`, `Dockerfile.*`, `*.Dockerfile`, `*.dockerfile`, `Containerfile`,
+/// `Containerfile.*` — but not the `Dockerfile.dockerignore` beside one.
+pub fn is_dockerfile_name(name: &str) -> bool {
+    if name.ends_with(".dockerignore") {
+        return false;
+    }
+    let stem_match =
+        |stem: &str| name == stem || name.strip_prefix(stem).is_some_and(|r| r.starts_with('.'));
+    stem_match("Dockerfile")
+        || stem_match("Containerfile")
+        || name.ends_with(".Dockerfile")
+        || name.ends_with(".dockerfile")
+}
+
+/// A path that was asked for but does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// The files to lint under `paths` (the current folder when empty), sorted, without repeats.
+pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Missing>) {
+    let default = [PathBuf::from(".")];
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
+    let mut files = Vec::new();
+    let mut missing = Vec::new();
+    for path in paths {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => files.extend(search(path)),
+            Ok(_) => files.push(path.clone()),
+            Err(e) => missing.push(Missing {
+                path: path.clone(),
+                message: format!("cannot read {}: {}", path.display(), io_reason(&e)),
+            }),
+        }
+    }
+    files.sort();
+    files.dedup();
+    (files, missing)
+}
+
+fn search(root: &Path) -> Vec<PathBuf> {
+    WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !(e.file_type().is_dir()
+                    && SKIPPED_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
+        })
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_type().is_dir() && is_dockerfile_name(&e.file_name().to_string_lossy()))
+        .map(|e| e.into_path())
+        .collect()
+}
+
+/// An io error's reason without Rust's "(os error N)" noise.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// How a path is shown: `/`-separated, without a leading `./`.
+pub fn display_path(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('\\', "/");
+    text.strip_prefix("./").unwrap_or(&text).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dockerfile_names() {
+        for yes in [
+            "Dockerfile",
+            "Dockerfile.dev",
+            "api.Dockerfile",
+            "x.dockerfile",
+            "Containerfile",
+            "Containerfile.ci",
+        ] {
+            assert!(is_dockerfile_name(yes), "{yes}");
+        }
+        for no in [
+            "Dockerfile.dockerignore",
+            "Dockerfilex",
+            "README.md",
+            "dockerfile.txt",
+            "docker-compose.yml",
+        ] {
+            assert!(!is_dockerfile_name(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn searches_folders_skipping_vendored_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "Dockerfile",
+            "svc/api.Dockerfile",
+            "node_modules/x/Dockerfile",
+            "target/Dockerfile",
+            "svc/notes.txt",
+        ] {
+            let path = dir.path().join(f);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "FROM a\n").unwrap();
+        }
+        let (files, missing) = discover(&[dir.path().to_path_buf(), dir.path().join("nope")]);
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| display_path(f.strip_prefix(dir.path()).unwrap()))
+            .collect();
+        assert_eq!(names, ["Dockerfile", "svc/api.Dockerfile"]);
+        assert_eq!(missing.len(), 1);
+        assert!(
+            missing[0].message.contains("No such file"),
+            "{}",
+            missing[0].message
+        );
+    }
+}

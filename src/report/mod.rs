@@ -1,0 +1,87 @@
+//! Output formats, one module each behind one trait.
+
+mod human;
+mod json;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::source::Position;
+use crate::syntax::Dockerfile;
+
+pub use human::Human;
+pub use json::Json;
+
+/// What linting one file gave.
+#[derive(Debug)]
+pub struct FileResult {
+    pub path: PathBuf,
+    /// The path as shown to people: as given, `/`-separated, without a leading `./`.
+    pub display: String,
+    pub source: Option<Arc<Dockerfile>>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub errors: Vec<FileError>,
+}
+
+/// A file that could not be read, or an instruction that did not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileError {
+    pub message: String,
+    /// 0-based, when the error has a place in the file.
+    pub position: Option<Position>,
+    pub span: Option<crate::source::Span>,
+}
+
+impl FileResult {
+    pub fn position(&self, offset: usize) -> Position {
+        self.source.as_ref().map_or(
+            Position {
+                line: 0,
+                column: 0,
+                utf16_column: 0,
+            },
+            |s| s.position(offset),
+        )
+    }
+}
+
+/// All results of a run, sorted by path.
+pub struct Report<'a> {
+    pub files: &'a [FileResult],
+    /// Draw with color.
+    pub color: bool,
+}
+
+impl Report<'_> {
+    pub fn findings(&self) -> impl Iterator<Item = (&FileResult, &Diagnostic)> + '_ {
+        self.files
+            .iter()
+            .flat_map(|f| f.diagnostics.iter().map(move |d| (f, d)))
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings()
+            .filter(|(_, d)| d.severity == severity)
+            .count()
+    }
+}
+
+pub trait Reporter {
+    fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// The reporter for a format name.
+pub fn reporter(format: Format) -> Box<dyn Reporter> {
+    match format {
+        Format::Human => Box::new(Human),
+        Format::Json => Box::new(Json),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
