@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::diagnostic::Diagnostic;
 use crate::fix::{FileChange, Style};
 use crate::rules;
-use crate::shell::{self, Script};
+use crate::shell::{self, Script, ShellError};
 use crate::syntax::{Dockerfile, Instruction, Keyword, Stage};
 
 /// Where the file lives, which decides its build context.
@@ -83,12 +83,15 @@ pub struct LintContext<'a> {
     pub style: Style,
     /// Parsed scripts of RUN instructions, by the instruction's start offset.
     scripts: Vec<(usize, Script)>,
+    /// RUNs for a POSIX shell whose script did not parse, by start offset.
+    pub shell_errors: Vec<(usize, ShellError)>,
 }
 
 impl<'a> LintContext<'a> {
     pub fn new(df: &'a Dockerfile, options: &'a LintOptions) -> Self {
         let stages = stage_infos(df);
         let mut scripts = Vec::new();
+        let mut shell_errors = Vec::new();
         for info in &stages {
             let mut posix = info.posix_shell;
             for inst in &info.stage.instructions {
@@ -96,9 +99,10 @@ impl<'a> LintContext<'a> {
                 if !posix || inst.keyword != Keyword::Run {
                     continue;
                 }
-                let parsed = shell::run_script(inst, df.text()).and_then(|s| shell::parse(&s).ok());
-                if let Some(script) = parsed {
-                    scripts.push((inst.span.start, script));
+                match shell::run_script(inst, df.text()).map(|s| shell::parse(&s)) {
+                    Some(Ok(script)) => scripts.push((inst.span.start, script)),
+                    Some(Err(e)) => shell_errors.push((inst.span.start, e)),
+                    None => {}
                 }
             }
         }
@@ -118,6 +122,7 @@ impl<'a> LintContext<'a> {
             stages,
             style: Style::of(df),
             scripts,
+            shell_errors,
         }
     }
 

@@ -20,8 +20,10 @@ pub struct Script {
 pub struct Command {
     /// Leading `NAME=value` assignments.
     pub assigns: Vec<ShellWord>,
-    /// The command name and its arguments.
+    /// Every word, wrappers (`sudo`, `env X=1`) included.
     pub words: Vec<ShellWord>,
+    /// Where the program is in `words`.
+    pub program: usize,
     /// The operator joining this command to the next one.
     pub op: Option<Operator>,
     pub span: Span,
@@ -52,14 +54,20 @@ pub struct Operator {
 }
 
 impl Command {
-    /// The program, without its directory: `/usr/bin/apt-get` is `apt-get`.
-    pub fn name(&self) -> Option<&str> {
-        let first = self.words.first()?;
-        Some(first.value.rsplit('/').next().unwrap_or(&first.value))
+    /// The words from the program on, wrappers such as `sudo` or `env X=1` skipped.
+    pub fn program_words(&self) -> &[ShellWord] {
+        self.words.get(self.program..).unwrap_or(&[])
     }
 
+    /// The program, without its directory and wrappers: `sudo /usr/bin/apt-get` is `apt-get`.
+    pub fn name(&self) -> Option<&str> {
+        let first = self.program_words().first()?;
+        Some(basename(&first.value))
+    }
+
+    /// The arguments after the program.
     pub fn args(&self) -> &[ShellWord] {
-        self.words.get(1..).unwrap_or(&[])
+        self.program_words().get(1..).unwrap_or(&[])
     }
 
     pub fn has_arg(&self, value: &str) -> bool {
@@ -71,42 +79,34 @@ impl Command {
     pub fn subcommand(&self) -> Option<&ShellWord> {
         self.args().iter().find(|w| !w.value.starts_with('-'))
     }
-
-    /// The command after wrappers such as `sudo`, `env X=1`, `nice`: `sudo apt-get install`
-    /// looks like `apt-get install`.
-    pub fn unwrapped(&self) -> Command {
-        let mut words = self.words.as_slice();
-        while let Some(first) = words.first() {
-            let name = first.value.rsplit('/').next().unwrap_or(&first.value);
-            if !matches!(
-                name,
-                "sudo" | "env" | "nice" | "nohup" | "time" | "command" | "exec"
-            ) {
-                break;
-            }
-            words = &words[1..];
-            while let Some(w) = words.first() {
-                if w.value.starts_with('-') || (name == "env" && w.value.contains('=')) {
-                    words = &words[1..];
-                } else {
-                    break;
-                }
-            }
-        }
-        Command {
-            assigns: self.assigns.clone(),
-            words: words.to_vec(),
-            op: self.op,
-            span: self.span,
-        }
-    }
 }
 
-impl Script {
-    /// Simple commands, each with the wrappers (`sudo`, `env`) taken off.
-    pub fn unwrapped(&self) -> impl Iterator<Item = Command> + '_ {
-        self.commands.iter().map(Command::unwrapped)
+fn basename(word: &str) -> &str {
+    word.rsplit('/').next().unwrap_or(word)
+}
+
+/// Where the program starts after wrappers such as `sudo`, `env X=1`, `nice`, so that
+/// `sudo apt-get install` reads as `apt-get install`.
+fn program_index(words: &[ShellWord]) -> usize {
+    let mut at = 0;
+    while let Some(first) = words.get(at) {
+        let name = basename(&first.value);
+        if !matches!(
+            name,
+            "sudo" | "env" | "nice" | "nohup" | "time" | "command" | "exec"
+        ) {
+            break;
+        }
+        at += 1;
+        while let Some(w) = words.get(at) {
+            if w.value.starts_with('-') || (name == "env" && w.value.contains('=')) {
+                at += 1;
+            } else {
+                break;
+            }
+        }
     }
+    at
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -199,36 +199,52 @@ fn too_complex(src: &str) -> bool {
     if src.len() > 4 << 20 {
         return true;
     }
-    let (mut depth, mut max_depth, mut opened, mut closed) = (0i64, 0i64, 0i64, 0i64);
-    for b in src.bytes() {
+    let (mut depth, mut max_depth, mut unclosed) = (0i64, 0i64, 0i64);
+    let (mut ifs, mut fis, mut cases, mut esacs) = (0i64, 0i64, 0i64, 0i64);
+    let bytes = src.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii_alphanumeric() {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            match &bytes[start..i] {
+                b"if" => ifs += 1,
+                b"fi" => fis += 1,
+                b"case" => cases += 1,
+                b"esac" => esacs += 1,
+                _ => {}
+            }
+            continue;
+        }
         match b {
             b'(' | b'{' => {
                 depth += 1;
-                opened += 1;
+                unclosed += 1;
                 max_depth = max_depth.max(depth);
             }
             b')' | b'}' => {
                 depth -= 1;
-                closed += 1;
+                unclosed -= 1;
             }
             _ => {}
         }
+        i += 1;
     }
-    let words = |w: &str| {
-        src.split(|c: char| !c.is_ascii_alphanumeric())
-            .filter(|x| *x == w)
-            .count() as i64
-    };
-    let unclosed_case = words("case") - words("esac");
-    let unclosed_if = words("if") - words("fi");
     max_depth > MAX_DEPTH
-        || opened - closed > MAX_UNCLOSED
-        || unclosed_case > 4
-        || unclosed_if > MAX_UNCLOSED
-        || words("if") > 4 * MAX_DEPTH
+        || unclosed > MAX_UNCLOSED
+        || cases - esacs > 4
+        || ifs - fis > MAX_UNCLOSED
+        || ifs > 4 * MAX_DEPTH
 }
 
+/// Byte offsets of chars, for text that is not ASCII (in ASCII they are the same).
 fn char_to_byte(src: &str) -> Vec<usize> {
+    if src.is_ascii() {
+        return Vec::new();
+    }
     let mut table: Vec<usize> = src.char_indices().map(|(b, _)| b).collect();
     table.push(src.len());
     table
@@ -251,6 +267,9 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     fn byte(&self, char_index: usize) -> usize {
+        if self.char_to_byte.is_empty() {
+            return char_index.min(self.src.len());
+        }
         self.char_to_byte[char_index.min(self.char_to_byte.len() - 1)]
     }
 
@@ -431,6 +450,7 @@ impl Walk<'_> {
         let mut command = Command {
             assigns: Vec::new(),
             words: Vec::new(),
+            program: 0,
             op: None,
             span: Span::default(),
         };
@@ -456,6 +476,7 @@ impl Walk<'_> {
             return;
         };
         command.span = span;
+        command.program = program_index(&command.words);
         self.commands.push(command);
     }
 }
@@ -466,10 +487,25 @@ fn token_loc(token: &Token) -> &brush_parser::SourceSpan {
     }
 }
 
-/// Quote removal. Plain words skip the word parser (it sits behind a global lock).
+/// Quote removal. Plain words, and words with quotes but nothing to expand or escape, skip the
+/// word parser (it sits behind a global lock).
 fn unquote(raw: &str, options: &ParserOptions) -> (String, bool) {
     if !raw.contains(['\'', '"', '\\', '$', '`', '~']) {
         return (raw.to_string(), true);
+    }
+    if !raw.contains(['\\', '$', '`', '~']) {
+        let mut out = String::with_capacity(raw.len());
+        let mut quote = None;
+        for c in raw.chars() {
+            match (quote, c) {
+                (None, '\'' | '"') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                _ => out.push(c),
+            }
+        }
+        if quote.is_none() {
+            return (out, true);
+        }
     }
     match brush_parser::word::parse(raw, options) {
         Ok(pieces) => {
@@ -583,7 +619,7 @@ mod tests {
     #[test]
     fn wrappers_are_unwrapped() {
         let (_, script) = commands("FROM a\nRUN sudo -E env A=1 apt-get install x\n");
-        let cmd = script.commands[0].unwrapped();
+        let cmd = &script.commands[0];
         assert_eq!(cmd.name(), Some("apt-get"));
         assert_eq!(cmd.subcommand().unwrap().value, "install");
     }

@@ -142,7 +142,6 @@ fn build_evidence(command: &Command, removed: &[String], workdir: &str) -> Vec<E
         }
         return found;
     }
-    let command = command.unwrapped();
     let Some(name) = command.name() else {
         return found;
     };

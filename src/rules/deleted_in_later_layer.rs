@@ -125,7 +125,6 @@ fn hits(created: &Created<'_>, removed: &str) -> bool {
 
 /// Paths an `rm` removes, absolute.
 fn removed_paths(command: &Command, workdir: &str) -> Vec<String> {
-    let command = command.unwrapped();
     if command.name() != Some("rm") {
         return Vec::new();
     }
@@ -151,7 +150,6 @@ fn created_paths<'a>(
     inst: &'a Instruction,
     workdir: &str,
 ) -> Vec<Created<'a>> {
-    let command = command.unwrapped();
     let what = cx
         .df
         .slice(command.span)
@@ -159,7 +157,7 @@ fn created_paths<'a>(
         .take(60)
         .collect::<String>();
     let mut paths: Vec<String> = Vec::new();
-    if let Some(pkg) = classify(&command) {
+    if let Some(pkg) = classify(command) {
         match (pkg.manager, pkg.action) {
             (Manager::Apt, Action::Update | Action::Install) => {
                 paths.push("/var/lib/apt/lists".into());
@@ -297,10 +295,7 @@ fn move_deletion(
         return Some(fix);
     }
     let script = cx.script(deleter)?;
-    let only_rm = script
-        .commands
-        .iter()
-        .all(|c| c.unwrapped().name() == Some("rm"));
+    let only_rm = script.commands.iter().all(|c| c.name() == Some("rm"));
     let name = created.path.rsplit('/').next().unwrap_or(&created.path);
     let mentioned = instructions[from + 1..at]
         .iter()

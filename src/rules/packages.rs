@@ -31,27 +31,27 @@ pub enum Action {
     Other,
 }
 
-/// A package manager command, with wrappers (`sudo`) taken off.
-#[derive(Clone, Debug)]
-pub struct PackageCommand {
+/// A package manager command (wrappers such as `sudo` taken off).
+#[derive(Clone, Copy, Debug)]
+pub struct PackageCommand<'a> {
     pub manager: Manager,
     pub action: Action,
-    pub command: Command,
+    pub command: &'a Command,
     /// The subcommand word (`install`); `None` for a bare `yarn`.
-    pub sub: Option<ShellWord>,
+    pub sub: Option<&'a ShellWord>,
     /// Arguments after the subcommand.
-    pub rest: Vec<ShellWord>,
+    pub rest: &'a [ShellWord],
 }
 
-impl PackageCommand {
+impl<'a> PackageCommand<'a> {
     /// From the program name to the subcommand: `apt-get install`, where findings point.
     pub fn head_span(&self) -> Span {
         let first = self
             .command
-            .words
+            .program_words()
             .first()
             .map_or(self.command.span, |w| w.span);
-        self.sub.as_ref().map_or(first, |sub| first.cover(sub.span))
+        self.sub.map_or(first, |sub| first.cover(sub.span))
     }
 
     pub fn has_flag(&self, flag: &str) -> bool {
@@ -64,7 +64,7 @@ impl PackageCommand {
     }
 
     /// Package names: arguments that are not options (nor an option's value).
-    pub fn packages(&self) -> Vec<&ShellWord> {
+    pub fn packages(&self) -> Vec<&'a ShellWord> {
         let takes_value: &[&str] = match self.manager {
             Manager::Apt => &["-o", "-t", "-c", "--target-release", "--option"],
             Manager::Apk => &["-t", "--virtual", "-X", "--repository", "-p", "--root"],
@@ -80,7 +80,7 @@ impl PackageCommand {
         };
         let mut out = Vec::new();
         let mut skip = false;
-        for word in &self.rest {
+        for word in self.rest {
             if skip {
                 skip = false;
             } else if takes_value.contains(&word.value.as_str()) {
@@ -94,11 +94,10 @@ impl PackageCommand {
 }
 
 /// Classifies a simple command.
-pub fn classify(command: &Command) -> Option<PackageCommand> {
-    let command = command.unwrapped();
-    let name = command.name()?.to_string();
-    let mut args: Vec<ShellWord> = command.args().to_vec();
-    let manager = match name.as_str() {
+pub fn classify(command: &Command) -> Option<PackageCommand<'_>> {
+    let name = command.name()?;
+    let mut args = command.args();
+    let manager = match name {
         "apt-get" | "apt" | "aptitude" => Manager::Apt,
         "apk" => Manager::Apk,
         "yum" => Manager::Yum,
@@ -115,15 +114,15 @@ pub fn classify(command: &Command) -> Option<PackageCommand> {
             if !is_pip(&args.get(at + 1)?.value) {
                 return None;
             }
-            args.drain(..at + 2);
+            args = &args[at + 2..];
             Manager::Pip
         }
         _ => return None,
     };
     let sub_at = args.iter().position(|w| !w.value.starts_with('-'));
-    let sub = sub_at.map(|i| args[i].clone());
-    let rest = sub_at.map_or(Vec::new(), |i| args[i + 1..].to_vec());
-    let action = action(manager, sub.as_ref().map(|w| w.value.as_str()), &rest);
+    let sub = sub_at.map(|i| &args[i]);
+    let rest = sub_at.map_or(&[][..], |i| &args[i + 1..]);
+    let action = action(manager, sub.map(|w| w.value.as_str()), rest);
     Some(PackageCommand {
         manager,
         action,
@@ -229,7 +228,6 @@ pub fn removes_any(command: &Command, dirs: &[&str]) -> bool {
 
 /// `rm` of a path at or below `dir`, or of the contents of `dir` (`dir/*`).
 pub fn removes(command: &Command, dir: &str) -> bool {
-    let command = command.unwrapped();
     command.name() == Some("rm")
         && command.args().iter().any(|w| {
             let target = w.value.trim_end_matches("/*").trim_end_matches('/');
@@ -240,7 +238,6 @@ pub fn removes(command: &Command, dir: &str) -> bool {
 
 /// The ecosystem whose dependencies a command installs (LW201): npm, pip, cargo…
 pub fn dependency_install(command: &Command) -> Option<&'static str> {
-    let command = command.unwrapped();
     let name = command.name()?;
     let sub = command.subcommand().map(|w| w.value.as_str());
     let ecosystem = match (name, sub) {
@@ -257,7 +254,7 @@ pub fn dependency_install(command: &Command) -> Option<&'static str> {
         ("mvn" | "mvnw" | "./mvnw", Some(_)) => "maven",
         ("gradle" | "gradlew" | "./gradlew", Some(_)) => "gradle",
         (n, _) if is_pip(n) || n.starts_with("python") => {
-            let pip = classify(&command)?;
+            let pip = classify(command)?;
             if pip.manager != Manager::Pip || pip.action != Action::Install {
                 return None;
             }
@@ -306,7 +303,8 @@ mod tests {
             ("zypper in -y gcc", Manager::Zypper, Action::Install),
         ];
         for (script, manager, action) in cases {
-            let c = classify(&first(script)).unwrap_or_else(|| panic!("{script}"));
+            let command = first(script);
+            let c = classify(&command).unwrap_or_else(|| panic!("{script}"));
             assert_eq!((c.manager, c.action), (manager, action), "{script}");
         }
         assert!(classify(&first("python3 setup.py install")).is_none());
@@ -314,7 +312,8 @@ mod tests {
 
     #[test]
     fn package_names_skip_options_and_their_values() {
-        let c = classify(&first("apk add -t .build-deps gcc musl-dev")).unwrap();
+        let command = first("apk add -t .build-deps gcc musl-dev");
+        let c = classify(&command).unwrap();
         let names: Vec<_> = c.packages().iter().map(|w| w.value.as_str()).collect();
         assert_eq!(names, ["gcc", "musl-dev"]);
     }
