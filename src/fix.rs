@@ -267,15 +267,18 @@ pub fn fix_text(text: &str, options: &crate::lint::LintOptions, max: Safety) -> 
                     .is_some_and(|f| f.safety <= max && f.safety != Safety::DisplayOnly)
             })
             .collect();
-        let fixes: Vec<&Fix> = candidates.iter().filter_map(|d| d.fix.as_ref()).collect();
+        let chosen = one_fix_per_instruction(&df, &candidates);
+        let fixes: Vec<&Fix> = chosen.iter().filter_map(|d| d.fix.as_ref()).collect();
         let (new_text, applied) = apply(&outcome.text, &fixes);
         let mut progressed = new_text != outcome.text;
         for &i in &applied {
             for change in &fixes[i].files {
-                progressed |= options.overlay_change(change);
-                outcome.files.push(change.clone());
+                if options.overlay_change(change) {
+                    progressed = true;
+                    outcome.files.push(change.clone());
+                }
             }
-            outcome.applied.push(candidates[i].rule);
+            outcome.applied.push(chosen[i].rule);
         }
         if !progressed {
             // Fixes that change nothing are not progress; do not report them as applied.
@@ -287,6 +290,46 @@ pub fn fix_text(text: &str, options: &crate::lint::LintOptions, max: Safety) -> 
         outcome.text = new_text;
     }
     outcome
+}
+
+/// Picks the fixes of one pass: fixes that move or merge instructions first, then at most one
+/// fix per instruction, so that in-place fixes land on the final shape in a later pass instead
+/// of on text that is about to move.
+fn one_fix_per_instruction<'d>(
+    df: &crate::syntax::Dockerfile,
+    candidates: &[&'d Diagnostic],
+) -> Vec<&'d Diagnostic> {
+    let mut order: Vec<&Diagnostic> = candidates.to_vec();
+    order.sort_by_key(|d| (crate::rules::fix_priority(d.rule), d.span.start));
+    let instruction_lines: Vec<Span> = df
+        .instructions()
+        .map(|i| Span::new(df.lines().line_start(i.lines.0), i.span.end.max(i.span.start)))
+        .collect();
+    let claim = |fix: &Fix| -> Vec<Span> {
+        fix.edits
+            .iter()
+            .map(|e| {
+                instruction_lines
+                    .iter()
+                    .filter(|s| s.start <= e.span.end && e.span.start <= s.end)
+                    .fold(e.span, |acc, s| acc.cover(*s))
+            })
+            .collect()
+    };
+    let mut taken: Vec<Span> = Vec::new();
+    let mut chosen = Vec::new();
+    for d in order {
+        let Some(fix) = &d.fix else { continue };
+        let spans = claim(fix);
+        let clashes = spans
+            .iter()
+            .any(|s| taken.iter().any(|t| s.start <= t.end && t.start <= s.end));
+        if !clashes {
+            taken.extend(spans);
+            chosen.push(d);
+        }
+    }
+    chosen
 }
 
 use crate::diagnostic::Diagnostic;

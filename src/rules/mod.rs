@@ -142,6 +142,18 @@ pub fn meta(id: &str) -> Option<&'static RuleMeta> {
     META.iter().find(|m| m.id == id)
 }
 
+/// The order in which fixes of one pass are chosen: fixes that move, merge or delete
+/// instructions come before in-place edits, so the small edits apply to the final shape.
+pub fn fix_priority(rule: &str) -> u8 {
+    match rule {
+        "LW201" => 0,
+        "LW202" => 1,
+        "LW105" => 2,
+        "LW101" => 3,
+        _ => 4,
+    }
+}
+
 /// A rule by ID, name or alias, case-insensitively: `LW102`, `apt-lists-not-cleaned`, `DL3009`.
 pub fn lookup(key: &str) -> Option<&'static RuleMeta> {
     META.iter().find(|m| {

@@ -1,0 +1,2 @@
+const http = require("http");
+http.createServer((_, res) => res.end("hello\n")).listen(3000);
