@@ -40,6 +40,10 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Missing>) {
     let mut files = Vec::new();
     let mut missing = Vec::new();
     for path in paths {
+        if path.as_os_str() == "-" {
+            files.push(path.clone());
+            continue;
+        }
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => files.extend(search(path)),
             Ok(_) => files.push(path.clone()),

@@ -3,15 +3,20 @@
 
 use std::path::PathBuf;
 
-/// The shared corpus (`../shared/corpus`, or `LAYERWISE_CORPUS`). Missing: fail under CI, else
+/// The shared corpus (`LAYERWISE_CORPUS`, `../shared/corpus` beside the clone, or
+/// `/work/shared/corpus`). Missing: fail under CI, else
 /// skip with a printed reason.
 pub fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("LAYERWISE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    if dir.join("files").is_dir() {
-        return Some(dir);
+    let candidates = [
+        std::env::var_os("LAYERWISE_CORPUS").map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")),
+        Some(PathBuf::from("/work/shared/corpus")),
+    ];
+    let mut tried = candidates.iter().flatten();
+    if let Some(dir) = tried.clone().find(|d| d.join("files").is_dir()) {
+        return Some(dir.clone());
     }
+    let dir = tried.next().cloned().unwrap_or_default();
     if std::env::var_os("CI").is_some() {
         panic!("CI is set but the corpus is missing at {}", dir.display());
     }

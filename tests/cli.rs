@@ -1,0 +1,207 @@
+//! The `layerwise` binary as users and scripts meet it: output, exit codes, and what `fix`
+//! does to files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cli").join(name)
+}
+
+fn layerwise(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_layerwise"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("layerwise runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn fixtures_dir() -> PathBuf {
+    fixture("")
+}
+
+#[test]
+fn human_output_shows_snippets_rules_help_and_fixes() {
+    let out = layerwise(&["lint", "wasteful.Dockerfile"], &fixtures_dir());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    insta::assert_snapshot!("human_wasteful", stdout(&out));
+}
+
+#[test]
+fn json_output_is_the_documented_shape() {
+    let out = layerwise(&["lint", "--format", "json", "wasteful.Dockerfile", "broken.Dockerfile"], &fixtures_dir());
+    assert_eq!(out.status.code(), Some(2), "a file that does not parse makes it 2");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["files_checked"], 2);
+    let first = &json["findings"][0];
+    for key in ["file", "rule", "name", "severity", "message", "line", "column", "end_line", "end_column", "fixable"] {
+        assert!(first.get(key).is_some(), "finding lacks {key}: {first}");
+    }
+    // The broken file is still linted past its errors.
+    let broken_rules: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["file"] == "broken.Dockerfile")
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(broken_rules.contains(&"LW102"), "{broken_rules:?}");
+    insta::assert_json_snapshot!("json_errors", json["errors"]);
+}
+
+#[test]
+fn exit_codes_follow_the_threshold() {
+    let dir = fixtures_dir();
+    assert_eq!(layerwise(&["lint", "clean.Dockerfile"], &dir).status.code(), Some(0));
+    assert_eq!(layerwise(&["lint", "wasteful.Dockerfile"], &dir).status.code(), Some(1));
+    let relaxed = layerwise(&["lint", "--failure-threshold", "error", "wasteful.Dockerfile"], &dir);
+    assert_eq!(relaxed.status.code(), Some(0));
+    let none = layerwise(&["lint", "--failure-threshold", "none", "wasteful.Dockerfile"], &dir);
+    assert_eq!(none.status.code(), Some(0));
+    assert_eq!(layerwise(&["lint", "--format", "yaml"], &dir).status.code(), Some(2));
+    assert_eq!(layerwise(&["lint", "no-such-file"], &dir).status.code(), Some(2));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("binary.Dockerfile", b"FROM a\0\x01\x02", "binary file"),
+        ("latin1.Dockerfile", b"FROM a\nLABEL x=\xe9t\xe9\n", "not UTF-8"),
+        ("empty.Dockerfile", b"", "no instructions"),
+        ("comments.Dockerfile", b"# only a comment\n", "no instructions"),
+    ];
+    for (name, bytes, message) in cases {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+        let out = layerwise(&["lint", "--format", "json", name], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let error = json["errors"][0]["message"].as_str().unwrap();
+        assert!(error.contains(message), "{name}: {error}");
+    }
+}
+
+#[test]
+fn folders_are_searched_and_output_is_sorted() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["b/Dockerfile", "a/api.Dockerfile", "node_modules/x/Dockerfile", "a/Dockerfile.dockerignore"] {
+        let path = dir.path().join(f);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "FROM a\nRUN apt-get install -y x\n").unwrap();
+    }
+    let out = layerwise(&["lint", "--format", "json"], dir.path());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["files_checked"], 2);
+    let files: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    let mut sorted = files.clone();
+    sorted.sort();
+    assert_eq!(files, sorted);
+    assert_eq!(files.first(), Some(&"a/api.Dockerfile"));
+}
+
+#[test]
+fn fix_writes_safe_fixes_and_a_second_run_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("wasteful.Dockerfile"), dir.path().join("Dockerfile")).unwrap();
+    let out = layerwise(&["fix", "Dockerfile"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("fixed Dockerfile"), "{}", stderr(&out));
+    let fixed = std::fs::read_to_string(dir.path().join("Dockerfile")).unwrap();
+    insta::assert_snapshot!("fixed_wasteful", fixed);
+    let again = layerwise(&["fix", "--diff", "Dockerfile"], dir.path());
+    assert_eq!(again.status.code(), Some(0), "nothing left to fix: {}", stdout(&again));
+    assert!(stdout(&again).is_empty());
+}
+
+#[test]
+fn fix_diff_shows_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Dockerfile");
+    std::fs::copy(fixture("wasteful.Dockerfile"), &path).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let out = layerwise(&["fix", "--unsafe", "--diff", "Dockerfile"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    insta::assert_snapshot!("diff_wasteful_unsafe", stdout(&out));
+}
+
+#[test]
+fn fix_leaves_unparseable_and_read_only_files_alone_and_fixes_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("broken.Dockerfile"), dir.path().join("broken.Dockerfile")).unwrap();
+    std::fs::copy(fixture("wasteful.Dockerfile"), dir.path().join("locked.Dockerfile")).unwrap();
+    std::fs::copy(fixture("wasteful.Dockerfile"), dir.path().join("open.Dockerfile")).unwrap();
+    let locked = dir.path().join("locked.Dockerfile");
+    let mut perms = std::fs::metadata(&locked).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&locked, perms).unwrap();
+    let out = layerwise(&["fix", "."], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("broken.Dockerfile: not fixed: it does not parse"), "{err}");
+    assert!(err.contains("locked.Dockerfile is read-only"), "{err}");
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    assert_eq!(read("broken.Dockerfile"), std::fs::read_to_string(fixture("broken.Dockerfile")).unwrap());
+    assert_eq!(read("locked.Dockerfile"), std::fs::read_to_string(fixture("wasteful.Dockerfile")).unwrap());
+    assert_ne!(read("open.Dockerfile"), read("locked.Dockerfile"), "the other file is still fixed");
+}
+
+#[test]
+fn fix_keeps_symlinks() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("wasteful.Dockerfile"), dir.path().join("real.Dockerfile")).unwrap();
+    std::os::unix::fs::symlink("real.Dockerfile", dir.path().join("Dockerfile")).unwrap();
+    let out = layerwise(&["fix", "Dockerfile"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(dir.path().join("Dockerfile")).unwrap().file_type().is_symlink());
+    let real = std::fs::read_to_string(dir.path().join("real.Dockerfile")).unwrap();
+    assert!(real.contains("rm -rf /var/lib/apt/lists/*"), "{real}");
+}
+
+#[test]
+fn rules_and_explain() {
+    let dir = fixtures_dir();
+    let out = layerwise(&["rules"], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("LW102  apt-lists-not-cleaned"), "{}", stdout(&out));
+    let by_alias = layerwise(&["explain", "DL3009"], &dir);
+    assert_eq!(by_alias.status.code(), Some(0));
+    assert!(stdout(&by_alias).starts_with("LW102 apt-lists-not-cleaned"));
+    assert!(stdout(&by_alias).contains("## Fix safety"));
+    assert_eq!(layerwise(&["explain", "LW999"], &dir).status.code(), Some(2));
+}
+
+#[test]
+fn stdin_is_linted_with_dash() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_layerwise"))
+        .args(["lint", "--format", "json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"FROM a\nRUN apk add curl\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["findings"][0]["rule"], "LW103");
+}
