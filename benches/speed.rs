@@ -58,7 +58,9 @@ fn main() {
     let empty = tempfile::tempdir().expect("temp dir");
     let lint = |paths: &[PathBuf]| {
         let mut cmd = Command::new(bin);
-        cmd.args(["lint", "--format", "json", "--context"]).arg(empty.path()).args(paths);
+        cmd.args(["lint", "--format", "json", "--context"])
+            .arg(empty.path())
+            .args(paths);
         cmd
     };
 
@@ -68,7 +70,10 @@ fn main() {
     let typical = by_size[by_size.len() / 2].clone();
     let one_time = median(50, || lint(std::slice::from_ref(&typical)));
 
-    println!("layerwise lint, whole process, median wall time ({} cores)", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "layerwise lint, whole process, median wall time ({} cores)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
     println!(
         "  corpus: {} files in {:.1} ms = {:.0} files/s (target < 150 ms: {:.2}x of budget)",
         files.len(),

@@ -303,7 +303,12 @@ fn one_fix_per_instruction<'d>(
     order.sort_by_key(|d| (crate::rules::fix_priority(d.rule), d.span.start));
     let instruction_lines: Vec<Span> = df
         .instructions()
-        .map(|i| Span::new(df.lines().line_start(i.lines.0), i.span.end.max(i.span.start)))
+        .map(|i| {
+            Span::new(
+                df.lines().line_start(i.lines.0),
+                i.span.end.max(i.span.start),
+            )
+        })
         .collect();
     let claim = |fix: &Fix| -> Vec<Span> {
         fix.edits

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cli").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/cli")
+        .join(name)
 }
 
 fn layerwise(args: &[&str], dir: &Path) -> Output {
@@ -38,12 +40,36 @@ fn human_output_shows_snippets_rules_help_and_fixes() {
 
 #[test]
 fn json_output_is_the_documented_shape() {
-    let out = layerwise(&["lint", "--format", "json", "wasteful.Dockerfile", "broken.Dockerfile"], &fixtures_dir());
-    assert_eq!(out.status.code(), Some(2), "a file that does not parse makes it 2");
+    let out = layerwise(
+        &[
+            "lint",
+            "--format",
+            "json",
+            "wasteful.Dockerfile",
+            "broken.Dockerfile",
+        ],
+        &fixtures_dir(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a file that does not parse makes it 2"
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(json["files_checked"], 2);
     let first = &json["findings"][0];
-    for key in ["file", "rule", "name", "severity", "message", "line", "column", "end_line", "end_column", "fixable"] {
+    for key in [
+        "file",
+        "rule",
+        "name",
+        "severity",
+        "message",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "fixable",
+    ] {
         assert!(first.get(key).is_some(), "finding lacks {key}: {first}");
     }
     // The broken file is still linted past its errors.
@@ -61,14 +87,39 @@ fn json_output_is_the_documented_shape() {
 #[test]
 fn exit_codes_follow_the_threshold() {
     let dir = fixtures_dir();
-    assert_eq!(layerwise(&["lint", "clean.Dockerfile"], &dir).status.code(), Some(0));
-    assert_eq!(layerwise(&["lint", "wasteful.Dockerfile"], &dir).status.code(), Some(1));
-    let relaxed = layerwise(&["lint", "--failure-threshold", "error", "wasteful.Dockerfile"], &dir);
+    assert_eq!(
+        layerwise(&["lint", "clean.Dockerfile"], &dir).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        layerwise(&["lint", "wasteful.Dockerfile"], &dir)
+            .status
+            .code(),
+        Some(1)
+    );
+    let relaxed = layerwise(
+        &[
+            "lint",
+            "--failure-threshold",
+            "error",
+            "wasteful.Dockerfile",
+        ],
+        &dir,
+    );
     assert_eq!(relaxed.status.code(), Some(0));
-    let none = layerwise(&["lint", "--failure-threshold", "none", "wasteful.Dockerfile"], &dir);
+    let none = layerwise(
+        &["lint", "--failure-threshold", "none", "wasteful.Dockerfile"],
+        &dir,
+    );
     assert_eq!(none.status.code(), Some(0));
-    assert_eq!(layerwise(&["lint", "--format", "yaml"], &dir).status.code(), Some(2));
-    assert_eq!(layerwise(&["lint", "no-such-file"], &dir).status.code(), Some(2));
+    assert_eq!(
+        layerwise(&["lint", "--format", "yaml"], &dir).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        layerwise(&["lint", "no-such-file"], &dir).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -76,9 +127,17 @@ fn bad_input_gets_a_clear_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let cases: [(&str, &[u8], &str); 4] = [
         ("binary.Dockerfile", b"FROM a\0\x01\x02", "binary file"),
-        ("latin1.Dockerfile", b"FROM a\nLABEL x=\xe9t\xe9\n", "not UTF-8"),
+        (
+            "latin1.Dockerfile",
+            b"FROM a\nLABEL x=\xe9t\xe9\n",
+            "not UTF-8",
+        ),
         ("empty.Dockerfile", b"", "no instructions"),
-        ("comments.Dockerfile", b"# only a comment\n", "no instructions"),
+        (
+            "comments.Dockerfile",
+            b"# only a comment\n",
+            "no instructions",
+        ),
     ];
     for (name, bytes, message) in cases {
         std::fs::write(dir.path().join(name), bytes).unwrap();
@@ -93,7 +152,12 @@ fn bad_input_gets_a_clear_error_not_a_panic() {
 #[test]
 fn folders_are_searched_and_output_is_sorted() {
     let dir = tempfile::tempdir().unwrap();
-    for f in ["b/Dockerfile", "a/api.Dockerfile", "node_modules/x/Dockerfile", "a/Dockerfile.dockerignore"] {
+    for f in [
+        "b/Dockerfile",
+        "a/api.Dockerfile",
+        "node_modules/x/Dockerfile",
+        "a/Dockerfile.dockerignore",
+    ] {
         let path = dir.path().join(f);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, "FROM a\nRUN apt-get install -y x\n").unwrap();
@@ -116,14 +180,27 @@ fn folders_are_searched_and_output_is_sorted() {
 #[test]
 fn fix_writes_safe_fixes_and_a_second_run_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(fixture("wasteful.Dockerfile"), dir.path().join("Dockerfile")).unwrap();
+    std::fs::copy(
+        fixture("wasteful.Dockerfile"),
+        dir.path().join("Dockerfile"),
+    )
+    .unwrap();
     let out = layerwise(&["fix", "Dockerfile"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("fixed Dockerfile"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("fixed Dockerfile"),
+        "{}",
+        stderr(&out)
+    );
     let fixed = std::fs::read_to_string(dir.path().join("Dockerfile")).unwrap();
     insta::assert_snapshot!("fixed_wasteful", fixed);
     let again = layerwise(&["fix", "--diff", "Dockerfile"], dir.path());
-    assert_eq!(again.status.code(), Some(0), "nothing left to fix: {}", stdout(&again));
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "nothing left to fix: {}",
+        stdout(&again)
+    );
     assert!(stdout(&again).is_empty());
 }
 
@@ -142,9 +219,21 @@ fn fix_diff_shows_and_writes_nothing() {
 #[test]
 fn fix_leaves_unparseable_and_read_only_files_alone_and_fixes_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(fixture("broken.Dockerfile"), dir.path().join("broken.Dockerfile")).unwrap();
-    std::fs::copy(fixture("wasteful.Dockerfile"), dir.path().join("locked.Dockerfile")).unwrap();
-    std::fs::copy(fixture("wasteful.Dockerfile"), dir.path().join("open.Dockerfile")).unwrap();
+    std::fs::copy(
+        fixture("broken.Dockerfile"),
+        dir.path().join("broken.Dockerfile"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("wasteful.Dockerfile"),
+        dir.path().join("locked.Dockerfile"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("wasteful.Dockerfile"),
+        dir.path().join("open.Dockerfile"),
+    )
+    .unwrap();
     let locked = dir.path().join("locked.Dockerfile");
     let mut perms = std::fs::metadata(&locked).unwrap().permissions();
     perms.set_readonly(true);
@@ -152,22 +241,44 @@ fn fix_leaves_unparseable_and_read_only_files_alone_and_fixes_the_rest() {
     let out = layerwise(&["fix", "."], dir.path());
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("broken.Dockerfile: not fixed: it does not parse"), "{err}");
+    assert!(
+        err.contains("broken.Dockerfile: not fixed: it does not parse"),
+        "{err}"
+    );
     assert!(err.contains("locked.Dockerfile is read-only"), "{err}");
     let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
-    assert_eq!(read("broken.Dockerfile"), std::fs::read_to_string(fixture("broken.Dockerfile")).unwrap());
-    assert_eq!(read("locked.Dockerfile"), std::fs::read_to_string(fixture("wasteful.Dockerfile")).unwrap());
-    assert_ne!(read("open.Dockerfile"), read("locked.Dockerfile"), "the other file is still fixed");
+    assert_eq!(
+        read("broken.Dockerfile"),
+        std::fs::read_to_string(fixture("broken.Dockerfile")).unwrap()
+    );
+    assert_eq!(
+        read("locked.Dockerfile"),
+        std::fs::read_to_string(fixture("wasteful.Dockerfile")).unwrap()
+    );
+    assert_ne!(
+        read("open.Dockerfile"),
+        read("locked.Dockerfile"),
+        "the other file is still fixed"
+    );
 }
 
 #[test]
 fn fix_keeps_symlinks() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(fixture("wasteful.Dockerfile"), dir.path().join("real.Dockerfile")).unwrap();
+    std::fs::copy(
+        fixture("wasteful.Dockerfile"),
+        dir.path().join("real.Dockerfile"),
+    )
+    .unwrap();
     std::os::unix::fs::symlink("real.Dockerfile", dir.path().join("Dockerfile")).unwrap();
     let out = layerwise(&["fix", "Dockerfile"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(std::fs::symlink_metadata(dir.path().join("Dockerfile")).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("Dockerfile"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     let real = std::fs::read_to_string(dir.path().join("real.Dockerfile")).unwrap();
     assert!(real.contains("rm -rf /var/lib/apt/lists/*"), "{real}");
 }
@@ -177,12 +288,19 @@ fn rules_and_explain() {
     let dir = fixtures_dir();
     let out = layerwise(&["rules"], &dir);
     assert_eq!(out.status.code(), Some(0));
-    assert!(stdout(&out).contains("LW102  apt-lists-not-cleaned"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("LW102  apt-lists-not-cleaned"),
+        "{}",
+        stdout(&out)
+    );
     let by_alias = layerwise(&["explain", "DL3009"], &dir);
     assert_eq!(by_alias.status.code(), Some(0));
     assert!(stdout(&by_alias).starts_with("LW102 apt-lists-not-cleaned"));
     assert!(stdout(&by_alias).contains("## Fix safety"));
-    assert_eq!(layerwise(&["explain", "LW999"], &dir).status.code(), Some(2));
+    assert_eq!(
+        layerwise(&["explain", "LW999"], &dir).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
