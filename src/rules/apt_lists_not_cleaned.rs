@@ -100,6 +100,15 @@ mod tests {
     }
 
     #[test]
+    fn backtick_files_keep_their_escape() {
+        let text = "# escape=`\nFROM debian\nSHELL [\"/bin/sh\", \"-c\"]\nRUN apt-get update `\n  && apt-get install -y curl\n";
+        assert_eq!(
+            fix_rule("LW102", text, false),
+            "# escape=`\nFROM debian\nSHELL [\"/bin/sh\", \"-c\"]\nRUN apt-get update `\n  && apt-get install -y curl `\n  && rm -rf /var/lib/apt/lists/*\n"
+        );
+    }
+
+    #[test]
     fn fix_appends_in_the_file_style() {
         let text = "FROM debian\nRUN apt-get update \\\n\t&& apt-get install -y curl\n";
         assert_eq!(
