@@ -4,6 +4,7 @@
 //! The pipeline, one module per arrow: source text → [`syntax`] (parse) → [`rules`] (lint) →
 //! [`diagnostic`]s with fixes → reports.
 
+pub mod dockerignore;
 pub mod shell;
 pub mod source;
 pub mod syntax;
