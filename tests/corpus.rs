@@ -30,9 +30,7 @@ fn corpus_parses_like_buildkit() {
             Some(expected) => {
                 let ours: Vec<Value> = df
                     .instructions()
-                    .map(|i| {
-                        serde_json::json!([i.keyword.as_str(), i.lines.0 + 1, i.lines.1 + 1])
-                    })
+                    .map(|i| serde_json::json!([i.keyword.as_str(), i.lines.0 + 1, i.lines.1 + 1]))
                     .collect();
                 if !df.errors.is_empty() {
                     failures.push(format!("{name}: unexpected errors {:?}", df.errors));

@@ -15,6 +15,9 @@ pub fn corpus_dir() -> Option<PathBuf> {
     if std::env::var_os("CI").is_some() {
         panic!("CI is set but the corpus is missing at {}", dir.display());
     }
-    eprintln!("skipped: no corpus at {} (set LAYERWISE_CORPUS)", dir.display());
+    eprintln!(
+        "skipped: no corpus at {} (set LAYERWISE_CORPUS)",
+        dir.display()
+    );
     None
 }
