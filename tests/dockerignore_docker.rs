@@ -127,6 +127,30 @@ const CASES: &[Case] = &[
         classic_only: false,
     },
     Case {
+        name: "regex_quirks",
+        files: &[
+            "a/b",
+            "axb",
+            "ayb",
+            "app.log",
+            "x/catalog",
+            "logs",
+            "foobar/baz",
+            "fo",
+            "a^bc",
+            "7x",
+            "dx",
+            "q/a^b",
+        ],
+        // What Docker's glob-to-regexp translation makes of these: a negated class matches `/`;
+        // `**log` is a plain suffix and `foo**` a plain prefix; a `^` is an anchor, so `a^b*`
+        // and `q/^*` match nothing; `\d` is a digit. The 20.10 BuildKit client's older matcher
+        // reads `**log` as `(.*/)?log`, so BuildKit is left out.
+        ignore_files: &[(".dockerignore", "a[^x]b\n**log\nfoo**\na^b*\n\\dx\nq/^*\n")],
+        dockerfile: "Dockerfile",
+        classic_only: true,
+    },
+    Case {
         name: "walk_quirks",
         files: &["top", "keep.md", "docs/keep.md", "docs/x.md", "a/x", "a/y"],
         // `docs` is never read by the classic CLI (no exception starts with it); `a/x` is sent
@@ -172,6 +196,54 @@ fn context_matches_what_docker_receives() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(checked >= CASES.len(), "only {checked} builds were checked");
+}
+
+/// Ignore files Docker refuses, each for a reason of its own: we must refuse them too.
+const REFUSED: &[&str] = &[
+    "ok\n[abc\n", // unterminated class
+    "[a-]\n",     // a range without its end
+    "x\\\n",      // a trailing backslash
+    "!\n",        // a bare exception
+    "!/\n",       // one once cleaned
+    "[z-a]*\n",   // fine for filepath.Match, not as a regular expression
+    "x\\y*\n",    // an escape Go's regexp does not know
+];
+
+#[test]
+fn refused_where_docker_refuses() {
+    let Some(docker) = Docker::reachable() else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for builder in [Builder::Classic, Builder::BuildKit] {
+        let Some(cli) = docker.cli_for(builder) else {
+            continue;
+        };
+        for text in REFUSED {
+            if DockerIgnore::parse(text).is_ok() {
+                failures.push(format!("we accept {text:?}"));
+            }
+            let context = tempfile::tempdir().expect("temp dir");
+            let root = context.path();
+            write(root, "Dockerfile", DOCKERFILE)
+                .and_then(|()| write(root, "f", "f"))
+                .and_then(|()| write(root, ".dockerignore", text))
+                .expect("context written");
+            match cli.copied_files(builder, root, &root.join("Dockerfile"), "refused") {
+                Ok(files) => failures.push(format!("{builder:?} built with {text:?}: {files:?}")),
+                Err(e) => eprintln!("{builder:?} refuses {text:?}: {}", last_line(&e)),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn last_line(text: &str) -> &str {
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(text)
+        .trim()
 }
 
 /// Build one case with one builder and compare; the number of files on success.
