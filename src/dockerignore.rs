@@ -24,6 +24,11 @@
 //!
 //! [`DockerIgnore::is_excluded`] answers "can `COPY` see this path", walk quirks included;
 //! [`DockerIgnore::context_files`] lists what the sender transfers.
+//!
+//! `tests/dockerignore_docker.rs` checks all of this against real builds with the classic
+//! builder. BuildKit is checked through Docker 20.10's client, whose older matcher differs from
+//! today's in the walk quirks above and in reading `**x` as `(.*/)?x` rather than "ends with
+//! `x`"; there the model follows today's `fsutil` and `patternmatcher` sources.
 
 mod pattern;
 mod regex;
@@ -212,7 +217,9 @@ impl DockerIgnore {
 
     /// Whether a build cannot see `path` (relative to the context root, `/`-separated, no
     /// leading `./`): the file's patterns, the sender's walk and, for the classic builder, the
-    /// daemon dropping an excluded Dockerfile or `.dockerignore`.
+    /// daemon dropping an excluded Dockerfile or `.dockerignore`. For a directory this is the
+    /// directory itself: files below it may still be re-included
+    /// ([`may_reinclude_below`](Self::may_reinclude_below)).
     pub fn is_excluded(&self, path: &str) -> bool {
         let path = clean_relative(path);
         if path == "." {
