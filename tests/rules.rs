@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use layerwise::diagnostic::Diagnostic;
-use layerwise::fix::{FileChange, Safety, apply, fix_text};
+use layerwise::fix::{Safety, apply, fix_text};
 use layerwise::lint::{LintOptions, lint};
 use layerwise::rules::{FixKind, all_meta};
 use layerwise::syntax::Dockerfile;
@@ -153,15 +153,18 @@ fn check_fix(id: &str, bad: &str, options: &LintOptions, dir: &Path) {
         );
     }
     if ignore_file.is_file() {
+        // The whole ignore file after the fix: what was there plus what the fix adds.
         let expected = std::fs::read_to_string(&ignore_file).unwrap();
-        let written: Vec<&str> = outcome
+        let mut after = options.clone();
+        for change in &outcome.files {
+            after.overlay_change(change);
+        }
+        let written: Vec<String> = outcome
             .files
             .iter()
-            .map(|f| match f {
-                FileChange::Create { text, .. } | FileChange::Append { text, .. } => text.as_str(),
-            })
+            .filter_map(|f| after.read(f.path()))
             .collect();
-        assert_eq!(written, [expected.as_str()], "{id}: .dockerignore differs");
+        assert_eq!(written, [expected], "{id}: .dockerignore differs");
     }
     assert!(outcome.changed(), "{id}: fix changed nothing");
     // Safe rules apply without --unsafe; unsafe ones only with it.
@@ -202,9 +205,14 @@ fn examples(docs: &str, section: &str) -> Vec<String> {
 
 #[test]
 fn docs_examples_behave_as_they_say() {
-    // Context rules see an empty folder: no .dockerignore, nothing else.
-    let context = tempfile::tempdir().unwrap();
+    // Context rules see an empty folder: no .dockerignore, nothing else; LW402's examples see
+    // one whose .dockerignore misses a `.env`.
+    let empty = tempfile::tempdir().unwrap();
+    let gaps = tempfile::tempdir().unwrap();
+    std::fs::write(gaps.path().join(".dockerignore"), "*.log\n").unwrap();
+    std::fs::write(gaps.path().join(".env"), "TOKEN=x\n").unwrap();
     for meta in all_meta() {
+        let context = if meta.id == "LW402" { &gaps } else { &empty };
         let options = LintOptions {
             path: Some(context.path().join("Dockerfile")),
             only: Some(vec![meta.id.clone()]),

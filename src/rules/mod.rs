@@ -15,6 +15,7 @@ mod build_tools_in_final_stage;
 mod consecutive_run;
 mod context_scan;
 mod deleted_in_later_layer;
+mod dockerignore_gaps;
 mod edit;
 mod missing_dockerignore;
 mod package_cache_kept;
@@ -40,6 +41,7 @@ pub static ALL: &[&dyn Rule] = &[
     &update_without_install::UpdateWithoutInstall,
     &build_tools_in_final_stage::BuildToolsInFinalStage,
     &missing_dockerignore::MissingDockerignore,
+    &dockerignore_gaps::DockerignoreGaps,
 ];
 
 /// The docs of every rule, by ID (front matter + markdown).
@@ -53,6 +55,7 @@ static DOCS: &[(&str, &str)] = &[
     ("LW202", include_str!("../../rules/LW202.md")),
     ("LW301", include_str!("../../rules/LW301.md")),
     ("LW401", include_str!("../../rules/LW401.md")),
+    ("LW402", include_str!("../../rules/LW402.md")),
 ];
 
 /// Whether and how a rule's findings can be fixed.

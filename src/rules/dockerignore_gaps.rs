@@ -1,0 +1,151 @@
+//! LW402 dockerignore-gaps: a `.dockerignore` exists but lets large or sensitive paths through.
+
+use crate::diagnostic::Diagnostic;
+use crate::dockerignore::DockerIgnore;
+use crate::fix::{FileChange, Fix, Safety};
+use crate::lint::LintContext;
+use crate::rules::Rule;
+use crate::rules::context_scan::{ignore_file, ignore_lines, scan};
+use crate::rules::edit::first_line;
+use crate::rules::paths::{context_sources, copies_whole_context};
+
+pub struct DockerignoreGaps;
+
+impl Rule for DockerignoreGaps {
+    fn id(&self) -> &'static str {
+        "LW402"
+    }
+
+    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        let Some(context) = cx.context.as_deref() else {
+            return;
+        };
+        let Some(copy) = cx.df.instructions().find(|i| copies_whole_context(i)) else {
+            return;
+        };
+        let exists = |p: &std::path::Path| cx.options.read(p).is_some() || p.is_file();
+        let (path, found) = ignore_file(context, cx.path, &exists);
+        let Some(text) = found.then(|| cx.options.read(&path)).flatten() else {
+            return;
+        };
+        // A file Docker would refuse is the build's problem to report, not a gap.
+        let Ok(ignore) = DockerIgnore::parse(&text) else {
+            return;
+        };
+        let needed: Vec<String> = cx.df.instructions().flat_map(context_sources).collect();
+        let gaps = scan(context, &|p| ignore.is_excluded(p), &needed);
+        if gaps.is_empty() {
+            return;
+        }
+        let listed = gaps
+            .iter()
+            .take(4)
+            .map(|g| format!("`{}` ({})", g.path, g.why))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = if gaps.len() > 4 {
+            format!(" and {} more", gaps.len() - 4)
+        } else {
+            String::new()
+        };
+        let separator = if text.is_empty() || text.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        let appended = format!("{separator}# Added by layerwise\n{}", ignore_lines(&gaps));
+        let fix = Fix::new(
+            format!(
+                "add {} to {}",
+                plural(gaps.len(), "entry", "entries"),
+                path.display()
+            ),
+            Safety::Unsafe,
+            Vec::new(),
+        )
+        .with_file(FileChange::Append {
+            path: path.clone(),
+            text: appended,
+        });
+        out.push(
+            Diagnostic::new(
+                self.id(),
+                first_line(cx.df, copy),
+                format!(
+                    "the whole context is copied and {} does not exclude {listed}{more}",
+                    path.file_name().map_or_else(
+                        || path.display().to_string(),
+                        |n| n.to_string_lossy().into_owned()
+                    ),
+                ),
+            )
+            .with_help("add them to the .dockerignore unless the image needs them")
+            .with_fix(Some(fix)),
+        );
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fix::{FileChange, Safety, fix_text};
+    use crate::lint::{LintOptions, lint};
+    use crate::syntax::Dockerfile;
+
+    fn options(dir: &std::path::Path) -> LintOptions {
+        LintOptions {
+            path: Some(dir.join("Dockerfile")),
+            only: Some(vec!["LW402".into()]),
+            ..LintOptions::default()
+        }
+    }
+
+    #[test]
+    fn gaps_are_what_the_ignore_file_lets_through() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+        std::fs::create_dir_all(dir.path().join("node_modules/a")).unwrap();
+        std::fs::write(dir.path().join("deploy.pem"), "k").unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), "node_modules\n**/*.pem").unwrap();
+        let df = Dockerfile::parse("FROM a\nCOPY . /app\n");
+        let found = lint(&df, &options(dir.path()));
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0]
+                .message
+                .contains("`.git` (version control history)"),
+            "{}",
+            found[0].message
+        );
+        assert!(!found[0].message.contains("node_modules"));
+        let outcome = fix_text(df.text(), &options(dir.path()), Safety::Unsafe);
+        assert_eq!(
+            outcome.files,
+            [FileChange::Append {
+                path: dir.path().join(".dockerignore"),
+                text: "\n# Added by layerwise\n.git\n".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn exceptions_and_needed_paths_count() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".env"), "A=1").unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), "*\n!src\n").unwrap();
+        let df = Dockerfile::parse("FROM a\nCOPY . /app\n");
+        assert!(
+            lint(&df, &options(dir.path())).is_empty(),
+            "`*` excludes everything"
+        );
+        std::fs::write(dir.path().join(".dockerignore"), "docs\n").unwrap();
+        let needs_env = Dockerfile::parse("FROM a\nCOPY . /app\nCOPY .env /app/\n");
+        assert!(
+            lint(&needs_env, &options(dir.path())).is_empty(),
+            "a COPY names .env"
+        );
+    }
+}
