@@ -32,7 +32,17 @@ impl Rule for AptListsNotCleaned {
                 let Some(install) = install else {
                     continue;
                 };
-                if script.commands.iter().any(|c| removes(c, LISTS)) {
+                // `apt-get dist-clean` (apt 2.7+) removes the lists too.
+                let cleaned = script.commands.iter().any(|c| {
+                    removes(c, LISTS)
+                        || classify(c).is_some_and(|p| {
+                            p.manager == Manager::Apt
+                                && p.sub.is_some_and(|s| {
+                                    matches!(s.value.as_str(), "dist-clean" | "distclean")
+                                })
+                        })
+                });
+                if cleaned {
                     continue;
                 }
                 let fix = append_command(cx, inst, "rm -rf /var/lib/apt/lists/*").map(|edit| {
@@ -72,6 +82,12 @@ mod tests {
         assert_eq!(found.len(), 1);
         let clean = "FROM debian\nRUN apt-get update && apt-get install -y curl \\\n && rm -rf /var/lib/apt/lists/*\n";
         assert!(lint_rule("LW102", clean).is_empty());
+    }
+
+    #[test]
+    fn dist_clean_counts() {
+        let text = "FROM debian:trixie\nRUN apt-get update; apt-get install -y gnupg; apt-get dist-clean\n";
+        assert!(lint_rule("LW102", text).is_empty());
     }
 
     #[test]

@@ -44,9 +44,9 @@ impl Rule for BuildToolsInFinalStage {
                     continue;
                 }
                 if let Some(script) = cx.script(inst) {
-                    let removed = removed_packages(&script.commands);
+                    let cleanup = cleanup(&script.commands);
                     for command in &script.commands {
-                        evidence.extend(build_evidence(command, &removed, &workdir));
+                        evidence.extend(build_evidence(command, &cleanup, &workdir));
                     }
                 }
             }
@@ -98,23 +98,41 @@ fn is_build_package(name: &str) -> Option<&'static str> {
     }
 }
 
-/// Packages removed again in the same RUN (`apk del .build-deps`, `apt-get purge gcc`), and
-/// virtual package names so removed.
-fn removed_packages(commands: &[Command]) -> Vec<String> {
-    commands
+/// What a RUN takes away again before its layer is written.
+struct Cleanup {
+    /// Packages (and virtual package names) removed by name: `apk del .build-deps`,
+    /// `apt-get purge gcc`.
+    packages: Vec<String>,
+    /// The RUN removes packages at all: what it compiled with is taken to be gone.
+    any: bool,
+    /// The `apt-mark auto '.*'` + `apt-get purge --auto-remove` idiom of the official images,
+    /// which removes every package the RUN installed.
+    everything: bool,
+}
+
+fn cleanup(commands: &[Command]) -> Cleanup {
+    let removals: Vec<_> = commands
         .iter()
         .filter_map(classify)
         .filter(|p| p.action == Action::Remove)
-        .flat_map(|p| {
-            p.packages()
-                .into_iter()
-                .map(|w| w.value.clone())
-                .collect::<Vec<_>>()
-        })
-        .collect()
+        .collect();
+    let marks_auto = commands
+        .iter()
+        .any(|c| c.name() == Some("apt-mark") && c.subcommand().is_some_and(|s| s.value == "auto"));
+    let auto_removes = removals
+        .iter()
+        .any(|p| p.has_flag("--auto-remove") || p.sub.is_some_and(|s| s.value == "autoremove"));
+    Cleanup {
+        packages: removals
+            .iter()
+            .flat_map(|p| p.packages().into_iter().map(|w| w.value.clone()))
+            .collect(),
+        any: !removals.is_empty(),
+        everything: marks_auto && auto_removes,
+    }
 }
 
-fn build_evidence(command: &Command, removed: &[String], workdir: &str) -> Vec<Evidence> {
+fn build_evidence(command: &Command, cleanup: &Cleanup, workdir: &str) -> Vec<Evidence> {
     let mut found = Vec::new();
     if let Some(pkg) = classify(command).filter(|p| p.action == Action::Install) {
         // `apk add --virtual .build-deps gcc …` removed later by its virtual name.
@@ -124,11 +142,11 @@ fn build_evidence(command: &Command, removed: &[String], workdir: &str) -> Vec<E
             .position(|w| w.value == "-t" || w.value == "--virtual")
             .and_then(|i| pkg.rest.get(i + 1))
             .map(|w| w.value.clone());
-        if virtual_name.is_some_and(|v| removed.contains(&v)) {
+        if cleanup.everything || virtual_name.is_some_and(|v| cleanup.packages.contains(&v)) {
             return found;
         }
         for word in pkg.packages() {
-            if removed.contains(&word.value) {
+            if cleanup.packages.contains(&word.value) {
                 continue;
             }
             if let Some(ecosystem) = is_build_package(&word.value) {
@@ -145,6 +163,10 @@ fn build_evidence(command: &Command, removed: &[String], workdir: &str) -> Vec<E
     let Some(name) = command.name() else {
         return found;
     };
+    if cleanup.any {
+        // Built, then the build dependencies removed in the same layer: nothing is kept.
+        return found;
+    }
     let sub = command.subcommand().map(|w| w.value.as_str());
     let script = command
         .args()
@@ -306,9 +328,15 @@ mod tests {
             1
         );
         let removed = "FROM alpine\nRUN apk add --no-cache --virtual .deps gcc musl-dev && make && apk del .deps\n";
-        let found = lint_rule("LW301", removed);
-        // `make` still ran in the image, but the compiler went away with `.deps`.
-        assert!(found.iter().all(|d| !d.message.contains("gcc")));
+        assert!(
+            lint_rule("LW301", removed).is_empty(),
+            "built and cleaned in one layer"
+        );
+        let official = "FROM debian\nRUN savedAptMark=\"$(apt-mark showmanual)\"; \\\n  apt-get install -y gcc libssl-dev; make; \\\n  apt-mark auto '.*' > /dev/null; apt-mark manual $savedAptMark; \\\n  apt-get purge -y --auto-remove\n";
+        assert!(
+            lint_rule("LW301", official).is_empty(),
+            "the apt-mark idiom removes it all"
+        );
     }
 
     #[test]

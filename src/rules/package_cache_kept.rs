@@ -19,6 +19,8 @@ struct Cache {
     dirs: &'static [&'static str],
     /// The flag that keeps the cache from being written, inserted after the subcommand.
     flag: Option<&'static str>,
+    /// Other flags that keep it from being written (`apk add --no-network` downloads nothing).
+    also: &'static [&'static str],
     /// The command that cleans it, appended to the RUN.
     clean: Option<&'static str>,
 }
@@ -28,6 +30,7 @@ const CACHES: &[Cache] = &[
         manager: &[Manager::Apk],
         dirs: &["/var/cache/apk", "/etc/apk/cache"],
         flag: Some("--no-cache"),
+        also: &["--no-network"],
         clean: None,
     },
     Cache {
@@ -39,36 +42,42 @@ const CACHES: &[Cache] = &[
             "${HOME}/.cache/pip",
         ],
         flag: Some("--no-cache-dir"),
+        also: &[],
         clean: None,
     },
     Cache {
         manager: &[Manager::Yum],
         dirs: &["/var/cache/yum"],
         flag: None,
+        also: &[],
         clean: Some("yum clean all"),
     },
     Cache {
         manager: &[Manager::Dnf],
         dirs: &["/var/cache/dnf"],
         flag: None,
+        also: &[],
         clean: Some("dnf clean all"),
     },
     Cache {
         manager: &[Manager::Microdnf],
         dirs: &["/var/cache/yum", "/var/cache/dnf"],
         flag: None,
+        also: &[],
         clean: Some("microdnf clean all"),
     },
     Cache {
         manager: &[Manager::Zypper],
         dirs: &["/var/cache/zypp"],
         flag: None,
+        also: &[],
         clean: Some("zypper clean --all"),
     },
     Cache {
         manager: &[Manager::Npm],
         dirs: &["/root/.npm", "~/.npm", "$HOME/.npm", "${HOME}/.npm"],
         flag: None,
+        also: &[],
         clean: Some("npm cache clean --force"),
     },
     Cache {
@@ -80,6 +89,7 @@ const CACHES: &[Cache] = &[
             "$HOME/.cache/yarn",
         ],
         flag: None,
+        also: &[],
         clean: Some("yarn cache clean"),
     },
 ];
@@ -133,7 +143,9 @@ impl Rule for PackageCacheKept {
 
 /// The cache never lands in the layer or is removed in the same RUN.
 fn kept_out(inst: &Instruction, script: &Script, pkg: &PackageCommand, cache: &Cache) -> bool {
-    if cache.flag.is_some_and(|flag| pkg.has_flag(flag)) {
+    if cache.flag.is_some_and(|flag| pkg.has_flag(flag))
+        || cache.also.iter().any(|f| pkg.has_flag(f))
+    {
         return true;
     }
     if cache.dirs.iter().any(|d| mount_covers(inst, d)) {

@@ -34,7 +34,15 @@ impl Rule for UpdateWithoutInstall {
                         family == self::family(p.manager)
                             && matches!(p.action, Action::Install | Action::Upgrade)
                     });
-                    if consumed {
+                    // Anything else in the RUN (a script, a download) may use the index.
+                    let alone = script.commands.iter().all(|c| {
+                        classify(c).is_some_and(|p| p.action == Action::Update)
+                            || matches!(
+                                c.name(),
+                                Some("set" | "echo" | "true" | ":" | "export") | None
+                            )
+                    });
+                    if consumed || !alone {
                         continue;
                     }
                     let head = cx.df.slice(update.head_span()).to_string();
@@ -153,6 +161,16 @@ mod tests {
             .is_empty()
         );
         assert!(lint_rule("LW202", "FROM a\nRUN apk update && apk upgrade\n").is_empty());
+    }
+
+    #[test]
+    fn other_commands_may_use_the_index() {
+        let text = "FROM d\nRUN apt-get update && bash /tmp/install-tools.sh\n";
+        assert!(lint_rule("LW202", text).is_empty());
+        assert_eq!(
+            lint_rule("LW202", "FROM d\nRUN set -eux; apt-get update\n").len(),
+            1
+        );
     }
 
     #[test]
