@@ -182,9 +182,7 @@ fn append(
             header.set_entry_type(tar::EntryType::Regular);
             header.set_mode(0o644);
             if let Ok(meta) = full.metadata() {
-                header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
-                header.set_uid(0);
-                header.set_gid(0);
+                set_metadata(&mut header, &meta);
             }
             header.set_entry_type(tar::EntryType::Regular);
             header.set_size(bytes.len() as u64);
@@ -194,9 +192,7 @@ fn append(
         }
         Source::Disk => {
             let meta = full.symlink_metadata().map_err(io_error(&full))?;
-            header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
-            header.set_uid(0);
-            header.set_gid(0);
+            set_metadata(&mut header, &meta);
             let kind = meta.file_type();
             if kind.is_dir() {
                 header.set_size(0);
@@ -220,6 +216,18 @@ fn append(
             }
         }
     }
+}
+
+/// Mode and times from the file, owned by root. The daemon's classic builder keys COPY's cache
+/// on a checksum of each header (name, mode, owner and owner names, size, type, link), so the
+/// header is written as today's Docker CLI writes it: permission bits without the file type
+/// bits, no owner names. (Docker 20.10's CLI still wrote the type bits and `root` as names.)
+fn set_metadata(header: &mut tar::Header, meta: &std::fs::Metadata) {
+    use std::os::unix::fs::MetadataExt;
+    header.set_metadata_in_mode(meta, tar::HeaderMode::Complete);
+    header.set_mode(meta.mode() & 0o7777);
+    header.set_uid(0);
+    header.set_gid(0);
 }
 
 /// `path` relative to `dir`, `/`-separated, when it lies inside (symlinks resolved).
