@@ -22,6 +22,7 @@ pub struct Layer {
     /// The Dockerfile line (1-based) of the instruction that made it; base image layers have
     /// the line of the FROM they come in by.
     pub line: Option<usize>,
+    /// The instruction, continuations joined and blanks collapsed.
     pub instruction: Option<String>,
     pub created_by: String,
     pub size_bytes: u64,
@@ -397,7 +398,7 @@ pub fn map_layers(
         base_bytes += item.size_bytes;
         layers.push(Layer {
             line: Some(line_of(from)),
-            instruction: Some(short_text(from)),
+            instruction: Some(full_text(from)),
             created_by: item.created_by.clone(),
             size_bytes: item.size_bytes,
         });
@@ -414,7 +415,7 @@ pub fn map_layers(
         if !item.empty_layer {
             layers.push(Layer {
                 line: mapped.then(|| line_of(inst)),
-                instruction: mapped.then(|| short_text(inst)),
+                instruction: mapped.then(|| full_text(inst)),
                 created_by: item.created_by.clone(),
                 size_bytes: item.size_bytes,
             });

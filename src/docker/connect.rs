@@ -40,7 +40,15 @@ pub async fn connect(host: &str, timeout: Duration) -> Result<Docker, DockerErro
             ));
         }
         Docker::connect_with_http(host, secs, API_DEFAULT_VERSION)
-    } else if host.starts_with("ssh://") {
+    } else if let Some(authority) = host.strip_prefix("ssh://") {
+        // bollard hands `user@host` to the system ssh, which would read `host:port` as a name
+        if authority.trim_end_matches('/').contains(':') {
+            return Err(unreachable(
+                "a port in an ssh:// address is not supported; set it in ~/.ssh/config \
+                 (`Host NAME` / `Port N`) and use ssh://USER@NAME"
+                    .into(),
+            ));
+        }
         Docker::connect_with_ssh(host, secs, API_DEFAULT_VERSION, None)
     } else {
         return Err(unreachable(
