@@ -811,3 +811,48 @@ fn our_context_tar_is_the_one_the_docker_cli_sends() {
         short(our_id.as_deref().unwrap_or(""))
     );
 }
+
+#[test]
+fn target_and_build_args_reach_the_build_and_the_layer_map() {
+    let Some(_daemon) = daemon(&[BUSYBOX]) else {
+        return;
+    };
+    // The last stage fails: only --target keeps it out. The RUN fails without the argument.
+    let dir = write_dockerfile(
+        "FROM layerwise/busybox AS build\nARG GREETING\n\
+         RUN test \"$GREETING\" = hello && echo \"$GREETING\" > /greeting\n\
+         RUN echo extra > /extra\n\nFROM layerwise/busybox\nRUN false\n",
+    );
+    let state = daemon_state();
+    let out = measure(&[
+        dir.path().join("Dockerfile").to_str().unwrap(),
+        "--target",
+        "build",
+        "--build-arg",
+        "GREETING=hello",
+        "--format",
+        "json",
+    ]);
+    let v = report(&out);
+    assert_cleaned_up(&state);
+    assert!(
+        applied(&v).contains(&"LW101".to_string()),
+        "{:?}",
+        applied(&v)
+    );
+    let lines = |side: &str| -> Vec<i64> {
+        v[side]["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .filter_map(|l| l["line"].as_i64())
+            .collect()
+    };
+    // the base image's layer comes in by line 1; then the two RUNs, merged after the rewrite
+    assert_eq!(lines("before"), [1, 3, 4]);
+    assert_eq!(lines("after"), [1, 3]);
+    let created_by = v["before"]["layers"][1]["created_by"]
+        .as_str()
+        .unwrap_or("");
+    assert!(created_by.contains("GREETING=hello"), "{created_by}");
+}

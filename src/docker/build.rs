@@ -291,7 +291,7 @@ impl Progress {
 
     fn step(&self, line: &str) {
         match &self.bar {
-            Some(bar) => bar.set_message(line.to_string()),
+            Some(bar) => bar.set_message(line.split_whitespace().collect::<Vec<_>>().join(" ")),
             None => eprintln!("{}: {line}", self.label),
         }
     }
