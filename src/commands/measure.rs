@@ -17,7 +17,7 @@ use super::{Exit, load};
 use crate::cli::{MeasureArgs, MeasureFormat};
 use crate::discover::display_path;
 use crate::docker::build::{BuildError, BuildRequest, Failure, Tracker, build};
-use crate::docker::compare::{Comparison, Rebuild, Side};
+use crate::docker::compare::{Comparison, Rebuild, Side, summary};
 use crate::docker::connect::{connect, docker_host};
 use crate::docker::context::{Context, ContextSpec, edit_target, edited};
 use crate::docker::image::read_image;
@@ -290,7 +290,7 @@ async fn builds(
     let fixes = if plan.unchanged() {
         "no fix applies, so one build".to_string()
     } else {
-        format!("fixes {}", plan.applied.join(", "))
+        format!("fixes {}", summary(&plan.applied))
     };
     eprintln!(
         "measuring {} before and after `layerwise fix` ({fixes}) on the daemon at {host}",
@@ -429,9 +429,6 @@ fn stop_original(e: &BuildError, host: &str, what: &str) -> Exit {
         Failure::Failed(message) => {
             eprintln!("error: {what} does not build: {message}");
             show_step(e);
-            if what == "the original" {
-                eprintln!("no comparison made: fix the build first");
-            }
         }
         Failure::TimedOut(limit) => {
             eprintln!(
@@ -447,6 +444,7 @@ fn stop_original(e: &BuildError, host: &str, what: &str) -> Exit {
             );
         }
     }
+    eprintln!("no comparison made");
     Exit::Trouble
 }
 
@@ -476,7 +474,7 @@ fn report_defect(plan: &Plan, e: &BuildError) {
     };
     eprintln!("error: the original builds, but the rewrite does not: a fix defect ({message})");
     show_step(e);
-    eprintln!("fixes applied: {}", plan.applied.join(", "));
+    eprintln!("fixes applied: {}", summary(&plan.applied));
     eprintln!("the rewrite:");
     let name = &plan.display;
     let diff = similar::TextDiff::from_lines(plan.before.df.text(), plan.after.df.text())

@@ -245,7 +245,7 @@ impl Comparison {
 }
 
 /// `LW101 ×2, LW102`.
-fn summary(applied: &[String]) -> String {
+pub fn summary(applied: &[String]) -> String {
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for id in applied {
         match counts.iter_mut().find(|(i, _)| i == id) {
