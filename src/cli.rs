@@ -127,7 +127,8 @@ pub struct MeasureArgs {
     #[arg(long)]
     pub keep_images: bool,
     /// The most each build may take, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
 }
 
