@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod diagnostic;
 pub mod discover;
+pub mod docker;
 pub mod dockerignore;
 pub mod fix;
 pub mod fsutil;
