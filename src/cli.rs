@@ -37,6 +37,12 @@ pub enum Command {
         /// LW102, apt-lists-not-cleaned or DL3009.
         rule: String,
     },
+    /// Run the language server over stdin/stdout, for editors.
+    Lsp {
+        /// Accepted for editors that pass it; stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
 }
 
 #[derive(Debug, Args)]

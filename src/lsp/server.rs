@@ -1,0 +1,450 @@
+//! The server loop: one thread, one message at a time, documents linted when the queue of
+//! incoming messages is empty (so a burst of keystrokes is linted once) and before answering a
+//! request about them.
+
+use std::collections::BTreeSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_types::notification::{
+    DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
+    DidSaveTextDocument, Exit, Initialized, Notification as _, PublishDiagnostics,
+};
+use lsp_types::request::{
+    CodeActionRequest, Initialize, RegisterCapability, Request as _, Shutdown,
+};
+use lsp_types::{
+    self as lsp, CodeActionKind, CodeActionOptions, CodeActionParams, CodeActionProviderCapability,
+    DidChangeTextDocumentParams, DidChangeWatchedFilesRegistrationOptions,
+    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DidSaveTextDocumentParams,
+    FileSystemWatcher, GlobPattern, InitializeResult, PublishDiagnosticsParams, Registration,
+    RegistrationParams, SaveOptions, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
+};
+use serde_json::Value;
+
+use super::actions::{self, Target};
+use super::convert::{self, Encoding, Lines};
+use super::documents::{Document, Documents};
+use crate::fix::{Safety, fix_text};
+use crate::lint::{LintOptions, lint};
+use crate::syntax::Dockerfile;
+
+/// How the session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// `shutdown`, then `exit`.
+    Clean,
+    /// `exit` without `shutdown`, or the client went away.
+    WithoutShutdown,
+}
+
+/// What the client said it can do, at `initialize`.
+#[derive(Clone, Debug)]
+pub struct ClientSupport {
+    pub encoding: Encoding,
+    /// Versioned edits in `documentChanges`.
+    pub document_changes: bool,
+    /// `CreateFile` operations in workspace edits.
+    pub create_files: bool,
+    /// `workspace/didChangeWatchedFiles` registered at run time.
+    pub watch_files: bool,
+}
+
+impl ClientSupport {
+    fn from_initialize(params: &Value) -> Self {
+        let caps = &params["capabilities"];
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let edit = &caps["workspace"]["workspaceEdit"];
+        ClientSupport {
+            encoding: Encoding::negotiate(&strings(&caps["general"]["positionEncodings"])),
+            document_changes: edit["documentChanges"].as_bool().unwrap_or(false),
+            create_files: strings(&edit["resourceOperations"])
+                .iter()
+                .any(|k| k == "create"),
+            watch_files: caps["workspace"]["didChangeWatchedFiles"]["dynamicRegistration"]
+                .as_bool()
+                .unwrap_or(false),
+        }
+    }
+}
+
+impl Default for ClientSupport {
+    fn default() -> Self {
+        ClientSupport {
+            encoding: Encoding::Utf16,
+            document_changes: false,
+            create_files: false,
+            watch_files: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Uninitialized,
+    Running,
+    ShutDown,
+}
+
+/// Files whose change changes the findings of open Dockerfiles.
+const WATCHED: &[&str] = &["**/.dockerignore", "**/*.dockerignore"];
+
+pub struct Server {
+    sender: Sender<Message>,
+    state: State,
+    client: ClientSupport,
+    docs: Documents,
+    /// Documents to lint and publish once the incoming queue is empty.
+    dirty: BTreeSet<Uri>,
+    next_id: i32,
+}
+
+impl Server {
+    pub fn new(sender: Sender<Message>) -> Self {
+        Server {
+            sender,
+            state: State::Uninitialized,
+            client: ClientSupport::default(),
+            docs: Documents::default(),
+            dirty: BTreeSet::new(),
+            next_id: 0,
+        }
+    }
+
+    /// Serves until `exit` or until the client goes away.
+    pub fn serve(mut self, receiver: &Receiver<Message>) -> Ending {
+        loop {
+            let message = if self.dirty.is_empty() {
+                match receiver.recv() {
+                    Ok(message) => message,
+                    Err(_) => return self.gone(),
+                }
+            } else {
+                match receiver.try_recv() {
+                    Ok(message) => message,
+                    Err(TryRecvError::Empty) => {
+                        self.guarded(None, Self::publish_dirty);
+                        continue;
+                    }
+                    Err(TryRecvError::Disconnected) => return self.gone(),
+                }
+            };
+            let id = match &message {
+                Message::Request(r) => Some(r.id.clone()),
+                _ => None,
+            };
+            if let Some(Some(ending)) = self.guarded(id, |s| s.handle(message)) {
+                return ending;
+            }
+        }
+    }
+
+    fn gone(&self) -> Ending {
+        if self.state == State::ShutDown {
+            Ending::Clean
+        } else {
+            Ending::WithoutShutdown
+        }
+    }
+
+    /// Runs a step; a panic in it (a bug) fails the request it was for, not the server.
+    fn guarded<T>(
+        &mut self,
+        request: Option<RequestId>,
+        step: impl FnOnce(&mut Self) -> T,
+    ) -> Option<T> {
+        match catch_unwind(AssertUnwindSafe(|| step(self))) {
+            Ok(value) => Some(value),
+            Err(_) => {
+                if let Some(id) = request {
+                    self.error(id, ErrorCode::InternalError, "internal error (a bug)");
+                }
+                None
+            }
+        }
+    }
+
+    fn handle(&mut self, message: Message) -> Option<Ending> {
+        match message {
+            Message::Request(request) => self.request(request),
+            Message::Notification(notification) => return self.notification(notification),
+            // Answers to our registrations; nothing waits for them.
+            Message::Response(_) => {}
+        }
+        None
+    }
+
+    fn send(&self, message: impl Into<Message>) {
+        // A closed output means the client is gone; the reader will see it too.
+        let _ = self.sender.send(message.into());
+    }
+
+    fn respond(&self, id: RequestId, result: impl serde::Serialize) {
+        self.send(Response::new_ok(id, result));
+    }
+
+    fn error(&self, id: RequestId, code: ErrorCode, message: &str) {
+        self.send(Response::new_err(id, code as i32, message.to_string()));
+    }
+
+    fn request(&mut self, request: Request) {
+        let Request { id, method, params } = request;
+        match (self.state, method.as_str()) {
+            (State::Uninitialized, Initialize::METHOD) => self.initialize(id, &params),
+            (State::Uninitialized, _) => {
+                self.error(id, ErrorCode::ServerNotInitialized, "not initialized yet");
+            }
+            (State::ShutDown, _) => {
+                self.error(id, ErrorCode::InvalidRequest, "the server is shut down");
+            }
+            (State::Running, Initialize::METHOD) => {
+                self.error(id, ErrorCode::InvalidRequest, "already initialized");
+            }
+            (State::Running, Shutdown::METHOD) => {
+                self.state = State::ShutDown;
+                self.docs = Documents::default();
+                self.dirty.clear();
+                self.respond(id, ());
+            }
+            (State::Running, CodeActionRequest::METHOD) => {
+                match serde_json::from_value::<CodeActionParams>(params) {
+                    Ok(params) => {
+                        let actions = self.code_actions(&params);
+                        self.respond(id, actions);
+                    }
+                    Err(e) => self.error(id, ErrorCode::InvalidParams, &e.to_string()),
+                }
+            }
+            (State::Running, _) => {
+                self.error(
+                    id,
+                    ErrorCode::MethodNotFound,
+                    &format!("unknown method {method}"),
+                );
+            }
+        }
+    }
+
+    fn notification(&mut self, notification: Notification) -> Option<Ending> {
+        let Notification { method, params } = notification;
+        if method == Exit::METHOD {
+            return Some(self.gone());
+        }
+        if self.state != State::Running {
+            return None;
+        }
+        fn parse<T: serde::de::DeserializeOwned>(method: &str, params: Value) -> Option<T> {
+            serde_json::from_value(params)
+                .map_err(|e| eprintln!("layerwise lsp: bad {method} params: {e}"))
+                .ok()
+        }
+        match method.as_str() {
+            Initialized::METHOD => self.register_watchers(),
+            DidOpenTextDocument::METHOD => {
+                let params: DidOpenTextDocumentParams = parse(&method, params)?;
+                let item = params.text_document;
+                let doc = Document::new(&item.uri, item.language_id, item.version, item.text);
+                self.touched(&doc);
+                self.dirty.insert(item.uri.clone());
+                self.docs.open(item.uri, doc);
+            }
+            DidChangeTextDocument::METHOD => {
+                let params: DidChangeTextDocumentParams = parse(&method, params)?;
+                let uri = params.text_document.uri;
+                let encoding = self.client.encoding;
+                let doc = self.docs.get_mut(&uri)?;
+                doc.apply(params.content_changes, encoding);
+                doc.version = params.text_document.version;
+                let ignore_file = doc.is_ignore_file();
+                self.dirty.insert(uri);
+                if ignore_file {
+                    self.dirty.extend(self.docs.dockerfiles());
+                }
+            }
+            DidCloseTextDocument::METHOD => {
+                let params: DidCloseTextDocumentParams = parse(&method, params)?;
+                let uri = params.text_document.uri;
+                self.dirty.remove(&uri);
+                if let Some(doc) = self.docs.close(&uri) {
+                    self.touched(&doc);
+                    if doc.is_dockerfile() {
+                        self.publish(uri, Vec::new(), None);
+                    }
+                }
+            }
+            DidSaveTextDocument::METHOD => {
+                let params: DidSaveTextDocumentParams = parse(&method, params)?;
+                // Saving can change the context on disk that the findings depend on.
+                self.dirty.insert(params.text_document.uri);
+                self.dirty.extend(self.docs.dockerfiles());
+            }
+            DidChangeWatchedFiles::METHOD => self.dirty.extend(self.docs.dockerfiles()),
+            _ => {}
+        }
+        None
+    }
+
+    /// A change to an ignore file re-lints every open Dockerfile.
+    fn touched(&mut self, doc: &Document) {
+        if doc.is_ignore_file() {
+            self.dirty.extend(self.docs.dockerfiles());
+        }
+    }
+
+    fn initialize(&mut self, id: RequestId, params: &Value) {
+        self.client = ClientSupport::from_initialize(params);
+        let capabilities = ServerCapabilities {
+            position_encoding: Some(self.client.encoding.kind()),
+            text_document_sync: Some(TextDocumentSyncCapability::Options(
+                TextDocumentSyncOptions {
+                    open_close: Some(true),
+                    change: Some(TextDocumentSyncKind::INCREMENTAL),
+                    save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
+                        include_text: Some(false),
+                    })),
+                    ..TextDocumentSyncOptions::default()
+                },
+            )),
+            code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+                code_action_kinds: Some(vec![CodeActionKind::QUICKFIX, actions::fix_all_kind()]),
+                resolve_provider: Some(false),
+                ..CodeActionOptions::default()
+            })),
+            ..ServerCapabilities::default()
+        };
+        let result = InitializeResult {
+            capabilities,
+            server_info: Some(ServerInfo {
+                name: "layerwise".to_string(),
+                version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            }),
+        };
+        self.state = State::Running;
+        self.respond(id, result);
+    }
+
+    fn register_watchers(&mut self) {
+        if !self.client.watch_files {
+            return;
+        }
+        let watchers = WATCHED
+            .iter()
+            .map(|glob| FileSystemWatcher {
+                glob_pattern: GlobPattern::String(glob.to_string()),
+                kind: None,
+            })
+            .collect();
+        let options = DidChangeWatchedFilesRegistrationOptions { watchers };
+        let params = RegistrationParams {
+            registrations: vec![Registration {
+                id: "layerwise-watched-files".to_string(),
+                method: DidChangeWatchedFiles::METHOD.to_string(),
+                register_options: serde_json::to_value(options).ok(),
+            }],
+        };
+        self.next_id += 1;
+        let id = RequestId::from(format!("layerwise-{}", self.next_id));
+        self.send(Request::new(
+            id,
+            RegisterCapability::METHOD.to_string(),
+            params,
+        ));
+    }
+
+    /// Lints and publishes every document changed since the last time.
+    fn publish_dirty(&mut self) {
+        for uri in std::mem::take(&mut self.dirty) {
+            let Some(doc) = self.docs.get(&uri) else {
+                continue;
+            };
+            if !doc.is_dockerfile() {
+                continue;
+            }
+            let version = doc.version;
+            let diagnostics = self.diagnostics(&uri, doc);
+            if let Some(doc) = self.docs.get_mut(&uri) {
+                doc.published = diagnostics.clone();
+            }
+            self.publish(uri, diagnostics, Some(version));
+        }
+    }
+
+    fn publish(&self, uri: Uri, diagnostics: Vec<lsp::Diagnostic>, version: Option<i32>) {
+        let params = PublishDiagnosticsParams {
+            uri,
+            diagnostics,
+            version,
+        };
+        self.send(Notification::new(
+            PublishDiagnostics::METHOD.to_string(),
+            params,
+        ));
+    }
+
+    /// How a document is linted: from its folder on disk, with open ignore files' unsaved text.
+    fn lint_options(&self, doc: &Document) -> LintOptions {
+        LintOptions {
+            path: doc.path.clone(),
+            overlay: self.docs.ignore_overlay(),
+            ..LintOptions::default()
+        }
+    }
+
+    fn diagnostics(&self, uri: &Uri, doc: &Document) -> Vec<lsp::Diagnostic> {
+        let df = Dockerfile::parse(doc.text.as_str());
+        let findings = lint(&df, &self.lint_options(doc));
+        let lines = Lines {
+            text: df.text(),
+            index: df.lines(),
+            encoding: self.client.encoding,
+        };
+        let mut out: Vec<lsp::Diagnostic> = df
+            .errors
+            .iter()
+            .map(|e| convert::syntax_error(&e.message, e.span, &lines))
+            .collect();
+        out.extend(
+            findings
+                .iter()
+                .map(|d| convert::diagnostic(d, &df, &lines, uri, doc.version)),
+        );
+        out.sort_by_key(|d| (d.range.start.line, d.range.start.character));
+        out
+    }
+
+    fn code_actions(&mut self, params: &CodeActionParams) -> Vec<lsp::CodeActionOrCommand> {
+        self.publish_dirty();
+        let uri = &params.text_document.uri;
+        let Some(doc) = self.docs.get(uri).filter(|d| d.is_dockerfile()) else {
+            return Vec::new();
+        };
+        let target = Target {
+            uri,
+            doc,
+            docs: &self.docs,
+            client: &self.client,
+        };
+        let only = params.context.only.as_deref();
+        let mut out = actions::quickfixes(&target, &params.context.diagnostics, only);
+        if actions::wanted(only, &actions::fix_all_kind()) {
+            let fixed = fix_text(&doc.text, &self.lint_options(doc), Safety::Safe);
+            out.extend(actions::fix_all(&target, &fixed, self.client.encoding));
+        }
+        out
+    }
+
+    /// Open documents, for tests of the store.
+    pub fn open_documents(&self) -> usize {
+        self.docs.len()
+    }
+}
