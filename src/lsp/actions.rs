@@ -194,6 +194,9 @@ impl<'a> EditPlan<'a> {
 
     /// Edits of the document the action is for, at the version they were made for.
     fn document(&mut self, edits: Vec<TextEdit>) {
+        if edits.is_empty() {
+            return;
+        }
         let (uri, version) = (self.target.uri.clone(), self.target.doc.version);
         self.edits(uri, Some(version), edits);
     }
