@@ -43,6 +43,17 @@ pub enum Command {
         #[arg(long)]
         stdio: bool,
     },
+    /// Write a commented starter `.layerwise.yaml`.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to write it in (default: the current folder).
+    pub dir: Option<PathBuf>,
+    /// Replace an existing `.layerwise.yaml`.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +71,9 @@ pub struct LintArgs {
     /// Write the report to this file instead of stdout.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Use this config file instead of the nearest `.layerwise.yaml`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -75,9 +89,13 @@ pub struct FixArgs {
     /// The build context (default: each Dockerfile's folder).
     #[arg(long)]
     pub context: Option<PathBuf>,
+    /// Use this config file instead of the nearest `.layerwise.yaml`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Threshold {
     Error,
     Warning,

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod diagnostic;
 pub mod discover;
 pub mod dockerignore;
@@ -17,4 +18,5 @@ pub mod report;
 pub mod rules;
 pub mod shell;
 pub mod source;
+pub mod suppress;
 pub mod syntax;

@@ -2,11 +2,14 @@
 //! up in the image, the parsed shell of every RUN), then each rule's check.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{FileChange, Style};
 use crate::rules;
 use crate::shell::{self, Script, ShellError};
+use crate::suppress::Suppressions;
 use crate::syntax::{Dockerfile, Instruction, Keyword, Stage};
 
 /// Where the file lives, which decides its build context.
@@ -19,6 +22,8 @@ pub struct LintOptions {
     pub only: Option<Vec<String>>,
     /// Files the context rules see instead of the disk's (a `.dockerignore` a fix will write).
     pub overlay: Vec<(PathBuf, String)>,
+    /// The config file that applies (`None`: the defaults).
+    pub config: Option<Arc<Config>>,
 }
 
 impl LintOptions {
@@ -85,6 +90,8 @@ pub struct LintContext<'a> {
     scripts: Vec<(usize, Script)>,
     /// RUNs for a POSIX shell whose script did not parse, by start offset.
     pub shell_errors: Vec<(usize, ShellError)>,
+    /// The file's ignore comments.
+    pub suppressions: Suppressions,
 }
 
 impl<'a> LintContext<'a> {
@@ -123,7 +130,31 @@ impl<'a> LintContext<'a> {
             style: Style::of(df),
             scripts,
             shell_errors,
+            suppressions: Suppressions::parse(df),
         }
+    }
+
+    pub fn config(&self) -> &Config {
+        self.options
+            .config
+            .as_deref()
+            .unwrap_or_else(|| Config::default_ref())
+    }
+
+    /// Whether the caller asked for a rule's findings (`LintOptions::only`).
+    pub fn wanted(&self, id: &str) -> bool {
+        self.options
+            .only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|o| o == id))
+    }
+
+    /// Whether a rule runs on this file: the config leaves it on, and it is wanted, or an
+    /// ignore comment names it and the unused-ignore rule needs to know what it finds.
+    pub fn runs(&self, id: &str) -> bool {
+        self.config().enabled(id)
+            && (self.wanted(id)
+                || (self.wanted("LW902") && self.suppressions.named_rules().any(|r| r == id)))
     }
 
     /// The shell commands of a RUN, when it runs a POSIX shell script that parsed.
@@ -204,18 +235,19 @@ fn shell_change(inst: &Instruction) -> Option<bool> {
     ))
 }
 
-/// Runs every rule over a parsed file. Findings come sorted by position, then rule.
+/// Runs every rule over a parsed file, then applies the file's ignore comments and the config's
+/// severities. Findings come sorted by position, then rule.
 pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
     let cx = LintContext::new(df, options);
     let mut out = Vec::new();
-    let wanted = |id: &str| {
-        options
-            .only
-            .as_ref()
-            .is_none_or(|only| only.iter().any(|o| o == id))
-    };
-    for rule in rules::ALL.iter().filter(|r| wanted(r.id())) {
+    // In ID order, so the ignore-comment rules (LW9xx) see every other rule's findings.
+    for rule in rules::ALL.iter().filter(|r| cx.runs(r.id())) {
         rule.check(&cx, &mut out);
+    }
+    out.retain(|d| cx.wanted(d.rule) && !cx.suppressions.suppresses(d));
+    let config = cx.config();
+    for d in &mut out {
+        d.severity = config.severity(d.rule, d.severity);
     }
     out.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
     out

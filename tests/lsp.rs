@@ -549,3 +549,109 @@ fn offsets_helper_counts_units() {
     assert_eq!(offset(text, &json!({"line": 1, "character": 2}), true), 6);
     assert_eq!(offset(text, &json!({"line": 1, "character": 4}), false), 6);
 }
+
+// Config and ignore comments.
+
+#[test]
+fn ignore_this_rule_here_makes_the_diagnostic_go() {
+    let text = fixture("wasteful.Dockerfile");
+    let (dir, uri) = workspace(&text);
+    let mut client = Client::spawn(BIN, dir.path());
+    client.initialize(editor_caps());
+    client.open(&uri, &text);
+    let published = client.diagnostics(&uri);
+    let actions = code_actions(&mut client, &uri, find(&published, "LW102"));
+    let ignore = titled(&actions, "Ignore LW102 for this instruction");
+    let ignored = apply_edits(&text, &edits_for(&ignore["edit"], &uri), true);
+    assert!(
+        ignored.contains("FROM debian:bookworm-slim\n# layerwise ignore=LW102\nRUN echo"),
+        "{ignored}"
+    );
+    client.change_full(&uri, 2, &ignored);
+    let published = client.diagnostics(&uri);
+    // Gone, and the comment is used (no LW902 "suppresses nothing").
+    assert_eq!(codes(&published), ["LW101", "LW104"]);
+    // A second rule joins the same comment.
+    let actions = code_actions(&mut client, &uri, find(&published, "LW104"));
+    let ignore = titled(&actions, "Ignore LW104 for this instruction");
+    let ignored = apply_edits(&ignored, &edits_for(&ignore["edit"], &uri), true);
+    assert!(
+        ignored.contains("# layerwise ignore=LW102,LW104\n"),
+        "{ignored}"
+    );
+    client.change_full(&uri, 3, &ignored);
+    let published = client.diagnostics(&uri);
+    assert_eq!(codes(&published), ["LW101"]);
+    // For the whole file.
+    let actions = code_actions(&mut client, &uri, find(&published, "LW101"));
+    let ignore = titled(&actions, "Ignore LW101 in this file");
+    let ignored = apply_edits(&ignored, &edits_for(&ignore["edit"], &uri), true);
+    assert!(
+        ignored.starts_with("# layerwise global ignore=LW101\nFROM"),
+        "{ignored}"
+    );
+    client.change_full(&uri, 4, &ignored);
+    assert_eq!(client.diagnostics(&uri)["diagnostics"], json!([]));
+    assert_eq!(client.shutdown().code(), Some(0));
+}
+
+#[test]
+fn the_config_file_is_honoured_and_reloaded_when_it_changes() {
+    let text = fixture("wasteful.Dockerfile");
+    let (dir, uri) = workspace(&text);
+    // The repository root: the config search stops here.
+    std::fs::create_dir(dir.path().join(".git")).expect("mkdir");
+    let config = dir.path().join(".layerwise.yaml");
+    let config_uri = file_uri(&config);
+    std::fs::write(&config, "ignore: [LW104]\n").expect("write");
+    let mut client = Client::spawn(BIN, dir.path());
+    client.initialize(editor_caps());
+    client.open(&uri, &text);
+    assert_eq!(codes(&client.diagnostics(&uri)), ["LW101", "LW102"]);
+
+    let changed = |client: &mut Client| {
+        client.notify(
+            "workspace/didChangeWatchedFiles",
+            json!({"changes": [{"uri": config_uri, "type": 2}]}),
+        );
+    };
+    std::fs::write(&config, "severity:\n  LW101: error\n").expect("write");
+    changed(&mut client);
+    let published = client.diagnostics(&uri);
+    assert_eq!(codes(&published), ["LW101", "LW102", "LW104"]);
+    assert_eq!(find(&published, "LW101")["severity"], 1);
+
+    // A broken config: its error is shown on the config file and in a message; the
+    // Dockerfile is linted with the defaults meanwhile.
+    std::fs::write(&config, "severity:\n  LW101: loud\n").expect("write");
+    changed(&mut client);
+    let on_config = client.diagnostics(&config_uri);
+    let error = &on_config["diagnostics"][0];
+    assert_eq!(error["severity"], 1);
+    assert_eq!(
+        error["range"]["start"],
+        json!({"line": 1, "character": 9}),
+        "{error}"
+    );
+    assert!(
+        error["message"].as_str().unwrap().contains("loud"),
+        "{error}"
+    );
+    let message = client.next_matching("a message", |m| m["method"] == "window/showMessage");
+    assert_eq!(message["params"]["type"], 1);
+    assert_eq!(
+        find(&client.diagnostics(&uri), "LW101")["severity"],
+        2,
+        "defaults while broken"
+    );
+    // Fixed, and saved from the editor: the error goes.
+    std::fs::write(&config, "exclude: [Dockerfile]\n").expect("write");
+    client.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": config_uri}}),
+    );
+    assert_eq!(client.diagnostics(&config_uri)["diagnostics"], json!([]));
+    // `exclude` leaves the file unlinted.
+    assert_eq!(client.diagnostics(&uri)["diagnostics"], json!([]));
+    assert_eq!(client.shutdown().code(), Some(0));
+}

@@ -6,9 +6,12 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use similar::TextDiff;
 
-use super::{Exit, load};
+use std::sync::Arc;
+
+use super::{Exit, configured_files, load, print_config_error};
 use crate::cli::FixArgs;
-use crate::discover::{discover, display_path};
+use crate::config::Config;
+use crate::discover::display_path;
 use crate::fix::{FileChange, FixOutcome, Safety, fix_text};
 use crate::fsutil::write_atomic;
 use crate::lint::LintOptions;
@@ -22,7 +25,13 @@ struct Fixed {
 }
 
 pub fn run(args: &FixArgs) -> Exit {
-    let (files, missing) = discover(&args.paths);
+    let (files, missing) = match configured_files(&args.paths, args.config.as_deref()) {
+        Ok(found) => found,
+        Err(e) => {
+            print_config_error(e);
+            return Exit::Trouble;
+        }
+    };
     let max = if args.unsafe_fixes {
         Safety::Unsafe
     } else {
@@ -30,7 +39,7 @@ pub fn run(args: &FixArgs) -> Exit {
     };
     let fixed: Vec<Fixed> = files
         .par_iter()
-        .map(|path| fix_file(path, args.context.as_deref(), max))
+        .map(|(path, config)| fix_file(path, config, args.context.as_deref(), max))
         .collect();
     let mut exit = Exit::Clean;
     for m in &missing {
@@ -66,7 +75,12 @@ pub fn run(args: &FixArgs) -> Exit {
     exit
 }
 
-fn fix_file(path: &Path, context: Option<&Path>, max: Safety) -> Fixed {
+fn fix_file(
+    path: &Path,
+    config: &Option<Arc<Config>>,
+    context: Option<&Path>,
+    max: Safety,
+) -> Fixed {
     let display = display_path(path);
     let loaded = load(path);
     let original = loaded
@@ -84,6 +98,7 @@ fn fix_file(path: &Path, context: Option<&Path>, max: Safety) -> Fixed {
         let options = LintOptions {
             path: Some(path.to_path_buf()),
             context: context.map(Path::to_path_buf),
+            config: config.clone(),
             ..LintOptions::default()
         };
         Ok(fix_text(df.text(), &options, max))

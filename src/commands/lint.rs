@@ -1,21 +1,40 @@
 //! `layerwise lint`: find Dockerfiles, lint them in parallel, report in a stable order.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::{Exit, load, syntax_errors};
+use super::{ConfiguredFile, Exit, configured_files, load, print_config_error, syntax_errors};
 use crate::cli::{LintArgs, Threshold};
 use crate::diagnostic::Severity;
-use crate::discover::{discover, display_path};
+use crate::discover::display_path;
 use crate::lint::{LintOptions, lint};
 use crate::report::{FileError, FileResult, Report, reporter};
 
 pub fn run(args: &LintArgs, color: bool) -> Exit {
-    let (files, missing) = discover(&args.paths);
-    let mut results = lint_paths(&files, args.context.as_ref());
+    let (files, missing) = match configured_files(&args.paths, args.config.as_deref()) {
+        Ok(found) => found,
+        Err(e) => {
+            print_config_error(e);
+            return Exit::Trouble;
+        }
+    };
+    // The flag wins over each file's config.
+    let thresholds: HashMap<PathBuf, Threshold> = files
+        .iter()
+        .map(|(path, config)| {
+            let from_config = config.as_ref().and_then(|c| c.failure_threshold);
+            let threshold = args
+                .failure_threshold
+                .or(from_config)
+                .unwrap_or(Threshold::Warning);
+            (path.clone(), threshold)
+        })
+        .collect();
+    let mut results = lint_files(&files, args.context.as_ref());
     results.extend(missing.into_iter().map(|m| FileResult {
         display: display_path(&m.path),
         path: m.path,
@@ -46,23 +65,32 @@ pub fn run(args: &LintArgs, color: bool) -> Exit {
         eprintln!("error: {e}");
         return Exit::Trouble;
     }
-    exit_for(
-        &results,
-        args.failure_threshold.unwrap_or(Threshold::Warning),
-    )
+    exit_with(&results, |r| {
+        thresholds
+            .get(&r.path)
+            .copied()
+            .unwrap_or(Threshold::Warning)
+    })
 }
 
-/// Lints files in parallel; results come back in the order of `files`.
+/// Lints files in parallel with the default config; results come back in the order of `files`.
 pub fn lint_paths(files: &[PathBuf], context: Option<&PathBuf>) -> Vec<FileResult> {
+    let files: Vec<ConfiguredFile> = files.iter().map(|p| (p.clone(), None)).collect();
+    lint_files(&files, context)
+}
+
+/// Lints files in parallel, each with its config; results come back in the order of `files`.
+pub fn lint_files(files: &[ConfiguredFile], context: Option<&PathBuf>) -> Vec<FileResult> {
     files
         .par_iter()
-        .map(|path| {
+        .map(|(path, config)| {
             let display = display_path(path);
             match load(path) {
                 Ok(df) => {
                     let options = LintOptions {
                         path: (path.as_os_str() != "-").then(|| path.clone()),
                         context: context.cloned(),
+                        config: config.clone(),
                         ..LintOptions::default()
                     };
                     let diagnostics = lint(&df, &options);
@@ -88,18 +116,22 @@ pub fn lint_paths(files: &[PathBuf], context: Option<&PathBuf>) -> Vec<FileResul
 
 /// 2 when a file could not be read or parsed, else 1 when a finding reaches the threshold.
 pub fn exit_for(results: &[FileResult], threshold: Threshold) -> Exit {
+    exit_with(results, |_| threshold)
+}
+
+/// Like [`exit_for`], with a threshold for each file.
+pub fn exit_with(results: &[FileResult], threshold: impl Fn(&FileResult) -> Threshold) -> Exit {
     if results.iter().any(|r| !r.errors.is_empty()) {
         return Exit::Trouble;
     }
-    let limit = match threshold {
-        Threshold::None => return Exit::Clean,
-        Threshold::Info => Severity::Info,
-        Threshold::Warning => Severity::Warning,
-        Threshold::Error => Severity::Error,
-    };
-    let failing = results
-        .iter()
-        .flat_map(|r| &r.diagnostics)
-        .any(|d| d.severity >= limit);
+    let failing = results.iter().any(|r| {
+        let limit = match threshold(r) {
+            Threshold::None => return false,
+            Threshold::Info => Severity::Info,
+            Threshold::Warning => Severity::Warning,
+            Threshold::Error => Severity::Error,
+        };
+        r.diagnostics.iter().any(|d| d.severity >= limit)
+    });
     if failing { Exit::Findings } else { Exit::Clean }
 }

@@ -2,12 +2,16 @@
 
 pub mod explain;
 pub mod fix;
+pub mod init;
 pub mod lint;
 pub mod lsp;
 pub mod rules;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use crate::config::{Config, ConfigError, Configs};
+use crate::discover::{Missing, discover};
 use crate::report::FileError;
 use crate::syntax::Dockerfile;
 
@@ -72,4 +76,32 @@ pub fn syntax_errors(df: &Dockerfile) -> Vec<FileError> {
             span: Some(e.span),
         })
         .collect()
+}
+
+/// A file to work on and the config that applies to it.
+pub type ConfiguredFile = (PathBuf, Option<Arc<Config>>);
+
+/// The files under `paths` with the config of each, those its `exclude` names left out.
+/// `config` names one config file for all instead of the nearest `.layerwise.yaml`.
+pub fn configured_files(
+    paths: &[PathBuf],
+    config: Option<&Path>,
+) -> Result<(Vec<ConfiguredFile>, Vec<Missing>), ConfigError> {
+    let (files, missing) = discover(paths);
+    let mut configs = Configs::new(config)?;
+    let mut out = Vec::with_capacity(files.len());
+    for path in files {
+        let config = configs.for_file(&path)?;
+        let excluded =
+            path != Path::new("-") && config.as_ref().is_some_and(|c| c.is_excluded(&path));
+        if !excluded {
+            out.push((path, config));
+        }
+    }
+    Ok((out, missing))
+}
+
+/// Prints a config error with its snippet, for people.
+pub fn print_config_error(error: ConfigError) {
+    eprintln!("{:?}", miette::Report::new(error));
 }

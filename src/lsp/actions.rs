@@ -87,8 +87,12 @@ pub fn quickfixes(
                 });
             }
         }
-        if let Some(edit) = data.ignore {
-            let title = format!("Ignore {rule} for this instruction");
+        let ignore_actions = [
+            (data.ignore, format!("Ignore {rule} for this instruction")),
+            (data.ignore_file, format!("Ignore {rule} in this file")),
+        ];
+        for (edit, title) in ignore_actions {
+            let Some(edit) = edit else { continue };
             if ignores.iter().any(|a| a.title == title) {
                 continue;
             }

@@ -110,6 +110,9 @@ pub struct DiagnosticData {
     /// The edit that adds an ignore comment for this rule before the instruction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignore: Option<TextEdit>,
+    /// The edit that ignores this rule in the whole file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_file: Option<TextEdit>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +190,7 @@ pub fn diagnostic(
         version,
         fix,
         ignore: ignore_edit(df, lines, d.rule, d.span),
+        ignore_file: global_ignore_edit(df, lines, d.rule),
     };
     lsp::Diagnostic {
         range: lines.range(d.span),
@@ -198,7 +202,8 @@ pub fn diagnostic(
         source: Some(SOURCE.to_string()),
         message: d.message.clone(),
         related_information: (!related.is_empty()).then_some(related),
-        tags: None,
+        // An ignore comment that suppresses nothing can go: editors grey it out.
+        tags: (d.rule == "LW902").then(|| vec![lsp::DiagnosticTag::UNNECESSARY]),
         data: serde_json::to_value(data).ok(),
     }
 }
@@ -214,48 +219,58 @@ pub fn syntax_error(message: &str, span: Span, lines: &Lines<'_>) -> lsp::Diagno
     }
 }
 
-/// The comment line that suppresses `rule` on the instruction holding `span`, inserted above
-/// it with the instruction's indentation (or merged into an ignore comment right above it).
+/// The edit that suppresses `rule` on the instruction holding `span` (a new `# layerwise
+/// ignore=` line above it, or the rule added to the one there); none for the ignore-comment
+/// rules themselves.
 pub fn ignore_edit(df: &Dockerfile, lines: &Lines<'_>, rule: &str, span: Span) -> Option<TextEdit> {
-    let text = df.text();
-    let inst = df
-        .instructions()
-        .find(|i| i.span.start <= span.start && span.start <= i.span.end.max(i.span.start))?;
-    let line_start = df.lines().line_start(inst.lines.0);
-    let indent = &text[line_start..inst.span.start];
-    let indent = if indent.chars().all(|c| c == ' ' || c == '\t') {
-        indent
+    if crate::suppress::COMMENT_RULES.contains(&rule) {
+        return None;
+    }
+    let edit = crate::suppress::ignore_edit(df, span.start, rule)?;
+    Some(TextEdit::new(lines.range(edit.span), edit.text))
+}
+
+/// The edit that suppresses `rule` in the whole file: the rule added to a `# layerwise global
+/// ignore=` comment, or a new one after the parser directives (a comment before them would end
+/// them).
+pub fn global_ignore_edit(df: &Dockerfile, lines: &Lines<'_>, rule: &str) -> Option<TextEdit> {
+    use crate::suppress::{Suppressions, Tool};
+    use crate::syntax::NodeKind;
+    if crate::suppress::COMMENT_RULES.contains(&rule) {
+        return None;
+    }
+    let existing = Suppressions::parse(df)
+        .comments
+        .into_iter()
+        .find(|c| c.tool == Tool::Layerwise && c.global);
+    if let Some(comment) = existing {
+        if comment.codes.iter().any(|c| c.rule == Some(rule)) {
+            return None;
+        }
+        let separator = if comment.codes.is_empty() { "" } else { "," };
+        let at = Span::empty(comment.list.end);
+        return Some(TextEdit::new(lines.range(at), format!("{separator}{rule}")));
+    }
+    let at = df
+        .nodes
+        .iter()
+        .find(|n| !matches!(n.kind, NodeKind::Bom | NodeKind::Directive(_)))
+        .map_or(df.text().len(), |n| n.span.start);
+    let newline = if df.text().contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    // After a last directive line without a line break, start a new line first.
+    let before = if at > 0 && !df.text()[..at].ends_with('\n') {
+        newline
     } else {
         ""
     };
-    if inst.lines.0 > 0 {
-        let above = df.lines().line_span(text, inst.lines.0 - 1);
-        let content = text[above.range()].trim_end_matches('\r');
-        if let Some(ids) = ignore_comment_ids(content) {
-            if ids.iter().any(|id| id == rule) {
-                return None;
-            }
-            let end = above.start + content.len();
-            let edit = Span::empty(end);
-            return Some(TextEdit::new(lines.range(edit), format!(",{rule}")));
-        }
-    }
-    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
     Some(TextEdit::new(
-        lines.range(Span::empty(line_start)),
-        format!("{indent}# layerwise ignore={rule}{newline}"),
+        lines.range(Span::empty(at)),
+        format!("{before}# layerwise global ignore={rule}{newline}"),
     ))
-}
-
-/// The IDs of a `# layerwise ignore=A,B` comment line.
-fn ignore_comment_ids(line: &str) -> Option<Vec<String>> {
-    let rest = line.trim_start().strip_prefix('#')?.trim_start();
-    let rest = rest.strip_prefix("layerwise")?.trim_start();
-    let ids = rest.strip_prefix("ignore=")?;
-    if ids.trim().is_empty() || ids.contains(char::is_whitespace) {
-        return None;
-    }
-    Some(ids.split(',').map(str::to_string).collect())
 }
 
 /// A `file:` URI's path.
@@ -327,22 +342,26 @@ mod tests {
     }
 
     #[test]
-    fn ignore_edit_inserts_above_with_indent_or_extends_a_comment() {
-        let text = "FROM a\n  RUN x\n# layerwise ignore=LW104\nRUN y\n";
+    fn ignore_edits_for_an_instruction_and_for_the_file() {
+        let text = "# syntax=docker/dockerfile:1\nFROM a\n  RUN x\n";
         let df = Dockerfile::parse(text);
         let l = lines(text, df.lines(), Encoding::Utf16);
         let x = text.find("RUN x").unwrap();
         let edit = ignore_edit(&df, &l, "LW101", Span::new(x, x + 5)).unwrap();
-        assert_eq!(edit.range.start, lsp::Position::new(1, 0));
+        assert_eq!(edit.range.start, lsp::Position::new(2, 0));
         assert_eq!(edit.new_text, "  # layerwise ignore=LW101\n");
-        let y = text.find("RUN y").unwrap();
-        let edit = ignore_edit(&df, &l, "LW102", Span::new(y, y + 5)).unwrap();
-        assert_eq!(
-            edit.range,
-            lsp::Range::new(lsp::Position::new(2, 24), lsp::Position::new(2, 24))
-        );
-        assert_eq!(edit.new_text, ",LW102");
-        assert_eq!(ignore_edit(&df, &l, "LW104", Span::new(y, y + 5)), None);
+        assert_eq!(ignore_edit(&df, &l, "LW902", Span::new(x, x + 5)), None);
+        // The file-wide comment goes after the directive, which must stay first.
+        let global = global_ignore_edit(&df, &l, "LW101").unwrap();
+        assert_eq!(global.range.start, lsp::Position::new(1, 0));
+        assert_eq!(global.new_text, "# layerwise global ignore=LW101\n");
+        let text = "# layerwise global ignore=LW104\nFROM a\n";
+        let df = Dockerfile::parse(text);
+        let l = lines(text, df.lines(), Encoding::Utf16);
+        let global = global_ignore_edit(&df, &l, "LW101").unwrap();
+        assert_eq!(global.range.start, lsp::Position::new(0, 31));
+        assert_eq!(global.new_text, ",LW101");
+        assert_eq!(global_ignore_edit(&df, &l, "LW104"), None);
     }
 
     #[test]

@@ -2,31 +2,36 @@
 //! incoming messages is empty (so a burst of keystrokes is linted once) and before answering a
 //! request about them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
     DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
-    DidSaveTextDocument, Exit, Initialized, Notification as _, PublishDiagnostics,
+    DidSaveTextDocument, Exit, Initialized, Notification as _, PublishDiagnostics, ShowMessage,
 };
 use lsp_types::request::{
     CodeActionRequest, Initialize, RegisterCapability, Request as _, Shutdown,
 };
 use lsp_types::{
     self as lsp, CodeActionKind, CodeActionOptions, CodeActionParams, CodeActionProviderCapability,
-    DidChangeTextDocumentParams, DidChangeWatchedFilesRegistrationOptions,
-    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DidSaveTextDocumentParams,
-    FileSystemWatcher, GlobPattern, InitializeResult, PublishDiagnosticsParams, Registration,
-    RegistrationParams, SaveOptions, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
-    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
+    DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
+    DidChangeWatchedFilesRegistrationOptions, DidCloseTextDocumentParams,
+    DidOpenTextDocumentParams, DidSaveTextDocumentParams, FileChangeType, FileSystemWatcher,
+    GlobPattern, InitializeResult, MessageType, PublishDiagnosticsParams, Registration,
+    RegistrationParams, SaveOptions, ServerCapabilities, ServerInfo, ShowMessageParams,
+    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextDocumentSyncSaveOptions, Uri,
 };
 use serde_json::Value;
 
 use super::actions::{self, Target};
-use super::convert::{self, Encoding, Lines};
+use super::convert::{self, Encoding, Lines, path_to_uri};
 use super::documents::{Document, Documents};
+use crate::config::{self, Config, ConfigError};
 use crate::fix::{Safety, fix_text};
 use crate::lint::{LintOptions, lint};
 use crate::syntax::Dockerfile;
@@ -97,7 +102,11 @@ enum State {
 }
 
 /// Files whose change changes the findings of open Dockerfiles.
-const WATCHED: &[&str] = &["**/.dockerignore", "**/*.dockerignore"];
+const WATCHED: &[&str] = &[
+    "**/.layerwise.yaml",
+    "**/.dockerignore",
+    "**/*.dockerignore",
+];
 
 pub struct Server {
     sender: Sender<Message>,
@@ -107,6 +116,10 @@ pub struct Server {
     /// Documents to lint and publish once the incoming queue is empty.
     dirty: BTreeSet<Uri>,
     next_id: i32,
+    /// Config files whose error is published as their diagnostic, with the message.
+    config_errors: HashMap<PathBuf, String>,
+    /// Config errors already shown in a message, so that each pops up once.
+    shown: HashSet<String>,
 }
 
 impl Server {
@@ -118,6 +131,8 @@ impl Server {
             docs: Documents::default(),
             dirty: BTreeSet::new(),
             next_id: 0,
+            config_errors: HashMap::new(),
+            shown: HashSet::new(),
         }
     }
 
@@ -284,11 +299,26 @@ impl Server {
             }
             DidSaveTextDocument::METHOD => {
                 let params: DidSaveTextDocumentParams = parse(&method, params)?;
-                // Saving can change the context on disk that the findings depend on.
+                // Saving can change the config or the context on disk that findings depend on.
+                if let Some(path) = convert::uri_to_path(&params.text_document.uri) {
+                    self.config_changed(&path);
+                }
                 self.dirty.insert(params.text_document.uri);
                 self.dirty.extend(self.docs.dockerfiles());
             }
-            DidChangeWatchedFiles::METHOD => self.dirty.extend(self.docs.dockerfiles()),
+            DidChangeWatchedFiles::METHOD => {
+                let params: DidChangeWatchedFilesParams = parse(&method, params)?;
+                for change in &params.changes {
+                    if let Some(path) = convert::uri_to_path(&change.uri) {
+                        if change.typ == FileChangeType::DELETED {
+                            self.clear_config_error(&path);
+                        } else {
+                            self.config_changed(&path);
+                        }
+                    }
+                }
+                self.dirty.extend(self.docs.dockerfiles());
+            }
             _ => {}
         }
         None
@@ -370,8 +400,8 @@ impl Server {
             if !doc.is_dockerfile() {
                 continue;
             }
-            let version = doc.version;
-            let diagnostics = self.diagnostics(&uri, doc);
+            let (version, path, text) = (doc.version, doc.path.clone(), doc.text.clone());
+            let diagnostics = self.diagnostics(&uri, path.as_deref(), &text, version);
             if let Some(doc) = self.docs.get_mut(&uri) {
                 doc.published = diagnostics.clone();
             }
@@ -391,18 +421,113 @@ impl Server {
         ));
     }
 
-    /// How a document is linted: from its folder on disk, with open ignore files' unsaved text.
-    fn lint_options(&self, doc: &Document) -> LintOptions {
+    /// How a document is linted: from its folder on disk, with open ignore files' unsaved text
+    /// and the config file that applies, read afresh (so an edit to it counts at once).
+    fn lint_options(&mut self, doc_path: Option<&Path>) -> LintOptions {
         LintOptions {
-            path: doc.path.clone(),
+            path: doc_path.map(Path::to_path_buf),
             overlay: self.docs.ignore_overlay(),
+            config: doc_path.and_then(|p| self.config_for(p)),
             ..LintOptions::default()
         }
     }
 
-    fn diagnostics(&self, uri: &Uri, doc: &Document) -> Vec<lsp::Diagnostic> {
-        let df = Dockerfile::parse(doc.text.as_str());
-        let findings = lint(&df, &self.lint_options(doc));
+    /// The config for a document at `path`; a broken one is shown and the defaults used.
+    fn config_for(&mut self, path: &Path) -> Option<Arc<Config>> {
+        let dir = path.parent()?;
+        match Config::discover(dir) {
+            Ok(Some((found, config))) => {
+                self.clear_config_error(&found);
+                Some(Arc::new(config))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.report_config_error(&e);
+                None
+            }
+        }
+    }
+
+    /// A file changed on disk: if it is a config file, check it again now, so that its error
+    /// is shown or cleared even when no open Dockerfile uses it.
+    fn config_changed(&mut self, path: &Path) {
+        if path.file_name().and_then(|n| n.to_str()) != Some(config::FILE_NAME) {
+            return;
+        }
+        match Config::load(path) {
+            Ok(_) => self.clear_config_error(path),
+            Err(e) => self.report_config_error(&e),
+        }
+    }
+
+    /// Shows a config error where it is: a diagnostic on the config file, and once a message.
+    fn report_config_error(&mut self, error: &ConfigError) {
+        let path = error.path().to_path_buf();
+        let message = match error {
+            ConfigError::Invalid(invalid) => invalid.message.clone(),
+            ConfigError::Read { .. } => error.to_string(),
+        };
+        if self.config_errors.get(&path) == Some(&message) {
+            return;
+        }
+        let (line, column) = error.position().unwrap_or((1, 1));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let index = crate::source::LineIndex::new(&text);
+        let lines = Lines {
+            text: &text,
+            index: &index,
+            encoding: self.client.encoding,
+        };
+        // The error's column counts characters: walk them to a byte offset.
+        let line_start = index.line_start(line.saturating_sub(1));
+        let offset = text[line_start..]
+            .char_indices()
+            .nth(column.saturating_sub(1))
+            .map_or(text.len(), |(i, _)| line_start + i);
+        let span =
+            crate::source::Span::new(offset, index.line_span(&text, index.line_of(offset)).end);
+        if let Some(uri) = path_to_uri(&path) {
+            let diagnostic = convert::syntax_error(
+                &format!("{message} (layerwise lints with its defaults until this is fixed)"),
+                span,
+                &lines,
+            );
+            self.publish(uri, vec![diagnostic], None);
+        }
+        let shown = format!("layerwise: {error}");
+        if self.shown.insert(shown.clone()) {
+            self.send(Notification::new(
+                ShowMessage::METHOD.to_string(),
+                ShowMessageParams {
+                    typ: MessageType::ERROR,
+                    message: shown,
+                },
+            ));
+        }
+        self.config_errors.insert(path, message);
+    }
+
+    fn clear_config_error(&mut self, path: &Path) {
+        if self.config_errors.remove(path).is_some()
+            && let Some(uri) = path_to_uri(path)
+        {
+            self.publish(uri, Vec::new(), None);
+        }
+    }
+
+    fn diagnostics(
+        &mut self,
+        uri: &Uri,
+        doc_path: Option<&Path>,
+        text: &str,
+        version: i32,
+    ) -> Vec<lsp::Diagnostic> {
+        let options = self.lint_options(doc_path);
+        if doc_path.is_some_and(|p| options.config.as_ref().is_some_and(|c| c.is_excluded(p))) {
+            return Vec::new();
+        }
+        let df = Dockerfile::parse(text);
+        let findings = lint(&df, &options);
         let lines = Lines {
             text: df.text(),
             index: df.lines(),
@@ -416,7 +541,7 @@ impl Server {
         out.extend(
             findings
                 .iter()
-                .map(|d| convert::diagnostic(d, &df, &lines, uri, doc.version)),
+                .map(|d| convert::diagnostic(d, &df, &lines, uri, version)),
         );
         out.sort_by_key(|d| (d.range.start.line, d.range.start.character));
         out
@@ -425,7 +550,18 @@ impl Server {
     fn code_actions(&mut self, params: &CodeActionParams) -> Vec<lsp::CodeActionOrCommand> {
         self.publish_dirty();
         let uri = &params.text_document.uri;
-        let Some(doc) = self.docs.get(uri).filter(|d| d.is_dockerfile()) else {
+        let only = params.context.only.as_deref();
+        let fixed = match self.docs.get(uri) {
+            Some(doc) if doc.is_dockerfile() => {
+                let (path, text) = (doc.path.clone(), doc.text.clone());
+                actions::wanted(only, &actions::fix_all_kind()).then(|| {
+                    let options = self.lint_options(path.as_deref());
+                    fix_text(&text, &options, Safety::Safe)
+                })
+            }
+            _ => return Vec::new(),
+        };
+        let Some(doc) = self.docs.get(uri) else {
             return Vec::new();
         };
         let target = Target {
@@ -434,17 +570,10 @@ impl Server {
             docs: &self.docs,
             client: &self.client,
         };
-        let only = params.context.only.as_deref();
         let mut out = actions::quickfixes(&target, &params.context.diagnostics, only);
-        if actions::wanted(only, &actions::fix_all_kind()) {
-            let fixed = fix_text(&doc.text, &self.lint_options(doc), Safety::Safe);
+        if let Some(fixed) = fixed {
             out.extend(actions::fix_all(&target, &fixed, self.client.encoding));
         }
         out
-    }
-
-    /// Open documents, for tests of the store.
-    pub fn open_documents(&self) -> usize {
-        self.docs.len()
     }
 }

@@ -1,7 +1,11 @@
 //! Output formats, one module each behind one trait.
 
+mod checkstyle;
+mod github;
+mod gnu;
 mod human;
 mod json;
+mod sarif;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -11,8 +15,12 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::Position;
 use crate::syntax::Dockerfile;
 
+pub use checkstyle::Checkstyle;
+pub use github::Github;
+pub use gnu::Gnu;
 pub use human::Human;
 pub use json::Json;
+pub use sarif::{Sarif, sarif_log};
 
 /// What linting one file gave.
 #[derive(Debug)]
@@ -77,6 +85,10 @@ pub fn reporter(format: Format) -> Box<dyn Reporter> {
     match format {
         Format::Human => Box::new(Human),
         Format::Json => Box::new(Json),
+        Format::Sarif => Box::new(Sarif),
+        Format::Gnu => Box::new(Gnu),
+        Format::Checkstyle => Box::new(Checkstyle),
+        Format::Github => Box::new(Github),
     }
 }
 
@@ -84,4 +96,12 @@ pub fn reporter(format: Format) -> Box<dyn Reporter> {
 pub enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF readers.
+    Sarif,
+    /// `file:line:col: severity: message [ID]`, for vim and emacs quickfix.
+    Gnu,
+    /// Checkstyle XML, for Jenkins and other Checkstyle readers.
+    Checkstyle,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
 }

@@ -31,6 +31,7 @@ impl Rule for BuildToolsInFinalStage {
         let Some(last) = cx.stages.len().checked_sub(1) else {
             return;
         };
+        let allowed = &cx.config().rules.build_tools_in_final_stage.allow_packages;
         let mut evidence = Vec::new();
         for stage in cx.lineage(last) {
             let mut workdir = "/".to_string();
@@ -48,6 +49,11 @@ impl Rule for BuildToolsInFinalStage {
                     for command in &script.commands {
                         evidence.extend(build_evidence(command, &cleanup, &workdir));
                     }
+                    // `gcc=4:12.2.0-3` is `gcc`; an allowed `make` also allows running it.
+                    evidence.retain(|e| {
+                        let name = e.what.split(['=', ':']).next().unwrap_or(&e.what);
+                        !allowed.iter().any(|a| a == name)
+                    });
                 }
             }
         }
@@ -299,7 +305,19 @@ fn two_stages(cx: &LintContext<'_>, last: usize, evidence: &Evidence) -> Option<
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::test_support::{fix_rule, lint_rule};
+    use crate::rules::test_support::{fix_rule, lint_rule, lint_rule_configured};
+
+    #[test]
+    fn allowed_packages_from_the_config() {
+        let text = "FROM debian\nRUN apt-get install -y make=4.3-4.1 gcc\n";
+        let config = "rules: {build-tools-in-final-stage: {allow-packages: [make]}}";
+        let found = lint_rule_configured("LW301", text, config);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.contains("`gcc`") && !found[0].message.contains("make"));
+        let both = "rules: {LW301: {allow-packages: [make, gcc]}}";
+        assert!(lint_rule_configured("LW301", text, both).is_empty());
+        assert_eq!(lint_rule("LW301", text).len(), 1);
+    }
 
     #[test]
     fn compiling_in_the_final_stage() {

@@ -14,8 +14,10 @@ impl Rule for ConsecutiveRun {
     }
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        let max_runs = cx.config().rules.consecutive_run.max_runs;
         for stage in &cx.stages {
-            for group in groups(&stage.stage.instructions) {
+            let groups = groups(&stage.stage.instructions);
+            for group in groups.into_iter().filter(|g| g.len() > max_runs) {
                 let n = group.len();
                 let second = group[1];
                 let diagnostic = Diagnostic::new(
@@ -63,7 +65,20 @@ fn mergeable(inst: &Instruction) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::test_support::{fix_rule, lint_rule};
+    use crate::rules::test_support::{fix_rule, lint_rule, lint_rule_configured};
+
+    #[test]
+    fn max_runs_from_the_config() {
+        let text = "FROM a\nRUN a\nRUN b\nCOPY x y\nRUN c\nRUN d\nRUN e\n";
+        assert_eq!(lint_rule("LW101", text).len(), 2);
+        let found = lint_rule_configured("LW101", text, "rules: {LW101: {max-runs: 2}}");
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.starts_with("3 consecutive"),
+            "{}",
+            found[0].message
+        );
+    }
 
     #[test]
     fn fires_on_runs_in_a_row_with_the_same_flags() {

@@ -16,6 +16,10 @@ impl Rule for DockerignoreGaps {
         "LW402"
     }
 
+    fn reads_context(&self) -> bool {
+        true
+    }
+
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         let Some(context) = cx.context.as_deref() else {
             return;
@@ -32,7 +36,14 @@ impl Rule for DockerignoreGaps {
         let Ok(ignore) = DockerIgnore::parse(&text) else {
             return;
         };
-        let needed: Vec<String> = cx.df.instructions().flat_map(context_sources).collect();
+        // Paths the config allows count as needed, like those a COPY names.
+        let allowed = &cx.config().rules.dockerignore_gaps.allow;
+        let needed: Vec<String> = cx
+            .df
+            .instructions()
+            .flat_map(context_sources)
+            .chain(allowed.iter().map(|a| a.trim_matches('/').to_string()))
+            .collect();
         let gaps = scan(context, &|p| ignore.is_excluded(p), &needed);
         if gaps.is_empty() {
             return;
@@ -101,6 +112,21 @@ mod tests {
             only: Some(vec!["LW402".into()]),
             ..LintOptions::default()
         }
+    }
+
+    #[test]
+    fn allowed_paths_from_the_config_are_not_gaps() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), "*.log\n").unwrap();
+        let df = Dockerfile::parse("FROM a\nCOPY . /app\n");
+        assert_eq!(lint(&df, &options(dir.path())).len(), 1);
+        let configured = LintOptions {
+            config: crate::rules::test_support::configured("rules: {LW402: {allow: [.git/]}}")
+                .config,
+            ..options(dir.path())
+        };
+        assert!(lint(&df, &configured).is_empty());
     }
 
     #[test]

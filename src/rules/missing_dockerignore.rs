@@ -15,6 +15,10 @@ impl Rule for MissingDockerignore {
         "LW401"
     }
 
+    fn reads_context(&self) -> bool {
+        true
+    }
+
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         let Some(context) = cx.context.as_deref() else {
             return;

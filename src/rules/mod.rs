@@ -17,6 +17,8 @@ mod context_scan;
 mod deleted_in_later_layer;
 mod dockerignore_gaps;
 mod edit;
+mod ignore_unknown_rule;
+mod ignore_unused;
 mod missing_dockerignore;
 mod package_cache_kept;
 pub mod packages;
@@ -27,7 +29,12 @@ mod update_without_install;
 /// One rule: a pure check over a parsed file (and, for context rules, its build context).
 pub trait Rule: Send + Sync {
     fn id(&self) -> &'static str;
+    /// Adds the rule's findings to `out`, which already holds those of the rules before it.
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>);
+    /// Whether the rule reads the build context (so it cannot fire without one).
+    fn reads_context(&self) -> bool {
+        false
+    }
 }
 
 /// Every rule, in ID order.
@@ -42,6 +49,8 @@ pub static ALL: &[&dyn Rule] = &[
     &build_tools_in_final_stage::BuildToolsInFinalStage,
     &missing_dockerignore::MissingDockerignore,
     &dockerignore_gaps::DockerignoreGaps,
+    &ignore_unknown_rule::IgnoreUnknownRule,
+    &ignore_unused::IgnoreUnused,
 ];
 
 /// The docs of every rule, by ID (front matter + markdown).
@@ -56,6 +65,8 @@ static DOCS: &[(&str, &str)] = &[
     ("LW301", include_str!("../../rules/LW301.md")),
     ("LW401", include_str!("../../rules/LW401.md")),
     ("LW402", include_str!("../../rules/LW402.md")),
+    ("LW901", include_str!("../../rules/LW901.md")),
+    ("LW902", include_str!("../../rules/LW902.md")),
 ];
 
 /// Whether and how a rule's findings can be fixed.
@@ -141,6 +152,10 @@ pub fn all_meta() -> &'static [RuleMeta] {
     &META
 }
 
+pub fn rule(id: &str) -> Option<&'static dyn Rule> {
+    ALL.iter().copied().find(|r| r.id() == id)
+}
+
 pub fn meta(id: &str) -> Option<&'static RuleMeta> {
     META.iter().find(|m| m.id == id)
 }
@@ -214,9 +229,31 @@ pub(crate) mod test_support {
 
     /// The findings of one rule on a file that must parse.
     pub fn lint_rule(id: &str, text: &str) -> Vec<Diagnostic> {
+        lint_rule_with(id, text, LintOptions::default())
+    }
+
+    /// The same, with a config given as YAML.
+    pub fn lint_rule_configured(id: &str, text: &str, config: &str) -> Vec<Diagnostic> {
+        lint_rule_with(id, text, configured(config))
+    }
+
+    pub fn configured(config: &str) -> LintOptions {
+        let config = crate::config::Config::parse(
+            config,
+            std::path::Path::new("test.yaml"),
+            Default::default(),
+        )
+        .expect("test config parses");
+        LintOptions {
+            config: Some(std::sync::Arc::new(config)),
+            ..LintOptions::default()
+        }
+    }
+
+    fn lint_rule_with(id: &str, text: &str, options: LintOptions) -> Vec<Diagnostic> {
         let df = Dockerfile::parse(text);
         assert!(df.errors.is_empty(), "{:?}", df.errors);
-        lint(&df, &LintOptions::default())
+        lint(&df, &options)
             .into_iter()
             .filter(|d| d.rule == id)
             .collect()

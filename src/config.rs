@@ -1,0 +1,570 @@
+//! The config file, `.layerwise.yaml`: rules to ignore, severities, the failure threshold, paths
+//! to exclude and the options of the rules that have them. Found from the linted file's folder
+//! upward to the repository root, or named with `--config`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use miette::{NamedSource, SourceSpan};
+use serde::{Deserialize, Deserializer};
+
+use crate::cli::Threshold;
+use crate::diagnostic::Severity;
+
+/// The file name looked for in each folder.
+pub const FILE_NAME: &str = ".layerwise.yaml";
+
+/// A loaded config file. Every key is optional; an empty file is the default config.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Rules that never run.
+    #[serde(default)]
+    pub ignore: Vec<RuleId>,
+    /// Severities that replace the rules' defaults; `off` disables a rule.
+    #[serde(default)]
+    pub severity: BTreeMap<RuleId, Level>,
+    /// The lowest severity that makes `lint` exit 1; the command line's flag wins.
+    #[serde(default)]
+    pub failure_threshold: Option<Threshold>,
+    /// Paths not linted nor fixed, as globs relative to the config file's folder.
+    #[serde(default)]
+    pub exclude: Vec<Glob>,
+    /// Options of the rules that have them.
+    #[serde(default)]
+    pub rules: RuleOptions,
+    /// The folder the `exclude` globs are relative to (absolute).
+    #[serde(skip)]
+    root: PathBuf,
+    #[serde(skip)]
+    excludes: GlobSet,
+}
+
+/// A rule named by ID, name or hadolint alias (`LW101`, `consecutive-run`, `DL3059`), kept as
+/// its ID. Unknown names are rejected where they are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleId(pub &'static str);
+
+impl<'de> Deserialize<'de> for RuleId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let key = String::deserialize(deserializer)?;
+        match crate::rules::lookup(&key) {
+            Some(meta) => Ok(RuleId(meta.id.as_str())),
+            None => Err(serde::de::Error::custom(format!(
+                "unknown rule `{key}` (`layerwise rules` lists them)"
+            ))),
+        }
+    }
+}
+
+/// A severity in the config, or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warning,
+    Info,
+    Off,
+}
+
+/// An `exclude` glob, checked where it is written.
+#[derive(Clone, Debug)]
+pub struct Glob {
+    pub text: String,
+    glob: globset::Glob,
+}
+
+impl<'de> Deserialize<'de> for Glob {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        // Like .gitignore: a glob without `/` matches a name at any depth.
+        let trimmed = text.trim_start_matches("./").trim_end_matches('/');
+        let pattern = if trimmed.contains('/') {
+            trimmed.trim_start_matches('/').to_string()
+        } else {
+            format!("**/{trimmed}")
+        };
+        let glob = GlobBuilder::new(&pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| serde::de::Error::custom(format!("bad glob `{text}`: {}", e.kind())))?;
+        Ok(Glob { text, glob })
+    }
+}
+
+/// Options of the rules that have them, under `rules:` by ID or name.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleOptions {
+    #[serde(rename = "LW101", alias = "consecutive-run", default)]
+    pub consecutive_run: ConsecutiveRunOptions,
+    #[serde(rename = "LW301", alias = "build-tools-in-final-stage", default)]
+    pub build_tools_in_final_stage: BuildToolsOptions,
+    #[serde(rename = "LW402", alias = "dockerignore-gaps", default)]
+    pub dockerignore_gaps: DockerignoreGapsOptions,
+}
+
+/// LW101: how many RUN instructions in a row are fine.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConsecutiveRunOptions {
+    /// The most RUNs in a row before the rule fires (default 1: two in a row fire).
+    #[serde(default = "one")]
+    pub max_runs: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl Default for ConsecutiveRunOptions {
+    fn default() -> Self {
+        ConsecutiveRunOptions { max_runs: 1 }
+    }
+}
+
+/// LW301: toolchain packages the final image keeps on purpose.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BuildToolsOptions {
+    #[serde(default)]
+    pub allow_packages: Vec<String>,
+}
+
+/// LW402: context paths the build needs even though they look unwanted (`.git` for a version
+/// stamp).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DockerignoreGapsOptions {
+    /// Paths relative to the build context, `/`-separated.
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
+
+/// A config file that could not be read or is not valid.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ConfigError {
+    #[error("cannot read {}: {reason}", path.display())]
+    #[diagnostic(code(layerwise::config))]
+    Read { path: PathBuf, reason: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(Box<InvalidConfig>),
+}
+
+/// What is wrong in a config file, and where.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{}:{line}:{column}: {message}", path.display())]
+#[diagnostic(code(layerwise::config))]
+pub struct InvalidConfig {
+    pub path: PathBuf,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based.
+    pub column: usize,
+    pub message: String,
+    #[source_code]
+    source_code: NamedSource<String>,
+    #[label("{message}")]
+    at: Option<SourceSpan>,
+}
+
+impl ConfigError {
+    pub fn path(&self) -> &Path {
+        match self {
+            ConfigError::Read { path, .. } => path,
+            ConfigError::Invalid(invalid) => &invalid.path,
+        }
+    }
+
+    /// 1-based line and column, when the file was read.
+    pub fn position(&self) -> Option<(usize, usize)> {
+        match self {
+            ConfigError::Read { .. } => None,
+            ConfigError::Invalid(invalid) => Some((invalid.line, invalid.column)),
+        }
+    }
+}
+
+static DEFAULT: LazyLock<Config> = LazyLock::new(Config::default);
+
+impl Config {
+    /// The config used when there is no file.
+    pub fn default_ref() -> &'static Config {
+        &DEFAULT
+    }
+
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_path_buf(),
+            reason: crate::discover::io_reason(&e),
+        })?;
+        let root = std::path::absolute(path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_default();
+        Config::parse(&text, path, root)
+    }
+
+    /// Parses config text; `path` names it in errors and `root` anchors its `exclude` globs.
+    pub fn parse(text: &str, path: &Path, root: PathBuf) -> Result<Config, ConfigError> {
+        let only_comments = text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+        let mut config: Config = if only_comments {
+            Config::default()
+        } else {
+            serde_yaml_ng::from_str(text).map_err(|e| invalid(text, path, &e))?
+        };
+        let mut set = GlobSetBuilder::new();
+        for glob in &config.exclude {
+            set.add(glob.glob.clone());
+        }
+        config.excludes = set.build().map_err(|e| {
+            ConfigError::Invalid(Box::new(InvalidConfig {
+                path: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                message: e.to_string(),
+                source_code: NamedSource::new(path.display().to_string(), text.to_string()),
+                at: None,
+            }))
+        })?;
+        config.root = root;
+        Ok(config)
+    }
+
+    /// The config for files in `start_dir`: the nearest `.layerwise.yaml` in it or a folder
+    /// above, up to the repository root (the folder holding `.git`), with the file's path.
+    pub fn discover(start_dir: &Path) -> Result<Option<(PathBuf, Config)>, ConfigError> {
+        let Ok(start) = std::path::absolute(start_dir) else {
+            return Ok(None);
+        };
+        for dir in start.ancestors() {
+            let candidate = dir.join(FILE_NAME);
+            if candidate.is_file() {
+                return Config::load(&candidate).map(|c| Some((candidate, c)));
+            }
+            if dir.join(".git").exists() {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether `path` matches an `exclude` glob (or lies in a folder that does), relative to the
+    /// config file's folder. Paths outside that folder are matched as given.
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        if self.excludes.is_empty() {
+            return false;
+        }
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let relative = absolute
+            .strip_prefix(&self.root)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| path.to_path_buf());
+        let mut at: &Path = &relative;
+        loop {
+            if !at.as_os_str().is_empty() && self.excludes.is_match(at) {
+                return true;
+            }
+            match at.parent() {
+                Some(parent) => at = parent,
+                None => return false,
+            }
+        }
+    }
+
+    /// Whether a rule runs: not ignored and not `off`.
+    pub fn enabled(&self, id: &str) -> bool {
+        !self.ignore.iter().any(|r| r.0 == id) && self.level(id) != Some(Level::Off)
+    }
+
+    fn level(&self, id: &str) -> Option<Level> {
+        self.severity
+            .iter()
+            .find(|(r, _)| r.0 == id)
+            .map(|(_, level)| *level)
+    }
+
+    /// The severity a rule's findings get: the config's, else `default`.
+    pub fn severity(&self, id: &str, default: Severity) -> Severity {
+        match self.level(id) {
+            Some(Level::Error) => Severity::Error,
+            Some(Level::Warning) => Severity::Warning,
+            Some(Level::Info) => Severity::Info,
+            Some(Level::Off) | None => default,
+        }
+    }
+}
+
+fn invalid(text: &str, path: &Path, e: &serde_yaml_ng::Error) -> ConfigError {
+    // serde_yaml_ng appends " at line L column C"; the prefix says it already.
+    let message = e.to_string();
+    let message = match message.find(" at line ") {
+        Some(cut) => message[..cut].to_string(),
+        None => message,
+    };
+    let reported = e.location().map_or(0, |l| l.index()).min(text.len());
+    // A bad value inside a list is reported at the list's start: point at the value itself.
+    let start = refined(text, reported, &message).unwrap_or(reported);
+    let end = text[start..]
+        .find(['\n', ',', ']', '}'])
+        .map_or(text.len(), |n| start + n);
+    let line = text[..start].matches('\n').count() + 1;
+    let line_start = text[..start].rfind('\n').map_or(0, |n| n + 1);
+    let column = text[line_start..start].chars().count() + 1;
+    ConfigError::Invalid(Box::new(InvalidConfig {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+        source_code: NamedSource::new(path.display().to_string(), text.to_string()),
+        at: e.location().is_some().then(|| SourceSpan::from(start..end)),
+    }))
+}
+
+/// Where the value our own checks rejected (``unknown rule `X` ``, ``bad glob `X` ``) is
+/// written, at or after `from`.
+fn refined(text: &str, from: usize, message: &str) -> Option<usize> {
+    let value = ["unknown rule `", "bad glob `"].iter().find_map(|prefix| {
+        let rest = &message[message.find(prefix)? + prefix.len()..];
+        Some(&rest[..rest.find('`')?])
+    })?;
+    let boundary = |c: char| c.is_whitespace() || ",[]{}:'\"#".contains(c);
+    let mut at = from;
+    while let Some(found) = text.get(at..)?.find(value) {
+        let start = at + found;
+        let end = start + value.len();
+        let before_ok = text[..start].chars().next_back().is_none_or(boundary);
+        let after_ok = text[end..].chars().next().is_none_or(boundary);
+        if before_ok && after_ok && !value.is_empty() {
+            return Some(start);
+        }
+        at = end.max(start + 1);
+    }
+    None
+}
+
+/// The configs of many files, looked up once per folder. `--config` names one for all.
+#[derive(Debug, Default)]
+pub struct Configs {
+    explicit: Option<Arc<Config>>,
+    by_dir: HashMap<PathBuf, Option<Arc<Config>>>,
+}
+
+impl Configs {
+    pub fn new(explicit: Option<&Path>) -> Result<Configs, ConfigError> {
+        Ok(Configs {
+            explicit: explicit.map(Config::load).transpose()?.map(Arc::new),
+            by_dir: HashMap::new(),
+        })
+    }
+
+    /// The config for a file (`-` is stdin: the current folder's config).
+    pub fn for_file(&mut self, path: &Path) -> Result<Option<Arc<Config>>, ConfigError> {
+        if let Some(config) = &self.explicit {
+            return Ok(Some(config.clone()));
+        }
+        let dir = match path.parent() {
+            _ if path == Path::new("-") => PathBuf::from("."),
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if let Some(found) = self.by_dir.get(&dir) {
+            return Ok(found.clone());
+        }
+        let found = Config::discover(&dir)?.map(|(_, c)| Arc::new(c));
+        self.by_dir.insert(dir, found.clone());
+        Ok(found)
+    }
+}
+
+/// The starter file `layerwise init` writes: every key, commented.
+pub const STARTER: &str = include_str!("../fixtures/config/starter.layerwise.yaml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(
+            text,
+            Path::new("dir/.layerwise.yaml"),
+            PathBuf::from("/repo"),
+        )
+    }
+
+    fn error(text: &str) -> String {
+        parse(text).expect_err("an error").to_string()
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let config = parse(
+            "ignore: [LW104, dockerignore-gaps]\n\
+             severity: {LW101: error, DL3009: off}\n\
+             failure-threshold: error\n\
+             exclude: [vendor, 'legacy/*.Dockerfile']\n\
+             rules:\n  LW101: {max-runs: 3}\n  build-tools-in-final-stage:\n    allow-packages: [make]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.ignore.iter().map(|r| r.0).collect::<Vec<_>>(),
+            ["LW104", "LW402"]
+        );
+        assert!(!config.enabled("LW104"));
+        assert!(!config.enabled("LW102"), "off through its hadolint alias");
+        assert!(config.enabled("LW101"));
+        assert_eq!(config.severity("LW101", Severity::Warning), Severity::Error);
+        assert_eq!(config.severity("LW103", Severity::Info), Severity::Info);
+        assert_eq!(config.failure_threshold, Some(Threshold::Error));
+        assert_eq!(config.rules.consecutive_run.max_runs, 3);
+        assert_eq!(
+            config.rules.build_tools_in_final_stage.allow_packages,
+            ["make"]
+        );
+        assert!(config.rules.dockerignore_gaps.allow.is_empty());
+    }
+
+    #[test]
+    fn empty_and_comment_only_files_are_the_default() {
+        for text in ["", "\n", "# nothing yet\n"] {
+            let config = parse(text).unwrap();
+            assert!(config.ignore.is_empty() && config.exclude.is_empty());
+            assert_eq!(config.rules.consecutive_run.max_runs, 1);
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_file_line_and_column() {
+        let message = error("ignore: []\nfailure_treshold: error\n");
+        assert!(
+            message.starts_with("dir/.layerwise.yaml:2:1: unknown field `failure_treshold`"),
+            "{message}"
+        );
+        let nested = error("rules:\n  LW101:\n    max-run: 2\n");
+        assert!(
+            nested.starts_with("dir/.layerwise.yaml:3:5: rules.LW101: unknown field `max-run`"),
+            "{nested}"
+        );
+    }
+
+    #[test]
+    fn bad_severities_are_errors_with_file_line_and_column() {
+        let message = error("severity:\n  LW101: loud\n");
+        assert!(
+            message.starts_with("dir/.layerwise.yaml:2:10: severity.LW101: unknown variant `loud`"),
+            "{message}"
+        );
+        assert!(message.contains("`off`"), "lists the choices: {message}");
+        let threshold = error("failure-threshold: high\n");
+        assert!(
+            threshold
+                .starts_with("dir/.layerwise.yaml:1:20: failure-threshold: unknown variant `high`"),
+            "{threshold}"
+        );
+    }
+
+    #[test]
+    fn bad_rule_ids_are_errors_with_file_line_and_column() {
+        let message = error("ignore:\n  - LW101\n  - LW999\n");
+        assert!(
+            message.starts_with("dir/.layerwise.yaml:3:5: ignore: unknown rule `LW999`"),
+            "{message}"
+        );
+        let key = error("severity: {LW0: off}\n");
+        assert!(
+            key.starts_with("dir/.layerwise.yaml:1:12: severity: unknown rule `LW0`"),
+            "{key}"
+        );
+        let options = error("rules:\n  LW102: {}\n");
+        assert!(
+            options.starts_with("dir/.layerwise.yaml:2:3: rules: unknown field `LW102`"),
+            "{options}"
+        );
+    }
+
+    #[test]
+    fn bad_globs_and_types_are_errors() {
+        let glob = error("exclude: ['a[']\n");
+        assert!(
+            glob.starts_with("dir/.layerwise.yaml:1:12: exclude: bad glob `a[`"),
+            "{glob}"
+        );
+        let kind = error("ignore: LW101\n");
+        assert!(kind.starts_with("dir/.layerwise.yaml:1:9: "), "{kind}");
+        let yaml = error("ignore: [LW101\n");
+        assert!(yaml.starts_with("dir/.layerwise.yaml:"), "{yaml}");
+    }
+
+    #[test]
+    fn errors_render_with_the_snippet() {
+        let e = parse("severity:\n  LW101: loud\n").unwrap_err();
+        let mut out = String::new();
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .render_report(&mut out, &e)
+            .unwrap();
+        assert!(out.contains("dir/.layerwise.yaml:2:10"), "{out}");
+        assert!(out.contains("LW101: loud"), "{out}");
+    }
+
+    #[test]
+    fn excludes_match_relative_to_the_config_folder_like_gitignore() {
+        let config = parse("exclude: [vendor, 'legacy/*.Dockerfile', '**/testdata']\n").unwrap();
+        let yes = [
+            "/repo/vendor/x/Dockerfile",
+            "/repo/svc/vendor/Dockerfile",
+            "/repo/legacy/old.Dockerfile",
+            "/repo/a/testdata/b/Dockerfile",
+        ];
+        for path in yes {
+            assert!(config.is_excluded(Path::new(path)), "{path}");
+        }
+        let no = [
+            "/repo/Dockerfile",
+            "/repo/legacy/sub/old.Dockerfile",
+            "/repo/svc/legacy/old.Dockerfile",
+            "/repo/vendors/Dockerfile",
+        ];
+        for path in no {
+            assert!(!config.is_excluded(Path::new(path)), "{path}");
+        }
+    }
+
+    #[test]
+    fn discovery_walks_up_to_the_repository_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        let deep = repo.join("svc/api");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        // Above the repository root: never read.
+        std::fs::write(dir.path().join(FILE_NAME), "ignore: [LW101]\n").unwrap();
+        assert!(Config::discover(&deep).unwrap().is_none());
+        std::fs::write(repo.join(FILE_NAME), "ignore: [LW102]\n").unwrap();
+        let (path, config) = Config::discover(&deep).unwrap().unwrap();
+        assert_eq!(path, repo.join(FILE_NAME));
+        assert!(!config.enabled("LW102"));
+        std::fs::write(repo.join("svc").join(FILE_NAME), "ignore: [LW103]\n").unwrap();
+        let (path, _) = Config::discover(&deep).unwrap().unwrap();
+        assert_eq!(path, repo.join("svc").join(FILE_NAME), "the nearest wins");
+        std::fs::write(repo.join("svc").join(FILE_NAME), "ignore: [LW9999]\n").unwrap();
+        let e = Config::discover(&deep).unwrap_err();
+        assert_eq!(e.path(), repo.join("svc").join(FILE_NAME));
+    }
+
+    #[test]
+    fn the_starter_file_loads_and_changes_nothing() {
+        let config = parse(STARTER).unwrap();
+        for meta in crate::rules::all_meta() {
+            assert!(config.enabled(&meta.id), "{}", meta.id);
+        }
+        assert!(config.exclude.is_empty());
+        assert_eq!(config.failure_threshold, Some(Threshold::Warning));
+        assert_eq!(config.rules.consecutive_run.max_runs, 1);
+    }
+}
