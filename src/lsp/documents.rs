@@ -95,18 +95,6 @@ impl Documents {
         self.docs.get_mut(uri)
     }
 
-    pub fn len(&self) -> usize {
-        self.docs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&Uri, &Document)> {
-        self.docs.iter()
-    }
-
     /// The URIs of the open Dockerfiles.
     pub fn dockerfiles(&self) -> Vec<Uri> {
         self.docs

@@ -551,13 +551,19 @@ impl Server {
         self.publish_dirty();
         let uri = &params.text_document.uri;
         let only = params.context.only.as_deref();
+        // "Fix all" lints again, pass after pass; the quickfixes only read the diagnostics.
         let fixed = match self.docs.get(uri) {
             Some(doc) if doc.is_dockerfile() => {
                 let (path, text) = (doc.path.clone(), doc.text.clone());
-                actions::wanted(only, &actions::fix_all_kind()).then(|| {
+                if actions::wanted(only, &actions::fix_all_kind()) {
                     let options = self.lint_options(path.as_deref());
-                    fix_text(&text, &options, Safety::Safe)
-                })
+                    let excluded = path
+                        .as_deref()
+                        .is_some_and(|p| options.config.as_ref().is_some_and(|c| c.is_excluded(p)));
+                    (!excluded).then(|| fix_text(&text, &options, Safety::Safe))
+                } else {
+                    None
+                }
             }
             _ => return Vec::new(),
         };
