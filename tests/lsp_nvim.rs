@@ -30,7 +30,7 @@ fn nvim() -> Option<String> {
 }
 
 #[test]
-fn neovim_shows_the_diagnostics_and_applies_a_quickfix() {
+fn neovim_shows_the_diagnostics_and_applies_a_quickfix_and_an_ignore() {
     let Some(version) = nvim() else { return };
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().expect("temp dir");
@@ -94,6 +94,14 @@ fn neovim_shows_the_diagnostics_and_applies_a_quickfix() {
             "apt-get install -y curl\n",
             "apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n"
         )
+    );
+    assert_eq!(codes("after_ignore"), ["LW101"], "{result}");
+    assert!(
+        result["ignored_text"]
+            .as_str()
+            .unwrap()
+            .starts_with("FROM debian:bookworm-slim\n# layerwise ignore=LW104\nRUN echo"),
+        "{result}"
     );
     // Neovim's stop_client sends shutdown and exit: the server ends with 0.
     assert_eq!(result["server_exit"], 0, "{result}");
