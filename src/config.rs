@@ -246,7 +246,13 @@ impl Config {
         for dir in start.ancestors() {
             let candidate = dir.join(FILE_NAME);
             if candidate.is_file() {
-                return Config::load(&candidate).map(|c| Some((candidate, c)));
+                // Shown relative to the current folder when it is below it.
+                let shown = std::env::current_dir()
+                    .ok()
+                    .and_then(|cwd| candidate.strip_prefix(cwd).ok().map(Path::to_path_buf))
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(candidate);
+                return Config::load(&shown).map(|c| Some((shown, c)));
             }
             if dir.join(".git").exists() {
                 break;

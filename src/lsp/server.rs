@@ -462,7 +462,7 @@ impl Server {
 
     /// Shows a config error where it is: a diagnostic on the config file, and once a message.
     fn report_config_error(&mut self, error: &ConfigError) {
-        let path = error.path().to_path_buf();
+        let path = absolute(error.path());
         let message = match error {
             ConfigError::Invalid(invalid) => invalid.message.clone(),
             ConfigError::Read { .. } => error.to_string(),
@@ -508,8 +508,9 @@ impl Server {
     }
 
     fn clear_config_error(&mut self, path: &Path) {
-        if self.config_errors.remove(path).is_some()
-            && let Some(uri) = path_to_uri(path)
+        let path = absolute(path);
+        if self.config_errors.remove(&path).is_some()
+            && let Some(uri) = path_to_uri(&path)
         {
             self.publish(uri, Vec::new(), None);
         }
@@ -582,4 +583,9 @@ impl Server {
         }
         out
     }
+}
+
+/// Config paths come back relative to the current folder; the editor's are absolute.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
