@@ -39,6 +39,12 @@ pub enum Command {
     },
     /// Build the Dockerfile before and after `fix` through the Docker Engine, and compare.
     Measure(MeasureArgs),
+    /// Run the language server over stdin/stdout, for editors.
+    Lsp {
+        /// Accepted for editors that pass it; stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
     /// Write a commented starter `.layerwise.yaml`.
     Init(InitArgs),
 }

@@ -14,6 +14,7 @@ pub mod dockerignore;
 pub mod fix;
 pub mod fsutil;
 pub mod lint;
+pub mod lsp;
 pub mod report;
 pub mod rules;
 pub mod shell;

@@ -4,6 +4,7 @@ pub mod explain;
 pub mod fix;
 pub mod init;
 pub mod lint;
+pub mod lsp;
 pub mod measure;
 pub mod rules;
 
