@@ -6,6 +6,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "common/big_inputs.rs"]
+mod big_inputs;
+
 /// Far above what any case takes even in a debug build on a busy machine: a guard against
 /// hangs, not a speed check (speed is measured in `benches/speed.rs`).
 const HANG: Duration = Duration::from_secs(300);
@@ -271,33 +274,9 @@ fn an_unreadable_folder_is_named_not_skipped() {
     );
 }
 
-/// A typical stage of about 1 KiB, numbered: comments, a long RUN chain, ENV, LABEL, COPY,
-/// and two findings (apt lists kept, recommends installed).
-fn typical_stage(n: usize) -> String {
-    format!(
-        "# stage {n}: build the service\n\
-         FROM debian:bookworm-slim AS s{n}\n\
-         ARG VERSION_{n}=1.{n}\n\
-         ENV APP_HOME=/srv/app{n} \\\n    LANG=C.UTF-8 \\\n    PATH=/srv/app{n}/bin:$PATH\n\
-         LABEL org.opencontainers.image.title=\"service {n}\" \\\n      org.opencontainers.image.version=\"$VERSION_{n}\"\n\
-         RUN apt-get update \\\n    && apt-get install -y ca-certificates curl git \\\n    && curl -fsSL https://example.com/{n}.tar.gz -o /tmp/a.tgz \\\n    && tar -xzf /tmp/a.tgz -C /opt \\\n    && rm /tmp/a.tgz\n\
-         WORKDIR /srv/app{n}\n\
-         COPY --chown=app:app bin/ ./bin/\n\
-         RUN set -eux; \\\n    for f in ./bin/*; do chmod +x \"$f\"; done; \\\n    ./bin/check --quiet || exit 1\n\
-         EXPOSE 80{n:02}\n\
-         USER app\n\
-         CMD [\"./bin/serve\", \"--port\", \"80\"]\n\n"
-    )
-}
-
 #[test]
 fn an_8_mib_file_is_linted() {
-    let mut text = String::with_capacity(8 << 20);
-    let mut n = 0;
-    while text.len() < 8 << 20 {
-        text.push_str(&typical_stage(n));
-        n += 1;
-    }
+    let text = big_inputs::typical(8 << 20);
     let dir = folder_with("big.Dockerfile", text.as_bytes());
     let run = layerwise(&["lint", "--format", "json", "big.Dockerfile"], dir.path());
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -321,19 +300,7 @@ fn an_8_mib_file_is_linted() {
 
 #[test]
 fn two_hundred_thousand_lines_are_linted() {
-    let mut text = String::from("FROM debian:bookworm-slim\n");
-    let mut line = 1;
-    while line < 200_000 {
-        text.push_str(match line % 5 {
-            0 => "# a comment line\n",
-            1 => "ENV A=1 B=\"two words\"\n",
-            2 => "LABEL x=y\n",
-            3 => "WORKDIR /srv\n",
-            _ => "\n",
-        });
-        line += 1;
-    }
-    text.push_str("RUN apt-get install -y curl\n");
+    let text = big_inputs::lines(200_000);
     let dir = folder_with("long.Dockerfile", text.as_bytes());
     let run = layerwise(&["lint", "--format", "json", "long.Dockerfile"], dir.path());
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -345,18 +312,14 @@ fn two_hundred_thousand_lines_are_linted() {
         .map(|f| f["line"].as_u64().unwrap())
         .collect();
     assert!(
-        !lines.is_empty() && lines.iter().all(|&l| l == 200_001),
+        !lines.is_empty() && lines.iter().all(|&l| l == 200_000),
         "{lines:?}"
     );
 }
 
 #[test]
 fn a_twenty_thousand_line_continuation_is_linted_and_fixed() {
-    let mut text = String::from("FROM debian:bookworm-slim\nRUN apt-get update \\\n");
-    for i in 0..20_000 {
-        text.push_str(&format!("    && echo step-{i} \\\n"));
-    }
-    text.push_str("    && apt-get install -y --no-install-recommends curl\n");
+    let text = big_inputs::continuation(20_000);
     let dir = folder_with("Dockerfile", text.as_bytes());
     let run = layerwise(&["lint", "--format", "json", "Dockerfile"], dir.path());
     assert_eq!(run.code, 1, "{}", run.stderr);
