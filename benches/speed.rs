@@ -93,6 +93,25 @@ fn hadolint(paths: &[PathBuf]) -> Command {
 
 fn main() {
     let bin = env!("CARGO_BIN_EXE_layerwise");
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this too, without it, in a
+    // debug build: there, only check once that the harness works, and measure nothing.
+    if !std::env::args().any(|a| a == "--bench") {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("Dockerfile");
+        std::fs::write(&path, big_inputs::typical(16 << 10)).expect("write the input");
+        let s = sample(
+            Command::new(bin)
+                .args(["lint", "--format", "json"])
+                .arg(&path),
+        );
+        println!(
+            "speed bench, test mode: one 16 KiB run in {:.1} ms, peak {:.1} MiB; \
+             `cargo bench --bench speed` measures",
+            ms(s.wall),
+            mib(s.peak_kib)
+        );
+        return;
+    }
     // An empty context keeps the context rules from scanning the corpus folder once per file.
     let empty = tempfile::tempdir().expect("temp dir");
     let lint = |paths: &[PathBuf]| {
