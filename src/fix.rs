@@ -167,6 +167,23 @@ mod tests {
     }
 
     #[test]
+    fn a_run_of_many_installs_is_fixed_within_the_passes() {
+        let installs = vec!["apt-get install -y curl"; 3 * MAX_PASSES].join(" && ");
+        let text = format!(
+            "FROM debian\nRUN apt-get update && {installs} && rm -rf /var/lib/apt/lists/*\n"
+        );
+        let options = crate::lint::LintOptions::default();
+        let fixed = fix_text(&text, &options, Safety::Unsafe);
+        assert_eq!(
+            fixed.text.matches("--no-install-recommends").count(),
+            3 * MAX_PASSES,
+            "{}",
+            fixed.text
+        );
+        assert!(!fix_text(&fixed.text, &options, Safety::Unsafe).changed());
+    }
+
+    #[test]
     fn out_of_range_edits_are_skipped_not_panicking() {
         let a = fix(vec![Edit::replace(Span::new(3, 99), "X")]);
         let (out, applied) = apply("abc", &[&a]);
@@ -293,8 +310,10 @@ pub fn fix_text(text: &str, options: &crate::lint::LintOptions, max: Safety) -> 
 }
 
 /// Picks the fixes of one pass: fixes that move or merge instructions first, then at most one
-/// fix per instruction, so that in-place fixes land on the final shape in a later pass instead
-/// of on text that is about to move.
+/// rule's fixes per instruction, so that in-place fixes land on the final shape in a later pass
+/// instead of on text that is about to move. One in-place rule may fix several places of an
+/// instruction in one pass (`--no-install-recommends` on each of its installs) when its edits
+/// do not touch: one fix a pass left a RUN of many installs unfinished after the last pass.
 fn one_fix_per_instruction<'d>(
     df: &crate::syntax::Dockerfile,
     candidates: &[&'d Diagnostic],
@@ -321,16 +340,26 @@ fn one_fix_per_instruction<'d>(
             })
             .collect()
     };
-    let mut taken: Vec<Span> = Vec::new();
+    let touch = |a: Span, b: Span| a.start <= b.end && b.start <= a.end;
+    let in_place = |rule: &str| crate::rules::fix_priority(rule) == crate::rules::IN_PLACE;
+    // Instructions claimed, by which rule; and every edit chosen so far.
+    let mut taken: Vec<(Span, &str)> = Vec::new();
+    let mut edits: Vec<Span> = Vec::new();
     let mut chosen = Vec::new();
     for d in order {
         let Some(fix) = &d.fix else { continue };
         let spans = claim(fix);
+        let shares = |rule: &str| rule == d.rule && in_place(rule);
         let clashes = spans
             .iter()
-            .any(|s| taken.iter().any(|t| s.start <= t.end && t.start <= s.end));
+            .any(|s| taken.iter().any(|(t, rule)| touch(*s, *t) && !shares(rule)))
+            || fix
+                .edits
+                .iter()
+                .any(|e| edits.iter().any(|x| touch(e.span, *x)));
         if !clashes {
-            taken.extend(spans);
+            taken.extend(spans.into_iter().map(|s| (s, d.rule)));
+            edits.extend(fix.edits.iter().map(|e| e.span));
             chosen.push(d);
         }
     }
