@@ -329,22 +329,24 @@ fn one_fix_per_instruction<'d>(
             )
         })
         .collect();
+    // Instruction spans are sorted and disjoint: the ones an edit touches are found by search.
     let claim = |fix: &Fix| -> Vec<Span> {
         fix.edits
             .iter()
             .map(|e| {
-                instruction_lines
+                let first = instruction_lines.partition_point(|s| s.end < e.span.start);
+                instruction_lines[first..]
                     .iter()
-                    .filter(|s| s.start <= e.span.end && e.span.start <= s.end)
+                    .take_while(|s| s.start <= e.span.end)
                     .fold(e.span, |acc, s| acc.cover(*s))
             })
             .collect()
     };
-    let touch = |a: Span, b: Span| a.start <= b.end && b.start <= a.end;
     let in_place = |rule: &str| crate::rules::fix_priority(rule) == crate::rules::IN_PLACE;
-    // Instructions claimed, by which rule; and every edit chosen so far.
-    let mut taken: Vec<(Span, &str)> = Vec::new();
-    let mut edits: Vec<Span> = Vec::new();
+    // What is claimed (instructions, by rule) and every edit chosen so far, as disjoint spans
+    // by start, so that a pass of many fixes is not quadratic.
+    let mut taken = Claims::default();
+    let mut edits = Claims::default();
     let mut chosen = Vec::new();
     for d in order {
         let Some(fix) = &d.fix else { continue };
@@ -352,18 +354,55 @@ fn one_fix_per_instruction<'d>(
         let shares = |rule: &str| rule == d.rule && in_place(rule);
         let clashes = spans
             .iter()
-            .any(|s| taken.iter().any(|(t, rule)| touch(*s, *t) && !shares(rule)))
+            .any(|s| taken.touching(*s).any(|rule| !shares(rule)))
             || fix
                 .edits
                 .iter()
-                .any(|e| edits.iter().any(|x| touch(e.span, *x)));
+                .any(|e| edits.touching(e.span).next().is_some());
         if !clashes {
-            taken.extend(spans.into_iter().map(|s| (s, d.rule)));
-            edits.extend(fix.edits.iter().map(|e| e.span));
+            for s in spans {
+                taken.insert(s, d.rule);
+            }
+            for e in &fix.edits {
+                edits.insert(e.span, d.rule);
+            }
             chosen.push(d);
         }
     }
     chosen
+}
+
+/// Disjoint spans by start, each with the rule that claimed it. Spans that touch are merged,
+/// which callers only let happen between spans of one rule.
+#[derive(Default)]
+struct Claims(std::collections::BTreeMap<usize, (usize, &'static str)>);
+
+impl Claims {
+    /// The rules of the spans that overlap or touch `span`.
+    fn touching(&self, span: Span) -> impl Iterator<Item = &'static str> + '_ {
+        self.0
+            .range(..=span.end)
+            .rev()
+            .take_while(move |(_, (end, _))| *end >= span.start)
+            .map(|(_, (_, rule))| *rule)
+    }
+
+    fn insert(&mut self, span: Span, rule: &'static str) {
+        let mut merged = span;
+        let starts: Vec<usize> = self
+            .0
+            .range(..=span.end)
+            .rev()
+            .take_while(|(_, (end, _))| *end >= span.start)
+            .map(|(start, _)| *start)
+            .collect();
+        for start in starts {
+            if let Some((end, _)) = self.0.remove(&start) {
+                merged = merged.cover(Span::new(start, end));
+            }
+        }
+        self.0.insert(merged.start, (merged.end, rule));
+    }
 }
 
 use crate::diagnostic::Diagnostic;
