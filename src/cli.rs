@@ -37,6 +37,8 @@ pub enum Command {
         /// LW102, apt-lists-not-cleaned or DL3009.
         rule: String,
     },
+    /// Build the Dockerfile before and after `fix` through the Docker Engine, and compare.
+    Measure(MeasureArgs),
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +98,59 @@ impl ColorChoice {
                 std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                     && std::io::stdout().is_terminal()
             }
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct MeasureArgs {
+    /// The Dockerfile (default: ./Dockerfile).
+    pub dockerfile: Option<PathBuf>,
+    /// The build context (default: the Dockerfile's folder).
+    #[arg(long)]
+    pub context: Option<PathBuf>,
+    /// Measure the rewrite with the unsafe fixes too.
+    #[arg(long = "unsafe")]
+    pub unsafe_fixes: bool,
+    #[arg(long, value_enum, default_value_t = MeasureFormat::Table)]
+    pub format: MeasureFormat,
+    /// The network of RUN steps (`host` to fetch packages from a daemon without a bridge).
+    #[arg(long, value_enum, default_value_t = Network::Default)]
+    pub network: Network,
+    /// Build this stage instead of the last.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// A build argument, as `docker build` takes it (`K` alone takes K from the environment).
+    #[arg(long = "build-arg", value_name = "K=V")]
+    pub build_args: Vec<String>,
+    /// Keep the images built, tagged layerwise-measure:before and :after.
+    #[arg(long)]
+    pub keep_images: bool,
+    /// The most each build may take, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MeasureFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Network {
+    None,
+    Host,
+    Default,
+}
+
+impl Network {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Network::None => "none",
+            Network::Host => "host",
+            Network::Default => "default",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod discover;
+pub mod docker;
 pub mod dockerignore;
 pub mod fix;
 pub mod fsutil;

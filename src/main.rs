@@ -26,6 +26,7 @@ fn main() {
         Command::Fix(args) => commands::fix::run(args),
         Command::Rules { json } => commands::rules::run(*json),
         Command::Explain { rule } => commands::explain::run(rule),
+        Command::Measure(args) => commands::measure::run(args),
     };
     std::process::exit(exit as i32);
 }

@@ -3,6 +3,7 @@
 pub mod explain;
 pub mod fix;
 pub mod lint;
+pub mod measure;
 pub mod rules;
 
 use std::path::Path;

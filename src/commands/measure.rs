@@ -1,0 +1,512 @@
+//! `layerwise measure`: build the Dockerfile as it is and as `layerwise fix` would write it,
+//! through the Docker Engine API, and compare the two images.
+//!
+//! Order of work: both cold builds first (so a rewrite that breaks the build is found before
+//! anything else is spent), then each image is saved and analysed, then each version is
+//! rebuilt with the cache after one source file is edited. Whatever ends the run (success, a
+//! failed build, `--timeout`, a lost daemon, Ctrl-C), every image and container the builds
+//! made is removed, unless `--keep-images`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bollard::Docker;
+
+use super::{Exit, load};
+use crate::cli::{MeasureArgs, MeasureFormat};
+use crate::discover::display_path;
+use crate::docker::build::{BuildError, BuildRequest, Failure, Tracker, build};
+use crate::docker::compare::{Comparison, Rebuild, Side, summary};
+use crate::docker::connect::{connect, docker_host};
+use crate::docker::context::{Context, ContextSpec, edit_target, edited};
+use crate::docker::image::read_image;
+use crate::docker::{DockerError, cleanup};
+use crate::fix::{Safety, fix_text};
+use crate::lint::LintOptions;
+use crate::syntax::Dockerfile;
+
+/// One version of the Dockerfile, ready to build.
+struct Version {
+    label: &'static str,
+    df: Dockerfile,
+    /// The `.dockerignore` the rewrite proposes; `None`: the context's own.
+    ignore: Option<String>,
+    context: Context,
+    tag: &'static str,
+}
+
+/// Everything decided before the daemon is asked anything.
+struct Plan {
+    display: String,
+    dockerfile: PathBuf,
+    context_dir: PathBuf,
+    before: Version,
+    after: Version,
+    applied: Vec<String>,
+    build_args: HashMap<String, String>,
+}
+
+impl Plan {
+    fn unchanged(&self) -> bool {
+        self.applied.is_empty()
+    }
+
+    fn spec<'a>(
+        &'a self,
+        version: &'a Version,
+        replaced: &'a [(String, Vec<u8>)],
+    ) -> ContextSpec<'a> {
+        ContextSpec {
+            dir: &self.context_dir,
+            dockerfile: &self.dockerfile,
+            dockerfile_text: version.df.text(),
+            ignore_text: version.ignore.as_deref(),
+            replaced,
+        }
+    }
+}
+
+pub fn run(args: &MeasureArgs) -> Exit {
+    let plan = match prepare(args) {
+        Ok(plan) => plan,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Trouble;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Trouble;
+        }
+    };
+    runtime.block_on(measure(args, &plan))
+}
+
+/// Reads the Dockerfile, makes the rewrite with `fix`'s own code, and the two context tars.
+fn prepare(args: &MeasureArgs) -> Result<Plan, String> {
+    let dockerfile = args
+        .dockerfile
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("Dockerfile"));
+    let display = display_path(&dockerfile);
+    if dockerfile == Path::new("-") {
+        return Err("measure needs a Dockerfile on disk, not stdin".into());
+    }
+    let df = load(&dockerfile).map_err(|e| format!("{display}: {}", e.message))?;
+    if let Some(error) = df.errors.first() {
+        let line = df.position(error.span.start).line + 1;
+        return Err(format!(
+            "{display}: does not parse (line {line}: {}); nothing to build",
+            error.message
+        ));
+    }
+    let context_dir = match &args.context {
+        Some(dir) => dir.clone(),
+        None => match dockerfile.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+    };
+    if !context_dir.is_dir() {
+        return Err(format!(
+            "the build context {} is not a folder",
+            display_path(&context_dir)
+        ));
+    }
+    let max = if args.unsafe_fixes {
+        Safety::Unsafe
+    } else {
+        Safety::Safe
+    };
+    let options = LintOptions {
+        path: Some(dockerfile.clone()),
+        context: Some(context_dir.clone()),
+        ..LintOptions::default()
+    };
+    let outcome = fix_text(df.text(), &options, max);
+    // The files the fixes write, folded as `fix` folds them.
+    let mut written = LintOptions::default();
+    for change in &outcome.files {
+        written.overlay_change(change);
+    }
+    let ignore_path = context_dir.join(".dockerignore");
+    let mut after_ignore = None;
+    for (path, text) in &written.overlay {
+        if *path == ignore_path {
+            after_ignore = Some(text.clone());
+        } else {
+            eprintln!(
+                "warning: the rewrite also writes {}, which the classic builder measure uses \
+                 does not read; measured without it",
+                display_path(path)
+            );
+        }
+    }
+    let build_args = parse_build_args(&args.build_args)?;
+    let mut plan = Plan {
+        display,
+        dockerfile,
+        context_dir,
+        before: Version {
+            label: "before",
+            df: Dockerfile::parse(df.text()),
+            ignore: None,
+            context: empty_context(),
+            tag: "layerwise-measure:before",
+        },
+        after: Version {
+            label: "after",
+            df: Dockerfile::parse(outcome.text.as_str()),
+            ignore: after_ignore,
+            context: empty_context(),
+            tag: "layerwise-measure:after",
+        },
+        applied: outcome.applied.iter().map(|s| s.to_string()).collect(),
+        build_args,
+    };
+    let context_error = |e: crate::docker::context::ContextError| e.to_string();
+    plan.before.context = Context::build(&plan.spec(&plan.before, &[])).map_err(context_error)?;
+    plan.after.context = Context::build(&plan.spec(&plan.after, &[])).map_err(context_error)?;
+    Ok(plan)
+}
+
+fn empty_context() -> Context {
+    Context {
+        tar: Vec::new(),
+        dockerfile: String::new(),
+        visible: Vec::new(),
+    }
+}
+
+/// `K=V` pairs; `K` alone takes K's value from the environment, and is left out when unset
+/// (as `docker build` does).
+fn parse_build_args(args: &[String]) -> Result<HashMap<String, String>, String> {
+    let mut out = HashMap::new();
+    for arg in args {
+        match arg.split_once('=') {
+            Some(("", _)) => return Err(format!("--build-arg {arg}: the name is empty")),
+            Some((key, value)) => {
+                out.insert(key.to_string(), value.to_string());
+            }
+            None => {
+                if let Ok(value) = std::env::var(arg) {
+                    out.insert(arg.clone(), value);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn measure(args: &MeasureArgs, plan: &Plan) -> Exit {
+    let host = docker_host();
+    // The request timeout bounds the wait for the daemon's first answer; `docker save` gives
+    // it only once the whole image is written.
+    let request_timeout = Duration::from_secs(args.timeout.max(60) + 60);
+    let client = match connect(&host, request_timeout).await {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Trouble;
+        }
+    };
+    let present = match cleanup::snapshot(&client).await {
+        Ok(present) => present,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Trouble;
+        }
+    };
+    let tracker = Tracker::default();
+    let exit = tokio::select! {
+        exit = run_builds(&client, &host, args, plan, &tracker) => exit,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted: the build was stopped");
+            Exit::Trouble
+        }
+    };
+    if args.keep_images {
+        eprintln!("kept the images built (--keep-images)");
+        return exit;
+    }
+    let made = tracker.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let removed = cleanup::remove(&client, &made, &present).await;
+    let containers = match removed.containers {
+        0 => String::new(),
+        n => format!(" and {n} container{}", plural(n)),
+    };
+    eprintln!(
+        "removed the {} image{}{containers} the builds made",
+        removed.images,
+        plural(removed.images)
+    );
+    if removed.left.is_empty() {
+        return exit;
+    }
+    for (id, why) in &removed.left {
+        eprintln!("error: could not remove {id}: {why}");
+    }
+    exit.max(Exit::Trouble)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+async fn run_builds(
+    client: &Docker,
+    host: &str,
+    args: &MeasureArgs,
+    plan: &Plan,
+    tracker: &Tracker,
+) -> Exit {
+    match builds(client, host, args, plan, tracker).await {
+        Ok(comparison) => {
+            let text = match args.format {
+                MeasureFormat::Table => comparison.to_table(),
+                MeasureFormat::Json => comparison.to_json() + "\n",
+            };
+            print!("{text}");
+            Exit::Clean
+        }
+        Err(exit) => exit,
+    }
+}
+
+async fn builds(
+    client: &Docker,
+    host: &str,
+    args: &MeasureArgs,
+    plan: &Plan,
+    tracker: &Tracker,
+) -> Result<Comparison, Exit> {
+    let fixes = if plan.unchanged() {
+        "no fix applies, so one build".to_string()
+    } else {
+        format!("fixes {}", summary(&plan.applied))
+    };
+    eprintln!(
+        "measuring {} before and after `layerwise fix` ({fixes}) on the daemon at {host}",
+        plan.display
+    );
+    let before = build(
+        client,
+        request(
+            args,
+            plan,
+            &plan.before,
+            plan.before.label,
+            &plan.before.context,
+            true,
+        ),
+        tracker,
+    )
+    .await
+    .map_err(|e| stop_original(&e, host, "the original"))?;
+
+    let after = if plan.unchanged() {
+        None
+    } else {
+        let after_request = request(
+            args,
+            plan,
+            &plan.after,
+            plan.after.label,
+            &plan.after.context,
+            true,
+        );
+        match build(client, after_request, tracker).await {
+            Ok(built) => Some(built),
+            Err(e) if matches!(e.failure, Failure::Failed(_)) => {
+                report_defect(plan, &e);
+                return Err(Exit::FixDefect);
+            }
+            Err(e) => return Err(stop_original(&e, host, "the rewrite")),
+        }
+    };
+
+    let facts = |id: String| async move {
+        read_image(client, &id).await.map_err(|e: DockerError| {
+            eprintln!("error: {e}");
+            Exit::Trouble
+        })
+    };
+    let before_facts = facts(before.image.clone()).await?;
+    let after_facts = match &after {
+        Some(after) => Some(facts(after.image.clone()).await?),
+        None => None,
+    };
+
+    let edited_file = edit_target(&plan.before.context.visible, &plan.after.context.visible);
+    let mut rebuilds: [Option<Rebuild>; 2] = [None, None];
+    if let Some(file) = &edited_file {
+        let bytes = std::fs::read(plan.context_dir.join(file)).map_err(|e| {
+            eprintln!("error: cannot read {file} for the rebuild after an edit: {e}");
+            Exit::Trouble
+        })?;
+        let replaced = [(file.clone(), edited(&bytes))];
+        let versions: &[(&Version, &'static str)] = if plan.unchanged() {
+            &[(&plan.before, "before (rebuild)")]
+        } else {
+            &[
+                (&plan.before, "before (rebuild)"),
+                (&plan.after, "after (rebuild)"),
+            ]
+        };
+        for (i, (version, label)) in versions.iter().enumerate() {
+            let context = Context::build(&plan.spec(version, &replaced)).map_err(|e| {
+                eprintln!("error: {e}");
+                Exit::Trouble
+            })?;
+            let rebuild_request = request(args, plan, version, label, &context, false);
+            let built = build(client, rebuild_request, tracker)
+                .await
+                .map_err(|e| stop_original(&e, host, "the rebuild after an edit"))?;
+            rebuilds[i] = Some(Rebuild {
+                seconds: built.seconds,
+                steps: built.rebuilt_steps(),
+            });
+        }
+        if plan.unchanged() {
+            rebuilds[1] = rebuilds[0];
+        }
+    }
+
+    let target = args.target.as_deref();
+    let before_side = Side::new(
+        &plan.before.df,
+        target,
+        &before_facts,
+        before.seconds,
+        rebuilds[0],
+    );
+    let after_side = match (&after, &after_facts) {
+        (Some(after), Some(facts)) => {
+            Side::new(&plan.after.df, target, facts, after.seconds, rebuilds[1])
+        }
+        _ => before_side.clone(),
+    };
+    Ok(Comparison::new(
+        plan.display.clone(),
+        plan.applied.clone(),
+        edited_file,
+        before_side,
+        after_side,
+    ))
+}
+
+fn request<'a>(
+    args: &'a MeasureArgs,
+    plan: &'a Plan,
+    version: &'a Version,
+    label: &'a str,
+    context: &'a Context,
+    cold: bool,
+) -> BuildRequest<'a> {
+    BuildRequest {
+        label,
+        tar: context.tar.clone(),
+        dockerfile: &context.dockerfile,
+        no_cache: cold,
+        network: args.network.as_str(),
+        target: args.target.as_deref(),
+        build_args: &plan.build_args,
+        tag: (cold && args.keep_images).then_some(version.tag),
+        timeout: Duration::from_secs(args.timeout),
+    }
+}
+
+/// A build that did not give an image for a reason other than a fix defect.
+fn stop_original(e: &BuildError, host: &str, what: &str) -> Exit {
+    match &e.failure {
+        Failure::Failed(message) => {
+            eprintln!("error: {what} does not build: {message}");
+            show_step(e);
+        }
+        Failure::TimedOut(limit) => {
+            eprintln!(
+                "error: {what}'s build ran past --timeout ({} s) and was stopped",
+                limit.as_secs()
+            );
+            show_step(e);
+        }
+        Failure::Lost(reason) => {
+            eprintln!(
+                "error: the Docker daemon at {host} stopped answering during {what}'s build: \
+                 {reason}"
+            );
+        }
+    }
+    eprintln!("no comparison made");
+    Exit::Trouble
+}
+
+/// The step that was running and the end of what it printed.
+fn show_step(e: &BuildError) {
+    let Some(step) = &e.step else { return };
+    const TAIL: usize = 30;
+    if step.output.is_empty() {
+        eprintln!("  in step `{}`, which printed nothing", step.instruction);
+        return;
+    }
+    eprintln!("  in step `{}`, which printed:", step.instruction);
+    let skip = step.output.len().saturating_sub(TAIL);
+    if skip > 0 {
+        eprintln!("  | … ({skip} lines before)");
+    }
+    for line in &step.output[skip..] {
+        eprintln!("  | {line}");
+    }
+}
+
+/// The rewrite broke a build that worked: show the failure, the rules, and the rewrite.
+fn report_defect(plan: &Plan, e: &BuildError) {
+    let message = match &e.failure {
+        Failure::Failed(message) => message.as_str(),
+        _ => "",
+    };
+    eprintln!("error: the original builds, but the rewrite does not: a fix defect ({message})");
+    show_step(e);
+    eprintln!("fixes applied: {}", summary(&plan.applied));
+    eprintln!("the rewrite:");
+    let name = &plan.display;
+    let diff = similar::TextDiff::from_lines(plan.before.df.text(), plan.after.df.text())
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string();
+    eprint!("{diff}");
+    if let Some(ignore) = &plan.after.ignore {
+        let path = plan.context_dir.join(".dockerignore");
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        let shown = display_path(&path);
+        let diff = similar::TextDiff::from_lines(old.as_str(), ignore.as_str())
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{shown}"), &format!("b/{shown}"))
+            .to_string();
+        eprint!("{diff}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_args_take_values_or_the_environment() {
+        let args =
+            parse_build_args(&["A=1".into(), "B==x".into(), "LW_UNSET_FOR_TEST".into()]).unwrap();
+        assert_eq!(args.get("A").map(String::as_str), Some("1"));
+        assert_eq!(args.get("B").map(String::as_str), Some("=x"));
+        assert!(!args.contains_key("LW_UNSET_FOR_TEST"));
+        assert!(parse_build_args(&["=v".into()]).is_err());
+    }
+}

@@ -1,0 +1,145 @@
+//! Removing what a run built, by id, and nothing else.
+//!
+//! Every image the builds named is recorded as it streams by ([`super::build::Made`]). Before
+//! the first build the ids of all images already present are noted: those are never removed,
+//! even when a build named them (a base image, or a cache hit on an image someone else built).
+//! Images are removed children first with `noprune`, so no parent that is not ours goes with
+//! them; an image that appeared during the run as the child of one of ours (a step committed
+//! just before the build was stopped, whose id never reached us) is removed too.
+
+use std::collections::HashSet;
+
+use bollard::Docker;
+use bollard::query_parameters::{
+    ListImagesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+};
+
+use super::DockerError;
+use super::build::Made;
+
+/// The images present before the run (full ids).
+#[derive(Clone, Debug, Default)]
+pub struct Before {
+    images: HashSet<String>,
+}
+
+pub async fn snapshot(client: &Docker) -> Result<Before, DockerError> {
+    let images = list(client).await?;
+    Ok(Before {
+        images: images.into_iter().map(|(id, _)| id).collect(),
+    })
+}
+
+/// What removing gave.
+#[derive(Clone, Debug, Default)]
+pub struct Removed {
+    pub images: usize,
+    pub containers: usize,
+    /// Ids that could not be removed, with why.
+    pub left: Vec<(String, String)>,
+}
+
+/// All images, intermediates included: `(id, parent id)`.
+async fn list(client: &Docker) -> Result<Vec<(String, String)>, DockerError> {
+    let options = ListImagesOptionsBuilder::default().all(true).build();
+    let images = client
+        .list_images(Some(options))
+        .await
+        .map_err(DockerError::api("listing images"))?;
+    Ok(images.into_iter().map(|i| (i.id, i.parent_id)).collect())
+}
+
+fn bare(id: &str) -> &str {
+    id.strip_prefix("sha256:").unwrap_or(id)
+}
+
+/// Removes the containers and images in `made` that were not there `before`.
+pub async fn remove(client: &Docker, made: &Made, before: &Before) -> Removed {
+    let mut removed = Removed::default();
+    for id in dedup(&made.containers) {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match client.remove_container(&id, Some(options)).await {
+            Ok(()) => removed.containers += 1,
+            // the builder removes its containers itself; one already gone is fine
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
+            Err(e) => removed.left.push((id, super::reason(&e))),
+        }
+    }
+    let present = match list(client).await {
+        Ok(present) => present,
+        Err(e) => {
+            for id in dedup(&made.images) {
+                removed.left.push((id, e.to_string()));
+            }
+            return removed;
+        }
+    };
+    // Recorded ids are often short: resolve them against what is there.
+    let mut ours: Vec<String> = Vec::new();
+    for id in dedup(&made.images) {
+        let short = bare(&id);
+        if let Some((full, _)) = present
+            .iter()
+            .find(|(full, _)| bare(full).starts_with(short))
+            && !before.images.contains(full)
+            && !ours.contains(full)
+        {
+            ours.push(full.clone());
+        }
+    }
+    // Children of ours that we never heard of, until no more turn up.
+    loop {
+        let children: Vec<String> = present
+            .iter()
+            .filter(|(id, parent)| {
+                !before.images.contains(id) && !ours.contains(id) && ours.contains(parent)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        if children.is_empty() {
+            break;
+        }
+        ours.extend(children);
+    }
+    // Children first: an image recorded later was built on the ones before it. A removal
+    // refused because of a child is retried once the others are gone.
+    let mut pending: Vec<String> = ours.into_iter().rev().collect();
+    let mut refused = Vec::new();
+    for _ in 0..3 {
+        refused.clear();
+        for id in std::mem::take(&mut pending) {
+            let options = RemoveImageOptionsBuilder::default()
+                .force(false)
+                .noprune(true)
+                .build();
+            match client.remove_image(&id, Some(options), None).await {
+                Ok(_) => removed.images += 1,
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {}
+                Err(e) => refused.push((id, super::reason(&e))),
+            }
+        }
+        if refused.is_empty() {
+            break;
+        }
+        pending = refused.iter().map(|(id, _)| id.clone()).collect();
+    }
+    removed.left.extend(refused);
+    removed
+}
+
+fn dedup(ids: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for id in ids {
+        if !out.contains(id) {
+            out.push(id.clone());
+        }
+    }
+    out
+}

@@ -1,0 +1,581 @@
+//! The two builds side by side: each image's layers mapped to the Dockerfile's instructions,
+//! the totals, and their rendering as tables or JSON.
+//!
+//! The map comes from the image config: the classic builder writes one history step per
+//! instruction after FROM, and the steps before those are the base image's. So the last N
+//! steps, N being the instructions of the built stage and of the stages it is built `FROM`,
+//! belong to those instructions in order; each step's `created_by` is checked against its
+//! instruction's keyword, and a step that does not fit is left unmapped rather than guessed.
+
+use std::collections::BTreeMap;
+
+use comfy_table::{CellAlignment, Table, presets};
+use indicatif::HumanBytes;
+use serde::Serialize;
+
+use super::image::{HistoryItem, ImageFacts};
+use crate::syntax::{Dockerfile, Instruction, Keyword};
+
+/// One layer of an image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Layer {
+    /// The Dockerfile line (1-based) of the instruction that made it; base image layers have
+    /// the line of the FROM they come in by.
+    pub line: Option<usize>,
+    /// The instruction, continuations joined and blanks collapsed.
+    pub instruction: Option<String>,
+    pub created_by: String,
+    pub size_bytes: u64,
+}
+
+/// One instruction of the Dockerfile, as a row of the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub line: usize,
+    /// The instruction in a line, cut to fit the table.
+    pub text: String,
+    /// The whole instruction, blanks collapsed: what decides that two rows are the same.
+    pub key: String,
+    /// The bytes of its layer; `None` when it made no layer. A FROM row holds the base image.
+    pub size: Option<u64>,
+}
+
+/// One version's figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct Side {
+    pub total_bytes: u64,
+    pub layer_count: usize,
+    pub hidden_bytes: u64,
+    pub cache_bytes: u64,
+    /// Cache bytes per kind of cache.
+    pub caches: BTreeMap<&'static str, u64>,
+    pub build_seconds: f64,
+    pub rebuild_seconds: Option<f64>,
+    pub rebuilt_steps: Option<usize>,
+    pub layers: Vec<Layer>,
+    #[serde(skip)]
+    pub rows: Vec<Row>,
+}
+
+/// A rebuild after a source edit.
+#[derive(Clone, Copy, Debug)]
+pub struct Rebuild {
+    pub seconds: f64,
+    pub steps: usize,
+}
+
+impl Side {
+    pub fn new(
+        df: &Dockerfile,
+        target: Option<&str>,
+        facts: &ImageFacts,
+        build_seconds: f64,
+        rebuild: Option<Rebuild>,
+    ) -> Side {
+        let (layers, rows) = map_layers(df, target, &facts.history);
+        Side {
+            total_bytes: facts.total_bytes,
+            layer_count: facts.layer_count,
+            hidden_bytes: facts.analysis.hidden_bytes,
+            cache_bytes: facts.analysis.cache_bytes(),
+            caches: facts.analysis.caches.iter().copied().collect(),
+            build_seconds,
+            rebuild_seconds: rebuild.map(|r| r.seconds),
+            rebuilt_steps: rebuild.map(|r| r.steps),
+            layers,
+            rows,
+        }
+    }
+}
+
+/// The whole comparison, as `--format json` prints it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    pub dockerfile: String,
+    /// The rules whose fixes made the rewrite, in the order applied.
+    pub applied: Vec<String>,
+    /// The file changed for the rebuild-after-edit figures.
+    pub edited_file: Option<String>,
+    pub before: Side,
+    pub after: Side,
+    /// `before.total_bytes - after.total_bytes`.
+    pub saved_bytes: i64,
+}
+
+impl Comparison {
+    pub fn new(
+        dockerfile: String,
+        applied: Vec<String>,
+        edited_file: Option<String>,
+        before: Side,
+        after: Side,
+    ) -> Comparison {
+        let saved_bytes = before.total_bytes as i64 - after.total_bytes as i64;
+        Comparison {
+            dockerfile,
+            applied,
+            edited_file,
+            before,
+            after,
+            saved_bytes,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The instruction table, the totals table, and a line on what the rewrite was.
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        let fixes = if self.applied.is_empty() {
+            "no fix applies: before and after are the same build".to_string()
+        } else {
+            format!(
+                "after = `layerwise fix` applied ({})",
+                summary(&self.applied)
+            )
+        };
+        out.push_str(&format!("{}: {fixes}\n", self.dockerfile));
+        out.push_str(&self.instruction_table().to_string());
+        out.push('\n');
+        out.push_str(&self.totals_table().to_string());
+        out.push('\n');
+        match &self.edited_file {
+            Some(file) => out.push_str(&format!(
+                "rebuild after an edit: one line appended to {file}, rebuilt with the cache\n"
+            )),
+            None => out.push_str(
+                "rebuild after an edit: not measured (the context has no source file both \
+                 versions copy)\n",
+            ),
+        }
+        out
+    }
+
+    fn instruction_table(&self) -> Table {
+        let mut table = Table::new();
+        table.load_preset(presets::UTF8_FULL_CONDENSED);
+        table.set_header(vec!["line", "before", "size", "line", "after", "size"]);
+        for (left, right) in align(&self.before.rows, &self.after.rows) {
+            let mut cells = Vec::new();
+            for row in [left, right] {
+                match row {
+                    Some(row) => {
+                        cells.push(row.line.to_string());
+                        cells.push(row.text.clone());
+                        cells.push(row.size.map_or("–".to_string(), bytes));
+                    }
+                    None => cells.extend([String::new(), String::new(), String::new()]),
+                }
+            }
+            table.add_row(cells);
+        }
+        for column in [0, 2, 3, 5] {
+            if let Some(c) = table.column_mut(column) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        table
+    }
+
+    fn totals_table(&self) -> Table {
+        let (b, a) = (&self.before, &self.after);
+        let mut table = Table::new();
+        table.load_preset(presets::UTF8_FULL_CONDENSED);
+        table.set_header(vec!["", "before", "after", "change"]);
+        let sized = |name: &str, before: u64, after: u64| {
+            vec![
+                name.to_string(),
+                bytes(before),
+                bytes(after),
+                change(before as f64, after as f64, |d| signed_bytes(d as i64)),
+            ]
+        };
+        let counted = |name: &str, before: Option<usize>, after: Option<usize>| {
+            let show = |v: Option<usize>| v.map_or("–".to_string(), |v| v.to_string());
+            let diff = match (before, after) {
+                (Some(b), Some(a)) => change(b as f64, a as f64, |d| format!("{:+}", d as i64)),
+                _ => String::new(),
+            };
+            vec![name.to_string(), show(before), show(after), diff]
+        };
+        let timed = |name: &str, before: Option<f64>, after: Option<f64>| {
+            let show = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1} s"));
+            let diff = match (before, after) {
+                (Some(b), Some(a)) => change(b, a, |d| format!("{d:+.1} s")),
+                _ => String::new(),
+            };
+            vec![name.to_string(), show(before), show(after), diff]
+        };
+        table.add_row(sized("image size", b.total_bytes, a.total_bytes));
+        table.add_row(counted("layers", Some(b.layer_count), Some(a.layer_count)));
+        table.add_row(sized(
+            "hidden by later layers",
+            b.hidden_bytes,
+            a.hidden_bytes,
+        ));
+        table.add_row(sized(
+            "caches left in the image",
+            b.cache_bytes,
+            a.cache_bytes,
+        ));
+        table.add_row(timed(
+            "cold build",
+            Some(b.build_seconds),
+            Some(a.build_seconds),
+        ));
+        table.add_row(counted(
+            "steps re-run after an edit",
+            b.rebuilt_steps,
+            a.rebuilt_steps,
+        ));
+        table.add_row(timed(
+            "rebuild after an edit",
+            b.rebuild_seconds,
+            a.rebuild_seconds,
+        ));
+        for column in 1..4 {
+            if let Some(c) = table.column_mut(column) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        table
+    }
+}
+
+/// `LW101 ×2, LW102`.
+pub fn summary(applied: &[String]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for id in applied {
+        match counts.iter_mut().find(|(i, _)| i == id) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((id, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(id, n)| match n {
+            1 => id.to_string(),
+            n => format!("{id} ×{n}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn bytes(n: u64) -> String {
+    HumanBytes(n).to_string()
+}
+
+fn signed_bytes(n: i64) -> String {
+    let sign = if n < 0 { "-" } else { "+" };
+    format!("{sign}{}", HumanBytes(n.unsigned_abs()))
+}
+
+/// `-2.00 MiB (-50.0%)`; the percentage is of the before figure.
+fn change(before: f64, after: f64, show: impl Fn(f64) -> String) -> String {
+    let diff = after - before;
+    if diff == 0.0 {
+        return "0".to_string();
+    }
+    if before == 0.0 {
+        return show(diff);
+    }
+    format!("{} ({:+.1}%)", show(diff), diff / before * 100.0)
+}
+
+/// Rows of both versions side by side: an instruction both have on one row, the others alone.
+fn align<'a>(before: &'a [Row], after: &'a [Row]) -> Vec<(Option<&'a Row>, Option<&'a Row>)> {
+    let left: Vec<&str> = before.iter().map(|r| r.key.as_str()).collect();
+    let right: Vec<&str> = after.iter().map(|r| r.key.as_str()).collect();
+    let mut rows = Vec::new();
+    for op in similar::capture_diff_slices(similar::Algorithm::Myers, &left, &right) {
+        let (_, old, new) = op.as_tag_tuple();
+        let pairs = old.len().max(new.len());
+        for i in 0..pairs {
+            let l = (i < old.len()).then(|| &before[old.start + i]);
+            let r = (i < new.len()).then(|| &after[new.start + i]);
+            rows.push((l, r));
+        }
+    }
+    rows
+}
+
+/// The built stage's instructions and those of the stages it is built from, oldest first,
+/// with the FROM the base image comes in by.
+fn lineage<'a>(
+    df: &'a Dockerfile,
+    target: Option<&str>,
+) -> Option<(&'a Instruction, Vec<&'a Instruction>)> {
+    let stages = df.stages();
+    let mut at = match target {
+        Some(name) => {
+            let name = name.to_ascii_lowercase();
+            stages
+                .iter()
+                .position(|s| s.name.as_deref() == Some(name.as_str()))?
+        }
+        None => stages.len().checked_sub(1)?,
+    };
+    let mut chain = vec![at];
+    loop {
+        let base = stages[at].base.to_ascii_lowercase();
+        match stages[..at]
+            .iter()
+            .rposition(|s| s.name.as_deref() == Some(base.as_str()))
+        {
+            Some(parent) => {
+                chain.push(parent);
+                at = parent;
+            }
+            None => break,
+        }
+    }
+    chain.reverse();
+    let root = stages[chain[0]].from;
+    let instructions = chain
+        .iter()
+        .flat_map(|&i| stages[i].instructions.iter().copied())
+        .collect();
+    Some((root, instructions))
+}
+
+/// Whether a history step's `created_by` can come from this instruction.
+fn fits(inst: &Instruction, created_by: &str) -> bool {
+    let nop = created_by.contains("#(nop)");
+    match inst.keyword {
+        Keyword::Run => !nop,
+        keyword => nop && created_by.contains(keyword.as_str()),
+    }
+}
+
+/// The instruction as BuildKit reads it (continuations joined), blanks collapsed.
+fn full_text(inst: &Instruction) -> String {
+    inst.line
+        .as_str()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// [`full_text`] cut at 40 characters.
+fn short_text(inst: &Instruction) -> String {
+    let text = full_text(inst);
+    const MAX: usize = 40;
+    if text.chars().count() <= MAX {
+        return text;
+    }
+    let cut: String = text.chars().take(MAX - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
+/// Maps the history (oldest first) to the Dockerfile: the layers with their instructions, and
+/// the table's rows.
+pub fn map_layers(
+    df: &Dockerfile,
+    target: Option<&str>,
+    history: &[HistoryItem],
+) -> (Vec<Layer>, Vec<Row>) {
+    let line_of = |inst: &Instruction| df.position(inst.span.start).line + 1;
+    let Some((from, instructions)) = lineage(df, target) else {
+        let layers = history
+            .iter()
+            .filter(|h| !h.empty_layer)
+            .map(|h| Layer {
+                line: None,
+                instruction: None,
+                created_by: h.created_by.clone(),
+                size_bytes: h.size_bytes,
+            })
+            .collect();
+        return (layers, Vec::new());
+    };
+    let own = instructions.len().min(history.len());
+    let base_steps = history.len() - own;
+    let mut layers = Vec::new();
+    let mut base_bytes = 0;
+    for item in history[..base_steps].iter().filter(|h| !h.empty_layer) {
+        base_bytes += item.size_bytes;
+        layers.push(Layer {
+            line: Some(line_of(from)),
+            instruction: Some(full_text(from)),
+            created_by: item.created_by.clone(),
+            size_bytes: item.size_bytes,
+        });
+    }
+    let mut rows = vec![Row {
+        line: line_of(from),
+        text: short_text(from),
+        key: full_text(from),
+        size: Some(base_bytes),
+    }];
+    let first_own = instructions.len() - own;
+    for (inst, item) in instructions[first_own..].iter().zip(&history[base_steps..]) {
+        let mapped = fits(inst, &item.created_by);
+        if !item.empty_layer {
+            layers.push(Layer {
+                line: mapped.then(|| line_of(inst)),
+                instruction: mapped.then(|| full_text(inst)),
+                created_by: item.created_by.clone(),
+                size_bytes: item.size_bytes,
+            });
+        }
+        rows.push(Row {
+            line: line_of(inst),
+            text: short_text(inst),
+            key: full_text(inst),
+            size: (!item.empty_layer).then_some(item.size_bytes),
+        });
+    }
+    (layers, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::layers::Analysis;
+
+    fn step(created_by: &str, size: Option<u64>) -> HistoryItem {
+        HistoryItem {
+            created_by: created_by.to_string(),
+            empty_layer: size.is_none(),
+            size_bytes: size.unwrap_or(0),
+        }
+    }
+
+    const BASE: [(&str, Option<u64>); 2] = [
+        ("/bin/sh -c #(nop) ADD file:abc in / ", Some(1_900_000)),
+        ("/bin/sh -c #(nop)  CMD [\"sh\"]", None),
+    ];
+
+    fn history(own: &[(&str, Option<u64>)]) -> Vec<HistoryItem> {
+        BASE.iter().chain(own).map(|(c, s)| step(c, *s)).collect()
+    }
+
+    #[test]
+    fn the_last_steps_map_to_the_built_stage_and_its_parents() {
+        let df = Dockerfile::parse(
+            "FROM busybox AS base\nRUN echo a > /a\n\nFROM base\nENV X=1\nRUN echo b > /b\n",
+        );
+        let history = history(&[
+            ("/bin/sh -c echo a > /a", Some(2)),
+            ("/bin/sh -c #(nop)  ENV X=1", None),
+            ("/bin/sh -c echo b > /b", Some(2)),
+        ]);
+        let (layers, rows) = map_layers(&df, None, &history);
+        let lines: Vec<(Option<usize>, u64)> =
+            layers.iter().map(|l| (l.line, l.size_bytes)).collect();
+        assert_eq!(lines, [(Some(1), 1_900_000), (Some(2), 2), (Some(6), 2)]);
+        let rows: Vec<(usize, &str, Option<u64>)> = rows
+            .iter()
+            .map(|r| (r.line, r.text.as_str(), r.size))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (1, "FROM busybox AS base", Some(1_900_000)),
+                (2, "RUN echo a > /a", Some(2)),
+                (5, "ENV X=1", None),
+                (6, "RUN echo b > /b", Some(2)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_target_stage_maps_only_its_own_lineage() {
+        let df = Dockerfile::parse("FROM busybox AS one\nRUN true\nFROM busybox\nRUN false\n");
+        let history = history(&[("/bin/sh -c true", Some(0))]);
+        let (layers, rows) = map_layers(&df, Some("ONE"), &history);
+        assert_eq!(layers[1].line, Some(2));
+        assert_eq!(rows.len(), 2);
+    }
+
+    #[test]
+    fn a_step_that_does_not_fit_its_instruction_stays_unmapped() {
+        let df = Dockerfile::parse("FROM busybox\nCOPY a /a\n");
+        let history = history(&[("/bin/sh -c echo surprise", Some(4))]);
+        let (layers, _) = map_layers(&df, None, &history);
+        assert_eq!(layers[1].line, None);
+        assert_eq!(layers[1].instruction, None);
+    }
+
+    fn side(df: &Dockerfile, own: &[(&str, Option<u64>)], rebuild: Rebuild) -> Side {
+        let history = history(own);
+        let facts = ImageFacts {
+            total_bytes: history.iter().map(|h| h.size_bytes).sum(),
+            layer_count: history.iter().filter(|h| !h.empty_layer).count(),
+            history,
+            analysis: Analysis {
+                hidden_bytes: 0,
+                hidden_by_layer: Vec::new(),
+                visible_bytes: 0,
+                caches: Vec::new(),
+            },
+        };
+        Side::new(df, None, &facts, 1.25, Some(rebuild))
+    }
+
+    #[test]
+    fn the_table_puts_shared_instructions_on_one_row() {
+        let before_df = Dockerfile::parse(
+            "FROM busybox\nRUN head -c 2000000 /dev/zero > /big\nRUN rm /big\nCMD [\"sh\"]\n",
+        );
+        let after_df = Dockerfile::parse(
+            "FROM busybox\nRUN head -c 2000000 /dev/zero > /big \\\n    && rm /big\nCMD [\"sh\"]\n",
+        );
+        let mut before = side(
+            &before_df,
+            &[
+                (
+                    "/bin/sh -c head -c 2000000 /dev/zero > /big",
+                    Some(2_000_000),
+                ),
+                ("/bin/sh -c rm /big", Some(0)),
+                ("/bin/sh -c #(nop)  CMD [\"sh\"]", None),
+            ],
+            Rebuild {
+                seconds: 0.5,
+                steps: 1,
+            },
+        );
+        before.hidden_bytes = 2_000_000;
+        let after = side(
+            &after_df,
+            &[
+                (
+                    "/bin/sh -c head -c 2000000 /dev/zero > /big && rm /big",
+                    Some(0),
+                ),
+                ("/bin/sh -c #(nop)  CMD [\"sh\"]", None),
+            ],
+            Rebuild {
+                seconds: 0.25,
+                steps: 0,
+            },
+        );
+        let comparison = Comparison::new(
+            "Dockerfile".into(),
+            vec!["LW105".into()],
+            Some("src/main.c".into()),
+            before,
+            after,
+        );
+        assert_eq!(comparison.saved_bytes, 2_000_000);
+        insta::assert_snapshot!(comparison.to_table());
+        insta::assert_snapshot!("json", comparison.to_json());
+    }
+
+    #[test]
+    fn changes_show_sign_and_share_of_the_before_figure() {
+        assert_eq!(
+            change(2_000_000.0, 1_000_000.0, |d| signed_bytes(d as i64)),
+            "-976.56 KiB (-50.0%)"
+        );
+        assert_eq!(change(0.0, 3.0, |d| format!("{d:+}")), "+3");
+        assert_eq!(change(5.0, 5.0, |d| format!("{d:+}")), "0");
+        assert_eq!(
+            summary(&["LW101".into(), "LW102".into(), "LW101".into()]),
+            "LW101 ×2, LW102"
+        );
+    }
+}

@@ -1,0 +1,485 @@
+//! The build context as the Docker CLI sends it to the classic builder: a tar of the context
+//! folder, less what `.dockerignore` excludes (read and walked by [`crate::dockerignore`]).
+//!
+//! As the CLI does: directories are written with a trailing `/`, every entry with uid/gid 0,
+//! symlinks as symlinks; the Dockerfile and `.dockerignore` are always sent (the daemon hides
+//! them from `COPY` when they are excluded); a Dockerfile outside the context is added under a
+//! name of its own that the sent `.dockerignore` then excludes.
+
+use std::path::{Path, PathBuf};
+
+use crate::dockerignore::{Builder, DockerIgnore, DockerIgnoreError};
+
+/// The name a Dockerfile from outside the context gets in the tar.
+const OUTSIDE_DOCKERFILE: &str = ".layerwise.Dockerfile";
+const IGNORE_FILE: &str = ".dockerignore";
+
+/// What to send.
+#[derive(Clone, Debug)]
+pub struct ContextSpec<'a> {
+    /// The context folder.
+    pub dir: &'a Path,
+    /// The Dockerfile's path, as given on the command line.
+    pub dockerfile: &'a Path,
+    /// The text to build, which may differ from the file's (the rewrite).
+    pub dockerfile_text: &'a str,
+    /// The `.dockerignore` to apply instead of the context's own (the rewrite's); `None`
+    /// applies the context's.
+    pub ignore_text: Option<&'a str>,
+    /// Files of the context sent with other bytes than the disk's (relative, `/`-separated).
+    pub replaced: &'a [(String, Vec<u8>)],
+}
+
+/// A context ready to send.
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub tar: Vec<u8>,
+    /// The Dockerfile's name in the tar, for the build's `dockerfile` option.
+    pub dockerfile: String,
+    /// The files `COPY` can see (relative, `/`-separated, sorted).
+    pub visible: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error(transparent)]
+    Ignore(#[from] DockerIgnoreError),
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ContextError + '_ {
+    move |source| ContextError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// One entry to write: its path in the context and where its bytes come from.
+enum Source {
+    Disk,
+    Bytes(Vec<u8>),
+}
+
+impl Context {
+    pub fn build(spec: &ContextSpec<'_>) -> Result<Context, ContextError> {
+        let dockerfile_rel = relative_inside(spec.dir, spec.dockerfile);
+        let on_disk_ignore = spec.dir.join(IGNORE_FILE);
+        let mut ignore_text = match spec.ignore_text {
+            Some(text) => Some(text.to_string()),
+            None if on_disk_ignore.is_file() => Some(
+                std::fs::read(&on_disk_ignore)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .map_err(io_error(&on_disk_ignore))?,
+            ),
+            None => None,
+        };
+        let ignore = DockerIgnore::parse(ignore_text.as_deref().unwrap_or(""))?
+            .with_builder(Builder::Classic)
+            .with_dockerfile(dockerfile_rel.as_deref());
+
+        let mut entries: Vec<(String, Source)> = Vec::new();
+        for file in ignore.context_files(spec.dir) {
+            entries.push((slashed(&file), Source::Disk));
+        }
+        for dir in sent_dirs(spec.dir, &ignore) {
+            entries.push((dir, Source::Disk));
+        }
+        let dockerfile = match &dockerfile_rel {
+            Some(rel) => rel.clone(),
+            None => {
+                // As the CLI does for a Dockerfile it must add: exclude it from what COPY sees.
+                let text = ignore_text.get_or_insert_with(String::new);
+                text.push('\n');
+                text.push_str(OUTSIDE_DOCKERFILE);
+                text.push('\n');
+                OUTSIDE_DOCKERFILE.to_string()
+            }
+        };
+        let mut replace = |path: &str, bytes: Vec<u8>| {
+            entries.retain(|(p, _)| p != path);
+            entries.push((path.to_string(), Source::Bytes(bytes)));
+        };
+        replace(&dockerfile, spec.dockerfile_text.as_bytes().to_vec());
+        if let Some(text) = &ignore_text
+            && (spec.ignore_text.is_some() || dockerfile_rel.is_none())
+        {
+            replace(IGNORE_FILE, text.as_bytes().to_vec());
+        }
+        for (path, bytes) in spec.replaced {
+            replace(path, bytes.clone());
+        }
+        entries.sort_by(|a, b| a.0.split('/').cmp(b.0.split('/')));
+
+        let mut visible: Vec<String> = entries
+            .iter()
+            .filter(|(path, source)| {
+                !is_dir_entry(spec.dir, path, source) && !ignore.is_excluded(path)
+            })
+            .map(|(path, _)| path.clone())
+            .filter(|path| path != OUTSIDE_DOCKERFILE)
+            .collect();
+        visible.sort();
+
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, source) in &entries {
+            append(&mut builder, spec.dir, path, source)?;
+        }
+        let tar = builder
+            .into_inner()
+            .map_err(io_error(Path::new("the context tar")))?;
+        Ok(Context {
+            tar,
+            dockerfile,
+            visible,
+        })
+    }
+}
+
+fn is_dir_entry(dir: &Path, path: &str, source: &Source) -> bool {
+    matches!(source, Source::Disk) && dir.join(path).symlink_metadata().is_ok_and(|m| m.is_dir())
+}
+
+/// The directories the CLI writes entries for: every one it walks that is not excluded.
+fn sent_dirs(dir: &Path, ignore: &DockerIgnore) -> Vec<String> {
+    let mut dirs = Vec::new();
+    let mut walk = walkdir::WalkDir::new(dir).min_depth(1).into_iter();
+    while let Some(entry) = walk.next() {
+        let Ok(entry) = entry else { continue };
+        if !entry.file_type().is_dir() {
+            continue;
+        }
+        let Ok(relative) = entry.path().strip_prefix(dir) else {
+            continue;
+        };
+        let relative = slashed(relative);
+        if !ignore.is_excluded(&relative) {
+            dirs.push(relative);
+        } else if !ignore.may_reinclude_below(&relative) {
+            walk.skip_current_dir();
+        }
+    }
+    dirs
+}
+
+fn append(
+    builder: &mut tar::Builder<Vec<u8>>,
+    dir: &Path,
+    path: &str,
+    source: &Source,
+) -> Result<(), ContextError> {
+    let mut header = tar::Header::new_gnu();
+    header.set_uid(0);
+    header.set_gid(0);
+    let full = dir.join(path);
+    let write_error = io_error(&full);
+    match source {
+        Source::Bytes(bytes) => {
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_mode(0o644);
+            if let Ok(meta) = full.metadata() {
+                set_metadata(&mut header, &meta);
+            }
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_size(bytes.len() as u64);
+            builder
+                .append_data(&mut header, path, &bytes[..])
+                .map_err(write_error)
+        }
+        Source::Disk => {
+            let meta = full.symlink_metadata().map_err(io_error(&full))?;
+            set_metadata(&mut header, &meta);
+            let kind = meta.file_type();
+            if kind.is_dir() {
+                header.set_size(0);
+                builder
+                    .append_data(&mut header, format!("{path}/"), std::io::empty())
+                    .map_err(write_error)
+            } else if kind.is_symlink() {
+                let target = std::fs::read_link(&full).map_err(io_error(&full))?;
+                header.set_size(0);
+                builder
+                    .append_link(&mut header, path, target)
+                    .map_err(write_error)
+            } else if kind.is_file() {
+                let file = std::fs::File::open(&full).map_err(io_error(&full))?;
+                builder
+                    .append_data(&mut header, path, file)
+                    .map_err(write_error)
+            } else {
+                // sockets, fifos and devices carry no content a build can use
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Mode and times from the file, owned by root. The daemon's classic builder keys COPY's cache
+/// on a checksum of each header (name, mode, owner and owner names, size, type, link), so the
+/// header is written as today's Docker CLI writes it: permission bits without the file type
+/// bits, no owner names. (Docker 20.10's CLI still wrote the type bits and `root` as names.)
+fn set_metadata(header: &mut tar::Header, meta: &std::fs::Metadata) {
+    use std::os::unix::fs::MetadataExt;
+    header.set_metadata_in_mode(meta, tar::HeaderMode::Complete);
+    header.set_mode(meta.mode() & 0o7777);
+    header.set_uid(0);
+    header.set_gid(0);
+}
+
+/// `path` relative to `dir`, `/`-separated, when it lies inside (symlinks resolved).
+fn relative_inside(dir: &Path, path: &Path) -> Option<String> {
+    let dir = dir.canonicalize().ok()?;
+    let path = path.canonicalize().ok()?;
+    let relative = path.strip_prefix(&dir).ok()?;
+    let slashed = slashed(relative);
+    (!slashed.is_empty()).then_some(slashed)
+}
+
+fn slashed(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Dependency manifests and lockfiles: editing one of them re-runs installs in any layout, so
+/// the rebuild-after-edit measure never picks one.
+const MANIFESTS: &[&str] = &[
+    "package.json",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "pnpm-workspace.yaml",
+    ".npmrc",
+    ".yarnrc",
+    ".yarnrc.yml",
+    "Pipfile",
+    "Pipfile.lock",
+    "pyproject.toml",
+    "poetry.lock",
+    "setup.py",
+    "setup.cfg",
+    "go.mod",
+    "go.sum",
+    "Cargo.toml",
+    "Cargo.lock",
+    "Gemfile",
+    "Gemfile.lock",
+    "composer.json",
+    "composer.lock",
+    "pom.xml",
+    "build.gradle",
+    "build.gradle.kts",
+    "settings.gradle",
+    "settings.gradle.kts",
+    "gradle.properties",
+    "mix.exs",
+    "mix.lock",
+    IGNORE_FILE,
+];
+
+fn is_manifest(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    MANIFESTS.contains(&name)
+        || (name.starts_with("requirements") && name.ends_with(".txt"))
+        || (name.starts_with("constraints") && name.ends_with(".txt"))
+        || crate::discover::is_dockerfile_name(name)
+}
+
+/// The source file the rebuild-after-edit measure changes: the first, in path order, that both
+/// builds can see and that is not a Dockerfile, an ignore file or a dependency manifest,
+/// preferring files outside dot-folders. `None` when there is none.
+pub fn edit_target(before: &[String], after: &[String]) -> Option<String> {
+    let candidates: Vec<&String> = before
+        .iter()
+        .filter(|p| after.contains(p) && !is_manifest(p) && p.as_str() != OUTSIDE_DOCKERFILE)
+        .collect();
+    let hidden = |p: &str| p.split('/').any(|s| s.starts_with('.'));
+    candidates
+        .iter()
+        .find(|p| !hidden(p))
+        .or_else(|| candidates.first())
+        .map(|p| p.to_string())
+}
+
+/// The edit: one line appended, so the file's bytes (and the build's cache key) change.
+pub fn edited(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    out.extend_from_slice(b"\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// The tar's entries: name, type, uid/gid, and text for files.
+    fn listing(tar: &[u8]) -> Vec<(String, char, u64, u64, String)> {
+        let mut archive = tar::Archive::new(tar);
+        archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let mut e = e.unwrap();
+                let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+                let h = e.header().clone();
+                let kind = match h.entry_type() {
+                    tar::EntryType::Directory => 'd',
+                    tar::EntryType::Symlink => 'l',
+                    _ => 'f',
+                };
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut e, &mut text).unwrap();
+                (name, kind, h.uid().unwrap(), h.gid().unwrap(), text)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sends_what_the_ignore_file_lets_through_with_dirs_slashed_and_root_owned() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "Dockerfile", "FROM x\n");
+        write(root, ".dockerignore", "node_modules\n*.log\n");
+        write(root, "src/app.js", "app");
+        write(root, "node_modules/big/index.js", "big");
+        write(root, "debug.log", "log");
+        std::fs::create_dir_all(root.join("empty")).unwrap();
+        std::os::unix::fs::symlink("src/app.js", root.join("link")).unwrap();
+        let spec = ContextSpec {
+            dir: root,
+            dockerfile: &root.join("Dockerfile"),
+            dockerfile_text: "FROM y\n",
+            ignore_text: None,
+            replaced: &[],
+        };
+        let context = Context::build(&spec).unwrap();
+        let names: Vec<(String, char)> = listing(&context.tar)
+            .into_iter()
+            .map(|(n, k, uid, gid, _)| {
+                assert_eq!((uid, gid), (0, 0));
+                (n, k)
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (".dockerignore".to_string(), 'f'),
+                ("Dockerfile".to_string(), 'f'),
+                ("empty/".to_string(), 'd'),
+                ("link".to_string(), 'l'),
+                ("src/".to_string(), 'd'),
+                ("src/app.js".to_string(), 'f'),
+            ]
+        );
+        assert_eq!(context.dockerfile, "Dockerfile");
+        // the Dockerfile is sent with the text given, not the disk's
+        let texts = listing(&context.tar);
+        assert_eq!(texts[1].4, "FROM y\n");
+        assert_eq!(
+            context.visible,
+            [".dockerignore", "Dockerfile", "link", "src/app.js"]
+        );
+    }
+
+    #[test]
+    fn a_proposed_ignore_file_replaces_the_disk_one_and_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "Dockerfile", "FROM x\n");
+        write(root, "node_modules/a.js", "a");
+        write(root, "main.js", "m");
+        let spec = ContextSpec {
+            dir: root,
+            dockerfile: &root.join("Dockerfile"),
+            dockerfile_text: "FROM x\n",
+            ignore_text: Some("node_modules\n"),
+            replaced: &[("main.js".to_string(), b"edited".to_vec())],
+        };
+        let context = Context::build(&spec).unwrap();
+        let entries = listing(&context.tar);
+        let names: Vec<&str> = entries.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(names, [".dockerignore", "Dockerfile", "main.js"]);
+        assert_eq!(entries[0].4, "node_modules\n");
+        assert_eq!(entries[2].4, "edited");
+    }
+
+    #[test]
+    fn a_dockerfile_outside_the_context_is_added_and_hidden_from_copy() {
+        let outside = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write(outside.path(), "build.Dockerfile", "FROM x\n");
+        write(dir.path(), "a", "a");
+        let spec = ContextSpec {
+            dir: dir.path(),
+            dockerfile: &outside.path().join("build.Dockerfile"),
+            dockerfile_text: "FROM x\n",
+            ignore_text: None,
+            replaced: &[],
+        };
+        let context = Context::build(&spec).unwrap();
+        assert_eq!(context.dockerfile, OUTSIDE_DOCKERFILE);
+        let entries = listing(&context.tar);
+        let ignore = entries.iter().find(|e| e.0 == ".dockerignore").unwrap();
+        assert!(ignore.4.contains(OUTSIDE_DOCKERFILE));
+        assert_eq!(context.visible, [".dockerignore", "a"]);
+    }
+
+    #[test]
+    fn a_refused_ignore_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "Dockerfile", "FROM x\n");
+        let spec = ContextSpec {
+            dir: dir.path(),
+            dockerfile: &dir.path().join("Dockerfile"),
+            dockerfile_text: "FROM x\n",
+            ignore_text: Some("[abc\n"),
+            replaced: &[],
+        };
+        assert!(matches!(
+            Context::build(&spec),
+            Err(ContextError::Ignore(_))
+        ));
+    }
+
+    #[test]
+    fn the_edit_target_is_a_source_file_both_builds_see() {
+        let before: Vec<String> = [
+            ".env",
+            "Dockerfile",
+            "README.md",
+            "node_modules/x.js",
+            "package.json",
+            "requirements-dev.txt",
+            "src/main.py",
+        ]
+        .map(String::from)
+        .to_vec();
+        let after: Vec<String> = before
+            .iter()
+            .filter(|p| !p.starts_with(".env") && !p.starts_with("node_modules"))
+            .cloned()
+            .collect();
+        assert_eq!(edit_target(&before, &after).as_deref(), Some("README.md"));
+        let only_manifests: Vec<String> = ["Dockerfile", "go.mod", ".dockerignore"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(edit_target(&only_manifests, &only_manifests), None);
+        let dotted: Vec<String> = [".config/app.toml"].map(String::from).to_vec();
+        assert_eq!(
+            edit_target(&dotted, &dotted).as_deref(),
+            Some(".config/app.toml")
+        );
+    }
+}

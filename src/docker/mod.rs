@@ -1,0 +1,51 @@
+//! Building through the Docker Engine API and reading what the builds made: the context tar
+//! ([`context`]), the connection ([`connect`]), builds with progress ([`build`]), the saved
+//! image and its layers ([`image`], [`layers`]), removing what was built ([`cleanup`]), and the
+//! before/after comparison ([`compare`]).
+//!
+//! This is the one async corner of the crate (bollard on tokio); [`layers`], [`image`]'s
+//! reading, [`context`] and [`compare`] are plain synchronous code, tested without a daemon.
+
+pub mod build;
+pub mod cleanup;
+pub mod compare;
+pub mod connect;
+pub mod context;
+pub mod image;
+pub mod layers;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    #[error("cannot reach the Docker daemon at {host}: {reason}")]
+    Unreachable { host: String, reason: String },
+    #[error("{what}: {reason}")]
+    Api { what: String, reason: String },
+    #[error(transparent)]
+    Save(#[from] image::SaveError),
+    #[error(transparent)]
+    Context(#[from] context::ContextError),
+}
+
+impl DockerError {
+    pub fn api(what: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> DockerError {
+        let what = what.into();
+        move |e| DockerError::Api {
+            what,
+            reason: reason(&e),
+        }
+    }
+}
+
+/// A bollard error in a line: its message and the causes under it, each said once.
+pub fn reason(error: &bollard::errors::Error) -> String {
+    let mut parts: Vec<String> = vec![error.to_string()];
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,858 @@
+//! `layerwise measure` against a real Docker daemon: the fixtures under `fixtures/measure/`
+//! carry known waste, and the measured savings must show it. Every test also checks that the
+//! daemon holds the same images and containers after the run as before it.
+//!
+//! Needs a daemon at `DOCKER_HOST` with `layerwise/busybox:latest` (and `debian:bookworm-slim`
+//! plus network access for the apt case): `eval "$(scripts/docker-env.sh start /tmp/lw-m)"; \
+//! scripts/docker-env.sh images all`. Without one these tests print why and pass, unless `CI`
+//! is set: then they fail. The tests that need no daemon (an unreachable one) always run.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BUSYBOX: &str = "layerwise/busybox:latest";
+const DEBIAN: &str = "debian:bookworm-slim";
+
+/// The tests compare the daemon's images before and after: one at a time.
+static DAEMON: Mutex<()> = Mutex::new(());
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/measure")
+        .join(name)
+}
+
+/// The daemon, locked for this test, when it answers and has `images`; `None` after printing
+/// why (a failure under `CI`).
+fn daemon(images: &[&str]) -> Option<MutexGuard<'static, ()>> {
+    let guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let missing = |why: String| {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI is set but {why}");
+        }
+        eprintln!("skipped: {why}");
+        None
+    };
+    let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "the default socket".into());
+    if let Err(e) = docker(&["version", "--format", "{{.Server.Version}}"]) {
+        return missing(format!(
+            "no Docker daemon answers at {host} ({e}); start one with \
+             scripts/docker-env.sh start DIR and export DOCKER_HOST"
+        ));
+    }
+    for image in images {
+        if docker(&["image", "inspect", image]).is_err() {
+            return missing(format!(
+                "the daemon has no {image}; make it with scripts/docker-env.sh images all"
+            ));
+        }
+    }
+    Some(guard)
+}
+
+/// Runs the docker CLI (the tests' own view of the daemon, independent of bollard).
+fn docker(args: &[&str]) -> Result<String, String> {
+    let out = Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run docker: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// Every image (intermediates included) and every container.
+fn daemon_state() -> (BTreeSet<String>, BTreeSet<String>) {
+    let lines = |args: &[&str]| -> BTreeSet<String> {
+        docker(args)
+            .expect("listing the daemon's objects")
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    (
+        lines(&["images", "-aq", "--no-trunc"]),
+        lines(&["ps", "-aq", "--no-trunc"]),
+    )
+}
+
+fn assert_cleaned_up(before: &(BTreeSet<String>, BTreeSet<String>)) {
+    let after = daemon_state();
+    let new_images: Vec<_> = after.0.difference(&before.0).collect();
+    let gone_images: Vec<_> = before.0.difference(&after.0).collect();
+    let new_containers: Vec<_> = after.1.difference(&before.1).collect();
+    assert!(
+        new_images.is_empty() && gone_images.is_empty() && new_containers.is_empty(),
+        "the run left images {new_images:?}, removed images {gone_images:?}, left containers \
+         {new_containers:?}"
+    );
+}
+
+fn layerwise() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_layerwise"));
+    command.stdin(Stdio::null());
+    command
+}
+
+/// Runs `layerwise measure ARGS`, bounded so a hang fails the test instead of blocking it.
+fn measure(args: &[&str]) -> Output {
+    let child = layerwise()
+        .arg("measure")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("layerwise runs");
+    wait_bounded(child, Duration::from_secs(600))
+}
+
+fn wait_bounded(mut child: std::process::Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    // A pipe the caller took is read by the caller.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for layerwise") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("layerwise measure ran longer than {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The JSON report of a run that must have succeeded.
+fn report(out: &Output) -> Value {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "measure failed:\n{}",
+        text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}):\n{}\nstderr:\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    })
+}
+
+fn num(v: &Value, path: &str) -> i64 {
+    v.pointer(path)
+        .and_then(Value::as_i64)
+        .unwrap_or_else(|| panic!("{path} is not a number in {v:#}"))
+}
+
+fn applied(v: &Value) -> Vec<String> {
+    v["applied"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A copy of a fixture in a temp dir, to add files a test needs.
+fn copy_fixture(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let from = fixture(name);
+    for entry in walkdir::WalkDir::new(&from) {
+        let entry = entry.expect("fixture readable");
+        let to = dir
+            .path()
+            .join(entry.path().strip_prefix(&from).expect("inside"));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &to).expect("copy");
+        }
+    }
+    dir
+}
+
+fn write_dockerfile(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("Dockerfile"), text).expect("write");
+    dir
+}
+
+const BUNDLE_BYTES: i64 = 3072 * 1024;
+
+#[test]
+fn a_file_deleted_in_a_later_run_is_hidden_before_and_gone_after() {
+    let Some(_daemon) = daemon(&[BUSYBOX]) else {
+        return;
+    };
+    let state = daemon_state();
+    let dockerfile = fixture("deleted-file/Dockerfile");
+    let out = measure(&[dockerfile.to_str().unwrap(), "--format", "json"]);
+    let v = report(&out);
+    assert_cleaned_up(&state);
+
+    assert!(
+        applied(&v).contains(&"LW101".to_string()),
+        "{:?}",
+        applied(&v)
+    );
+    // exactly the deleted file: the copy under bundle/ stays visible in both
+    assert_eq!(num(&v, "/before/hidden_bytes"), BUNDLE_BYTES);
+    assert_eq!(num(&v, "/after/hidden_bytes"), 0);
+    let saved = num(&v, "/saved_bytes");
+    assert!(
+        (BUNDLE_BYTES - 4096..=BUNDLE_BYTES + 65536).contains(&saved),
+        "saved {saved} bytes, expected about {BUNDLE_BYTES}"
+    );
+    assert_eq!(
+        num(&v, "/before/total_bytes") - num(&v, "/after/total_bytes"),
+        saved
+    );
+    assert!(num(&v, "/before/layer_count") > num(&v, "/after/layer_count"));
+    // the layer of line 4 (`RUN dd …`) holds the bundle
+    let layers = v["before"]["layers"].as_array().expect("layers");
+    let dd = layers
+        .iter()
+        .find(|l| l["line"] == 4)
+        .expect("a layer mapped to line 4");
+    assert!(
+        dd["instruction"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("RUN dd")
+    );
+    assert!(dd["size_bytes"].as_i64().unwrap_or(0) >= BUNDLE_BYTES);
+    // only the Dockerfile is in the context: no source file to edit
+    assert!(v["edited_file"].is_null());
+    assert!(v["before"]["rebuilt_steps"].is_null());
+}
+
+#[test]
+fn a_source_edit_reruns_fewer_steps_once_manifests_come_first() {
+    let Some(_daemon) = daemon(&[BUSYBOX]) else {
+        return;
+    };
+    let state = daemon_state();
+    let dockerfile = fixture("deps-order/Dockerfile");
+    let out = measure(&[dockerfile.to_str().unwrap(), "--unsafe", "--format", "json"]);
+    let v = report(&out);
+    assert_cleaned_up(&state);
+
+    assert!(
+        applied(&v).contains(&"LW201".to_string()),
+        "{:?}",
+        applied(&v)
+    );
+    assert_eq!(v["edited_file"], "src/index.sh");
+    // before: COPY . ., RUN npm install and CMD re-run; after: COPY . . and CMD
+    assert_eq!(num(&v, "/before/rebuilt_steps"), 3);
+    assert_eq!(num(&v, "/after/rebuilt_steps"), 2);
+    assert!(v["before"]["rebuild_seconds"].is_f64());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("before (rebuild): Step"),
+        "plain progress lines when stderr is no terminal:\n{stderr}"
+    );
+}
+
+#[test]
+fn a_folder_the_proposed_dockerignore_excludes_leaves_the_image() {
+    let Some(_daemon) = daemon(&[BUSYBOX]) else {
+        return;
+    };
+    let context = copy_fixture("ignored-folder");
+    const BIG: usize = 2 * 1024 * 1024;
+    std::fs::write(
+        context.path().join("node_modules/left-pad/prebuilt.bin"),
+        vec![7u8; BIG],
+    )
+    .expect("write");
+    let state = daemon_state();
+    let dockerfile = context.path().join("Dockerfile");
+    let out = measure(&[dockerfile.to_str().unwrap(), "--unsafe", "--format", "json"]);
+    let v = report(&out);
+    assert_cleaned_up(&state);
+
+    assert!(
+        applied(&v).contains(&"LW401".to_string()),
+        "{:?}",
+        applied(&v)
+    );
+    // the folder's bytes, less the few of the .dockerignore the rewrite adds
+    let saved = num(&v, "/saved_bytes");
+    assert!(
+        (BIG as i64 - 512..=BIG as i64 + 4096).contains(&saved),
+        "saved {saved} bytes"
+    );
+    // measure writes nothing into the context
+    assert!(!context.path().join(".dockerignore").exists());
+    assert_eq!(v["edited_file"], "src/main.sh");
+}
+
+#[test]
+fn apt_lists_left_in_the_image_are_cache_bytes_before_and_none_after() {
+    let Some(_daemon) = daemon(&[DEBIAN]) else {
+        return;
+    };
+    let state = daemon_state();
+    let dockerfile = fixture("apt/Dockerfile");
+    let out = measure(&[
+        dockerfile.to_str().unwrap(),
+        "--network",
+        "host",
+        "--format",
+        "json",
+    ]);
+    let v = report(&out);
+    assert_cleaned_up(&state);
+
+    let rules = applied(&v);
+    assert!(rules.contains(&"LW102".to_string()), "{rules:?}");
+    let lists = num(&v, "/before/caches/apt lists");
+    assert!(lists > 1_000_000, "apt lists of {lists} bytes");
+    assert_eq!(num(&v, "/before/cache_bytes"), lists);
+    assert_eq!(num(&v, "/after/cache_bytes"), 0);
+    assert!(num(&v, "/saved_bytes") >= lists);
+}
+
+#[test]
+fn a_rewrite_that_breaks_a_working_build_is_a_fix_defect() {
+    let Some(_daemon) = daemon(&[BUSYBOX]) else {
+        return;
+    };
+    let state = daemon_state();
+    let dockerfile = fixture("fix-defect/Dockerfile");
+    let out = measure(&[dockerfile.to_str().unwrap(), "--unsafe"]);
+    assert_cleaned_up(&state);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("fix defect"), "{stderr}");
+    assert!(stderr.contains("fixes applied: LW401"), "{stderr}");
+    assert!(
+        stderr.contains("RUN test -f node_modules/left-pad/index.js"),
+        "{stderr}"
+    );
+    // the rewrite is shown: the proposed .dockerignore
+    assert!(stderr.contains("+node_modules"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no comparison is claimed");
+}
+
+#[test]
+fn an_original_that_does_not_build_shows_its_step_and_compares_nothing() {
+    let Some(_daemon) = daemon(&[BUSYBOX]) else {
+        return;
+    };
+    let dir = write_dockerfile(
+        "FROM layerwise/busybox\nRUN echo made > /made\nRUN echo broken-step-output && exit 7\n",
+    );
+    let state = daemon_state();
+    let out = measure(&[dir.path().join("Dockerfile").to_str().unwrap()]);
+    assert_cleaned_up(&state);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the original does not build"), "{stderr}");
+    assert!(stderr.contains("returned a non-zero code: 7"), "{stderr}");
+    assert!(stderr.contains("| broken-step-output"), "{stderr}");
+    assert!(stderr.contains("no comparison made"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+const ENDLESS: &str = "FROM layerwise/busybox\nRUN echo made > /made\nRUN sleep 600\n";
+
+#[test]
+fn a_build_past_the_timeout_is_stopped_and_cleaned_up() {
+    let Some(_daemon) = daemon(&[BUSYBOX]) else {
+        return;
+    };
+    let dir = write_dockerfile(ENDLESS);
+    let state = daemon_state();
+    let started = Instant::now();
+    let out = measure(&[
+        dir.path().join("Dockerfile").to_str().unwrap(),
+        "--timeout",
+        "3",
+    ]);
+    let took = started.elapsed();
+    assert_cleaned_up(&state);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ran past --timeout (3 s)"), "{stderr}");
+    assert!(stderr.contains("in step `RUN sleep 600`"), "{stderr}");
+    // far from the 600 s the step would take; not a speed check, a check that it stopped
+    assert!(took < Duration::from_secs(120), "took {took:?}");
+}
+
+#[test]
+fn ctrl_c_stops_the_build_and_still_cleans_up() {
+    let Some(_daemon) = daemon(&[BUSYBOX]) else {
+        return;
+    };
+    let dir = write_dockerfile(ENDLESS);
+    let state = daemon_state();
+    let mut child = layerwise()
+        .arg("measure")
+        .arg(dir.path().join("Dockerfile"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("layerwise runs");
+    // Wait until the endless step runs, then interrupt as a terminal would.
+    let stderr = child.stderr.take().expect("stderr piped");
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("RUN sleep 600") {
+                let _ = seen_tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    seen_rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the endless step started");
+    std::thread::sleep(Duration::from_millis(500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let out = wait_bounded(child, Duration::from_secs(120));
+    let stderr = reader.join().unwrap_or_default();
+    assert_cleaned_up(&state);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.contains("removed the 1 image "), "{stderr}");
+}
+
+/// A unix socket in front of the daemon's that passes everything through, except that it cuts
+/// the connection of a build once the daemon's output contains `cut_at`, as a daemon that
+/// dies mid-build would. Other connections (the clean-up's) pass on.
+struct CuttingProxy {
+    _dir: tempfile::TempDir,
+    socket: PathBuf,
+    cut: Arc<AtomicBool>,
+}
+
+impl CuttingProxy {
+    fn start(upstream: PathBuf, cut_at: &'static str) -> CuttingProxy {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("proxy.sock");
+        let listener = UnixListener::bind(&socket).expect("bind the proxy socket");
+        let cut = Arc::new(AtomicBool::new(false));
+        let cut_flag = cut.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                let Ok(daemon) = UnixStream::connect(&upstream) else {
+                    continue;
+                };
+                let is_build = Arc::new(AtomicBool::new(false));
+                let (mut c_read, mut d_write) = (
+                    client.try_clone().expect("clone"),
+                    daemon.try_clone().expect("clone"),
+                );
+                let build_flag = is_build.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 64 * 1024];
+                    let mut first = true;
+                    while let Ok(n) = c_read.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        if first {
+                            let head = String::from_utf8_lossy(&buf[..n.min(200)]).into_owned();
+                            build_flag.store(head.contains("/build?"), Ordering::SeqCst);
+                            first = false;
+                        }
+                        if d_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = d_write.shutdown(std::net::Shutdown::Write);
+                });
+                let cut_flag = cut_flag.clone();
+                std::thread::spawn(move || {
+                    let (mut d_read, mut c_write) = (daemon, client);
+                    let mut buf = [0u8; 64 * 1024];
+                    let mut seen = String::new();
+                    while let Ok(n) = d_read.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        if is_build.load(Ordering::SeqCst) {
+                            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+                            if seen.contains(cut_at) {
+                                cut_flag.store(true, Ordering::SeqCst);
+                                let _ = c_write.write_all(&buf[..n]);
+                                let _ = c_write.shutdown(std::net::Shutdown::Both);
+                                let _ = d_read.shutdown(std::net::Shutdown::Both);
+                                break;
+                            }
+                        }
+                        if c_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = c_write.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        CuttingProxy {
+            _dir: dir,
+            socket,
+            cut,
+        }
+    }
+}
+
+#[test]
+fn a_daemon_lost_mid_build_is_a_clear_error_and_what_was_built_is_removed() {
+    let Some(_daemon) = daemon(&[BUSYBOX]) else {
+        return;
+    };
+    let host = std::env::var("DOCKER_HOST").unwrap_or_default();
+    let Some(upstream) = host.strip_prefix("unix://").map(PathBuf::from) else {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI is set but DOCKER_HOST ({host}) is not a unix socket");
+        }
+        eprintln!("skipped: the proxy needs DOCKER_HOST=unix://… (got {host:?})");
+        return;
+    };
+    let proxy = CuttingProxy::start(upstream, "RUN sleep 600");
+    let dir = write_dockerfile(ENDLESS);
+    let state = daemon_state();
+    let child = layerwise()
+        .arg("measure")
+        .arg(dir.path().join("Dockerfile"))
+        .env("DOCKER_HOST", format!("unix://{}", proxy.socket.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("layerwise runs");
+    let out = wait_bounded(child, Duration::from_secs(120));
+    let stderr = text(&out.stderr);
+    assert!(
+        proxy.cut.load(Ordering::SeqCst),
+        "the proxy never cut:\n{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("stopped answering during the original's build"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("removed the 1 image "), "{stderr}");
+    // the daemon cancels the build when its client goes; give it a moment to remove its
+    // container before looking
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while daemon_state().1 != state.1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_cleaned_up(&state);
+}
+
+#[test]
+fn an_unreachable_daemon_is_named() {
+    let dir = write_dockerfile("FROM layerwise/busybox\nRUN true\n");
+    let dockerfile = dir.path().join("Dockerfile");
+    // a socket that accepts and hangs up at once, like a daemon dying as it is asked
+    let sockets = tempfile::tempdir().expect("temp dir");
+    let hangup = sockets.path().join("hangup.sock");
+    let listener = UnixListener::bind(&hangup).expect("bind");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            drop(stream);
+        }
+    });
+    let hangup_host = format!("unix://{}", hangup.display());
+    for (host, reason) in [
+        ("unix:///nonexistent/layerwise/docker.sock", ""),
+        (hangup_host.as_str(), ""),
+        ("ftp://example.invalid", "unsupported address"),
+    ] {
+        let out = layerwise()
+            .arg("measure")
+            .arg(&dockerfile)
+            .env("DOCKER_HOST", host)
+            .output()
+            .expect("layerwise runs");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{host}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot reach the Docker daemon at {host}")),
+            "{host}: {stderr}"
+        );
+        assert!(stderr.contains(reason), "{host}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+/// The context tar measure sends, against the one the Docker CLI makes of the same folder: the
+/// CLI builds the folder, then the CLI builds our tar (`docker build -` sends a tar as it is).
+/// The files COPY gets must be the same, with the same types, modes, owners and sizes; and with
+/// a CLI of Docker 23 or later, whose headers ours follow, the second build must take COPY from
+/// the first one's cache and end on the same image.
+#[test]
+fn our_context_tar_is_the_one_the_docker_cli_sends() {
+    use layerwise::docker::context::{Context, ContextSpec};
+    use std::os::unix::fs::PermissionsExt;
+
+    let Some(_daemon) = daemon(&[BUSYBOX]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let dockerfile = "FROM layerwise/busybox\nCOPY . /ctx/\n";
+    let files: &[(&str, &str)] = &[
+        ("Dockerfile", dockerfile),
+        (
+            ".dockerignore",
+            "node_modules\n*.log\n!keep.log\ndocs/**/*.md\n!docs/README.md\n",
+        ),
+        ("app/main.sh", "#!/bin/sh\necho hi\n"),
+        ("app/lib/util.sh", "util\n"),
+        ("node_modules/x/index.js", "x\n"),
+        ("debug.log", "no\n"),
+        ("keep.log", "yes\n"),
+        ("docs/README.md", "readme\n"),
+        ("docs/guide/intro.md", "intro\n"),
+        ("docs/guide/image.png", "png\n"),
+    ];
+    for (path, text) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, text).expect("write");
+    }
+    std::fs::set_permissions(
+        root.join("app/main.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod");
+    std::fs::create_dir_all(root.join("empty/inner")).expect("mkdir");
+    std::os::unix::fs::symlink("app/main.sh", root.join("run.sh")).expect("symlink");
+
+    let context = Context::build(&ContextSpec {
+        dir: root,
+        dockerfile: &root.join("Dockerfile"),
+        dockerfile_text: dockerfile,
+        ignore_text: None,
+        replaced: &[],
+    })
+    .expect("context tar");
+    let state = daemon_state();
+    let classic = |args: &[&str], stdin: Option<&[u8]>| -> Result<String, String> {
+        let mut child = Command::new("docker")
+            .env("DOCKER_BUILDKIT", "0")
+            .args(args)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(bytes).map_err(|e| e.to_string())?;
+        }
+        let out = wait_bounded(child, Duration::from_secs(300));
+        if out.status.success() {
+            Ok(text(&out.stdout))
+        } else {
+            Err(text(&out.stderr))
+        }
+    };
+    let by_cli = classic(
+        &[
+            "build",
+            "--no-cache",
+            "--network",
+            "none",
+            "-q",
+            root.to_str().unwrap(),
+        ],
+        None,
+    );
+    let by_us = classic(&["build", "--network", "none", "-"], Some(&context.tar));
+    let id = |out: &str| {
+        out.lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("Successfully built "))
+            .map(str::to_string)
+            .or_else(|| out.lines().last().map(|l| l.trim().to_string()))
+    };
+    let cli_id = by_cli.as_deref().ok().and_then(id);
+    let our_id = by_us.as_deref().ok().and_then(id);
+    let listing = |image: &str| {
+        docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            image,
+            "find",
+            "/ctx",
+            "-exec",
+            "stat",
+            "-c",
+            "%n|%F|%a|%u:%g|%s|%N",
+            "{}",
+            "+",
+        ])
+        .map(|out| {
+            let mut lines: Vec<String> = out.lines().map(str::to_string).collect();
+            lines.sort();
+            lines
+        })
+    };
+    let listings = (
+        cli_id.as_deref().map(listing),
+        our_id.as_deref().map(listing),
+    );
+    // remove both, by id, before asserting anything
+    for image in [&cli_id, &our_id].into_iter().flatten() {
+        let _ = docker(&["rmi", image]);
+    }
+    assert_cleaned_up(&state);
+    let by_us = by_us.expect("our tar builds");
+    by_cli.expect("the CLI builds the folder");
+    let (Some(Ok(cli_files)), Some(Ok(our_files))) = listings else {
+        panic!("could not list /ctx in both images: {listings:?}");
+    };
+    assert_eq!(cli_files, our_files);
+    assert!(
+        our_files
+            .iter()
+            .any(|l| l.starts_with("/ctx/empty/inner|directory|755|0:0"))
+    );
+    assert!(
+        our_files
+            .iter()
+            .any(|l| l.starts_with("/ctx/app/main.sh|regular file|755"))
+    );
+    assert!(
+        !our_files
+            .iter()
+            .any(|l| l.contains("node_modules") || l.contains("debug.log"))
+    );
+
+    let version = docker(&["version", "--format", "{{.Client.Version}}"]).unwrap_or_default();
+    let major: u32 = version
+        .trim()
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major < 23 {
+        eprintln!(
+            "cache sharing not checked: the docker CLI here is {} and writes older headers",
+            version.trim()
+        );
+        return;
+    }
+    assert!(
+        by_us.contains("COPY . /ctx/\n ---> Using cache"),
+        "our tar missed the cache of the CLI's build:\n{by_us}"
+    );
+    let short = |id: &str| {
+        id.trim_start_matches("sha256:")
+            .chars()
+            .take(12)
+            .collect::<String>()
+    };
+    assert_eq!(
+        short(cli_id.as_deref().unwrap_or("")),
+        short(our_id.as_deref().unwrap_or(""))
+    );
+}
+
+#[test]
+fn target_and_build_args_reach_the_build_and_the_layer_map() {
+    let Some(_daemon) = daemon(&[BUSYBOX]) else {
+        return;
+    };
+    // The last stage fails: only --target keeps it out. The RUN fails without the argument.
+    let dir = write_dockerfile(
+        "FROM layerwise/busybox AS build\nARG GREETING\n\
+         RUN test \"$GREETING\" = hello && echo \"$GREETING\" > /greeting\n\
+         RUN echo extra > /extra\n\nFROM layerwise/busybox\nRUN false\n",
+    );
+    let state = daemon_state();
+    let out = measure(&[
+        dir.path().join("Dockerfile").to_str().unwrap(),
+        "--target",
+        "build",
+        "--build-arg",
+        "GREETING=hello",
+        "--format",
+        "json",
+    ]);
+    let v = report(&out);
+    assert_cleaned_up(&state);
+    assert!(
+        applied(&v).contains(&"LW101".to_string()),
+        "{:?}",
+        applied(&v)
+    );
+    let lines = |side: &str| -> Vec<i64> {
+        v[side]["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .filter_map(|l| l["line"].as_i64())
+            .collect()
+    };
+    // the base image's layer comes in by line 1; then the two RUNs, merged after the rewrite
+    assert_eq!(lines("before"), [1, 3, 4]);
+    assert_eq!(lines("after"), [1, 3]);
+    let created_by = v["before"]["layers"][1]["created_by"]
+        .as_str()
+        .unwrap_or("");
+    assert!(created_by.contains("GREETING=hello"), "{created_by}");
+}
