@@ -22,7 +22,8 @@ pub fn is_dockerfile_name(name: &str) -> bool {
         || name.ends_with(".dockerfile")
 }
 
-/// A path that was asked for but does not exist.
+/// A path that was asked for but does not exist, or a file or folder found while searching
+/// that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Missing {
     pub path: PathBuf,
@@ -45,7 +46,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Missing>) {
             continue;
         }
         match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => files.extend(search(path)),
+            Ok(meta) if meta.is_dir() => search(path, &mut files, &mut missing),
             Ok(_) => files.push(path.clone()),
             Err(e) => missing.push(Missing {
                 path: path.clone(),
@@ -58,19 +59,33 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Missing>) {
     (files, missing)
 }
 
-fn search(root: &Path) -> Vec<PathBuf> {
-    WalkDir::new(root)
+/// Dockerfiles under `root`; a folder or file that cannot be read is reported, not skipped.
+fn search(root: &Path, files: &mut Vec<PathBuf>, missing: &mut Vec<Missing>) {
+    let walk = WalkDir::new(root)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
             e.depth() == 0
                 || !(e.file_type().is_dir()
                     && SKIPPED_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
-        })
-        .filter_map(Result::ok)
-        .filter(|e| !e.file_type().is_dir() && is_dockerfile_name(&e.file_name().to_string_lossy()))
-        .map(|e| e.into_path())
-        .collect()
+        });
+    for entry in walk {
+        match entry {
+            Ok(e) => {
+                if !e.file_type().is_dir() && is_dockerfile_name(&e.file_name().to_string_lossy()) {
+                    files.push(e.into_path());
+                }
+            }
+            Err(e) => {
+                let path = e.path().unwrap_or(root).to_path_buf();
+                let reason = e.io_error().map_or_else(|| e.to_string(), io_reason);
+                missing.push(Missing {
+                    message: format!("cannot read {}: {reason}", path.display()),
+                    path,
+                });
+            }
+        }
+    }
 }
 
 /// An io error's reason without Rust's "(os error N)" noise.

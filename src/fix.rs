@@ -167,6 +167,23 @@ mod tests {
     }
 
     #[test]
+    fn a_run_of_many_installs_is_fixed_within_the_passes() {
+        let installs = vec!["apt-get install -y curl"; 3 * MAX_PASSES].join(" && ");
+        let text = format!(
+            "FROM debian\nRUN apt-get update && {installs} && rm -rf /var/lib/apt/lists/*\n"
+        );
+        let options = crate::lint::LintOptions::default();
+        let fixed = fix_text(&text, &options, Safety::Unsafe);
+        assert_eq!(
+            fixed.text.matches("--no-install-recommends").count(),
+            3 * MAX_PASSES,
+            "{}",
+            fixed.text
+        );
+        assert!(!fix_text(&fixed.text, &options, Safety::Unsafe).changed());
+    }
+
+    #[test]
     fn out_of_range_edits_are_skipped_not_panicking() {
         let a = fix(vec![Edit::replace(Span::new(3, 99), "X")]);
         let (out, applied) = apply("abc", &[&a]);
@@ -293,8 +310,10 @@ pub fn fix_text(text: &str, options: &crate::lint::LintOptions, max: Safety) -> 
 }
 
 /// Picks the fixes of one pass: fixes that move or merge instructions first, then at most one
-/// fix per instruction, so that in-place fixes land on the final shape in a later pass instead
-/// of on text that is about to move.
+/// rule's fixes per instruction, so that in-place fixes land on the final shape in a later pass
+/// instead of on text that is about to move. One in-place rule may fix several places of an
+/// instruction in one pass (`--no-install-recommends` on each of its installs) when its edits
+/// do not touch: one fix a pass left a RUN of many installs unfinished after the last pass.
 fn one_fix_per_instruction<'d>(
     df: &crate::syntax::Dockerfile,
     candidates: &[&'d Diagnostic],
@@ -310,31 +329,80 @@ fn one_fix_per_instruction<'d>(
             )
         })
         .collect();
+    // Instruction spans are sorted and disjoint: the ones an edit touches are found by search.
     let claim = |fix: &Fix| -> Vec<Span> {
         fix.edits
             .iter()
             .map(|e| {
-                instruction_lines
+                let first = instruction_lines.partition_point(|s| s.end < e.span.start);
+                instruction_lines[first..]
                     .iter()
-                    .filter(|s| s.start <= e.span.end && e.span.start <= s.end)
+                    .take_while(|s| s.start <= e.span.end)
                     .fold(e.span, |acc, s| acc.cover(*s))
             })
             .collect()
     };
-    let mut taken: Vec<Span> = Vec::new();
+    let in_place = |rule: &str| crate::rules::fix_priority(rule) == crate::rules::IN_PLACE;
+    // What is claimed (instructions, by rule) and every edit chosen so far, as disjoint spans
+    // by start, so that a pass of many fixes is not quadratic.
+    let mut taken = Claims::default();
+    let mut edits = Claims::default();
     let mut chosen = Vec::new();
     for d in order {
         let Some(fix) = &d.fix else { continue };
         let spans = claim(fix);
+        let shares = |rule: &str| rule == d.rule && in_place(rule);
         let clashes = spans
             .iter()
-            .any(|s| taken.iter().any(|t| s.start <= t.end && t.start <= s.end));
+            .any(|s| taken.touching(*s).any(|rule| !shares(rule)))
+            || fix
+                .edits
+                .iter()
+                .any(|e| edits.touching(e.span).next().is_some());
         if !clashes {
-            taken.extend(spans);
+            for s in spans {
+                taken.insert(s, d.rule);
+            }
+            for e in &fix.edits {
+                edits.insert(e.span, d.rule);
+            }
             chosen.push(d);
         }
     }
     chosen
+}
+
+/// Disjoint spans by start, each with the rule that claimed it. Spans that touch are merged,
+/// which callers only let happen between spans of one rule.
+#[derive(Default)]
+struct Claims(std::collections::BTreeMap<usize, (usize, &'static str)>);
+
+impl Claims {
+    /// The rules of the spans that overlap or touch `span`.
+    fn touching(&self, span: Span) -> impl Iterator<Item = &'static str> + '_ {
+        self.0
+            .range(..=span.end)
+            .rev()
+            .take_while(move |(_, (end, _))| *end >= span.start)
+            .map(|(_, (_, rule))| *rule)
+    }
+
+    fn insert(&mut self, span: Span, rule: &'static str) {
+        let mut merged = span;
+        let starts: Vec<usize> = self
+            .0
+            .range(..=span.end)
+            .rev()
+            .take_while(|(_, (end, _))| *end >= span.start)
+            .map(|(start, _)| *start)
+            .collect();
+        for start in starts {
+            if let Some((end, _)) = self.0.remove(&start) {
+                merged = merged.cover(Span::new(start, end));
+            }
+        }
+        self.0.insert(merged.start, (merged.end, rule));
+    }
 }
 
 use crate::diagnostic::Diagnostic;

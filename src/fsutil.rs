@@ -1,9 +1,11 @@
 //! Writing files so that a crash, a full disk or a kill never leaves one half-written: write a
-//! temporary file in the same folder, keep the mode, then rename it over the original. A
-//! symlink is written through to its target and stays a symlink.
+//! temporary file in the same folder, give it the original's mode and owner, flush it to disk,
+//! rename it over the original, then flush the folder. A symlink is written through to its
+//! target and stays a symlink.
 
 use std::fs;
 use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -14,10 +16,13 @@ pub enum WriteError {
     Io { path: PathBuf, reason: String },
 }
 
+/// Links followed before giving up, as Linux's own limit.
+const MAX_LINKS: usize = 40;
+
 /// Where writing `path` really lands: the final target of a symlink chain.
-fn target(path: &Path) -> PathBuf {
+fn target(path: &Path) -> io::Result<PathBuf> {
     let mut current = path.to_path_buf();
-    for _ in 0..40 {
+    for _ in 0..MAX_LINKS {
         match fs::read_link(&current) {
             Ok(next) => {
                 current = match current.parent() {
@@ -25,19 +30,20 @@ fn target(path: &Path) -> PathBuf {
                     _ => next,
                 };
             }
-            Err(_) => break,
+            Err(_) => return Ok(current),
         }
     }
-    current
+    Err(io::Error::other("too many levels of symbolic links"))
 }
 
-/// Replaces (or creates) `path` with `contents` atomically.
+/// Replaces (or creates) `path` with `contents` atomically. On any error the original is as it
+/// was and no temporary file is left.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
-    let target = target(path);
     let io_error = |e: io::Error| WriteError::Io {
         path: path.to_path_buf(),
         reason: crate::discover::io_reason(&e),
     };
+    let target = target(path).map_err(io_error)?;
     let existing = fs::metadata(&target).ok();
     if existing
         .as_ref()
@@ -54,21 +60,31 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
     let name = target
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let temp = dir.join(format!(".{name}.layerwise-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
+    let write = || -> io::Result<()> {
+        // A new file gets the usual 0666 less the umask; the temp file is removed on any error.
+        let mut temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".layerwise.tmp")
+            .permissions(fs::Permissions::from_mode(0o666))
+            .tempfile_in(&dir)?;
+        temp.write_all(contents)?;
         if let Some(meta) = &existing {
-            fs::set_permissions(&temp, meta.permissions())?;
+            keep_owner_and_mode(temp.as_file(), meta)?;
         }
-        fs::rename(&temp, &target)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&temp);
-        return Err(io_error(e));
-    }
-    Ok(())
+        temp.as_file().sync_all()?;
+        temp.persist(&target).map_err(|e| e.error)?;
+        // The rename is durable once the folder's entry is on disk too.
+        fs::File::open(&dir)?.sync_all()
+    };
+    write().map_err(io_error)
+}
+
+/// The original's mode, and its owner and group when we may set them (root may; anyone may keep
+/// their own, and a file we could not chown keeps ours, as an editor's save would).
+fn keep_owner_and_mode(file: &fs::File, original: &fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let _ = std::os::unix::fs::fchown(file, Some(original.uid()), Some(original.gid()));
+    file.set_permissions(original.permissions())
 }
 
 #[cfg(test)]
@@ -77,7 +93,6 @@ mod tests {
 
     #[test]
     fn replaces_content_and_keeps_mode() {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("Dockerfile");
         fs::write(&path, "old").unwrap();
@@ -125,5 +140,109 @@ mod tests {
             Err(WriteError::ReadOnly { .. })
         ));
         assert_eq!(fs::read_to_string(&path).unwrap(), "old");
+    }
+    #[test]
+    fn follows_a_chain_of_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        fs::write(dir.path().join("sub/real"), "old").unwrap();
+        std::os::unix::fs::symlink("real", dir.path().join("sub/middle")).unwrap();
+        std::os::unix::fs::symlink("sub/middle", dir.path().join("Dockerfile")).unwrap();
+        write_atomic(&dir.path().join("Dockerfile"), b"new").unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.path().join("sub/real")).unwrap(),
+            "new"
+        );
+        for link in ["Dockerfile", "sub/middle"] {
+            let meta = fs::symlink_metadata(dir.path().join(link)).unwrap();
+            assert!(meta.file_type().is_symlink(), "{link} is still a link");
+        }
+        assert_eq!(fs::read_dir(dir.path().join("sub")).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_dangling_symlink_gets_its_target_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("report.json");
+        std::os::unix::fs::symlink("out/report.json", &link).unwrap();
+        fs::create_dir(dir.path().join("out")).unwrap();
+        write_atomic(&link, b"{}").unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("out/report.json")).unwrap(),
+            "{}"
+        );
+    }
+
+    #[test]
+    fn a_symlink_loop_is_an_error_and_stays_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::os::unix::fs::symlink("b", &a).unwrap();
+        std::os::unix::fs::symlink("a", &b).unwrap();
+        let error = write_atomic(&a, b"new").unwrap_err().to_string();
+        assert!(
+            error.contains("too many levels of symbolic links"),
+            "{error}"
+        );
+        assert!(fs::symlink_metadata(&a).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_symlink_to_a_read_only_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        fs::write(&real, "old").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o444)).unwrap();
+        let link = dir.path().join("Dockerfile");
+        std::os::unix::fs::symlink("real", &link).unwrap();
+        assert!(matches!(
+            write_atomic(&link, b"new"),
+            Err(WriteError::ReadOnly { .. })
+        ));
+        assert_eq!(fs::read_to_string(&real).unwrap(), "old");
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    #[test]
+    fn keeps_the_owner_when_root() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Dockerfile");
+        fs::write(&path, "old").unwrap();
+        if std::os::unix::fs::chown(&path, Some(65534), Some(65534)).is_err() {
+            eprintln!("skipped: not root, cannot give the file to another owner");
+            return;
+        }
+        write_atomic(&path, b"new").unwrap();
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+    }
+
+    #[test]
+    fn a_new_file_gets_the_mode_any_new_file_gets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        write_atomic(&path, b"{}").unwrap();
+        let plain = dir.path().join("plain");
+        fs::write(&plain, "{}").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode(&path),
+            mode(&plain),
+            "0666 less the umask, not a temp file's 0600"
+        );
     }
 }

@@ -73,3 +73,79 @@ proptest! {
         prop_assert_eq!(index.offset_utf16(&text, pos.line, pos.utf16_column), offset);
     }
 }
+
+/// Text with many lines, `\r\n` endings, and characters of 1 to 4 bytes (2 UTF-16 units for 𝄞).
+fn multiline_unicode() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("a".to_string()),
+        Just("RUN x".to_string()),
+        Just("\n".to_string()),
+        Just("\r\n".to_string()),
+        Just("é".to_string()),
+        Just("中".to_string()),
+        Just("𝄞".to_string()),
+        Just("\t".to_string()),
+        "\\PC{0,3}",
+    ];
+    prop::collection::vec(piece, 0..60).prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Every character boundary: offset -> (line, column, UTF-16 column) -> offset, and the
+    /// position agrees with counting by hand.
+    #[test]
+    fn every_offset_round_trips_through_its_position(text in multiline_unicode()) {
+        let index = LineIndex::new(&text);
+        for offset in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let pos = index.position(&text, offset);
+            let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+            let before = &text[line_start..offset];
+            prop_assert_eq!(pos.line, text[..offset].matches('\n').count());
+            prop_assert_eq!(pos.column, before.chars().count());
+            prop_assert_eq!(pos.utf16_column, before.encode_utf16().count());
+            prop_assert_eq!(index.line_start(pos.line), line_start);
+            prop_assert_eq!(index.offset_utf16(&text, pos.line, pos.utf16_column), offset);
+        }
+    }
+
+    /// An offset inside a character, or past the end, gives the position of the boundary
+    /// before it (the end of the text).
+    #[test]
+    fn offsets_off_a_boundary_or_past_the_end_clamp(text in multiline_unicode(), past in 1usize..50) {
+        let index = LineIndex::new(&text);
+        for offset in (0..text.len()).filter(|&i| !text.is_char_boundary(i)) {
+            let floor = (0..offset).rev().find(|&i| text.is_char_boundary(i)).unwrap();
+            prop_assert_eq!(index.position(&text, offset), index.position(&text, floor));
+        }
+        prop_assert_eq!(
+            index.position(&text, text.len() + past),
+            index.position(&text, text.len())
+        );
+    }
+
+    /// A column past the end of a line gives the line's end (before its `\n`); a line past the
+    /// last gives the end of the text; a column inside a surrogate pair gives a boundary on
+    /// that line. Lines and their spans agree.
+    #[test]
+    fn columns_and_lines_out_of_range_clamp(text in multiline_unicode(), extra in 0usize..8) {
+        let index = LineIndex::new(&text);
+        prop_assert_eq!(index.line_count(), text.matches('\n').count() + 1);
+        for line in 0..index.line_count() {
+            let span = index.line_span(&text, line);
+            let content = &text[span.range()];
+            prop_assert!(!content.contains('\n'));
+            prop_assert_eq!(index.line_of(span.start), line);
+            prop_assert_eq!(index.line_of(span.end), line);
+            let units = content.encode_utf16().count();
+            prop_assert_eq!(index.offset_utf16(&text, line, units + extra), span.end);
+            for column in 0..=units {
+                let at = index.offset_utf16(&text, line, column);
+                prop_assert!(text.is_char_boundary(at) && span.start <= at && at <= span.end);
+                prop_assert!(index.position(&text, at).utf16_column >= column);
+            }
+        }
+        prop_assert_eq!(index.offset_utf16(&text, index.line_count() + extra, 0), text.len());
+    }
+}

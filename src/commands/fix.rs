@@ -145,7 +145,11 @@ fn unified(name: &str, old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
-    TextDiff::from_lines(old, new)
+    // Myers' diff is quadratic when most lines change (all RUNs merged into one); past the
+    // deadline it settles for a larger diff that is still right.
+    TextDiff::configure()
+        .timeout(std::time::Duration::from_millis(500))
+        .diff_lines(old, new)
         .unified_diff()
         .context_radius(3)
         .header(&format!("a/{name}"), &format!("b/{name}"))

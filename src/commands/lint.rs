@@ -51,16 +51,26 @@ pub fn run(args: &LintArgs, color: bool) -> Exit {
         files: &results,
         color: color && args.output.is_none(),
     };
-    let mut rendered = Vec::new();
-    let written = reporter(args.format)
-        .write(&report, &mut rendered)
-        .map_err(|e| e.to_string())
-        .and_then(|()| match &args.output {
-            Some(path) => crate::fsutil::write_atomic(path, &rendered).map_err(|e| e.to_string()),
-            None => std::io::stdout()
-                .write_all(&rendered)
-                .map_err(|e| e.to_string()),
-        });
+    let reporter = reporter(args.format);
+    let written = match &args.output {
+        // Rendered whole first: the file is replaced atomically or not at all.
+        Some(path) => {
+            let mut rendered = Vec::new();
+            reporter
+                .write(&report, &mut rendered)
+                .map_err(|e| e.to_string())
+                .and_then(|()| {
+                    crate::fsutil::write_atomic(path, &rendered).map_err(|e| e.to_string())
+                })
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            reporter
+                .write(&report, &mut out)
+                .and_then(|()| out.flush())
+                .map_err(|e| e.to_string())
+        }
+    };
     if let Err(e) = written {
         eprintln!("error: {e}");
         return Exit::Trouble;

@@ -197,23 +197,113 @@ impl miette::Diagnostic for Shown<'_> {
     }
 }
 
+impl Shown<'_> {
+    /// The whole lines around `span` with room for the context lines: (start, end, first line).
+    fn window(&self, span: &SourceSpan, before: usize, after: usize) -> (usize, usize, usize) {
+        let len = self.text.len();
+        let Some(df) = self
+            .file
+            .source
+            .as_deref()
+            .filter(|df| df.text().len() == len)
+        else {
+            return (0, len, 0);
+        };
+        let lines = df.lines();
+        // One line more than asked on each side, so that miette sees the line break before the
+        // first context line and where the last one ends, as it does in the whole text.
+        let first = lines
+            .line_of(span.offset().min(len))
+            .saturating_sub(before + 1);
+        let past = lines.line_of((span.offset() + span.len()).min(len)) + after + 2;
+        let end = if past < lines.line_count() {
+            lines.line_start(past)
+        } else {
+            len
+        };
+        (lines.line_start(first), end, first)
+    }
+}
+
 impl miette::SourceCode for Shown<'_> {
+    /// miette finds a snippet by scanning the text from its start, which made a report of many
+    /// findings quadratic in the file's length. It scans only a window of lines around the span
+    /// here, and its offsets and line numbers are moved back into the whole file.
     fn read_span<'b>(
         &'b self,
         span: &SourceSpan,
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
-        let text: &'b str = &self.text;
-        let contents = text.read_span(span, context_lines_before, context_lines_after)?;
+        let (start, end, first_line) = self.window(span, context_lines_before, context_lines_after);
+        let offset = span
+            .offset()
+            .checked_sub(start)
+            .ok_or(miette::MietteError::OutOfBounds)?;
+        let window: &'b str = &self.text[start..end];
+        let local = SourceSpan::new(offset.into(), span.len());
+        let contents = window.read_span(&local, context_lines_before, context_lines_after)?;
         let data: &'b [u8] = contents.data();
+        let found = SourceSpan::new(
+            (contents.span().offset() + start).into(),
+            contents.span().len(),
+        );
         Ok(Box::new(miette::MietteSpanContents::new_named(
             self.file.display.clone(),
             data,
-            *contents.span(),
-            contents.line(),
+            found,
+            contents.line() + first_line,
             contents.column(),
-            contents.line_count(),
+            // miette counts the lines from the start of the text up to the snippet's end.
+            contents.line_count() + first_line,
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::Dockerfile;
+    use miette::SourceCode;
+
+    /// The windowed lookup gives what miette's own lookup over the whole text gives.
+    #[test]
+    fn snippets_read_from_a_window_match_the_whole_text() {
+        let text = "FROM a\n\nRUN x \\\n  && y\r\n# é𝄞\nRUN z\nCOPY . /app\n";
+        let file = FileResult {
+            path: "Dockerfile".into(),
+            display: "Dockerfile".into(),
+            source: Some(Arc::new(Dockerfile::parse(text))),
+            diagnostics: Vec::new(),
+            errors: Vec::new(),
+        };
+        let error = crate::report::FileError {
+            message: String::new(),
+            position: None,
+            span: None,
+        };
+        let shown = Shown {
+            file: &file,
+            text: Arc::from(text),
+            kind: Kind::Error(&error),
+        };
+        let ends: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        for &start in &ends {
+            for &end in ends.iter().filter(|&&e| e >= start) {
+                let span = SourceSpan::from(start..end);
+                for context in [0, 1, 2] {
+                    let ours = shown.read_span(&span, context, context).unwrap();
+                    let theirs = text.read_span(&span, context, context).unwrap();
+                    let what = format!("{start}..{end} with {context} lines of context");
+                    assert_eq!(ours.data(), theirs.data(), "{what}");
+                    assert_eq!(ours.span(), theirs.span(), "{what}");
+                    assert_eq!(ours.line(), theirs.line(), "{what}");
+                    assert_eq!(ours.column(), theirs.column(), "{what}");
+                    assert_eq!(ours.line_count(), theirs.line_count(), "{what}");
+                }
+            }
+        }
     }
 }

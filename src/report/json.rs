@@ -2,55 +2,99 @@
 
 use std::io::{self, Write};
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::{Report, Reporter};
+use super::{FileResult, Report, Reporter};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::fix::Safety;
 use crate::rules;
 
 pub struct Json;
 
+// The report is serialized straight from these borrowed views, field order as documented, so
+// that a report of many findings streams out instead of being built as a JSON tree first.
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    files_checked: usize,
+    findings: Vec<Finding<'a>>,
+    errors: Vec<Error<'a>>,
+}
+
+#[derive(Serialize)]
+struct Finding<'a> {
+    file: &'a str,
+    rule: &'a str,
+    name: Option<&'a str>,
+    severity: Severity,
+    message: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    fixable: bool,
+    fix: Option<FixView<'a>>,
+    help: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct FixView<'a> {
+    title: &'a str,
+    safety: Safety,
+}
+
+#[derive(Serialize)]
+struct Error<'a> {
+    file: &'a str,
+    message: &'a str,
+    line: Option<usize>,
+    column: Option<usize>,
+}
+
+fn finding<'a>(file: &'a FileResult, d: &'a Diagnostic) -> Finding<'a> {
+    let start = file.position(d.span.start);
+    let end = file.position(d.span.end);
+    Finding {
+        file: &file.display,
+        rule: d.rule,
+        name: rules::meta(d.rule).map(|m| m.name.as_str()),
+        severity: d.severity,
+        message: &d.message,
+        line: start.line + 1,
+        column: start.column + 1,
+        end_line: end.line + 1,
+        end_column: end.column + 1,
+        fixable: d
+            .fix
+            .as_ref()
+            .is_some_and(|f| f.safety != Safety::DisplayOnly),
+        fix: d.fix.as_ref().map(|f| FixView {
+            title: &f.title,
+            safety: f.safety,
+        }),
+        help: d.help.as_deref(),
+    }
+}
+
 impl Reporter for Json {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-        let findings: Vec<Value> = report
-            .findings()
-            .map(|(file, d)| {
-                let start = file.position(d.span.start);
-                let end = file.position(d.span.end);
-                json!({
-                    "file": file.display,
-                    "rule": d.rule,
-                    "name": rules::meta(d.rule).map(|m| m.name.as_str()),
-                    "severity": d.severity,
-                    "message": d.message,
-                    "line": start.line + 1,
-                    "column": start.column + 1,
-                    "end_line": end.line + 1,
-                    "end_column": end.column + 1,
-                    "fixable": d.fix.as_ref().is_some_and(|f| f.safety != crate::fix::Safety::DisplayOnly),
-                    "fix": d.fix.as_ref().map(|f| json!({"title": f.title, "safety": f.safety})),
-                    "help": d.help,
-                })
-            })
-            .collect();
-        let errors: Vec<Value> = report
+        let errors = report
             .files
             .iter()
             .flat_map(|file| {
-                file.errors.iter().map(move |e| {
-                    json!({
-                        "file": file.display,
-                        "message": e.message,
-                        "line": e.position.map(|p| p.line + 1),
-                        "column": e.position.map(|p| p.column + 1),
-                    })
+                file.errors.iter().map(move |e| Error {
+                    file: &file.display,
+                    message: &e.message,
+                    line: e.position.map(|p| p.line + 1),
+                    column: e.position.map(|p| p.column + 1),
                 })
             })
             .collect();
-        let value = json!({
-            "files_checked": report.files.len(),
-            "findings": findings,
-            "errors": errors,
-        });
+        let value = JsonReport {
+            files_checked: report.files.len(),
+            findings: report.findings().map(|(f, d)| finding(f, d)).collect(),
+            errors,
+        };
         serde_json::to_writer_pretty(&mut *out, &value)?;
         writeln!(out)
     }

@@ -168,9 +168,12 @@ pub fn fix_priority(rule: &str) -> u8 {
         "LW202" => 1,
         "LW105" => 2,
         "LW101" => 3,
-        _ => 4,
+        _ => IN_PLACE,
     }
 }
+
+/// The [`fix_priority`] of rules whose fixes edit an instruction where it stands.
+pub const IN_PLACE: u8 = 4;
 
 /// A rule by ID, name or alias, case-insensitively: `LW102`, `apt-lists-not-cleaned`, `DL3009`.
 pub fn lookup(key: &str) -> Option<&'static RuleMeta> {

@@ -63,8 +63,8 @@ fn split_lines(text: &str, index: &LineIndex) -> Vec<Line> {
                 end,
             }
         })
-        // A file ending in a newline has no last line after it.
-        .filter(|line| line.start < text.len() || line.start == 0)
+        // A file ending in a newline has no last line after it, and an empty file no line.
+        .filter(|line| line.start < text.len())
         .collect()
 }
 
@@ -613,6 +613,7 @@ mod tests {
     fn empty_file_has_no_instructions() {
         let df = Dockerfile::parse("");
         assert_eq!(df.errors[0].message, "file with no instructions");
+        assert!(df.nodes.is_empty(), "no empty node: {:?}", df.nodes);
         assert_eq!(df.to_string(), "");
     }
 }
