@@ -147,51 +147,6 @@ fn edits_are_valid(text: &str, edits: &[Edit]) -> bool {
         })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fix(edits: Vec<Edit>) -> Fix {
-        Fix::new("t", Safety::Safe, edits)
-    }
-
-    #[test]
-    fn applies_disjoint_edits_and_defers_overlapping_ones() {
-        let text = "abcdef";
-        let a = fix(vec![Edit::replace(Span::new(0, 2), "X")]);
-        let b = fix(vec![Edit::replace(Span::new(1, 3), "Y")]);
-        let c = fix(vec![Edit::insert(6, "!")]);
-        let (out, applied) = apply(text, &[&a, &b, &c]);
-        assert_eq!(out, "Xcdef!");
-        assert_eq!(applied, [0, 2]);
-    }
-
-    #[test]
-    fn a_run_of_many_installs_is_fixed_within_the_passes() {
-        let installs = vec!["apt-get install -y curl"; 3 * MAX_PASSES].join(" && ");
-        let text = format!(
-            "FROM debian\nRUN apt-get update && {installs} && rm -rf /var/lib/apt/lists/*\n"
-        );
-        let options = crate::lint::LintOptions::default();
-        let fixed = fix_text(&text, &options, Safety::Unsafe);
-        assert_eq!(
-            fixed.text.matches("--no-install-recommends").count(),
-            3 * MAX_PASSES,
-            "{}",
-            fixed.text
-        );
-        assert!(!fix_text(&fixed.text, &options, Safety::Unsafe).changed());
-    }
-
-    #[test]
-    fn out_of_range_edits_are_skipped_not_panicking() {
-        let a = fix(vec![Edit::replace(Span::new(3, 99), "X")]);
-        let (out, applied) = apply("abc", &[&a]);
-        assert_eq!(out, "abc");
-        assert!(applied.is_empty());
-    }
-}
-
 /// How a file writes multi-line instructions, so generated text looks like the user's own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Style {
@@ -257,6 +212,25 @@ impl FixOutcome {
     pub fn changed(&self) -> bool {
         !self.applied.is_empty()
     }
+}
+
+/// The rules of applied fixes, counted, in the order first applied: `LW102, LW101 ×2`.
+pub fn summary(applied: &[impl AsRef<str>]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for id in applied.iter().map(AsRef::as_ref) {
+        match counts.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((id, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|&(id, n)| match n {
+            1 => id.to_string(),
+            n => format!("{id} ×{n}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Most passes a fix run makes; each pass applies every fix that does not overlap another.
@@ -406,3 +380,55 @@ impl Claims {
 }
 
 use crate::diagnostic::Diagnostic;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fix(edits: Vec<Edit>) -> Fix {
+        Fix::new("t", Safety::Safe, edits)
+    }
+
+    #[test]
+    fn applies_disjoint_edits_and_defers_overlapping_ones() {
+        let text = "abcdef";
+        let a = fix(vec![Edit::replace(Span::new(0, 2), "X")]);
+        let b = fix(vec![Edit::replace(Span::new(1, 3), "Y")]);
+        let c = fix(vec![Edit::insert(6, "!")]);
+        let (out, applied) = apply(text, &[&a, &b, &c]);
+        assert_eq!(out, "Xcdef!");
+        assert_eq!(applied, [0, 2]);
+    }
+
+    #[test]
+    fn a_run_of_many_installs_is_fixed_within_the_passes() {
+        let installs = vec!["apt-get install -y curl"; 3 * MAX_PASSES].join(" && ");
+        let text = format!(
+            "FROM debian\nRUN apt-get update && {installs} && rm -rf /var/lib/apt/lists/*\n"
+        );
+        let options = crate::lint::LintOptions::default();
+        let fixed = fix_text(&text, &options, Safety::Unsafe);
+        assert_eq!(
+            fixed.text.matches("--no-install-recommends").count(),
+            3 * MAX_PASSES,
+            "{}",
+            fixed.text
+        );
+        assert!(!fix_text(&fixed.text, &options, Safety::Unsafe).changed());
+    }
+
+    #[test]
+    fn summary_counts_rules_in_the_order_first_applied() {
+        assert_eq!(summary(&["LW102", "LW101", "LW102"]), "LW102 ×2, LW101");
+        assert_eq!(summary(&["LW101".to_string()]), "LW101");
+        assert_eq!(summary(&[] as &[&str]), "");
+    }
+
+    #[test]
+    fn out_of_range_edits_are_skipped_not_panicking() {
+        let a = fix(vec![Edit::replace(Span::new(3, 99), "X")]);
+        let (out, applied) = apply("abc", &[&a]);
+        assert_eq!(out, "abc");
+        assert!(applied.is_empty());
+    }
+}

@@ -65,7 +65,11 @@ pub fn run(args: &FixArgs) -> Exit {
             continue;
         }
         match write_changes(file, outcome) {
-            Ok(()) => eprintln!("fixed {}: {}", file.display, summary(&outcome.applied)),
+            Ok(()) => eprintln!(
+                "fixed {}: {}",
+                file.display,
+                crate::fix::summary(&outcome.applied)
+            ),
             Err(message) => {
                 eprintln!("error: {message}");
                 exit = Exit::Trouble;
@@ -109,28 +113,6 @@ fn fix_file(
         original,
         outcome,
     }
-}
-
-/// `LW102, LW101 ×2`.
-fn summary(applied: &[&str]) -> String {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
-    for id in applied {
-        match counts.iter_mut().find(|(i, _)| i == id) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((id, 1)),
-        }
-    }
-    counts
-        .iter()
-        .map(|(id, n)| {
-            if *n == 1 {
-                id.to_string()
-            } else {
-                format!("{id} ×{n}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn diff(file: &Fixed, outcome: &FixOutcome) -> String {

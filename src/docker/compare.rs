@@ -133,7 +133,7 @@ impl Comparison {
         } else {
             format!(
                 "after = `layerwise fix` applied ({})",
-                summary(&self.applied)
+                crate::fix::summary(&self.applied)
             )
         };
         out.push_str(&format!("{}: {fixes}\n", self.dockerfile));
@@ -242,25 +242,6 @@ impl Comparison {
         }
         table
     }
-}
-
-/// `LW101 ×2, LW102`.
-pub fn summary(applied: &[String]) -> String {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
-    for id in applied {
-        match counts.iter_mut().find(|(i, _)| i == id) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((id, 1)),
-        }
-    }
-    counts
-        .iter()
-        .map(|(id, n)| match n {
-            1 => id.to_string(),
-            n => format!("{id} ×{n}"),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn bytes(n: u64) -> String {
@@ -573,9 +554,5 @@ mod tests {
         );
         assert_eq!(change(0.0, 3.0, |d| format!("{d:+}")), "+3");
         assert_eq!(change(5.0, 5.0, |d| format!("{d:+}")), "0");
-        assert_eq!(
-            summary(&["LW101".into(), "LW102".into(), "LW101".into()]),
-            "LW101 ×2, LW102"
-        );
     }
 }
