@@ -4,10 +4,11 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-#[path = "common/big_inputs.rs"]
-mod big_inputs;
+mod common;
+
+use common::big_inputs;
 
 /// Far above what any case takes even in a debug build on a busy machine: a guard against
 /// hangs, not a speed check (speed is measured in `benches/speed.rs`).
@@ -29,12 +30,8 @@ fn layerwise(args: &[&str], dir: &Path) -> Run {
     layerwise_as(args, dir, None)
 }
 
-/// Runs the binary in `dir` (as `uid` when given), output to files so that nothing blocks,
-/// killed if it outlives [`HANG`].
+/// Runs the binary in `dir` (as `uid` when given), killed if it outlives [`HANG`].
 fn layerwise_as(args: &[&str], dir: &Path, uid: Option<u32>) -> Run {
-    let logs = tempfile::tempdir().unwrap();
-    let out_path = logs.path().join("stdout");
-    let err_path = logs.path().join("stderr");
     let mut command = Command::new(env!("CARGO_BIN_EXE_layerwise"));
     command
         .args(args)
@@ -42,31 +39,22 @@ fn layerwise_as(args: &[&str], dir: &Path, uid: Option<u32>) -> Run {
         .env("NO_COLOR", "1")
         .env_remove("RUST_BACKTRACE")
         .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap());
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if let Some(uid) = uid {
         use std::os::unix::process::CommandExt;
         command.uid(uid).gid(uid);
     }
-    let mut child = command.spawn().expect("layerwise starts");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > HANG {
-            let _ = child.kill();
-            panic!("layerwise {args:?} hung: still running after {HANG:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+    let child = command.spawn().expect("layerwise starts");
+    let out = common::output_within(child, HANG)
+        .unwrap_or_else(|e| panic!("layerwise {args:?} hung: {e}"));
+    let status = out.status;
     let run = Run {
         code: status
             .code()
             .unwrap_or_else(|| panic!("layerwise {args:?} was killed by a signal: {status:?}")),
-        stdout: read(&out_path),
-        stderr: read(&err_path),
+        stdout: common::stdout(&out),
+        stderr: common::stderr(&out),
     };
     assert!(
         !run.all().contains("panicked") && !run.all().contains("RUST_BACKTRACE"),

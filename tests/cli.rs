@@ -1,34 +1,15 @@
 //! The `layerwise` binary as users and scripts meet it: output, exit codes, and what `fix`
 //! does to files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/cli")
-        .join(name)
-}
+use std::path::PathBuf;
+use std::process::Command;
 
-fn layerwise(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_layerwise"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("layerwise runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{cli_fixture, layerwise, stderr, stdout};
 
 fn fixtures_dir() -> PathBuf {
-    fixture("")
+    cli_fixture("")
 }
 
 #[test]
@@ -181,7 +162,7 @@ fn folders_are_searched_and_output_is_sorted() {
 fn fix_writes_safe_fixes_and_a_second_run_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
-        fixture("wasteful.Dockerfile"),
+        cli_fixture("wasteful.Dockerfile"),
         dir.path().join("Dockerfile"),
     )
     .unwrap();
@@ -208,7 +189,7 @@ fn fix_writes_safe_fixes_and_a_second_run_changes_nothing() {
 fn fix_diff_shows_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("Dockerfile");
-    std::fs::copy(fixture("wasteful.Dockerfile"), &path).unwrap();
+    std::fs::copy(cli_fixture("wasteful.Dockerfile"), &path).unwrap();
     let before = std::fs::read(&path).unwrap();
     let out = layerwise(&["fix", "--unsafe", "--diff", "Dockerfile"], dir.path());
     assert_eq!(out.status.code(), Some(1));
@@ -220,17 +201,17 @@ fn fix_diff_shows_and_writes_nothing() {
 fn fix_leaves_unparseable_and_read_only_files_alone_and_fixes_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
-        fixture("broken.Dockerfile"),
+        cli_fixture("broken.Dockerfile"),
         dir.path().join("broken.Dockerfile"),
     )
     .unwrap();
     std::fs::copy(
-        fixture("wasteful.Dockerfile"),
+        cli_fixture("wasteful.Dockerfile"),
         dir.path().join("locked.Dockerfile"),
     )
     .unwrap();
     std::fs::copy(
-        fixture("wasteful.Dockerfile"),
+        cli_fixture("wasteful.Dockerfile"),
         dir.path().join("open.Dockerfile"),
     )
     .unwrap();
@@ -249,11 +230,11 @@ fn fix_leaves_unparseable_and_read_only_files_alone_and_fixes_the_rest() {
     let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
     assert_eq!(
         read("broken.Dockerfile"),
-        std::fs::read_to_string(fixture("broken.Dockerfile")).unwrap()
+        std::fs::read_to_string(cli_fixture("broken.Dockerfile")).unwrap()
     );
     assert_eq!(
         read("locked.Dockerfile"),
-        std::fs::read_to_string(fixture("wasteful.Dockerfile")).unwrap()
+        std::fs::read_to_string(cli_fixture("wasteful.Dockerfile")).unwrap()
     );
     assert_ne!(
         read("open.Dockerfile"),
@@ -266,7 +247,7 @@ fn fix_leaves_unparseable_and_read_only_files_alone_and_fixes_the_rest() {
 fn fix_keeps_symlinks() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
-        fixture("wasteful.Dockerfile"),
+        cli_fixture("wasteful.Dockerfile"),
         dir.path().join("real.Dockerfile"),
     )
     .unwrap();

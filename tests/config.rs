@@ -2,17 +2,12 @@
 //! the repository root, `--config`, the failure threshold, `exclude` for lint and fix, errors
 //! with file:line:column, `init`, and fixes that respect suppression.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn layerwise(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_layerwise"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("layerwise runs")
-}
+use std::path::Path;
+use std::process::Output;
+
+use common::layerwise;
 
 fn write(dir: &Path, path: &str, text: &str) {
     let path = dir.join(path);

@@ -10,10 +10,11 @@
 //! Docker 20.10 CLI with its built-in BuildKit); it skips the cases marked classic-only, whose
 //! outcome depends on the version of the sender's filter (see `CLASSIC_ONLY`).
 
-use std::io::Read;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use layerwise::dockerignore::{Builder, DockerIgnore};
 
@@ -327,37 +328,7 @@ impl Docker {
     /// The daemon at `DOCKER_HOST` (or the default socket), with the base image. `None` after
     /// printing why; under `CI` a missing daemon or image fails the test instead.
     fn reachable() -> Option<Docker> {
-        let missing = |why: String| {
-            if std::env::var_os("CI").is_some() {
-                panic!("CI is set but {why}");
-            }
-            eprintln!("skipped: {why}");
-            None
-        };
-        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "the default socket".into());
-        let version = run(
-            Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]),
-            Duration::from_secs(20),
-        );
-        match version {
-            Ok(version) => eprintln!("Docker daemon {} at {host}", version.trim()),
-            Err(e) => {
-                return missing(format!(
-                    "no Docker daemon answers at {host} ({e}); start one with \
-                     scripts/docker-env.sh start DIR and export DOCKER_HOST"
-                ));
-            }
-        }
-        if let Err(e) = run(
-            Command::new("docker").args(["image", "inspect", BASE_IMAGE]),
-            Duration::from_secs(20),
-        ) {
-            return missing(format!(
-                "the daemon has no {BASE_IMAGE} ({e}); make it with scripts/docker-env.sh \
-                 images busybox"
-            ));
-        }
-        Some(Docker)
+        common::docker_ready(&[BASE_IMAGE]).then_some(Docker)
     }
 
     /// A CLI that builds with `builder`: any CLI for the classic builder; for BuildKit the
@@ -480,52 +451,16 @@ impl Cli {
 
 /// Run a command to completion within `timeout`: its stdout, or an error with its stderr.
 fn run(command: &mut Command, timeout: Duration) -> Result<String, String> {
-    let mut child = command
+    let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run {command:?}: {e}"))?;
-    // Read both pipes on their own threads so a chatty command cannot block on a full pipe.
-    let reader = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_string(&mut text);
-            }
-            text
-        })
-    };
-    let stdout = reader(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = reader(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{command:?} took longer than {timeout:?}"));
-            }
-            Err(e) => return Err(format!("waiting for {command:?}: {e}")),
-        }
-    };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
-    if status.success() {
-        Ok(stdout)
+    let out = common::output_within(child, timeout).map_err(|e| format!("{command:?}: {e}"))?;
+    if out.status.success() {
+        Ok(common::stdout(&out))
     } else {
-        Err(format!("{status}: {}", stderr.trim()))
+        Err(format!("{}: {}", out.status, common::stderr(&out).trim()))
     }
 }

@@ -2,27 +2,12 @@
 //! original as it was and no temporary file behind; symlinked Dockerfiles are fixed at their
 //! target and stay symlinks.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/cli")
-        .join(name)
-}
+use std::path::Path;
+use std::process::Command;
 
-fn layerwise(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_layerwise"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("layerwise runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{cli_fixture, layerwise, stderr};
 
 fn names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -54,11 +39,7 @@ impl Tmpfs {
                     Ok(out) => stderr(&out),
                     Err(e) => e.to_string(),
                 };
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "CI must be able to mount a tmpfs: {why}"
-                );
-                eprintln!("skipped: cannot mount a tmpfs (root needed): {why}");
+                common::skip(format!("a tmpfs cannot be mounted (root needed): {why}"));
                 None
             }
         }
@@ -90,7 +71,7 @@ fn fix_on_a_full_disk_keeps_the_original() {
     let Some(fs) = Tmpfs::mount("64k") else {
         return;
     };
-    let original = std::fs::read(fixture("wasteful.Dockerfile")).unwrap();
+    let original = std::fs::read(cli_fixture("wasteful.Dockerfile")).unwrap();
     std::fs::write(fs.path().join("Dockerfile"), &original).unwrap();
     fs.fill();
     let out = layerwise(&["fix", "Dockerfile"], fs.path());
@@ -124,7 +105,11 @@ fn lint_output_on_a_full_disk_keeps_the_old_report() {
     let Some(fs) = Tmpfs::mount("64k") else {
         return;
     };
-    std::fs::copy(fixture("wasteful.Dockerfile"), fs.path().join("Dockerfile")).unwrap();
+    std::fs::copy(
+        cli_fixture("wasteful.Dockerfile"),
+        fs.path().join("Dockerfile"),
+    )
+    .unwrap();
     std::fs::write(fs.path().join("report.json"), "old report\n").unwrap();
     fs.fill();
     let out = layerwise(
@@ -156,7 +141,7 @@ fn lint_output_to_a_read_only_file_is_refused() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
-        fixture("wasteful.Dockerfile"),
+        cli_fixture("wasteful.Dockerfile"),
         dir.path().join("Dockerfile"),
     )
     .unwrap();
@@ -179,7 +164,7 @@ fn fix_follows_a_symlink_chain_to_its_target() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("real")).unwrap();
     std::fs::copy(
-        fixture("wasteful.Dockerfile"),
+        cli_fixture("wasteful.Dockerfile"),
         dir.path().join("real/api.Dockerfile"),
     )
     .unwrap();
@@ -221,7 +206,7 @@ fn fix_refuses_a_symlink_to_a_read_only_file() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().join("real.Dockerfile");
-    std::fs::copy(fixture("wasteful.Dockerfile"), &real).unwrap();
+    std::fs::copy(cli_fixture("wasteful.Dockerfile"), &real).unwrap();
     std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o444)).unwrap();
     std::os::unix::fs::symlink("real.Dockerfile", dir.path().join("Dockerfile")).unwrap();
     let out = layerwise(&["fix", "Dockerfile"], dir.path());
@@ -233,7 +218,7 @@ fn fix_refuses_a_symlink_to_a_read_only_file() {
     );
     assert_eq!(
         std::fs::read(&real).unwrap(),
-        std::fs::read(fixture("wasteful.Dockerfile")).unwrap()
+        std::fs::read(cli_fixture("wasteful.Dockerfile")).unwrap()
     );
     assert!(
         std::fs::symlink_metadata(dir.path().join("Dockerfile"))

@@ -2,22 +2,16 @@
 //! two UTF-16 units, an ignore comment naming `<x>&"y"%` to exercise escaping, a file that does
 //! not parse), and `-o FILE` for each.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use common::layerwise;
 
 const FORMATS: [&str; 6] = ["human", "json", "sarif", "gnu", "checkstyle", "github"];
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/formats")
-}
-
-fn layerwise(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_layerwise"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("layerwise runs")
 }
 
 /// The fixture's report in a format; the exit code is 2 (a file does not parse).

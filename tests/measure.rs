@@ -7,6 +7,8 @@
 //! scripts/docker-env.sh images all`. Without one these tests print why and pass, unless `CI`
 //! is set: then they fail. The tests that need no daemon (an unreachable one) always run.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -34,42 +36,12 @@ fn fixture(name: &str) -> PathBuf {
 /// why (a failure under `CI`).
 fn daemon(images: &[&str]) -> Option<MutexGuard<'static, ()>> {
     let guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
-    let missing = |why: String| {
-        if std::env::var_os("CI").is_some() {
-            panic!("CI is set but {why}");
-        }
-        eprintln!("skipped: {why}");
-        None
-    };
-    let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "the default socket".into());
-    if let Err(e) = docker(&["version", "--format", "{{.Server.Version}}"]) {
-        return missing(format!(
-            "no Docker daemon answers at {host} ({e}); start one with \
-             scripts/docker-env.sh start DIR and export DOCKER_HOST"
-        ));
-    }
-    for image in images {
-        if docker(&["image", "inspect", image]).is_err() {
-            return missing(format!(
-                "the daemon has no {image}; make it with scripts/docker-env.sh images all"
-            ));
-        }
-    }
-    Some(guard)
+    common::docker_ready(images).then_some(guard)
 }
 
-/// Runs the docker CLI (the tests' own view of the daemon, independent of bollard).
+/// The docker CLI, for the tests' own view of the daemon.
 fn docker(args: &[&str]) -> Result<String, String> {
-    let out = Command::new("docker")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run docker: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
-    }
+    common::docker(args, Duration::from_secs(120))
 }
 
 /// Every image (intermediates included) and every container.
@@ -117,45 +89,9 @@ fn measure(args: &[&str]) -> Output {
     wait_bounded(child, Duration::from_secs(600))
 }
 
-fn wait_bounded(mut child: std::process::Child, limit: Duration) -> Output {
-    let deadline = Instant::now() + limit;
-    // A pipe the caller took is read by the caller.
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut buf);
-            }
-            buf
-        })
-    };
-    let out = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for layerwise") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("layerwise measure ran longer than {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    }
+/// The output of a child given piped stdout/stderr; a child that outlives `limit` fails the test.
+fn wait_bounded(child: std::process::Child, limit: Duration) -> Output {
+    common::output_within(child, limit).unwrap_or_else(|e| panic!("layerwise measure: {e}"))
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -558,10 +494,9 @@ fn a_daemon_lost_mid_build_is_a_clear_error_and_what_was_built_is_removed() {
     };
     let host = std::env::var("DOCKER_HOST").unwrap_or_default();
     let Some(upstream) = host.strip_prefix("unix://").map(PathBuf::from) else {
-        if std::env::var_os("CI").is_some() {
-            panic!("CI is set but DOCKER_HOST ({host}) is not a unix socket");
-        }
-        eprintln!("skipped: the proxy needs DOCKER_HOST=unix://… (got {host:?})");
+        common::skip(format!(
+            "the proxy needs DOCKER_HOST=unix://… (got {host:?})"
+        ));
         return;
     };
     let proxy = CuttingProxy::start(upstream, "RUN sleep 600");

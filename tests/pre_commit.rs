@@ -5,6 +5,8 @@
 //! release build's dependencies; `PRE_COMMIT` may name another executable. Missing: skipped
 //! with a reason, or a failure under CI.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -18,11 +20,9 @@ fn pre_commit() -> Option<PathBuf> {
         .or_else(|| Some(manifest_dir().join(".cache/pre-commit/bin/pre-commit")))
         .filter(|p| p.is_file());
     if found.is_none() {
-        if std::env::var_os("CI").is_some() {
-            panic!("CI is set but pre-commit is not installed in .cache/pre-commit");
-        }
-        eprintln!(
-            "skipped: no pre-commit (python3 -m venv .cache/pre-commit && .cache/pre-commit/bin/pip install pre-commit)"
+        common::skip(
+            "pre-commit is not installed in .cache/pre-commit (python3 -m venv .cache/pre-commit \
+             && .cache/pre-commit/bin/pip install pre-commit)",
         );
     }
     found
