@@ -8,6 +8,10 @@
 #   scripts/docker-env.sh images [busybox|debian|all]...
 #       with DOCKER_HOST set, create the missing base images: layerwise/busybox:latest (also
 #       tagged busybox:latest) and debian:bookworm-slim. Default: all.
+#   scripts/docker-env.sh prepare
+#       (root) install missing tools and debootstrap the Debian tree into the cache below, with
+#       no daemon: what `start` and `images` would wait on, done ahead (CI runs it beside the
+#       build)
 #   scripts/docker-env.sh stop DIR
 #       stop the daemon, unmount what it left under DIR, remove DIR. Safe to repeat.
 #   scripts/docker-env.sh run DIR [busybox|debian|all]... -- CMD...
@@ -158,7 +162,7 @@ static_busybox() {
 }
 
 install_missing_tools() {
-    local dir="$1" packages=()
+    local log_dir="$1" packages=()
     command -v dockerd >/dev/null && command -v docker >/dev/null || packages+=(docker.io)
     static_busybox >/dev/null || packages+=(busybox-static)
     command -v debootstrap >/dev/null || packages+=(debootstrap)
@@ -167,8 +171,8 @@ install_missing_tools() {
     if ! {
         DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
-    } >"$dir/apt.log" 2>&1; then
-        tail -n 20 "$dir/apt.log" >&2
+    } >"$log_dir/apt.log" 2>&1; then
+        tail -n 20 "$log_dir/apt.log" >&2
         die "installing ${packages[*]} failed"
     fi
 }
@@ -416,16 +420,28 @@ debian_rootfs_tar() {
     mv "$cache.$$.tmp" "$cache"
 }
 
+debian_cache() {
+    printf '%s/.cache/docker-env/debian-bookworm-slim-%s-%s.tar\n' \
+        "$REPO_ROOT" "$(dpkg --print-architecture)" "$DEBIAN_RECIPE"
+}
+
+# The Debian tree's tar in the cache, debootstrapped when missing; its path in the variable $1.
+cached_debian_rootfs() {
+    local tar_path
+    tar_path="$(debian_cache)"
+    if [[ -s "$tar_path" ]]; then
+        log "using cached ${tar_path#"$REPO_ROOT"/}"
+    else
+        need_root debootstrap
+        debian_rootfs_tar "$tar_path"
+    fi
+    printf -v "$1" '%s' "$tar_path"
+}
+
 make_debian() {
     local cache
     image_exists debian:bookworm-slim && return 0
-    cache="$REPO_ROOT/.cache/docker-env/debian-bookworm-slim-$(dpkg --print-architecture)-$DEBIAN_RECIPE.tar"
-    if [[ -s "$cache" ]]; then
-        log "using cached ${cache#"$REPO_ROOT"/}"
-    else
-        need_root debootstrap
-        debian_rootfs_tar "$cache"
-    fi
+    cached_debian_rootfs cache
     docker import -c "ENV $IMAGE_PATH_ENV" -c 'CMD ["bash"]' "$cache" debian:bookworm-slim >/dev/null
     log "made debian:bookworm-slim"
 }
@@ -443,6 +459,19 @@ images() {
     [[ -n "${DOCKER_HOST:-}" ]] || die "DOCKER_HOST is not set (eval the output of: $0 start DIR)"
     if [[ " $* " == *" busybox "* || " $* " == *" all "* ]]; then make_busybox; fi
     if [[ " $* " == *" debian "* || " $* " == *" all "* ]]; then make_debian; fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# prepare
+
+cmd_prepare() {
+    (($# == 0)) || usage
+    local logs cache
+    need_root prepare
+    scratch_dir logs prepare
+    install_missing_tools "$logs"
+    cached_debian_rootfs cache
+    log "prepared: tools installed, ${cache#"$REPO_ROOT"/}"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -471,6 +500,7 @@ cmd_run() {
 case "${1:-}" in
     start) shift && cmd_start "$@" ;;
     images) shift && images "$@" ;;
+    prepare) shift && cmd_prepare "$@" ;;
     stop) shift && cmd_stop "$@" ;;
     run) shift && cmd_run "$@" ;;
     *) usage ;;
