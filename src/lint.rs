@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use fnv::FnvHashMap;
+
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{FileChange, Style};
@@ -187,11 +189,11 @@ impl<'a> LintContext<'a> {
 
 fn stage_infos(df: &Dockerfile) -> Vec<StageInfo<'_>> {
     let mut infos: Vec<StageInfo<'_>> = Vec::new();
+    // Stage names to the first stage of that name: a lookup per stage, not a scan.
+    let mut by_name: FnvHashMap<String, usize> = FnvHashMap::default();
     for stage in df.stages() {
         let base = stage.base.to_ascii_lowercase();
-        let parent = infos
-            .iter()
-            .position(|s| s.stage.name.as_deref() == Some(base.as_str()));
+        let parent = by_name.get(base.as_str()).copied();
         // A child stage starts with the shell its parent ended with.
         let posix_shell = match parent {
             Some(p) => infos[p]
@@ -203,6 +205,9 @@ fn stage_infos(df: &Dockerfile) -> Vec<StageInfo<'_>> {
                 }),
             None => df.escape != '`',
         };
+        if let Some(name) = stage.name.as_deref() {
+            by_name.entry(name.to_string()).or_insert(infos.len());
+        }
         infos.push(StageInfo {
             stage,
             parent,
@@ -251,4 +256,57 @@ pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
     }
     out.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn infos(text: &str) -> Vec<(Option<usize>, bool, bool)> {
+        let df = Dockerfile::parse(text);
+        stage_infos(&df)
+            .iter()
+            .map(|s| (s.parent, s.in_final_image, s.posix_shell))
+            .collect()
+    }
+
+    #[test]
+    fn stages_find_their_parent_by_name_and_the_final_image_its_ancestors() {
+        let text = "FROM alpine AS Base\n\
+                    SHELL [\"pwsh\", \"-c\"]\n\
+                    FROM base AS build\n\
+                    FROM alpine AS base\n\
+                    FROM BASE\n\
+                    SHELL [\"/bin/sh\", \"-c\"]\n\
+                    FROM build\n";
+        assert_eq!(
+            infos(text),
+            [
+                (None, true, true),
+                // inherits the shell its parent ended with
+                (Some(0), true, false),
+                (None, false, true),
+                // a repeated name resolves to the first stage of that name
+                (Some(0), false, false),
+                (Some(1), true, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_chain_of_many_stages_links_each_to_the_one_before() {
+        let mut text = String::from("FROM alpine AS s0\n");
+        for i in 1..2000 {
+            text.push_str(&format!("FROM s{} AS s{i}\n", i - 1));
+        }
+        let infos = infos(&text);
+        assert_eq!(infos.len(), 2000);
+        assert!(
+            infos
+                .iter()
+                .enumerate()
+                .all(|(i, s)| s.0 == i.checked_sub(1))
+        );
+        assert!(infos.iter().all(|s| s.1));
+    }
 }
