@@ -93,8 +93,8 @@ fn hadolint(paths: &[PathBuf]) -> Command {
 
 fn main() {
     let bin = env!("CARGO_BIN_EXE_layerwise");
-    // `cargo bench` passes --bench; `cargo test --all-targets` runs this too, without it, in a
-    // debug build: there, only check once that the harness works, and measure nothing.
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this too, without it: there,
+    // only check once that the harness works, and measure nothing.
     if !std::env::args().any(|a| a == "--bench") {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("Dockerfile");
@@ -183,7 +183,7 @@ fn main() {
         }
     }
 
-    println!("  monster inputs (one file each; median of 3 runs, 1 run for 8 MiB):");
+    println!("  monster inputs (one file each; median of 5 runs, 3 for 8 MiB):");
     let big = tempfile::tempdir().expect("temp dir");
     let inputs = [
         ("typical, 1 MiB", big_inputs::typical(1 << 20)),
@@ -197,7 +197,7 @@ fn main() {
     for (name, text) in &inputs {
         let path = big.path().join("Dockerfile");
         std::fs::write(&path, text).expect("write the input");
-        let runs = if text.len() > 4 << 20 { 1 } else { 3 };
+        let runs = if text.len() > 4 << 20 { 3 } else { 5 };
         let one = std::slice::from_ref(&path);
         let s = measure(runs, || lint(one));
         println!(
