@@ -154,6 +154,9 @@ pub struct MeasureArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 1800,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
+    /// Use this config file instead of the nearest `.layerwise.yaml`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -532,6 +532,58 @@ fn a_daemon_lost_mid_build_is_a_clear_error_and_what_was_built_is_removed() {
 }
 
 #[test]
+fn the_config_that_fix_reads_shapes_the_rewrite() {
+    let Some(_daemon) = daemon(&[BUSYBOX]) else {
+        return;
+    };
+    let state = daemon_state();
+    let config = tempfile::tempdir().expect("temp dir");
+    let config = config.path().join("layerwise.yaml");
+    std::fs::write(&config, "ignore: [LW101]\n").expect("write the config");
+    let dockerfile = fixture("deleted-file/Dockerfile");
+    let out = measure(&[
+        dockerfile.to_str().unwrap(),
+        "--format",
+        "json",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let v = report(&out);
+    assert_cleaned_up(&state);
+    // LW101 was the only safe fix; with it off, `fix` changes nothing, and neither does measure
+    assert!(applied(&v).is_empty(), "{:?}", applied(&v));
+    assert_eq!(num(&v, "/saved_bytes"), 0);
+    assert_eq!(
+        num(&v, "/before/hidden_bytes"),
+        num(&v, "/after/hidden_bytes")
+    );
+}
+
+#[test]
+fn a_config_that_is_not_valid_is_shown_and_nothing_is_built() {
+    let dir = write_dockerfile("FROM layerwise/busybox\nRUN true\nRUN true\n");
+    std::fs::write(
+        dir.path().join(".layerwise.yaml"),
+        "ignore: [LW101]\nsevrity: {}\n",
+    )
+    .expect("write the config");
+    let out = layerwise()
+        .arg("measure")
+        .arg(dir.path().join("Dockerfile"))
+        .env("DOCKER_HOST", "unix:///nonexistent/layerwise/docker.sock")
+        .output()
+        .expect("layerwise runs");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("sevrity"), "{stderr}");
+    // the config stops it before it tries the daemon
+    assert!(
+        !stderr.contains("cannot reach the Docker daemon"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn an_unreachable_daemon_is_named() {
     let dir = write_dockerfile("FROM layerwise/busybox\nRUN true\n");
     let dockerfile = dir.path().join("Dockerfile");

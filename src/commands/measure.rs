@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use bollard::Docker;
 
-use super::{Exit, load};
+use super::{Exit, load, print_config_error};
 use crate::cli::{MeasureArgs, MeasureFormat};
+use crate::config::{ConfigError, Configs};
 use crate::discover::display_path;
 use crate::docker::build::{BuildError, BuildRequest, Failure, Tracker, build};
 use crate::docker::compare::{Comparison, Rebuild, Side};
@@ -71,7 +72,11 @@ impl Plan {
 pub fn run(args: &MeasureArgs) -> Exit {
     let plan = match prepare(args) {
         Ok(plan) => plan,
-        Err(message) => {
+        Err(Unprepared::Config(e)) => {
+            print_config_error(e);
+            return Exit::Trouble;
+        }
+        Err(Unprepared::Other(message)) => {
             eprintln!("error: {message}");
             return Exit::Trouble;
         }
@@ -90,23 +95,38 @@ pub fn run(args: &MeasureArgs) -> Exit {
     runtime.block_on(measure(args, &plan))
 }
 
-/// Reads the Dockerfile, makes the rewrite with `fix`'s own code, and the two context tars.
-fn prepare(args: &MeasureArgs) -> Result<Plan, String> {
+/// Why there is nothing to build: a config file that is not valid, or another reason.
+enum Unprepared {
+    Config(ConfigError),
+    Other(String),
+}
+
+impl From<String> for Unprepared {
+    fn from(message: String) -> Self {
+        Unprepared::Other(message)
+    }
+}
+
+/// Reads the Dockerfile and its config, makes the rewrite with `fix`'s own code, and the two
+/// context tars.
+fn prepare(args: &MeasureArgs) -> Result<Plan, Unprepared> {
     let dockerfile = args
         .dockerfile
         .clone()
         .unwrap_or_else(|| PathBuf::from("Dockerfile"));
     let display = display_path(&dockerfile);
     if dockerfile == Path::new("-") {
-        return Err("measure needs a Dockerfile on disk, not stdin".into());
+        return Err(Unprepared::Other(
+            "measure needs a Dockerfile on disk, not stdin".into(),
+        ));
     }
     let df = load(&dockerfile).map_err(|e| format!("{display}: {}", e.message))?;
     if let Some(error) = df.errors.first() {
         let line = df.position(error.span.start).line + 1;
-        return Err(format!(
+        return Err(Unprepared::Other(format!(
             "{display}: does not parse (line {line}: {}); nothing to build",
             error.message
-        ));
+        )));
     }
     let context_dir = match &args.context {
         Some(dir) => dir.clone(),
@@ -116,19 +136,24 @@ fn prepare(args: &MeasureArgs) -> Result<Plan, String> {
         },
     };
     if !context_dir.is_dir() {
-        return Err(format!(
+        return Err(Unprepared::Other(format!(
             "the build context {} is not a folder",
             display_path(&context_dir)
-        ));
+        )));
     }
     let max = if args.unsafe_fixes {
         Safety::Unsafe
     } else {
         Safety::Safe
     };
+    // The config `fix` would use, so the rewrite is the one `fix` writes.
+    let config = Configs::new(args.config.as_deref())
+        .and_then(|mut configs| configs.for_file(&dockerfile))
+        .map_err(Unprepared::Config)?;
     let options = LintOptions {
         path: Some(dockerfile.clone()),
         context: Some(context_dir.clone()),
+        config,
         ..LintOptions::default()
     };
     let outcome = fix_text(df.text(), &options, max);
