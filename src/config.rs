@@ -11,7 +11,7 @@ use miette::{NamedSource, SourceSpan};
 use serde::{Deserialize, Deserializer};
 
 use crate::cli::Threshold;
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Diagnostic, Severity};
 
 /// The file name looked for in each folder.
 pub const FILE_NAME: &str = ".layerwise.yaml";
@@ -22,9 +22,9 @@ pub const FILE_NAME: &str = ".layerwise.yaml";
 pub struct Config {
     /// Rules that never run.
     #[serde(default)]
-    pub ignore: Vec<RuleId>,
+    pub ignore: Vec<Ignored>,
     /// Severities that replace the rules' defaults; `off` disables a rule.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "severities")]
     pub severity: BTreeMap<RuleId, Level>,
     /// The lowest severity that makes `lint` exit 1; the command line's flag wins.
     #[serde(default)]
@@ -50,13 +50,67 @@ pub struct RuleId(pub &'static str);
 impl<'de> Deserialize<'de> for RuleId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let key = String::deserialize(deserializer)?;
-        match crate::rules::lookup(&key) {
-            Some(meta) => Ok(RuleId(meta.id.as_str())),
-            None => Err(serde::de::Error::custom(format!(
-                "unknown rule `{key}` (`layerwise rules` lists them)"
-            ))),
+        RuleId::from_key(&key).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An entry of `ignore`: a rule, or one hadolint check of a rule that covers several (`DL3042`
+/// is LW103's pip part: the apk findings of LW103 stay).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ignored {
+    pub id: &'static str,
+    pub hadolint: Option<&'static str>,
+}
+
+impl<'de> Deserialize<'de> for Ignored {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let key = String::deserialize(deserializer)?;
+        let RuleId(id) = RuleId::from_key(&key).map_err(serde::de::Error::custom)?;
+        let meta = crate::rules::meta(id);
+        let hadolint = meta
+            .filter(|m| m.aliases.len() > 1)
+            .and_then(|m| m.aliases.iter().find(|a| a.eq_ignore_ascii_case(&key)))
+            .map(|a| a.as_str());
+        Ok(Ignored { id, hadolint })
+    }
+}
+
+impl RuleId {
+    fn from_key(key: &str) -> Result<RuleId, String> {
+        crate::rules::lookup(key)
+            .map(|meta| RuleId(meta.id.as_str()))
+            .ok_or_else(|| format!("unknown rule `{key}` (`layerwise rules` lists them)"))
+    }
+}
+
+/// `severity:`, where naming one rule twice (by ID and by name, say) is an error rather than
+/// the last one silently winning.
+fn severities<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<RuleId, Level>, D::Error> {
+    struct Severities;
+    impl<'de> serde::de::Visitor<'de> for Severities {
+        type Value = BTreeMap<RuleId, Level>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map from rules to error, warning, info or off")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((rule, level)) = map.next_entry::<RuleId, Level>()? {
+                if out.insert(rule, level).is_some() {
+                    return Err(serde::de::Error::custom(format!(
+                        "{} is given a severity twice",
+                        rule.0
+                    )));
+                }
+            }
+            Ok(out)
         }
     }
+    deserializer.deserialize_map(Severities)
 }
 
 /// A severity in the config, or `off`.
@@ -111,12 +165,21 @@ pub struct RuleOptions {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ConsecutiveRunOptions {
     /// The most RUNs in a row before the rule fires (default 1: two in a row fire).
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "at_least_one")]
     pub max_runs: usize,
 }
 
 fn one() -> usize {
     1
+}
+
+fn at_least_one<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    match u64::deserialize(deserializer)? {
+        0 => Err(serde::de::Error::custom(
+            "max-runs must be 1 or more (1: two RUNs in a row fire)",
+        )),
+        n => usize::try_from(n).map_err(|_| serde::de::Error::custom("max-runs is too large")),
+    }
 }
 
 impl Default for ConsecutiveRunOptions {
@@ -286,7 +349,18 @@ impl Config {
 
     /// Whether a rule runs: not ignored and not `off`.
     pub fn enabled(&self, id: &str) -> bool {
-        !self.ignore.iter().any(|r| r.0 == id) && self.level(id) != Some(Level::Off)
+        !self
+            .ignore
+            .iter()
+            .any(|r| r.id == id && r.hadolint.is_none())
+            && self.level(id) != Some(Level::Off)
+    }
+
+    /// Whether `ignore` names the hadolint check of a finding whose rule runs.
+    pub fn ignores(&self, d: &Diagnostic) -> bool {
+        self.ignore
+            .iter()
+            .any(|r| r.id == d.rule && r.hadolint.is_some_and(|code| d.matches_hadolint(code)))
     }
 
     fn level(&self, id: &str) -> Option<Level> {
@@ -419,7 +493,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            config.ignore.iter().map(|r| r.0).collect::<Vec<_>>(),
+            config.ignore.iter().map(|r| r.id).collect::<Vec<_>>(),
             ["LW104", "LW402"]
         );
         assert!(!config.enabled("LW104"));
@@ -434,6 +508,27 @@ mod tests {
             ["make"]
         );
         assert!(config.rules.dockerignore_gaps.allow.is_empty());
+    }
+
+    #[test]
+    fn a_hadolint_code_of_a_rule_with_several_ignores_only_its_check() {
+        let config = parse("ignore: [DL3042, DL3059]\n").unwrap();
+        assert!(config.enabled("LW103"), "only LW103's pip part is off");
+        assert!(!config.enabled("LW101"), "DL3059 is all of LW101");
+        let mut pip = Diagnostic::new("LW103", crate::source::Span::new(0, 1), "pip");
+        pip.hadolint = Some("DL3042");
+        let mut apk = pip.clone();
+        apk.hadolint = Some("DL3019");
+        assert!(config.ignores(&pip));
+        assert!(!config.ignores(&apk));
+    }
+
+    #[test]
+    fn a_rule_given_two_severities_or_no_runs_is_an_error() {
+        let twice = error("severity: {LW101: error, consecutive-run: info}\n");
+        assert!(twice.contains("LW101 is given a severity twice"), "{twice}");
+        let zero = error("rules: {LW101: {max-runs: 0}}\n");
+        assert!(zero.contains("max-runs must be 1 or more"), "{zero}");
     }
 
     #[test]

@@ -49,6 +49,11 @@ pub struct Diagnostic {
     /// One line telling what to do.
     pub help: Option<String>,
     pub fix: Option<Fix>,
+    /// The hadolint check this finding matches, for a rule that covers several (LW103 covers
+    /// DL3019 for apk, DL3042 for pip, …): then `# hadolint ignore=DL3042` and an `ignore` of
+    /// DL3042 in the config suppress only the findings of that check. `None` for a rule with
+    /// one alias (it stands for the whole rule), or a finding hadolint has no check for.
+    pub hadolint: Option<&'static str>,
 }
 
 impl Diagnostic {
@@ -62,6 +67,21 @@ impl Diagnostic {
             labels: Vec::new(),
             help: None,
             fix: None,
+            hadolint: None,
+        }
+    }
+
+    pub fn with_hadolint(mut self, code: Option<&'static str>) -> Self {
+        self.hadolint = code;
+        self
+    }
+
+    /// Whether a hadolint code that names this finding's rule covers this finding: the code of
+    /// its own check, or any code of a rule that has only one.
+    pub fn matches_hadolint(&self, code: &str) -> bool {
+        match self.hadolint {
+            Some(own) => own.eq_ignore_ascii_case(code),
+            None => crate::rules::meta(self.rule).is_none_or(|m| m.aliases.len() <= 1),
         }
     }
 

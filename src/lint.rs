@@ -249,8 +249,8 @@ pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
     for rule in rules::ALL.iter().filter(|r| cx.runs(r.id())) {
         rule.check(&cx, &mut out);
     }
-    out.retain(|d| cx.wanted(d.rule) && !cx.suppressions.suppresses(d));
     let config = cx.config();
+    out.retain(|d| cx.wanted(d.rule) && !cx.suppressions.suppresses(d) && !config.ignores(d));
     for d in &mut out {
         d.severity = config.severity(d.rule, d.severity);
     }

@@ -10,7 +10,7 @@ use crate::diagnostic::Diagnostic;
 use crate::fix::Edit;
 use crate::rules;
 use crate::source::Span;
-use crate::syntax::{Dockerfile, NodeKind};
+use crate::syntax::{Dockerfile, Instruction, NodeKind};
 
 /// The rules about ignore comments themselves; inline comments never suppress them.
 pub const COMMENT_RULES: [&str; 2] = ["LW901", "LW902"];
@@ -61,8 +61,15 @@ impl IgnoreComment {
     /// Whether this comment suppresses a finding.
     pub fn suppresses(&self, d: &Diagnostic) -> bool {
         !COMMENT_RULES.contains(&d.rule)
-            && self.codes.iter().any(|c| c.rule == Some(d.rule))
+            && self.codes.iter().any(|c| self.names(c, d))
             && self.covers(d)
+    }
+
+    /// Whether one of this comment's codes names the finding: its rule, and for a hadolint code
+    /// of a rule that covers several hadolint checks, the finding's own check.
+    fn names(&self, code: &Code, d: &Diagnostic) -> bool {
+        code.rule == Some(d.rule)
+            && (self.tool == Tool::Layerwise || d.matches_hadolint(&code.text))
     }
 }
 
@@ -97,6 +104,9 @@ impl Suppressions {
             }
             comments.push(comment);
         }
+        for inst in df.instructions() {
+            comments.extend(inner_comments(df, inst));
+        }
         Suppressions { comments }
     }
 
@@ -108,12 +118,52 @@ impl Suppressions {
         self.comments.iter().any(|c| c.suppresses(d))
     }
 
+    /// Whether an ignore comment, above it or inside it, applies to the instruction starting
+    /// on the line at `line_start`. Merging such an instruction with others would widen what
+    /// the comment covers.
+    pub fn annotates(&self, line_start: usize) -> bool {
+        self.comments
+            .iter()
+            .any(|c| !c.global && c.target.is_some_and(|t| t.start == line_start))
+    }
+
     /// Every rule some comment names.
     pub fn named_rules(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.comments
             .iter()
             .flat_map(|c| c.codes.iter().filter_map(|code| code.rule))
     }
+}
+
+/// Ignore comments on the comment lines inside an instruction's continuation (BuildKit drops
+/// those lines): they apply to the instruction they sit in. Heredoc bodies are the script's,
+/// not comments.
+fn inner_comments<'a>(
+    df: &'a Dockerfile,
+    inst: &'a Instruction,
+) -> impl Iterator<Item = IgnoreComment> + 'a {
+    let text = df.text();
+    let lines = df.lines();
+    let target = Span::new(lines.line_start(inst.lines.0), inst.span.end);
+    (inst.lines.0 + 1..=inst.lines.1).filter_map(move |line| {
+        let content = lines.line_span(text, line);
+        if !text[content.range()].trim_start().starts_with('#')
+            || inst
+                .heredocs
+                .iter()
+                .any(|h| h.body.start <= content.start && content.start < h.body.end)
+        {
+            return None;
+        }
+        let end = (line + 1 < lines.line_count())
+            .then(|| lines.line_start(line + 1))
+            .unwrap_or(text.len());
+        let mut comment = parse_comment(text, Span::new(content.start, end))?;
+        if !comment.global {
+            comment.target = Some(target);
+        }
+        Some(comment)
+    })
 }
 
 /// `# layerwise [global] ignore=A,B` or `# hadolint [global] ignore=A,B`, with its spans.
@@ -138,8 +188,9 @@ fn parse_comment(text: &str, line: Span) -> Option<IgnoreComment> {
         .trim_start()
         .strip_prefix('=')?
         .trim_start();
-    // `rest` is a suffix of `content`, so its offset is what was cut.
-    let list_text = rest.trim_end();
+    // `rest` is a suffix of `content`, so its offset is what was cut. The list ends where a
+    // code is followed by a blank and then no comma: what follows is a reason, for people.
+    let list_text = &rest[..list_len(rest)];
     let list_start = line.start + content.len() - rest.len();
     let list = Span::new(list_start, list_start + list_text.len());
     let mut codes = Vec::new();
@@ -166,6 +217,31 @@ fn parse_comment(text: &str, line: Span) -> Option<IgnoreComment> {
         codes,
         target: None,
     })
+}
+
+/// The length of the code list at the start of `rest` (`LW101, LW102 because …` → 12): a word
+/// that follows a code with no comma between starts the reason.
+fn list_len(rest: &str) -> usize {
+    let mut end = 0;
+    let mut want_code = true;
+    let mut in_code = false;
+    for (i, c) in rest.char_indices() {
+        match c {
+            ',' => {
+                want_code = true;
+                in_code = false;
+                end = i + 1;
+            }
+            ' ' | '\t' => in_code = false,
+            _ if !in_code && !want_code => break,
+            _ => {
+                in_code = true;
+                want_code = false;
+                end = i + c.len_utf8();
+            }
+        }
+    }
+    end
 }
 
 /// The layerwise rule a code names: by ID, name or alias in our comments, by alias in
@@ -258,6 +334,45 @@ mod tests {
     }
 
     #[test]
+    fn a_reason_after_the_codes_is_not_a_code() {
+        for (text, codes) in [
+            (
+                "# layerwise ignore=LW101 because it is cached apart\n",
+                vec!["LW101"],
+            ),
+            (
+                "# layerwise ignore=LW101, LW102 (see ADR 12)\n",
+                vec!["LW101", "LW102"],
+            ),
+            (
+                "# layerwise ignore=LW101 ,LW102 why\n",
+                vec!["LW101", "LW102"],
+            ),
+            ("# layerwise ignore=LW101,\n", vec!["LW101"]),
+            ("# layerwise ignore= LW101\n", vec!["LW101"]),
+        ] {
+            let found = comments(&format!("{text}FROM a\n"));
+            let got: Vec<_> = found[0].codes.iter().map(|c| c.text.as_str()).collect();
+            assert_eq!(got, codes, "{text}");
+        }
+        let text = "FROM a\nRUN a\n# layerwise ignore=LW101 because it is cached apart\nRUN b\n";
+        assert_eq!(rules_found(text), []);
+    }
+
+    #[test]
+    fn a_comment_inside_a_continuation_applies_to_its_instruction() {
+        let text = "FROM debian\nRUN apt-get update && \\\n# layerwise ignore=LW102\n    apt-get install -y --no-install-recommends wget\n";
+        assert_eq!(rules_found(text), []);
+        let unknown = text.replace("LW102", "LW102,LW999");
+        assert_eq!(rules_found(&unknown), [(3, "LW901")]);
+        let unused = text.replace("LW102", "LW102,LW104");
+        assert_eq!(rules_found(&unused), [(3, "LW902")]);
+        // in a heredoc the line is the script's
+        let heredoc = "FROM debian\nRUN <<EOF\n# layerwise ignore=LW102\napt-get update && apt-get install -y --no-install-recommends wget\nEOF\n";
+        assert_eq!(rules_found(heredoc), [(4, "LW102")]);
+    }
+
+    #[test]
     fn other_comments_are_not_pragmas() {
         for text in [
             "# layerwise is great\nFROM a\n",
@@ -304,6 +419,20 @@ mod tests {
         // Codes layerwise does not have, and unused hadolint ignores, are hadolint's business.
         let theirs = "FROM debian\n# hadolint ignore=DL3008,DL3059\nRUN echo hi\n";
         assert_eq!(rules_found(theirs), []);
+    }
+
+    #[test]
+    fn a_hadolint_code_of_one_check_of_a_rule_suppresses_only_that_check() {
+        let text = "FROM alpine\n# hadolint ignore=DL3042\nRUN pip install flask && apk add curl && npm install\n";
+        let df = Dockerfile::parse(text);
+        let found: Vec<_> = lint(&df, &LintOptions::default())
+            .into_iter()
+            .map(|d| df.slice(d.span).to_string())
+            .collect();
+        // pip's is gone; apk's (DL3019) and npm's (no hadolint check) stay
+        assert_eq!(found, ["apk add", "npm install"]);
+        let ours = text.replace("hadolint ignore=DL3042", "layerwise ignore=LW103");
+        assert_eq!(rules_found(&ours), []);
     }
 
     #[test]

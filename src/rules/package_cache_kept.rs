@@ -23,6 +23,8 @@ struct Cache {
     also: &'static [&'static str],
     /// The command that cleans it, appended to the RUN.
     clean: Option<&'static str>,
+    /// hadolint's check for this manager, if it has one.
+    hadolint: Option<&'static str>,
 }
 
 const CACHES: &[Cache] = &[
@@ -32,6 +34,7 @@ const CACHES: &[Cache] = &[
         flag: Some("--no-cache"),
         also: &["--no-network"],
         clean: None,
+        hadolint: Some("DL3019"),
     },
     Cache {
         manager: &[Manager::Pip],
@@ -44,6 +47,7 @@ const CACHES: &[Cache] = &[
         flag: Some("--no-cache-dir"),
         also: &[],
         clean: None,
+        hadolint: Some("DL3042"),
     },
     Cache {
         manager: &[Manager::Yum],
@@ -51,6 +55,7 @@ const CACHES: &[Cache] = &[
         flag: None,
         also: &[],
         clean: Some("yum clean all"),
+        hadolint: Some("DL3032"),
     },
     Cache {
         manager: &[Manager::Dnf],
@@ -58,6 +63,7 @@ const CACHES: &[Cache] = &[
         flag: None,
         also: &[],
         clean: Some("dnf clean all"),
+        hadolint: Some("DL3040"),
     },
     Cache {
         manager: &[Manager::Microdnf],
@@ -65,6 +71,7 @@ const CACHES: &[Cache] = &[
         flag: None,
         also: &[],
         clean: Some("microdnf clean all"),
+        hadolint: Some("DL3040"),
     },
     Cache {
         manager: &[Manager::Zypper],
@@ -72,6 +79,7 @@ const CACHES: &[Cache] = &[
         flag: None,
         also: &[],
         clean: Some("zypper clean --all"),
+        hadolint: Some("DL3036"),
     },
     Cache {
         manager: &[Manager::Npm],
@@ -79,6 +87,7 @@ const CACHES: &[Cache] = &[
         flag: None,
         also: &[],
         clean: Some("npm cache clean --force"),
+        hadolint: None,
     },
     Cache {
         manager: &[Manager::Yarn],
@@ -91,6 +100,7 @@ const CACHES: &[Cache] = &[
         flag: None,
         also: &[],
         clean: Some("yarn cache clean"),
+        hadolint: Some("DL3060"),
     },
 ];
 
@@ -195,6 +205,7 @@ fn finding(
     Diagnostic::new("LW103", pkg.head_span(), message)
         .with_help(help)
         .with_fix(fix)
+        .with_hadolint(cache.hadolint)
 }
 
 /// The offset of an `ENV PIP_NO_CACHE_DIR=…` in the stage or its ancestors, if any.
