@@ -1,9 +1,10 @@
 //! LW101 consecutive-run: RUN after RUN, each a layer, where one would do.
 
 use crate::diagnostic::Diagnostic;
+use crate::fix::Fix;
 use crate::lint::LintContext;
 use crate::rules::Rule;
-use crate::rules::edit::{first_line, merge_runs, same_flags};
+use crate::rules::edit::{annotated, first_line, merge_runs, same_flags};
 use crate::syntax::{Instruction, Keyword};
 
 pub struct ConsecutiveRun;
@@ -27,11 +28,25 @@ impl Rule for ConsecutiveRun {
                 )
                 .with_label(first_line(cx.df, group[0]), "the first of them")
                 .with_help("join them into one RUN with `&&`")
-                .with_fix(merge_runs(cx, &group));
+                .with_fix(merge_around_annotated(cx, &group));
                 out.push(diagnostic);
             }
         }
     }
+}
+
+/// The merge of a group, leaving out the RUNs an ignore comment applies to (merged, the comment
+/// would cover the others' commands too): the RUNs between them are merged part by part.
+fn merge_around_annotated(cx: &LintContext<'_>, group: &[&Instruction]) -> Option<Fix> {
+    let mut fixes = group
+        .split(|inst| annotated(cx, inst))
+        .filter(|part| part.len() >= 2)
+        .filter_map(|part| merge_runs(cx, part));
+    let mut fix = fixes.next()?;
+    for more in fixes {
+        fix.edits.extend(more.edits);
+    }
+    Some(fix)
 }
 
 /// Runs of at least two RUNs in a row that could be one: shell form, no heredocs, same flags.
@@ -109,6 +124,20 @@ mod tests {
     fn state_changing_runs_go_in_a_subshell() {
         let fixed = fix_rule("LW101", "FROM a\nRUN cd /tmp\nRUN make\n", false);
         assert_eq!(fixed, "FROM a\nRUN ( cd /tmp ) \\\n    && make\n");
+    }
+
+    #[test]
+    fn a_run_an_ignore_comment_applies_to_is_not_merged() {
+        // merged, `ignore=LW102` would cover the curl install too
+        let text = "FROM a\nRUN apt-get install -y curl\n# layerwise ignore=LW102\nRUN apt-get install -y git\n";
+        assert_eq!(lint_rule("LW101", text).len(), 1);
+        assert_eq!(fix_rule("LW101", text, false), text);
+        // the RUNs around it are merged on their own
+        let text = "FROM a\nRUN a\nRUN b\n# hadolint ignore=DL3009\nRUN c\nRUN d\nRUN e\n";
+        assert_eq!(
+            fix_rule("LW101", text, false),
+            "FROM a\nRUN a \\\n    && b\n# hadolint ignore=DL3009\nRUN c\nRUN d \\\n    && e\n"
+        );
     }
 
     #[test]

@@ -115,10 +115,14 @@ fn changes_shell_state(cx: &LintContext<'_>, inst: &Instruction) -> bool {
 }
 
 /// One RUN with the others' commands chained after `&&`; comments between them move above.
-/// The group must be RUNs in a row of one stage, shell form, no heredocs, the same flags.
+/// The group must be RUNs in a row of one stage, shell form, no heredocs, the same flags. None
+/// when an ignore comment applies to one of them: merged, it would cover the others too.
 pub fn merge_runs(cx: &LintContext<'_>, group: &[&Instruction]) -> Option<Fix> {
     let text = cx.df.text();
     let (first, last) = (group[0], *group.last()?);
+    if group.iter().any(|i| annotated(cx, i)) {
+        return None;
+    }
     // Every RUN but the last is followed by more commands: its script must end cleanly.
     for inst in &group[..group.len() - 1] {
         if !matches!(run_tail(cx, inst), Some(Tail::Chain(_))) {
@@ -155,4 +159,10 @@ pub fn merge_runs(cx: &LintContext<'_>, group: &[&Instruction]) -> Option<Fix> {
         Safety::Safe,
         vec![Edit::replace(Span::new(start, last.span.end), merged)],
     ))
+}
+
+/// Whether an ignore comment applies to the instruction (see `Suppressions::annotates`).
+pub fn annotated(cx: &LintContext<'_>, inst: &Instruction) -> bool {
+    cx.suppressions
+        .annotates(cx.df.lines().line_start(inst.lines.0))
 }
