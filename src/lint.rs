@@ -203,7 +203,7 @@ fn stage_infos(df: &Dockerfile) -> Vec<StageInfo<'_>> {
                 .fold(infos[p].posix_shell, |posix, i| {
                     shell_change(i).unwrap_or(posix)
                 }),
-            None => df.escape != '`',
+            None => df.escape != '`' && !windows_image(&base),
         };
         if let Some(name) = stage.name.as_deref() {
             by_name.entry(name.to_string()).or_insert(infos.len());
@@ -225,6 +225,14 @@ fn stage_infos(df: &Dockerfile) -> Vec<StageInfo<'_>> {
         at = infos[i].parent;
     }
     infos
+}
+
+/// A Windows base image, whose RUN goes to `cmd` unless a SHELL says otherwise.
+fn windows_image(base: &str) -> bool {
+    let repository = base.split([':', '@']).next().unwrap_or(base);
+    ["windows", "nanoserver", "servercore"]
+        .iter()
+        .any(|w| repository.contains(w))
 }
 
 /// `Some(posix?)` when the instruction is a SHELL.

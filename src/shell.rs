@@ -14,6 +14,11 @@ use crate::syntax::{Instruction, Keyword, MappedText, words};
 #[derive(Clone, Debug, Default)]
 pub struct Script {
     pub commands: Vec<Command>,
+    /// The whole script is one `&&` chain of simple commands and pipelines (no `;`, `||`, `&`,
+    /// `!`, newline-separated lists or compound commands). Only such a script may be followed
+    /// by `&& more` with the same meaning: its exit status is its first failure either way, and
+    /// errexit (`set -e`), which the shell ignores left of `&&`, could not change it.
+    pub and_chain: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,7 +193,26 @@ pub fn parse(script: &MappedText) -> Result<Script, ShellError> {
     }
     Ok(Script {
         commands: walk.commands,
+        and_chain: and_chain(&program),
     })
+}
+
+fn and_chain(program: &ast::Program) -> bool {
+    let [list] = &program.complete_commands[..] else {
+        return false;
+    };
+    let [ast::CompoundListItem(and_or, separator)] = &list.0[..] else {
+        return false;
+    };
+    let simple = |p: &ast::Pipeline| {
+        !p.bang && p.timed.is_none() && p.seq.iter().all(|c| matches!(c, ast::Command::Simple(_)))
+    };
+    matches!(separator, ast::SeparatorOperator::Sequence)
+        && simple(&and_or.first)
+        && and_or
+            .additional
+            .iter()
+            .all(|next| matches!(next, ast::AndOr::And(p) if simple(p)))
 }
 
 /// The parser's time grows fast with unbalanced nesting and its stack with deep nesting: leave

@@ -28,18 +28,31 @@ impl Rule for ConsecutiveRun {
                 )
                 .with_label(first_line(cx.df, group[0]), "the first of them")
                 .with_help("join them into one RUN with `&&`")
-                .with_fix(merge_around_annotated(cx, &group));
+                .with_fix(merge_in_parts(cx, &group));
                 out.push(diagnostic);
             }
         }
     }
 }
 
-/// The merge of a group, leaving out the RUNs an ignore comment applies to (merged, the comment
-/// would cover the others' commands too): the RUNs between them are merged part by part.
-fn merge_around_annotated(cx: &LintContext<'_>, group: &[&Instruction]) -> Option<Fix> {
-    let mut fixes = group
-        .split(|inst| annotated(cx, inst))
+/// The merge of a group, part by part: a RUN an ignore comment applies to stays alone (merged,
+/// the comment would cover the others' commands too), and a RUN that is not a plain `&&` chain
+/// ends its part (only the last RUN of a merge may be anything else; see `merge_runs`).
+fn merge_in_parts(cx: &LintContext<'_>, group: &[&Instruction]) -> Option<Fix> {
+    let mut parts: Vec<Vec<&Instruction>> = vec![Vec::new()];
+    for &inst in group {
+        if annotated(cx, inst) {
+            parts.push(Vec::new());
+            continue;
+        }
+        let current = parts.last_mut().expect("never empty");
+        current.push(inst);
+        if !cx.script(inst).is_some_and(|s| s.and_chain) {
+            parts.push(Vec::new());
+        }
+    }
+    let mut fixes = parts
+        .iter()
         .filter(|part| part.len() >= 2)
         .filter_map(|part| merge_runs(cx, part));
     let mut fix = fixes.next()?;
@@ -138,6 +151,50 @@ mod tests {
             fix_rule("LW101", text, false),
             "FROM a\nRUN a \\\n    && b\n# hadolint ignore=DL3009\nRUN c\nRUN d \\\n    && e\n"
         );
+    }
+
+    #[test]
+    fn only_plain_and_chains_are_followed_by_more_commands() {
+        // errexit is ignored left of `&&`, even in a subshell: never merge after it
+        let text = "FROM a\nRUN set -e; false; echo ran\nRUN echo next\n";
+        assert_eq!(fix_rule("LW101", text, false), text);
+        // a later RUN's `||` or `;` must not take the chain with it
+        let fixed = fix_rule("LW101", "FROM a\nRUN false\nRUN make || true\n", false);
+        assert_eq!(fixed, "FROM a\nRUN false \\\n    && ( make || true )\n");
+        let fixed = fix_rule("LW101", "FROM a\nRUN a && b\nRUN c; d\n", false);
+        assert_eq!(fixed, "FROM a\nRUN a && b \\\n    && ( c; d )\n");
+        // a compound command is not a plain chain; the RUNs after it merge among themselves
+        let text = "FROM a\nRUN for f in *; do x \"$f\"; done\nRUN b\nRUN c\n";
+        assert_eq!(
+            fix_rule("LW101", text, false),
+            "FROM a\nRUN for f in *; do x \"$f\"; done\nRUN b \\\n    && c\n"
+        );
+    }
+
+    #[test]
+    fn every_shell_state_change_is_kept_in_its_subshell() {
+        for first in [
+            "eval \"$(echo cd /tmp)\"",
+            "read x < /f",
+            "exec nginx",
+            "let i=1",
+            "builtin cd /tmp",
+            "printf -v x %s y",
+        ] {
+            let fixed = fix_rule("LW101", &format!("FROM a\nRUN {first}\nRUN pwd\n"), false);
+            assert_eq!(
+                fixed,
+                format!("FROM a\nRUN ( {first} ) \\\n    && pwd\n"),
+                "{first}"
+            );
+        }
+    }
+
+    #[test]
+    fn windows_base_images_get_no_sh_merge() {
+        let text = "FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN cd C:\\app\nRUN dir\n";
+        assert_eq!(lint_rule("LW101", text).len(), 1);
+        assert_eq!(fix_rule("LW101", text, false), text);
     }
 
     #[test]

@@ -277,7 +277,13 @@ fn move_deletion(
     let from = instructions
         .iter()
         .position(|i| std::ptr::eq(*i, created.by))?;
-    if created.by.keyword != Keyword::Run || from >= at {
+    // One stage only: between stages sit FROM lines (a merge would swallow them), and the
+    // earlier stage may be the base of others that still need the path.
+    let same_stage = cx.stages.iter().any(|s| {
+        let holds = |i: &Instruction| s.stage.instructions.iter().any(|x| std::ptr::eq(*x, i));
+        holds(created.by) && holds(deleter)
+    });
+    if created.by.keyword != Keyword::Run || from >= at || !same_stage {
         return None;
     }
     let between = &instructions[from..=at];
@@ -300,7 +306,19 @@ fn move_deletion(
     let mentioned = instructions[from + 1..at]
         .iter()
         .any(|i| i.keyword == Keyword::User || cx.df.slice(i.span).contains(name));
-    if !only_rm || mentioned || !deleter.heredocs.is_empty() {
+    // Appended to the creating RUN, a relative path would be read in whatever folder that
+    // RUN's own `cd` left.
+    let relative = script.commands.iter().any(|c| {
+        c.args()
+            .iter()
+            .any(|w| !w.value.starts_with('-') && !w.value.starts_with(['/', '~', '$']))
+    });
+    let moves_dir = cx.script(created.by).is_none_or(|s| {
+        s.commands
+            .iter()
+            .any(|c| matches!(c.name(), Some("cd" | "pushd" | "popd")))
+    });
+    if !only_rm || mentioned || !deleter.heredocs.is_empty() || (relative && moves_dir) {
         return None;
     }
     let removal = cx.df.slice(deleter.args_span());
@@ -334,6 +352,22 @@ mod tests {
             "FROM d\nWORKDIR /tmp\nCOPY app.tgz .\nRUN tar xzf app.tgz -C /opt\nRUN rm app.tgz\n";
         let found = lint_rule("LW105", text);
         assert_eq!(found.len(), 1, "{found:#?}");
+    }
+
+    #[test]
+    fn no_fix_reaches_across_stages() {
+        let text = "FROM debian AS base\nRUN apt-get update && apt-get install -y curl\n\nFROM golang AS builder\nRUN go install example.com/app@latest\n\nFROM base\nRUN rm -rf /var/lib/apt/lists/*\nCOPY --from=builder /go/bin/app /usr/local/bin/app\n";
+        assert_eq!(lint_rule("LW105", text).len(), 1);
+        assert_eq!(fix_rule("LW105", text, true), text);
+        let text = "FROM debian AS base\nRUN apt-get update && apt-get install -y curl\nFROM base AS final\nRUN rm -rf /var/lib/apt/lists/*\n";
+        assert_eq!(fix_rule("LW105", text, true), text);
+    }
+
+    #[test]
+    fn a_relative_removal_is_not_moved_after_a_cd() {
+        let text = "FROM d\nWORKDIR /tmp\nRUN wget -O app.tgz https://x && mkdir /opt/app && cd /opt/app && tar xzf /tmp/app.tgz\nCOPY config /etc/app/config\nRUN rm app.tgz\n";
+        assert_eq!(lint_rule("LW105", text).len(), 1);
+        assert_eq!(fix_rule("LW105", text, true), text);
     }
 
     #[test]

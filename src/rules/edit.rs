@@ -86,7 +86,13 @@ fn changes_shell_state(cx: &LintContext<'_>, inst: &Instruction) -> bool {
         return true;
     };
     script.commands.iter().any(|c| {
+        // `exec` is a wrapper to the parser (`exec nginx` runs nginx), but it ends the shell
+        let execs = c.words[..c.program.min(c.words.len())]
+            .iter()
+            .any(|w| w.value.rsplit('/').next() == Some("exec"));
         c.words.is_empty()
+            || execs
+            || (c.name() == Some("printf") && c.has_arg("-v"))
             || matches!(
                 c.name(),
                 Some(
@@ -109,6 +115,16 @@ fn changes_shell_state(cx: &LintContext<'_>, inst: &Instruction) -> bool {
                         | "typeset"
                         | "local"
                         | "shift"
+                        | "eval"
+                        | "read"
+                        | "getopts"
+                        | "let"
+                        | "builtin"
+                        | "hash"
+                        | "enable"
+                        | "unalias"
+                        | "mapfile"
+                        | "readarray"
                 )
             )
     })
@@ -123,13 +139,16 @@ pub fn merge_runs(cx: &LintContext<'_>, group: &[&Instruction]) -> Option<Fix> {
     if group.iter().any(|i| annotated(cx, i)) {
         return None;
     }
-    // Every RUN but the last is followed by more commands: its script must end cleanly.
+    // Every RUN but the last is followed by more commands: its script must end cleanly, and be
+    // a plain `&&` chain, so that `&& more` keeps its meaning (see `Script::and_chain`).
     for inst in &group[..group.len() - 1] {
-        if !matches!(run_tail(cx, inst), Some(Tail::Chain(_))) {
+        if !matches!(run_tail(cx, inst), Some(Tail::Chain(_))) || !cx.script(inst)?.and_chain {
             return None;
         }
     }
-    cx.script(last)?;
+    // The last runs after `&&`: in a subshell unless it is a plain chain too, so that its own
+    // `;`, `||` or `set -e` mean what they meant alone.
+    let last_alone = !cx.script(last)?.and_chain;
     let start = cx.df.lines().line_start(first.lines.0);
     let mut comments = String::new();
     for node in &cx.df.nodes {
@@ -142,7 +161,7 @@ pub fn merge_runs(cx: &LintContext<'_>, group: &[&Instruction]) -> Option<Fix> {
     for (i, inst) in group.iter().enumerate() {
         let args = &text[inst.args_span().range()];
         let is_last = i == group.len() - 1;
-        let args = if !is_last && changes_shell_state(cx, inst) {
+        let args = if (!is_last && changes_shell_state(cx, inst)) || (is_last && last_alone) {
             format!("( {args} )")
         } else {
             args.to_string()
