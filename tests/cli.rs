@@ -304,3 +304,91 @@ fn stdin_is_linted_with_dash() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["findings"][0]["rule"], "LW103");
 }
+
+/// Runs the binary in `dir` with `input` on stdin.
+fn with_stdin(args: &[&str], dir: &std::path::Path, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_layerwise"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn fix_of_stdin_prints_the_fixed_text_and_writes_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = with_stdin(&["fix", "-"], dir.path(), b"FROM alpine\nRUN a\nRUN b\n");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "FROM alpine\nRUN a \\\n    && b\n");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "wrote a file"
+    );
+    // nothing to fix: the text comes back as it was
+    let clean = with_stdin(&["fix", "-"], dir.path(), b"FROM alpine\n");
+    assert_eq!(stdout(&clean), "FROM alpine\n");
+    let diff = with_stdin(
+        &["fix", "--diff", "-"],
+        dir.path(),
+        b"FROM alpine\nRUN a\nRUN b\n",
+    );
+    assert_eq!(diff.status.code(), Some(1));
+    assert!(stdout(&diff).contains("+RUN a \\"), "{}", stdout(&diff));
+}
+
+#[test]
+fn a_context_that_is_not_a_folder_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM a\nCOPY . .\n").unwrap();
+    for command in ["lint", "fix"] {
+        let out = layerwise(&[command, "--context", "nowhere", "Dockerfile"], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        assert!(
+            stderr(&out).contains("--context nowhere: not a folder"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn columns_count_characters_in_every_format_and_a_bom_takes_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = "RUN echo \"é😀\" && apt-get install -y --no-install-recommends curl\n";
+    std::fs::write(dir.path().join("u.Dockerfile"), format!("FROM a\n{line}")).unwrap();
+    // `apt-get` is the 18th character of the line, its 22nd byte
+    let gnu = layerwise(&["lint", "--format", "gnu", "u.Dockerfile"], dir.path());
+    assert!(
+        stdout(&gnu).contains("u.Dockerfile:2:18:"),
+        "{}",
+        stdout(&gnu)
+    );
+    let human = layerwise(&["lint", "u.Dockerfile"], dir.path());
+    assert!(
+        stdout(&human).contains("u.Dockerfile:2:18]"),
+        "{}",
+        stdout(&human)
+    );
+
+    std::fs::write(
+        dir.path().join("b.Dockerfile"),
+        "\u{feff}# layerwise ignore=LW999\nFROM a\n",
+    )
+    .unwrap();
+    let json = layerwise(&["lint", "--format", "json", "b.Dockerfile"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let unknown = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "LW901")
+        .expect("LW901");
+    assert_eq!(unknown["column"], 20, "{unknown}");
+}

@@ -25,6 +25,9 @@ struct Fixed {
 }
 
 pub fn run(args: &FixArgs) -> Exit {
+    if !super::context_is_a_folder(args.context.as_deref()) {
+        return Exit::Trouble;
+    }
     let (files, missing) = match configured_files(&args.paths, args.config.as_deref()) {
         Ok(found) => found,
         Err(e) => {
@@ -56,6 +59,16 @@ pub fn run(args: &FixArgs) -> Exit {
                 continue;
             }
         };
+        if file.path == Path::new("-") && !args.diff {
+            // stdin in, the fixed text out, whole: a filter, as editors and formatters use it
+            let _ = stdout.write_all(outcome.text.as_bytes());
+            if !outcome.files.is_empty() {
+                eprintln!(
+                    "note: -: fixes that write other files (.dockerignore) are not applied to stdin"
+                );
+            }
+            continue;
+        }
         if !outcome.changed() {
             continue;
         }

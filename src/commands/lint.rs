@@ -15,6 +15,9 @@ use crate::lint::{LintOptions, lint};
 use crate::report::{FileError, FileResult, Report, reporter};
 
 pub fn run(args: &LintArgs, color: bool) -> Exit {
+    if !super::context_is_a_folder(args.context.as_deref()) {
+        return Exit::Trouble;
+    }
     let (files, missing) = match configured_files(&args.paths, args.config.as_deref()) {
         Ok(found) => found,
         Err(e) => {

@@ -29,6 +29,18 @@ pub enum Exit {
     FixDefect = 3,
 }
 
+/// `--context DIR` must be a folder: Docker refuses any other, and the context rules would
+/// report a missing folder as a missing `.dockerignore`.
+pub fn context_is_a_folder(context: Option<&Path>) -> bool {
+    match context {
+        Some(dir) if !dir.is_dir() => {
+            eprintln!("error: --context {}: not a folder", dir.display());
+            false
+        }
+        _ => true,
+    }
+}
+
 /// Reads and parses one file. Unreadable, binary and non-UTF-8 files give an error, not text.
 pub fn load(path: &Path) -> Result<Dockerfile, FileError> {
     let bytes = if path == Path::new("-") {

@@ -248,12 +248,14 @@ impl miette::SourceCode for Shown<'_> {
             (contents.span().offset() + start).into(),
             contents.span().len(),
         );
+        // miette counts the column in bytes; the header shows what the other formats show.
+        let column = self.file.position(span.offset()).column;
         Ok(Box::new(miette::MietteSpanContents::new_named(
             self.file.display.clone(),
             data,
             found,
             contents.line() + first_line,
-            contents.column(),
+            column,
             // miette counts the lines from the start of the text up to the snippet's end.
             contents.line_count() + first_line,
         )))
@@ -300,7 +302,10 @@ mod tests {
                     assert_eq!(ours.data(), theirs.data(), "{what}");
                     assert_eq!(ours.span(), theirs.span(), "{what}");
                     assert_eq!(ours.line(), theirs.line(), "{what}");
-                    assert_eq!(ours.column(), theirs.column(), "{what}");
+                    // the span's column, in characters (miette's own counts bytes)
+                    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+                    let chars = text[line_start..start].chars().count();
+                    assert_eq!(ours.column(), chars, "{what}");
                     assert_eq!(ours.line_count(), theirs.line_count(), "{what}");
                 }
             }

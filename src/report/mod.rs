@@ -43,15 +43,22 @@ pub struct FileError {
 }
 
 impl FileResult {
+    /// Where an offset is, as people and tools that read the file see it: a byte-order mark,
+    /// which editors hide, takes no column.
     pub fn position(&self, offset: usize) -> Position {
-        self.source.as_ref().map_or(
-            Position {
+        let Some(source) = self.source.as_ref() else {
+            return Position {
                 line: 0,
                 column: 0,
                 utf16_column: 0,
-            },
-            |s| s.position(offset),
-        )
+            };
+        };
+        let mut position = source.position(offset);
+        if position.line == 0 && offset > 0 && source.text().starts_with('\u{feff}') {
+            position.column -= 1;
+            position.utf16_column -= 1;
+        }
+        position
     }
 }
 
