@@ -54,6 +54,15 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Missing>) {
             }),
         }
     }
+    // `Dockerfile` and `./Dockerfile` are one file
+    for file in &mut files {
+        if file.as_os_str() != "-" {
+            *file = file
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect();
+        }
+    }
     files.sort();
     files.dedup();
     (files, missing)

@@ -392,3 +392,37 @@ fn columns_count_characters_in_every_format_and_a_bom_takes_none() {
         .expect("LW901");
     assert_eq!(unknown["column"], 20, "{unknown}");
 }
+
+#[test]
+fn one_file_named_twice_is_checked_and_fixed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM a\nRUN a\nRUN b\n").unwrap();
+    let out = layerwise(
+        &[
+            "lint",
+            "--format",
+            "json",
+            "Dockerfile",
+            "./Dockerfile",
+            ".",
+        ],
+        dir.path(),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["files_checked"], 1, "{v}");
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1, "{v}");
+
+    std::os::unix::fs::symlink("Dockerfile", dir.path().join("a.Dockerfile")).unwrap();
+    std::os::unix::fs::symlink("a.Dockerfile", dir.path().join("b.Dockerfile")).unwrap();
+    let fixed = layerwise(&["fix", "."], dir.path());
+    assert_eq!(fixed.status.code(), Some(0), "{}", stderr(&fixed));
+    assert_eq!(
+        stderr(&fixed).matches("fixed ").count(),
+        1,
+        "{}",
+        stderr(&fixed)
+    );
+    let text = std::fs::read_to_string(dir.path().join("Dockerfile")).unwrap();
+    assert_eq!(text, "FROM a\nRUN a \\\n    && b\n");
+    assert!(dir.path().join("b.Dockerfile").is_symlink());
+}

@@ -40,6 +40,15 @@ pub fn run(args: &FixArgs) -> Exit {
     } else {
         Safety::Safe
     };
+    // Names that lead to one file (symlinks) are fixed once, under the first name.
+    let mut targets = std::collections::HashSet::new();
+    let files: Vec<_> = files
+        .into_iter()
+        .filter(|(path, _)| {
+            path == Path::new("-")
+                || std::fs::canonicalize(path).map_or(true, |t| targets.insert(t))
+        })
+        .collect();
     let fixed: Vec<Fixed> = files
         .par_iter()
         .map(|(path, config)| fix_file(path, config, args.context.as_deref(), max))
