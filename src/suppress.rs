@@ -373,6 +373,30 @@ mod tests {
     }
 
     #[test]
+    fn an_unused_comment_says_why_it_reaches_nothing() {
+        let message = |text: &str| {
+            let df = Dockerfile::parse(text);
+            lint(&df, &LintOptions::default())
+                .into_iter()
+                .find(|d| d.rule == "LW902")
+                .map(|d| d.message)
+                .unwrap_or_default()
+        };
+        assert!(
+            message("FROM debian\n# layerwise ignore=LW104\n\nRUN echo\n")
+                .ends_with("a blank line ends its reach before the next instruction")
+        );
+        assert!(
+            message("FROM debian\n# layerwise ignore=LW104\n")
+                .ends_with("no instruction follows it")
+        );
+        assert!(
+            message("FROM debian\nRUN echo a \\\n# layerwise ignore=LW104\n  b\n")
+                .ends_with("does not fire on the instruction it sits in")
+        );
+    }
+
+    #[test]
     fn other_comments_are_not_pragmas() {
         for text in [
             "# layerwise is great\nFROM a\n",

@@ -65,13 +65,29 @@ fn report(cx: &LintContext<'_>, comment: &IgnoreComment, unused: &[&Code]) -> Di
             ),
             "remove it from the comment",
         ),
-        (false, Some(_)) => (
+        (false, Some(target)) => (
             format!(
-                "{listed} {} not fire on the next instruction",
-                if plural { "do" } else { "does" }
+                "{listed} {} not fire on {}",
+                if plural { "do" } else { "does" },
+                if target.start < comment.line.start {
+                    "the instruction it sits in"
+                } else {
+                    "the next instruction"
+                }
             ),
             "remove it, or move the comment above the instruction the finding is on",
         ),
+        (false, None)
+            if cx
+                .df
+                .instructions()
+                .any(|i| i.span.start >= comment.line.end) =>
+        {
+            (
+                "a blank line ends its reach before the next instruction".to_string(),
+                "remove the blank lines between the comment and the instruction",
+            )
+        }
         (false, None) => (
             "no instruction follows it".to_string(),
             "put the comment right above an instruction (only comments may sit between)",
