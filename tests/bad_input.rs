@@ -162,6 +162,13 @@ fn invalid_utf8_is_refused_with_its_line() {
         b"FROM a\nLABEL x=caf\xe9\n",
         "not UTF-8 text: invalid byte at offset 18 (line 2)",
     );
+    // JSON gives the place too: line 2, after the 11 valid characters `LABEL x=caf`
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), b"FROM a\nLABEL x=caf\xe9\n").unwrap();
+    let run = layerwise(&["lint", "--format", "json", "Dockerfile"], dir.path());
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["errors"][0]["line"], 2, "{v}");
+    assert_eq!(v["errors"][0]["column"], 12, "{v}");
 }
 
 #[test]

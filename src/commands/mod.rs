@@ -64,10 +64,26 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, FileError> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let before = &e.as_bytes()[..at];
-        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        plain_error(format!(
-            "not UTF-8 text: invalid byte at offset {at} (line {line})"
-        ))
+        let line = before.iter().filter(|&&b| b == b'\n').count();
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        // the valid text before it on its line, in characters
+        let valid = String::from_utf8_lossy(&before[line_start..]).into_owned();
+        let column = valid.chars().count();
+        FileError {
+            message: format!(
+                "not UTF-8 text: invalid byte at offset {at} (line {})",
+                line + 1
+            ),
+            position: Some(crate::source::Position {
+                line,
+                column,
+                utf16_column: valid.encode_utf16().count(),
+            }),
+            span: None,
+        }
     })
 }
 

@@ -136,7 +136,8 @@ impl miette::Diagnostic for Shown<'_> {
                 let name = rules::meta(d.rule).map_or("", |m| m.name.as_str());
                 Some(Box::new(format!("{}({name})", d.rule)))
             }
-            Kind::Error(_) => Some(Box::new("syntax")),
+            Kind::Error(e) if e.span.is_some() => Some(Box::new("syntax")),
+            Kind::Error(_) => None,
         }
     }
 
