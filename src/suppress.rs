@@ -155,9 +155,11 @@ fn inner_comments<'a>(
         {
             return None;
         }
-        let end = (line + 1 < lines.line_count())
-            .then(|| lines.line_start(line + 1))
-            .unwrap_or(text.len());
+        let end = if line + 1 < lines.line_count() {
+            lines.line_start(line + 1)
+        } else {
+            text.len()
+        };
         let mut comment = parse_comment(text, Span::new(content.start, end))?;
         if !comment.global {
             comment.target = Some(target);

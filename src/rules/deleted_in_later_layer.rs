@@ -101,7 +101,7 @@ impl Rule for DeletedInLaterLayer {
                             }
                             created.retain(|c| !hits(c, &path));
                         }
-                        here.extend(created_paths(cx, command, inst, &workdir));
+                        here.extend(created_paths(command, inst, &workdir));
                     }
                     created.extend(here);
                 }
@@ -144,22 +144,23 @@ fn resolve_keeping_glob(workdir: &str, path: &str) -> String {
 }
 
 /// What a command leaves on disk: package caches and index files, downloads, clones, folders.
-fn created_paths<'a>(
-    cx: &LintContext<'_>,
-    command: &Command,
-    inst: &'a Instruction,
-    workdir: &str,
-) -> Vec<Created<'a>> {
-    let what = cx
-        .df
-        .slice(command.span)
+fn created_paths<'a>(command: &Command, inst: &'a Instruction, workdir: &str) -> Vec<Created<'a>> {
+    // its words, not its text: no continuation lines in a message
+    let what = command
+        .assigns
+        .iter()
+        .chain(&command.words)
+        .map(|w| w.value.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
         .chars()
         .take(60)
         .collect::<String>();
     let mut paths: Vec<String> = Vec::new();
     if let Some(pkg) = classify(command) {
         match (pkg.manager, pkg.action) {
-            (Manager::Apt, Action::Update | Action::Install) => {
+            // the index is written by the update; an install only reads it
+            (Manager::Apt, Action::Update) => {
                 paths.push("/var/lib/apt/lists".into());
             }
             (Manager::Apk, Action::Update) => paths.push("/var/cache/apk".into()),
@@ -368,6 +369,25 @@ mod tests {
         let text = "FROM d\nWORKDIR /tmp\nRUN wget -O app.tgz https://x && mkdir /opt/app && cd /opt/app && tar xzf /tmp/app.tgz\nCOPY config /etc/app/config\nRUN rm app.tgz\n";
         assert_eq!(lint_rule("LW105", text).len(), 1);
         assert_eq!(fix_rule("LW105", text, true), text);
+    }
+
+    #[test]
+    fn the_layer_blamed_is_the_one_that_wrote_the_path() {
+        let text = "FROM d\nRUN apt-get update\nRUN wget -O /x \\\n    http://a && apt-get install -y x\nRUN rm -rf /var/lib/apt/lists/* /x\n";
+        let found = lint_rule("LW105", text);
+        let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("(line 2, `apt-get update`)")),
+            "{messages:#?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("(line 3, `wget -O /x http://a`)")),
+            "{messages:#?}"
+        );
     }
 
     #[test]
