@@ -307,9 +307,15 @@ fn blocked(context: &Context<'_>, install: &Install<'_>) -> bool {
             let package: serde_json::Value =
                 serde_json::from_str(&text("package.json")).unwrap_or_default();
             let scripts_run = !install.command.has_arg("--ignore-scripts");
-            let lifecycle = ["preinstall", "install", "postinstall", "prepare"]
-                .iter()
-                .any(|s| package["scripts"].get(s).is_some());
+            let lifecycle = [
+                "preinstall",
+                "install",
+                "postinstall",
+                "prepublish",
+                "prepare",
+            ]
+            .iter()
+            .any(|s| package["scripts"].get(s).is_some());
             let local = ["dependencies", "devDependencies", "optionalDependencies"]
                 .iter()
                 .filter_map(|k| package[k].as_object())
@@ -358,7 +364,10 @@ fn blocked(context: &Context<'_>, install: &Install<'_>) -> bool {
         }
         "bundler" => text("Gemfile").lines().any(|l| {
             let l = l.trim_start();
-            !l.starts_with('#') && (l.starts_with("gemspec") || l.contains("path"))
+            !l.starts_with('#')
+                && (l.starts_with("gemspec")
+                    || l.starts_with("eval_gemfile")
+                    || ["path:", ":path", "path =>"].iter().any(|p| l.contains(p)))
         }),
         "pipenv" | "poetry" => {
             let manifest = if install.ecosystem == "pipenv" {
@@ -898,6 +907,11 @@ mod tests {
             let pnpm = NPM.replace("npm install", "pnpm install");
             assert_eq!(fixed_with(files, &pnpm), pnpm, "{files:?}");
         }
+        let gem = "FROM ruby\nWORKDIR /app\nCOPY . .\nRUN bundle install\n";
+        let gemspec = [("Gemfile", "source 'https://rubygems.org'\ngemspec\n")];
+        assert_eq!(fixed_with(&gemspec, gem), gem);
+        let pathname = [("Gemfile", "gem 'pathname'\n")];
+        assert_ne!(fixed_with(&pathname, gem), gem);
         let ignored = [(
             "package.json",
             r#"{"scripts": {"postinstall": "node setup.js"}}"#,
