@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
+use crate::rules::paths::{context_sources, resolve};
+use crate::syntax::{Dockerfile, Keyword};
+
 /// How deep the scan looks and how many entries it reads before it stops: a context with a
 /// huge tree must not stall a lint.
 const MAX_DEPTH: usize = 4;
@@ -62,8 +65,8 @@ fn classify(path: &Path, name: &str, dir: bool) -> Option<&'static str> {
     }
 }
 
-/// Unwanted paths in `context` that `excluded` does not already keep out, skipping anything a
-/// COPY/ADD names on purpose (`needed`).
+/// Unwanted paths in `context` that `excluded` does not already keep out, skipping anything the
+/// build reads on purpose (`needed`: patterns from [`needed_sources`], see [`needs`]).
 pub fn scan(context: &Path, excluded: &dyn Fn(&str) -> bool, needed: &[String]) -> Vec<Unwanted> {
     let mut found = Vec::new();
     let mut walker = WalkDir::new(context)
@@ -91,9 +94,7 @@ pub fn scan(context: &Path, excluded: &dyn Fn(&str) -> bool, needed: &[String]) 
         }
         let name = entry.file_name().to_string_lossy();
         if let Some(why) = classify(entry.path(), &name, dir) {
-            let wanted = needed
-                .iter()
-                .any(|n| n == &relative || n.starts_with(&format!("{relative}/")));
+            let wanted = needed.iter().any(|n| needs(n, &relative));
             if !wanted {
                 found.push(Unwanted {
                     path: relative,
@@ -107,6 +108,128 @@ pub fn scan(context: &Path, excluded: &dyn Fn(&str) -> bool, needed: &[String]) 
         }
     }
     found
+}
+
+/// Context paths the build reads by name, as COPY source patterns relative to the context: COPY
+/// and ADD sources (not `--from` a stage) and the sources of `RUN --mount` binds from the
+/// context. The whole context (`.`, `*`, a bind without `source`) is left out: excluding junk
+/// from it is the point of the rules.
+pub fn needed_sources(df: &Dockerfile) -> Vec<String> {
+    let mut needed = Vec::new();
+    for inst in df.instructions() {
+        needed.extend(context_sources(inst));
+        if inst.keyword == Keyword::Run {
+            needed.extend(inst.flag_values("mount").filter_map(bind_source));
+        }
+    }
+    needed
+        .into_iter()
+        .map(|n| resolve("/", &n).trim_start_matches('/').to_string())
+        .filter(|n| !matches!(n.as_str(), "" | "*"))
+        .collect()
+}
+
+/// The context path a `--mount` value binds, if it binds one (`type=bind`, the default, without
+/// `from=`).
+fn bind_source(value: &str) -> Option<String> {
+    let mut bind = true;
+    let mut source = None;
+    for field in value.split(',') {
+        match field.split_once('=') {
+            Some(("type", t)) => bind = t == "bind",
+            Some(("from", _)) => return None,
+            Some(("source" | "src", s)) => source = Some(s.to_string()),
+            _ => {}
+        }
+    }
+    bind.then_some(source).flatten()
+}
+
+/// Whether a build that reads `source` (a COPY source pattern, `/`-separated, cleaned) needs
+/// `path`: the source names it, a folder above it, or something below it, component by
+/// component as Go's `filepath.Match` matches (`*`, `?`, `[…]`, `\`). A component with a
+/// variable in it may be anything.
+pub fn needs(source: &str, path: &str) -> bool {
+    source
+        .split('/')
+        .zip(path.split('/'))
+        .all(|(s, p)| s.contains('$') || component_matches(s, p))
+}
+
+/// `filepath.Match` on one path component; a malformed pattern matches (so it is kept).
+fn component_matches(pattern: &str, name: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    glob(&pattern, &name).unwrap_or(true)
+}
+
+fn glob(pattern: &[char], name: &[char]) -> Option<bool> {
+    let Some((&first, rest)) = pattern.split_first() else {
+        return Some(name.is_empty());
+    };
+    match first {
+        '*' => {
+            for skip in 0..=name.len() {
+                if glob(rest, &name[skip..])? {
+                    return Some(true);
+                }
+            }
+            Some(false)
+        }
+        '?' => match name.split_first() {
+            Some((_, tail)) => glob(rest, tail),
+            None => Some(false),
+        },
+        '[' => {
+            let (matched, after) = class(rest, *name.first()?)?;
+            if matched {
+                glob(after, &name[1..])
+            } else {
+                Some(false)
+            }
+        }
+        '\\' => {
+            let (&literal, rest) = rest.split_first()?;
+            Some(name.first() == Some(&literal) && glob(rest, &name[1..])?)
+        }
+        c => Some(name.first() == Some(&c) && glob(rest, &name[1..])?),
+    }
+}
+
+/// Matches `c` against the class after a `[`; returns the result and the pattern after `]`.
+fn class(pattern: &[char], c: char) -> Option<(bool, &[char])> {
+    let (negated, mut rest) = match pattern.split_first() {
+        Some(('^', rest)) => (true, rest),
+        _ => (false, pattern),
+    };
+    let mut matched = false;
+    let mut first = true;
+    loop {
+        let (&next, tail) = rest.split_first()?;
+        if next == ']' && !first {
+            return Some((matched != negated, tail));
+        }
+        first = false;
+        let (low, tail) = class_char(rest)?;
+        rest = tail;
+        let mut high = low;
+        if let Some(('-', tail)) = rest.split_first() {
+            let (h, tail) = class_char(tail)?;
+            high = h;
+            rest = tail;
+        }
+        if low <= c && c <= high {
+            matched = true;
+        }
+    }
+}
+
+fn class_char(pattern: &[char]) -> Option<(char, &[char])> {
+    match pattern.split_first()? {
+        ('\\', rest) => rest.split_first().map(|(&c, r)| (c, r)),
+        (']' | '-', _) => None,
+        (&c, rest) => Some((c, rest)),
+    }
 }
 
 fn relative_string(path: &Path) -> String {
@@ -165,5 +288,29 @@ mod tests {
         let paths: Vec<_> = found.iter().map(|u| u.path.as_str()).collect();
         // `target` without Cargo.toml or pom.xml is just a folder.
         assert_eq!(paths, [".env", ".git", "node_modules"]);
+    }
+
+    #[test]
+    fn needed_paths_are_named_above_below_or_by_a_pattern() {
+        assert!(needs("conf", "conf/tls.key"));
+        assert!(needs("keys/*.key", "keys/a.key"));
+        assert!(needs("keys/*.key", "keys"));
+        assert!(needs("k[a-z]ys/?.key", "keys/a.key"));
+        assert!(needs(".git", ".git"));
+        assert!(needs("$DIR/x.key", "certs/x.key"));
+        assert!(!needs("keys/*.key", "keys/a.pem"));
+        assert!(!needs("k[^e]ys", "keys"));
+        assert!(!needs("certs/server.pem", "server.pem"));
+    }
+
+    #[test]
+    fn needed_sources_skip_the_whole_context_and_other_stages() {
+        let df = Dockerfile::parse(
+            "FROM a AS build\nFROM b\nCOPY . .\nCOPY * ./\nCOPY --from=build /out/x.key /\n\
+             COPY ./conf/ /etc/conf\nRUN --mount=type=bind,source=.git,target=/s/.git \\\n  \
+             --mount=type=bind,target=/all --mount=type=cache,target=/c \\\n  \
+             --mount=from=build,source=/out,target=/o true\n",
+        );
+        assert_eq!(needed_sources(&df), ["conf", ".git"]);
     }
 }

@@ -5,9 +5,9 @@ use crate::dockerignore::DockerIgnore;
 use crate::fix::{FileChange, Fix, Safety};
 use crate::lint::LintContext;
 use crate::rules::Rule;
-use crate::rules::context_scan::{ignore_file, ignore_lines, scan};
+use crate::rules::context_scan::{ignore_file, ignore_lines, needed_sources, scan};
 use crate::rules::edit::first_line;
-use crate::rules::paths::{context_sources, copies_whole_context};
+use crate::rules::paths::copies_whole_context;
 
 pub struct DockerignoreGaps;
 
@@ -38,12 +38,8 @@ impl Rule for DockerignoreGaps {
         };
         // Paths the config allows count as needed, like those a COPY names.
         let allowed = &cx.config().rules.dockerignore_gaps.allow;
-        let needed: Vec<String> = cx
-            .df
-            .instructions()
-            .flat_map(context_sources)
-            .chain(allowed.iter().map(|a| a.trim_matches('/').to_string()))
-            .collect();
+        let mut needed = needed_sources(cx.df);
+        needed.extend(allowed.iter().map(|a| a.trim_matches('/').to_string()));
         let gaps = scan(context, &|p| ignore.is_excluded(p), &needed);
         if gaps.is_empty() {
             return;
@@ -172,6 +168,28 @@ mod tests {
         assert!(
             lint(&needs_env, &options(dir.path())).is_empty(),
             "a COPY names .env"
+        );
+    }
+
+    #[test]
+    fn never_adds_what_copy_patterns_folders_or_bind_mounts_read() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in [".git", "keys", "conf", ".ssh"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        std::fs::write(dir.path().join("keys/a.key"), "k").unwrap();
+        std::fs::write(dir.path().join("conf/tls.key"), "k").unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), "*.log\n").unwrap();
+        let text = "FROM a\nCOPY conf /etc/conf\nCOPY keys/*.key /keys/\n\
+                    RUN --mount=source=.git,target=/src/.git git -C /src describe\n\
+                    COPY . .\n";
+        let outcome = fix_text(text, &options(dir.path()), Safety::Unsafe);
+        assert_eq!(
+            outcome.files,
+            [FileChange::Append {
+                path: dir.path().join(".dockerignore"),
+                text: "# Added by layerwise\n.ssh\n".into()
+            }]
         );
     }
 }

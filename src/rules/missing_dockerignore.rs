@@ -4,9 +4,9 @@ use crate::diagnostic::Diagnostic;
 use crate::fix::{FileChange, Fix, Safety};
 use crate::lint::LintContext;
 use crate::rules::Rule;
-use crate::rules::context_scan::{ignore_file, ignore_lines, scan};
+use crate::rules::context_scan::{ignore_file, ignore_lines, needed_sources, scan};
 use crate::rules::edit::first_line;
-use crate::rules::paths::{context_sources, copies_whole_context};
+use crate::rules::paths::copies_whole_context;
 
 pub struct MissingDockerignore;
 
@@ -31,7 +31,7 @@ impl Rule for MissingDockerignore {
         if found {
             return;
         }
-        let needed: Vec<String> = cx.df.instructions().flat_map(context_sources).collect();
+        let needed = needed_sources(cx.df);
         let unwanted = scan(context, &|_| false, &needed);
         let fix = (!unwanted.is_empty()).then(|| {
             Fix::new(
@@ -121,6 +121,29 @@ mod tests {
                 text:
                     "# Kept out of the build context (written by layerwise)\n.git\nnode_modules\n"
                         .into()
+            }]
+        );
+    }
+
+    #[test]
+    fn never_excludes_what_copy_patterns_folders_or_bind_mounts_read() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in [".git", "node_modules/a", "keys", "conf"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        std::fs::write(dir.path().join("keys/a.key"), "k").unwrap();
+        std::fs::write(dir.path().join("conf/tls.key"), "k").unwrap();
+        let text = "FROM node\nFROM a AS b\nCOPY conf /etc/conf\nCOPY keys/*.key /keys/\n\
+                    COPY --from=0 node_modules /n\n\
+                    RUN --mount=type=bind,source=.git,target=/src/.git git -C /src describe\n\
+                    COPY . .\n";
+        let outcome = fix_text(text, &options(dir.path()), Safety::Unsafe);
+        assert_eq!(
+            outcome.files,
+            [FileChange::Create {
+                path: dir.path().join(".dockerignore"),
+                text: "# Kept out of the build context (written by layerwise)\nnode_modules\n"
+                    .into()
             }]
         );
     }

@@ -4,12 +4,14 @@
 use std::path::Path;
 
 use crate::diagnostic::Diagnostic;
+use crate::dockerignore::DockerIgnore;
 use crate::fix::{Edit, Fix, Safety};
 use crate::lint::LintContext;
 use crate::rules::Rule;
+use crate::rules::context_scan::ignore_file;
 use crate::rules::edit::{first_line, node_span};
-use crate::rules::packages::dependency_install;
-use crate::rules::paths::copies_whole_context;
+use crate::rules::packages::{classify, dependency_install};
+use crate::rules::paths::{copies_whole_context, resolve};
 use crate::shell::{Command, OperatorKind};
 use crate::syntax::{Instruction, Keyword};
 
@@ -25,10 +27,23 @@ impl Rule for SourceBeforeDeps {
             let instructions = &stage.stage.instructions;
             let mut installed: Vec<&str> = Vec::new();
             let mut copy_at: Option<usize> = None;
+            // Unknown until the stage sets it: the base image may have its own.
+            let mut workdir: Option<String> = None;
             for (at, &inst) in instructions.iter().enumerate() {
                 if copy_at.is_none() && copies_whole_context(inst) {
                     copy_at = Some(at);
                     continue;
+                }
+                if inst.keyword == Keyword::Workdir {
+                    workdir = inst.words().first().and_then(|w| {
+                        let next = match &workdir {
+                            _ if w.value.contains('$') => return None,
+                            _ if w.value.starts_with('/') => resolve("/", &w.value),
+                            Some(current) => resolve(current, &w.value),
+                            None => return None,
+                        };
+                        Some(next)
+                    });
                 }
                 if inst.keyword != Keyword::Run {
                     continue;
@@ -50,6 +65,7 @@ impl Rule for SourceBeforeDeps {
                                 command,
                                 index,
                                 ecosystem,
+                                workdir: workdir.as_deref(),
                             };
                             out.push(finding(cx, &instructions[c..=at], copy, &install));
                             installed.push(ecosystem);
@@ -67,6 +83,8 @@ struct Install<'a> {
     /// The command's place in its RUN's script.
     index: usize,
     ecosystem: &'static str,
+    /// The stage's WORKDIR at the install, when known.
+    workdir: Option<&'a str>,
 }
 
 fn finding(
@@ -95,7 +113,8 @@ fn finding(
     .with_fix(manifests_first(cx, span, install))
 }
 
-/// Dependency manifests per ecosystem, and how their install runs from manifests alone.
+/// Dependency manifests per ecosystem (the first one is required), and how their install runs
+/// from manifests alone.
 fn manifests(ecosystem: &str) -> (&'static [&'static str], Prefetch) {
     match ecosystem {
         "npm" => (
@@ -108,28 +127,29 @@ fn manifests(ecosystem: &str) -> (&'static [&'static str], Prefetch) {
             Prefetch::Move,
         ),
         "yarn" => (
-            &["package.json", "yarn.lock", ".yarnrc", ".yarnrc.yml"],
+            &[
+                "package.json",
+                "yarn.lock",
+                ".yarnrc",
+                ".yarnrc.yml",
+                ".npmrc",
+            ],
             Prefetch::Move,
         ),
         "pnpm" => (
-            &[
-                "package.json",
-                "pnpm-lock.yaml",
-                "pnpm-workspace.yaml",
-                ".npmrc",
-            ],
+            &["package.json", "pnpm-lock.yaml", ".npmrc"],
             Prefetch::Move,
         ),
         "pip" => (&[], Prefetch::Move),
         "pipenv" => (&["Pipfile", "Pipfile.lock"], Prefetch::Move),
         "bundler" => (&["Gemfile", "Gemfile.lock"], Prefetch::Move),
         "poetry" => (
-            &["pyproject.toml", "poetry.lock"],
+            &["pyproject.toml", "poetry.lock", "poetry.toml"],
             Prefetch::Run("poetry install --no-root"),
         ),
         "go" => (&["go.mod", "go.sum"], Prefetch::Run("go mod download")),
         "composer" => (
-            &["composer.json", "composer.lock"],
+            &["composer.json", "composer.lock", "auth.json"],
             Prefetch::Run("composer install --no-scripts --no-autoloader --no-interaction"),
         ),
         "maven" => (&["pom.xml"], Prefetch::Run("mvn -B dependency:go-offline")),
@@ -145,6 +165,43 @@ enum Prefetch {
     None,
 }
 
+/// What the fix can see of the context: files on disk (or in the fix run's overlay) that the
+/// context's ignore file does not exclude.
+struct Context<'a> {
+    cx: &'a LintContext<'a>,
+    root: &'a Path,
+    ignore: Option<DockerIgnore>,
+}
+
+impl<'a> Context<'a> {
+    /// `None` when the ignore file cannot be read as Docker reads it: no guessing then.
+    fn new(cx: &'a LintContext<'a>, root: &'a Path) -> Option<Context<'a>> {
+        let exists = |p: &Path| cx.options.read(p).is_some() || p.is_file();
+        let (path, found) = ignore_file(root, cx.path, &exists);
+        let ignore = match found {
+            true => Some(DockerIgnore::parse(&cx.options.read(&path)?).ok()?),
+            false => None,
+        };
+        Some(Context { cx, root, ignore })
+    }
+
+    /// Whether a COPY of `name` (relative to the context) finds a file.
+    fn has(&self, name: &str) -> bool {
+        let path = self.root.join(name);
+        (self.cx.options.read(&path).is_some() || path.is_file())
+            && !self.ignore.as_ref().is_some_and(|i| i.is_excluded(name))
+    }
+
+    /// Whether the context has `name` at all, excluded or not (a folder too).
+    fn holds(&self, name: &str) -> bool {
+        self.root.join(name).exists()
+    }
+
+    fn read(&self, name: &str) -> Option<String> {
+        self.cx.options.read(&self.root.join(name))
+    }
+}
+
 /// COPY the manifests that exist in the context, run the install (or a dependency-only step),
 /// then copy the rest.
 fn manifests_first(
@@ -152,7 +209,7 @@ fn manifests_first(
     span: &[&Instruction],
     install: &Install<'_>,
 ) -> Option<Fix> {
-    let context = cx.context.as_deref()?;
+    let root = cx.context.as_deref()?;
     let (copy, run) = (span[0], *span.last()?);
     // Settings made between the copy and the install would be lost by moving it up.
     if span[1..span.len() - 1]
@@ -163,29 +220,23 @@ fn manifests_first(
     {
         return None;
     }
-    let (names, prefetch) = manifests(install.ecosystem);
-    let mut files: Vec<String> = names
-        .iter()
-        .filter(|n| exists(cx, context, n))
-        .map(|n| n.to_string())
-        .collect();
-    if install.ecosystem == "pip" {
-        files = requirement_files(install.command);
-        if files.is_empty() || !files.iter().all(|f| exists(cx, context, f)) {
-            return None;
-        }
-    }
-    let primary = names
-        .first()
-        .map_or(files.first().cloned(), |n| Some(n.to_string()))?;
-    if !files.contains(&primary) {
+    let context = Context::new(cx, root)?;
+    let (sources, dest) = copy.copy_paths()?;
+    if sources.len() != 1 {
         return None;
     }
-    let (_, dest) = copy.copy_paths()?;
-    let dest = match dest.as_str() {
-        "." => "./".to_string(),
-        d if d.ends_with('/') => d.to_string(),
-        d => format!("{d}/"),
+    let (names, prefetch) = manifests(install.ecosystem);
+    let files: Vec<String> = if install.ecosystem == "pip" {
+        pip_files(&context, install.command, &dest, install.workdir)?
+    } else {
+        if !context.has(names.first()?) || blocked(&context, install) {
+            return None;
+        }
+        names
+            .iter()
+            .filter(|n| context.has(n))
+            .map(|n| n.to_string())
+            .collect()
     };
     let flags: String = copy
         .flags
@@ -200,18 +251,32 @@ fn manifests_first(
     let nl = cx.style.newline;
     let (step, mut edits) = match prefetch {
         Prefetch::None => return None,
-        Prefetch::Run(step) => (step.to_string(), Vec::new()),
+        Prefetch::Run(step) => (prefetch_step(step, install)?, Vec::new()),
         Prefetch::Move => (
             cx.df.slice(install.command.span).to_string(),
             vec![take_out(cx, run, install)?],
         ),
     };
     let indent = &cx.df.text()[cx.df.lines().line_start(copy.lines.0)..copy.span.start];
-    let inserted = format!(
-        "{keyword} {flags}{files} {dest}{nl}{indent}RUN {run_flags}{step}{nl}{indent}",
-        keyword = cx.df.slice(copy.keyword_span),
-        files = files.join(" "),
-    );
+    let keyword = cx.df.slice(copy.keyword_span);
+    // One COPY per folder, so that each manifest keeps its place under the destination.
+    let mut folders: Vec<(&str, Vec<&str>)> = Vec::new();
+    for file in &files {
+        let folder = file.rsplit_once('/').map_or("", |(f, _)| f);
+        match folders.iter_mut().find(|(f, _)| *f == folder) {
+            Some((_, group)) => group.push(file),
+            None => folders.push((folder, vec![file])),
+        }
+    }
+    let mut inserted = String::new();
+    for (folder, group) in &folders {
+        inserted.push_str(&format!(
+            "{keyword} {flags}{} {}{nl}{indent}",
+            group.join(" "),
+            destination(&dest, folder)
+        ));
+    }
+    inserted.push_str(&format!("RUN {run_flags}{step}{nl}{indent}"));
     edits.push(Edit::insert(copy.span.start, inserted));
     Some(Fix::new(
         format!(
@@ -221,6 +286,405 @@ fn manifests_first(
         Safety::Unsafe,
         edits,
     ))
+}
+
+/// Where `folder` (relative to the context) lands when the context is copied to `dest`.
+fn destination(dest: &str, folder: &str) -> String {
+    match (dest, folder) {
+        ("." | "./", "") => "./".to_string(),
+        ("." | "./", f) => format!("{f}/"),
+        (d, "") => format!("{}/", d.trim_end_matches('/')),
+        (d, f) => format!("{}/{f}/", d.trim_end_matches('/')),
+    }
+}
+
+/// Installs the manifests alone cannot serve: workspaces, local path dependencies, install
+/// scripts that run the project's code, settings files the command names.
+fn blocked(context: &Context<'_>, install: &Install<'_>) -> bool {
+    let text = |name: &str| context.read(name).unwrap_or_default();
+    match install.ecosystem {
+        "npm" | "yarn" | "pnpm" => {
+            let package: serde_json::Value =
+                serde_json::from_str(&text("package.json")).unwrap_or_default();
+            let scripts_run = !install.command.has_arg("--ignore-scripts");
+            let lifecycle = [
+                "preinstall",
+                "install",
+                "postinstall",
+                "prepublish",
+                "prepare",
+            ]
+            .iter()
+            .any(|s| package["scripts"].get(s).is_some());
+            let local = ["dependencies", "devDependencies", "optionalDependencies"]
+                .iter()
+                .filter_map(|k| package[k].as_object())
+                .flat_map(|deps| deps.values())
+                .filter_map(|v| v.as_str())
+                .any(|v| {
+                    ["file:", "link:", "workspace:", "portal:", "patch:"]
+                        .iter()
+                        .any(|p| v.starts_with(p))
+                });
+            !package.is_object()
+                || package.get("workspaces").is_some()
+                || package
+                    .get("pnpm")
+                    .is_some_and(|p| p.get("patchedDependencies").is_some())
+                || local
+                || (scripts_run && lifecycle)
+                || context.holds("pnpm-workspace.yaml")
+                || context.holds(".pnpmfile.cjs")
+                || (install.ecosystem == "yarn" && context.holds(".yarn"))
+        }
+        "go" => {
+            let go_mod = text("go.mod");
+            context.holds("go.work")
+                || go_mod.lines().any(|l| {
+                    l.split_once("=>")
+                        .is_some_and(|(_, to)| to.trim_start().starts_with(['.', '/']))
+                })
+        }
+        "maven" => {
+            install.command.name() != Some("mvn")
+                || context.holds(".mvn")
+                || text("pom.xml").contains("<modules>")
+        }
+        "composer" => {
+            let composer: serde_json::Value =
+                serde_json::from_str(&text("composer.json")).unwrap_or_default();
+            let repositories: Vec<&serde_json::Value> = match &composer["repositories"] {
+                serde_json::Value::Array(r) => r.iter().collect(),
+                serde_json::Value::Object(r) => r.values().collect(),
+                _ => Vec::new(),
+            };
+            !composer.is_object()
+                || repositories.iter().any(|r| r["type"] == "path")
+                || has_option(install.command, &["-d", "--working-dir"])
+        }
+        "bundler" => text("Gemfile").lines().any(|l| {
+            let l = l.trim_start();
+            !l.starts_with('#')
+                && (l.starts_with("gemspec")
+                    || l.starts_with("eval_gemfile")
+                    || ["path:", ":path", "path =>"].iter().any(|p| l.contains(p)))
+        }),
+        "pipenv" | "poetry" => {
+            let manifest = if install.ecosystem == "pipenv" {
+                "Pipfile"
+            } else {
+                "pyproject.toml"
+            };
+            text(manifest)
+                .lines()
+                .any(|l| l.contains("path =") || l.contains("path="))
+        }
+        _ => false,
+    }
+}
+
+fn has_option(command: &Command, names: &[&str]) -> bool {
+    command.args().iter().any(|w| {
+        names.iter().any(|n| {
+            w.value == *n
+                || w.value
+                    .strip_prefix(n)
+                    .is_some_and(|rest| rest.starts_with('=') || n.len() == 2)
+        })
+    })
+}
+
+/// The dependency-only step, with the original install's options that decide what it installs
+/// (`composer install --no-dev`, `mvn -Pprod`); `None` when the install reads a settings file
+/// the manifests do not bring.
+fn prefetch_step(step: &str, install: &Install<'_>) -> Option<String> {
+    let args = install.command.args();
+    let (kept_flags, kept_values, refused): (&[&str], &[&str], &[&str]) = match install.ecosystem {
+        "composer" => (
+            &[
+                "--no-dev",
+                "--prefer-dist",
+                "--prefer-source",
+                "--ignore-platform-reqs",
+                "--no-plugins",
+                "--no-progress",
+            ],
+            &["--ignore-platform-req", "--prefer-install"],
+            &[],
+        ),
+        "maven" => (
+            &["-U", "--update-snapshots", "-ntp", "--no-transfer-progress"],
+            &["-P", "--activate-profiles"],
+            &[
+                "-s",
+                "--settings",
+                "-gs",
+                "--global-settings",
+                "-t",
+                "--toolchains",
+                "-f",
+                "--file",
+                "-pl",
+                "--projects",
+                "-o",
+                "--offline",
+            ],
+        ),
+        "poetry" => (
+            &[
+                "--no-dev",
+                "--all-extras",
+                "--sync",
+                "--no-interaction",
+                "-n",
+            ],
+            &["--without", "--with", "--only", "-E", "--extras"],
+            &["--only-root", "-C", "--directory", "-P", "--project"],
+        ),
+        _ => (&[], &[], &[]),
+    };
+    let mut kept = Vec::new();
+    let mut words = args.iter();
+    while let Some(w) = words.next() {
+        let v = w.value.as_str();
+        let (name, inline) = match v.split_once('=') {
+            Some((n, _)) if n.starts_with("--") => (n, true),
+            _ => (v, false),
+        };
+        if refused.iter().any(|r| name == *r || short_with_value(v, r)) {
+            return None;
+        }
+        if kept_flags.contains(&v) {
+            kept.push(v.to_string());
+        } else if kept_values.contains(&name) {
+            kept.push(v.to_string());
+            if !inline {
+                kept.push(words.next()?.value.clone());
+            }
+        } else if kept_values.iter().any(|k| short_with_value(v, k))
+            || (install.ecosystem == "maven" && v.starts_with("-D"))
+        {
+            kept.push(v.to_string());
+        }
+    }
+    if kept.iter().any(|k| k.contains(['$', '`', ' ', '\'', '"'])) {
+        return None;
+    }
+    Some(match kept.is_empty() {
+        true => step.to_string(),
+        false => format!("{step} {}", kept.join(" ")),
+    })
+}
+
+/// `-Pprod` for `-P`: a one-letter option with its value attached.
+fn short_with_value(word: &str, option: &str) -> bool {
+    option.len() == 2 && word.len() > 2 && word.starts_with(option) && !word.starts_with("--")
+}
+
+/// The requirements and constraints files a pip install reads, as context paths with the files
+/// they include; `None` when the install needs more than them (the project itself, a local
+/// path, a folder of wheels) or a file is missing.
+fn pip_files(
+    context: &Context<'_>,
+    command: &Command,
+    dest: &str,
+    workdir: Option<&str>,
+) -> Option<Vec<String>> {
+    let pip = classify(command)?;
+    let mut files = Vec::new();
+    let mut words = pip.rest.iter();
+    while let Some(w) = words.next() {
+        match pip_option(&w.value, || words.next().map(|n| n.value.clone()))? {
+            PipArg::File(file) => files.push(context_path(&file, dest, workdir)?),
+            PipArg::Requirement(r) if is_local(&r) => return None,
+            PipArg::Requirement(_) | PipArg::Other => {}
+        }
+    }
+    if files.is_empty() {
+        return None;
+    }
+    let mut at = 0;
+    while let Some(file) = files.get(at).cloned() {
+        at += 1;
+        if !context.has(&file) || files.len() > 64 {
+            return None;
+        }
+        let folder = file.rsplit_once('/').map_or("", |(f, _)| f);
+        for included in requirement_lines(&context.read(&file)?)? {
+            if included.contains("://") {
+                continue;
+            }
+            let path = if included.starts_with('/') {
+                context_path(&included, dest, workdir)?
+            } else {
+                relative(&format!("{folder}/{included}"))?
+            };
+            if !files.contains(&path) {
+                files.push(path);
+            }
+        }
+    }
+    Some(files)
+}
+
+enum PipArg {
+    /// `-r`/`-c`: a requirements or constraints file.
+    File(String),
+    /// What pip installs: a name, a URL or a path (`-e` values included).
+    Requirement(String),
+    Other,
+}
+
+/// Reads one pip option or argument; `next` takes the following word as the option's value.
+fn pip_option(word: &str, mut next: impl FnMut() -> Option<String>) -> Option<PipArg> {
+    const VALUED: &[&str] = &[
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "--trusted-host",
+        "-t",
+        "--target",
+        "--prefix",
+        "--root",
+        "--src",
+        "--cache-dir",
+        "--log",
+        "--platform",
+        "--python-version",
+        "--implementation",
+        "--abi",
+        "--progress-bar",
+        "--upgrade-strategy",
+        "--report",
+        "--no-binary",
+        "--only-binary",
+        "-C",
+        "--config-settings",
+        "--global-option",
+        "--root-user-action",
+        "--exists-action",
+        "--timeout",
+        "--retries",
+        "--proxy",
+        "--python",
+        "--keyring-provider",
+        "--use-feature",
+        "--use-deprecated",
+        "--build-option",
+        "--install-option",
+        "--hash",
+    ];
+    let (name, inline) = match word.split_once('=') {
+        Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+        _ => (word, None),
+    };
+    let short = |letter: &str| {
+        word.strip_prefix(letter)
+            .filter(|v| !v.is_empty() && !word.starts_with("--"))
+            .map(str::to_string)
+    };
+    let mut value = |inline: Option<String>| inline.or_else(&mut next);
+    Some(match name {
+        "-r" | "--requirement" | "-c" | "--constraint" => PipArg::File(value(inline)?),
+        "-e" | "--editable" | "-f" | "--find-links" => PipArg::Requirement(value(inline)?),
+        n if VALUED.contains(&n) => {
+            value(inline)?;
+            PipArg::Other
+        }
+        _ => {
+            if let Some(file) = short("-r").or_else(|| short("-c")) {
+                PipArg::File(file)
+            } else if let Some(r) = short("-e").or_else(|| short("-f")) {
+                PipArg::Requirement(r)
+            } else if word.starts_with('-') {
+                PipArg::Other
+            } else {
+                PipArg::Requirement(word.to_string())
+            }
+        }
+    })
+}
+
+/// Whether pip reads `requirement` from the filesystem (the project, a folder, an archive), or
+/// it cannot be told.
+fn is_local(requirement: &str) -> bool {
+    let r = requirement.trim_start_matches("file:");
+    requirement.starts_with("file:")
+        || requirement.contains(['$', '`'])
+        || (!r.contains("://")
+            && (r.starts_with(['.', '/', '~'])
+                || r.contains('/')
+                || [".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2"]
+                    .iter()
+                    .any(|ext| r.ends_with(ext))))
+}
+
+/// The files a requirements file includes (`-r`, `-c`, as written); `None` when it installs a
+/// local path or has a line this cannot read.
+fn requirement_lines(text: &str) -> Option<Vec<String>> {
+    let mut included = Vec::new();
+    let joined = text.replace("\\\r\n", " ").replace("\\\n", " ");
+    for line in joined.lines() {
+        let line = match line.find(" #").or_else(|| line.find("\t#")) {
+            Some(at) => &line[..at],
+            None if line.trim_start().starts_with('#') => "",
+            None => line,
+        };
+        let mut words = line.split_whitespace();
+        let Some(first) = words.next() else { continue };
+        if first.contains('$') {
+            return None;
+        }
+        match pip_option(first, || words.next().map(str::to_string))? {
+            PipArg::File(f) if f.contains('$') => return None,
+            PipArg::File(f) => included.push(f),
+            PipArg::Requirement(r) if is_local(&r) => return None,
+            PipArg::Requirement(_) | PipArg::Other => {}
+        }
+        if line.contains(" @ file:") || line.contains("@file:") {
+            return None;
+        }
+    }
+    Some(included)
+}
+
+/// The context path of `path` (as a command in `workdir` names it) when the context is copied
+/// to `dest`; `None` when it is not under the copy or the workdir that decides is unknown.
+fn context_path(path: &str, dest: &str, workdir: Option<&str>) -> Option<String> {
+    let up = |p: &str| p.split('/').any(|c| c == "..");
+    let absolute = |p: &str| match (p.starts_with('/'), workdir) {
+        (true, _) => Some(resolve("/", p)),
+        (false, Some(w)) => Some(resolve(w, p)),
+        (false, None) => None,
+    };
+    // Both relative to the same WORKDIR: no need to know it.
+    let (file, dest) = if !path.starts_with('/') && !dest.starts_with('/') && !up(path) && !up(dest)
+    {
+        (resolve("/", path), resolve("/", dest))
+    } else {
+        (absolute(path)?, absolute(dest)?)
+    };
+    let inside = if dest == "/" {
+        file.strip_prefix('/')
+    } else {
+        file.strip_prefix(&dest)?.strip_prefix('/')
+    }?;
+    (!inside.is_empty() && !inside.contains('$')).then(|| inside.to_string())
+}
+
+/// A context-relative path with `.` and `..` folded; `None` when it leaves the context.
+fn relative(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 /// Removes the install command from its RUN: the whole RUN when it is the only command, or the
@@ -239,24 +703,6 @@ fn take_out(cx: &LintContext<'_>, run: &Instruction, install: &Install<'_>) -> O
         install.command.span.start,
         next.span.start,
     )))
-}
-
-fn requirement_files(command: &Command) -> Vec<String> {
-    let args = command.args();
-    let mut files = Vec::new();
-    for (i, w) in args.iter().enumerate() {
-        if w.value == "-r" || w.value == "--requirement" {
-            files.extend(args.get(i + 1).map(|f| f.value.clone()));
-        } else if let Some(f) = w.value.strip_prefix("--requirement=") {
-            files.push(f.to_string());
-        }
-    }
-    files
-}
-
-fn exists(cx: &LintContext<'_>, context: &Path, name: &str) -> bool {
-    let path = context.join(name);
-    cx.options.read(&path).is_some() || path.is_file()
 }
 
 #[cfg(test)]
@@ -307,5 +753,170 @@ mod tests {
             fixed,
             "FROM node\nWORKDIR /app\nCOPY --chown=node package.json package-lock.json ./\nRUN npm ci\nCOPY --chown=node . .\nRUN npm run build\n"
         );
+    }
+
+    /// The text after LW201's fix, with `files` (name, contents) in the context.
+    fn fixed_with(files: &[(&str, &str)], text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, body) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, body).unwrap();
+        }
+        let options = LintOptions {
+            path: Some(dir.path().join("Dockerfile")),
+            only: Some(vec!["LW201".into()]),
+            ..LintOptions::default()
+        };
+        fix_text(text, &options, Safety::Unsafe).text
+    }
+
+    const NPM: &str = "FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\n";
+
+    #[test]
+    fn manifests_the_dockerignore_excludes_are_not_copied() {
+        let fixed = "FROM node\nWORKDIR /app\nCOPY package.json ./\nRUN npm install\nCOPY . .\n";
+        let lock = [("package.json", "{}"), ("package-lock.json", "{}")];
+        for ignore in [
+            "package-lock.json\nnode_modules\n",
+            "*\n!src\n!package.json\n",
+        ] {
+            let files = [lock[0], lock[1], (".dockerignore", ignore)];
+            assert_eq!(fixed_with(&files, NPM), fixed, "{ignore}");
+        }
+        let files = [lock[0], lock[1], (".dockerignore", "*.json\n")];
+        assert_eq!(
+            fixed_with(&files, NPM),
+            NPM,
+            "package.json itself is excluded"
+        );
+    }
+
+    #[test]
+    fn manifests_keep_their_folder_under_the_destination() {
+        let files = [("requirements/prod.txt", "flask\n")];
+        let text =
+            "FROM python\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements/prod.txt\n";
+        assert_eq!(
+            fixed_with(&files, text),
+            "FROM python\nWORKDIR /app\nCOPY requirements/prod.txt requirements/\nRUN pip install -r requirements/prod.txt\nCOPY . .\n"
+        );
+        let absolute = "FROM python\nCOPY . /src\nRUN pip install -r /src/requirements/prod.txt\n";
+        assert_eq!(
+            fixed_with(&files, absolute),
+            "FROM python\nCOPY requirements/prod.txt /src/requirements/\nRUN pip install -r /src/requirements/prod.txt\nCOPY . /src\n"
+        );
+        let elsewhere = "FROM python\nCOPY . /src\nRUN pip install -r requirements/prod.txt\n";
+        assert_eq!(
+            fixed_with(&files, elsewhere),
+            elsewhere,
+            "the WORKDIR is unknown"
+        );
+    }
+
+    #[test]
+    fn a_pip_install_of_a_local_path_is_not_moved() {
+        let files = [("requirements.txt", "flask\n"), ("setup.py", "")];
+        for extra in [
+            "-e .",
+            ".",
+            "./lib",
+            "--editable=.",
+            "-f ./wheels",
+            "dist/x.whl",
+        ] {
+            let text = format!(
+                "FROM python\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt {extra}\n"
+            );
+            assert_eq!(fixed_with(&files, &text), text, "{extra}");
+        }
+        let named =
+            "FROM python\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt gunicorn\n";
+        assert_ne!(fixed_with(&files, named), named);
+    }
+
+    #[test]
+    fn requirements_files_bring_what_they_include() {
+        let files = [
+            (
+                "requirements.txt",
+                "-r requirements/base.txt\n-c constraints.txt # pins\nflask\n",
+            ),
+            ("requirements/base.txt", "--requirement common.txt\n"),
+            ("requirements/common.txt", "requests\n"),
+            ("constraints.txt", "flask<4\n"),
+        ];
+        let text = "FROM python\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n";
+        assert_eq!(
+            fixed_with(&files, text),
+            "FROM python\nWORKDIR /app\nCOPY requirements.txt constraints.txt ./\nCOPY requirements/base.txt requirements/common.txt requirements/\nRUN pip install -r requirements.txt\nCOPY . .\n"
+        );
+        let missing = [files[0], files[1], files[3]];
+        assert_eq!(fixed_with(&missing, text), text);
+        let project = [("requirements.txt", "flask\n-e .\n")];
+        assert_eq!(fixed_with(&project, text), text);
+    }
+
+    #[test]
+    fn dependency_only_steps_keep_the_install_options() {
+        let composer = [("composer.json", "{}"), ("composer.lock", "{}")];
+        let text =
+            "FROM composer\nWORKDIR /app\nCOPY . .\nRUN composer install --no-dev --prefer-dist\n";
+        assert_eq!(
+            fixed_with(&composer, text),
+            "FROM composer\nWORKDIR /app\nCOPY composer.json composer.lock ./\nRUN composer install --no-scripts --no-autoloader --no-interaction --no-dev --prefer-dist\nCOPY . .\nRUN composer install --no-dev --prefer-dist\n"
+        );
+        let maven = [("pom.xml", "<project/>"), ("settings.xml", "")];
+        let text = "FROM maven\nWORKDIR /app\nCOPY . .\nRUN mvn -B -Pprod -Dmaven.repo.local=/m2 package\n";
+        assert_eq!(
+            fixed_with(&maven, text),
+            "FROM maven\nWORKDIR /app\nCOPY pom.xml ./\nRUN mvn -B dependency:go-offline -Pprod -Dmaven.repo.local=/m2\nCOPY . .\nRUN mvn -B -Pprod -Dmaven.repo.local=/m2 package\n"
+        );
+        for settings in [
+            "-s settings.xml",
+            "--settings=settings.xml",
+            "-ssettings.xml",
+        ] {
+            let text = format!("FROM maven\nCOPY . .\nRUN mvn {settings} -B package\n");
+            assert_eq!(fixed_with(&maven, &text), text, "{settings}");
+        }
+        let modules = [(
+            "pom.xml",
+            "<project><modules><module>a</module></modules></project>",
+        )];
+        let text = "FROM maven\nCOPY . .\nRUN mvn -B package\n";
+        assert_eq!(fixed_with(&modules, text), text);
+    }
+
+    #[test]
+    fn workspaces_and_install_scripts_get_no_fix() {
+        let cases: [&[(&str, &str)]; 4] = [
+            &[("package.json", r#"{"workspaces": ["packages/*"]}"#)],
+            &[
+                ("package.json", "{}"),
+                ("pnpm-workspace.yaml", "packages: ['a']\n"),
+            ],
+            &[(
+                "package.json",
+                r#"{"scripts": {"postinstall": "node setup.js"}}"#,
+            )],
+            &[("package.json", r#"{"dependencies": {"a": "file:./a"}}"#)],
+        ];
+        for files in cases {
+            assert_eq!(fixed_with(files, NPM), NPM, "{files:?}");
+            let pnpm = NPM.replace("npm install", "pnpm install");
+            assert_eq!(fixed_with(files, &pnpm), pnpm, "{files:?}");
+        }
+        let gem = "FROM ruby\nWORKDIR /app\nCOPY . .\nRUN bundle install\n";
+        let gemspec = [("Gemfile", "source 'https://rubygems.org'\ngemspec\n")];
+        assert_eq!(fixed_with(&gemspec, gem), gem);
+        let pathname = [("Gemfile", "gem 'pathname'\n")];
+        assert_ne!(fixed_with(&pathname, gem), gem);
+        let ignored = [(
+            "package.json",
+            r#"{"scripts": {"postinstall": "node setup.js"}}"#,
+        )];
+        let text = NPM.replace("npm install", "npm ci --ignore-scripts");
+        assert_ne!(fixed_with(&ignored, &text), text);
     }
 }
