@@ -122,7 +122,7 @@ pub fn classify(command: &Command) -> Option<PackageCommand<'_>> {
     let sub_at = args.iter().position(|w| !w.value.starts_with('-'));
     let sub = sub_at.map(|i| &args[i]);
     let rest = sub_at.map_or(&[][..], |i| &args[i + 1..]);
-    let action = action(manager, sub.map(|w| w.value.as_str()), rest);
+    let action = action(manager, sub.map(|w| w.value.as_str()), rest, args);
     Some(PackageCommand {
         manager,
         action,
@@ -132,6 +132,12 @@ pub fn classify(command: &Command) -> Option<PackageCommand<'_>> {
     })
 }
 
+/// `--version` or `--help`: the command prints and does nothing else.
+fn asks_about_itself(args: &[ShellWord]) -> bool {
+    args.iter()
+        .any(|w| matches!(w.value.as_str(), "-v" | "--version" | "-h" | "--help"))
+}
+
 fn is_pip(name: &str) -> bool {
     name == "pip"
         || name
@@ -139,10 +145,11 @@ fn is_pip(name: &str) -> bool {
             .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
 }
 
-fn action(manager: Manager, sub: Option<&str>, rest: &[ShellWord]) -> Action {
+fn action(manager: Manager, sub: Option<&str>, rest: &[ShellWord], args: &[ShellWord]) -> Action {
     let second = rest.first().map(|w| w.value.as_str());
     match (manager, sub) {
-        (Manager::Yarn, None) => Action::Install,
+        // A bare `yarn` installs; `yarn --version` only prints.
+        (Manager::Yarn, None) if !asks_about_itself(args) => Action::Install,
         (_, None) => Action::Other,
         (Manager::Apt, Some(s)) => match s {
             "install" | "reinstall" => Action::Install,
@@ -242,7 +249,8 @@ pub fn dependency_install(command: &Command) -> Option<&'static str> {
     let sub = command.subcommand().map(|w| w.value.as_str());
     let ecosystem = match (name, sub) {
         ("npm", Some("install" | "i" | "ci")) => "npm",
-        ("yarn", None | Some("install")) => "yarn",
+        ("yarn", None) if !asks_about_itself(command.args()) => "yarn",
+        ("yarn", Some("install")) => "yarn",
         ("pnpm", Some("install" | "i")) => "pnpm",
         ("poetry", Some("install")) => "poetry",
         ("pipenv", Some("install" | "sync")) => "pipenv",
@@ -308,6 +316,18 @@ mod tests {
             assert_eq!((c.manager, c.action), (manager, action), "{script}");
         }
         assert!(classify(&first("python3 setup.py install")).is_none());
+    }
+
+    #[test]
+    fn version_and_help_are_not_installs() {
+        for script in ["yarn --version", "yarn -v", "npm --version", "yarn --help"] {
+            let command = first(script);
+            let c = classify(&command).unwrap_or_else(|| panic!("{script}"));
+            assert_eq!(c.action, Action::Other, "{script}");
+            assert_eq!(dependency_install(&command), None, "{script}");
+        }
+        let command = first("yarn --frozen-lockfile");
+        assert_eq!(classify(&command).unwrap().action, Action::Install);
     }
 
     #[test]
