@@ -1,10 +1,11 @@
 //! What the package managers and dependency installers on a RUN line do: shared knowledge of the
 //! layer rules (which command installs, refreshes an index, cleans a cache) and of their fixes.
 
+use crate::lint::LintContext;
 use crate::rules::paths::within;
 use crate::shell::{Command, ShellWord};
 use crate::source::Span;
-use crate::syntax::Instruction;
+use crate::syntax::{Instruction, Keyword};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Manager {
@@ -61,6 +62,20 @@ impl<'a> PackageCommand<'a> {
                     .strip_prefix(flag)
                     .is_some_and(|rest| rest.starts_with('='))
         })
+    }
+
+    /// The `sudo` the command runs under, with its options (`sudo -E`), as written.
+    pub fn sudo<'t>(&self, text: &'t str) -> Option<&'t str> {
+        let wrappers = &self.command.words[..self.command.program];
+        let at = wrappers
+            .iter()
+            .position(|w| w.value.rsplit('/').next() == Some("sudo"))?;
+        let options = wrappers[at + 1..]
+            .iter()
+            .take_while(|w| w.value.starts_with('-'))
+            .count();
+        let span = wrappers[at].span.cover(wrappers[at + options].span);
+        text.get(span.range())
     }
 
     /// Package names: arguments that are not options (nor an option's value).
@@ -208,6 +223,36 @@ fn action(manager: Manager, sub: Option<&str>, rest: &[ShellWord], args: &[Shell
             _ => Action::Other,
         },
     }
+}
+
+/// How a command appended after `install` gets the rights `install` ran with: `sudo ` (as the
+/// install has it) when it runs through sudo, nothing under root, None under another user.
+pub fn privilege_prefix(
+    cx: &LintContext<'_>,
+    stage: usize,
+    inst: &Instruction,
+    install: &PackageCommand,
+) -> Option<String> {
+    if let Some(sudo) = install.sudo(cx.df.text()) {
+        return Some(format!("{sudo} "));
+    }
+    runs_as_root(cx, stage, inst).then(String::new)
+}
+
+/// Whether the stage's USER at `inst` (inherited from the stages it is built from) is root. An
+/// image's own default user is taken to be root, as it is for nearly every base image.
+pub fn runs_as_root(cx: &LintContext<'_>, stage: usize, inst: &Instruction) -> bool {
+    let user = cx
+        .lineage(stage)
+        .into_iter()
+        .flat_map(|s| cx.stages[s].stage.instructions.iter())
+        .filter(|i| i.keyword == Keyword::User && i.span.start < inst.span.start)
+        .filter_map(|i| i.words().into_iter().next())
+        .last();
+    user.is_none_or(|u| {
+        let name = u.value.split(':').next().unwrap_or_default();
+        name == "root" || name == "0"
+    })
 }
 
 /// Whether a `--mount` of the instruction keeps `path` out of the layer (a cache or tmpfs mount
