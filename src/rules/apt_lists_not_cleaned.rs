@@ -5,9 +5,7 @@ use crate::fix::{Fix, Safety};
 use crate::lint::LintContext;
 use crate::rules::Rule;
 use crate::rules::edit::append_command;
-use crate::rules::packages::{
-    Action, Manager, classify, mount_covers, privilege_prefix, removes,
-};
+use crate::rules::packages::{Action, Manager, classify, mount_covers, privilege_prefix, removes};
 use crate::shell::Command;
 use crate::syntax::{Instruction, Keyword};
 
@@ -245,7 +243,9 @@ mod tests {
             "sh ./setup.sh",
             "[\"apt-get\", \"install\", \"-y\", \"git\"]",
         ] {
-            let text = format!("FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN {later}\n");
+            let text = format!(
+                "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN {later}\n"
+            );
             assert_eq!(fix_rule("LW102", &text, false), text, "{later}");
         }
     }
@@ -262,7 +262,8 @@ mod tests {
 
     #[test]
     fn under_another_user_the_removal_needs_the_same_sudo() {
-        let text = "FROM debian\nUSER u\nRUN sudo apt-get update && sudo -E apt-get install -y git\n";
+        let text =
+            "FROM debian\nUSER u\nRUN sudo apt-get update && sudo -E apt-get install -y git\n";
         assert_eq!(
             fix_rule("LW102", text, false),
             "FROM debian\nUSER u\nRUN sudo apt-get update && sudo -E apt-get install -y git \\\n    && sudo -E rm -rf /var/lib/apt/lists/*\n"
@@ -272,7 +273,8 @@ mod tests {
         assert_eq!(lint_rule("LW102", no_sudo).len(), 1);
         let back_to_root = "FROM debian AS a\nUSER u\nFROM a\nUSER 0:0\nRUN apt-get update && apt-get install -y git\n";
         assert_ne!(fix_rule("LW102", back_to_root, false), back_to_root);
-        let inherited = "FROM debian AS a\nUSER u\nFROM a\nRUN apt-get update && apt-get install -y git\n";
+        let inherited =
+            "FROM debian AS a\nUSER u\nFROM a\nRUN apt-get update && apt-get install -y git\n";
         assert_eq!(fix_rule("LW102", inherited, false), inherited);
     }
 
@@ -281,13 +283,13 @@ mod tests {
         let exits = "FROM debian\nRUN <<EOF\nset -e\napt-get update\napt-get install -y curl\nexit 0\nEOF\n";
         assert_eq!(fix_rule("LW102", exits, false), exits);
         assert_eq!(lint_rule("LW102", exits).len(), 1);
-        let continues =
-            "FROM debian\nRUN <<EOF\napt-get update\napt-get install -y curl \\\nEOF\n";
+        let continues = "FROM debian\nRUN <<EOF\napt-get update\napt-get install -y curl \\\nEOF\n";
         assert_eq!(fix_rule("LW102", continues, false), continues);
         let chained_exit = "FROM debian\nRUN apt-get update && apt-get install -y curl; exit 0\n";
         assert_eq!(fix_rule("LW102", chained_exit, false), chained_exit);
         // An exit that runs only on failure leaves the end reachable.
-        let on_failure = "FROM debian\nRUN <<EOF\napt-get update || exit 1\napt-get install -y curl\nEOF\n";
+        let on_failure =
+            "FROM debian\nRUN <<EOF\napt-get update || exit 1\napt-get install -y curl\nEOF\n";
         assert_eq!(
             fix_rule("LW102", on_failure, false),
             "FROM debian\nRUN <<EOF\napt-get update || exit 1\napt-get install -y curl\nrm -rf /var/lib/apt/lists/*\nEOF\n"

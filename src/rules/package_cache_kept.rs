@@ -235,7 +235,10 @@ fn finding(
             let mut help = format!("end the same RUN with `&& {clean}`");
             // npm and yarn keep a cache per user: the user that installed can clean it.
             let per_user = matches!(pkg.manager, Manager::Npm | Manager::Yarn);
-            let prefix = clean_ok.prefix.clone().or_else(|| per_user.then(String::new));
+            let prefix = clean_ok
+                .prefix
+                .clone()
+                .or_else(|| per_user.then(String::new));
             let fix = match prefix {
                 _ if clean_ok.removed_after => {
                     help.push_str(" while the package manager is still installed (no fix is offered: a later command of the RUN removes packages, maybe the manager)");

@@ -248,7 +248,7 @@ pub fn runs_as_root(cx: &LintContext<'_>, stage: usize, inst: &Instruction) -> b
         .flat_map(|s| cx.stages[s].stage.instructions.iter())
         .filter(|i| i.keyword == Keyword::User && i.span.start < inst.span.start)
         .filter_map(|i| i.words().into_iter().next())
-        .last();
+        .next_back();
     user.is_none_or(|u| {
         let name = u.value.split(':').next().unwrap_or_default();
         name == "root" || name == "0"
