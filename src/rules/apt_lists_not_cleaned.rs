@@ -57,7 +57,7 @@ impl Rule for AptListsNotCleaned {
                     (Some(user), _) => {
                         let line = cx.df.position(user.span.start).line + 1;
                         help = format!(
-                            "the RUN on line {line} installs from these lists without its own `apt-get update`, so no fix is offered: remove them in the last RUN that uses them, or refresh the index in each"
+                            "the RUN on line {line} may read these lists before any `apt-get update` of its own, so no fix is offered: remove them in the last RUN that uses them, or refresh the index in each"
                         );
                         None
                     }

@@ -182,13 +182,17 @@ struct Clean {
     removed_after: bool,
 }
 
-/// A removal that may take `manager` away: one by another manager (`apk del` of the `npm` it
-/// added), or one naming the manager's own package.
+/// A removal that may take `manager` away: one by another system package manager (`apk del` of
+/// the `npm` it added), or one naming the manager's own package (`npm uninstall -g npm`).
 fn may_remove(command: &Command, manager: Manager) -> bool {
     let Some(p) = classify(command).filter(|p| p.action == Action::Remove) else {
         return false;
     };
-    p.manager != manager
+    let system = !matches!(
+        p.manager,
+        Manager::Pip | Manager::Npm | Manager::Yarn | Manager::Pnpm
+    );
+    (system && p.manager != manager)
         || p.packages().iter().any(|w| {
             !w.literal || w.value.split(['=', '@']).next() == Some(manager_package(manager))
         })
@@ -313,6 +317,10 @@ mod tests {
         assert_eq!(lint_rule("LW103", text).len(), 1);
         let npm_gone = "FROM node\nRUN npm install -g x && npm uninstall -g npm\n";
         assert_eq!(fix_rule("LW103", npm_gone, false), npm_gone);
+        let yarn_gone = "FROM node\nRUN yarn install && npm uninstall -g yarn\n";
+        assert_eq!(fix_rule("LW103", yarn_gone, false), yarn_gone);
+        let pip_removal = "FROM fedora\nRUN dnf install -y gcc && pip uninstall -y x\n";
+        assert_ne!(fix_rule("LW103", pip_removal, false), pip_removal);
         // Removing other packages with the same manager leaves it in place.
         let same = "FROM fedora\nRUN dnf install -y gcc && dnf remove -y vim\n";
         assert_eq!(
