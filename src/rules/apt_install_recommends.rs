@@ -36,7 +36,7 @@ impl Rule for AptInstallRecommends {
                     let Some(install) = classify(command).filter(is_apt_install) else {
                         continue;
                     };
-                    if keeps_recommends_off(&install) {
+                    if chooses_recommends(&install) {
                         continue;
                     }
                     let Some(sub) = &install.sub else { continue };
@@ -67,12 +67,16 @@ fn is_apt_install(p: &PackageCommand) -> bool {
         && matches!(p.command.name(), Some("apt-get" | "apt"))
 }
 
-fn keeps_recommends_off(install: &PackageCommand) -> bool {
+/// The command says whether it wants recommends, off or on (`--install-recommends`,
+/// `-o APT::Install-Recommends=true`): either way it is a choice, not an oversight.
+fn chooses_recommends(install: &PackageCommand) -> bool {
     install.has_flag("--no-install-recommends")
-        || install.command.args().iter().any(|w| {
-            let v = w.value.to_ascii_lowercase();
-            v.contains("install-recommends=false") || v.contains("install-recommends=0")
-        })
+        || install.has_flag("--install-recommends")
+        || install
+            .command
+            .args()
+            .iter()
+            .any(|w| w.value.to_ascii_lowercase().contains("install-recommends="))
 }
 
 #[cfg(test)]
@@ -99,6 +103,21 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn asking_for_recommends_is_a_choice() {
+        for install in [
+            "apt-get install --install-recommends -y curl",
+            "apt-get install -o APT::Install-Recommends=true -y curl",
+            "apt-get -o APT::Install-Recommends=1 install -y curl",
+            "apt-get install --option APT::Install-Recommends=true -y curl",
+            "apt-get install --option=APT::Install-Recommends=true -y curl",
+            "apt install -oAPT::Install-Recommends=true -y curl",
+        ] {
+            let text = format!("FROM d\nRUN {install}\n");
+            assert!(lint_rule("LW104", &text).is_empty(), "{install}");
+        }
     }
 
     #[test]

@@ -5,8 +5,9 @@ use crate::fix::{Fix, Safety};
 use crate::lint::LintContext;
 use crate::rules::Rule;
 use crate::rules::edit::append_command;
-use crate::rules::packages::{Action, Manager, classify, mount_covers, removes};
-use crate::syntax::Keyword;
+use crate::rules::packages::{Action, Manager, classify, mount_covers, privilege_prefix, removes};
+use crate::shell::Command;
+use crate::syntax::{Instruction, Keyword};
 
 const LISTS: &str = "/var/lib/apt/lists";
 
@@ -18,7 +19,10 @@ impl Rule for AptListsNotCleaned {
     }
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-        for stage in cx.stages.iter().filter(|s| s.in_final_image) {
+        for (index, stage) in cx.stages.iter().enumerate() {
+            if !stage.in_final_image {
+                continue;
+            }
             for &inst in &stage.stage.instructions {
                 if inst.keyword != Keyword::Run || mount_covers(inst, LISTS) {
                     continue;
@@ -45,13 +49,31 @@ impl Rule for AptListsNotCleaned {
                 if cleaned {
                     continue;
                 }
-                let fix = append_command(cx, inst, "rm -rf /var/lib/apt/lists/*").map(|edit| {
-                    Fix::new(
-                        "append `&& rm -rf /var/lib/apt/lists/*`",
-                        Safety::Safe,
-                        vec![edit],
-                    )
-                });
+                let mut help =
+                    "remove them in the same RUN: `&& rm -rf /var/lib/apt/lists/*`".to_string();
+                let later = later_user(cx, index, inst);
+                let prefix = privilege_prefix(cx, index, inst, &install);
+                let fix = match (later, &prefix) {
+                    (Some(user), _) => {
+                        let line = cx.df.position(user.span.start).line + 1;
+                        help = format!(
+                            "the RUN on line {line} may read these lists before any `apt-get update` of its own, so no fix is offered: remove them in the last RUN that uses them, or refresh the index in each"
+                        );
+                        None
+                    }
+                    (None, None) => {
+                        help.push_str(
+                            " (no fix is offered: the stage runs as another user and the install does not use sudo)",
+                        );
+                        None
+                    }
+                    (None, Some(prefix)) => {
+                        let command = format!("{prefix}rm -rf /var/lib/apt/lists/*");
+                        append_command(cx, inst, &command).map(|edit| {
+                            Fix::new(format!("append `&& {command}`"), Safety::Safe, vec![edit])
+                        })
+                    }
+                };
                 let name = install.command.name().unwrap_or("apt-get");
                 out.push(
                     Diagnostic::new(
@@ -61,12 +83,86 @@ impl Rule for AptListsNotCleaned {
                             "`{name} install` leaves the package lists in {LISTS} in this layer"
                         ),
                     )
-                    .with_help("remove them in the same RUN: `&& rm -rf /var/lib/apt/lists/*`")
+                    .with_help(help)
                     .with_fix(fix),
                 );
             }
         }
     }
+}
+
+/// A later RUN that would fail without the lists `inst` leaves: one of the same stage or of a
+/// stage built from it (directly or through others) that uses apt before refreshing the index.
+fn later_user<'a>(
+    cx: &LintContext<'a>,
+    stage: usize,
+    inst: &Instruction,
+) -> Option<&'a Instruction> {
+    cx.stages
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| cx.lineage(*i).contains(&stage))
+        .flat_map(|(_, s)| s.stage.instructions.iter().copied())
+        .filter(|later| later.span.start > inst.span.start)
+        .find(|later| needs_lists(cx, later))
+}
+
+/// Whether the instruction reads apt's lists before refreshing them. What cannot be read (a RUN
+/// that did not parse, an ONBUILD) counts when it names apt at all.
+fn needs_lists(cx: &LintContext<'_>, inst: &Instruction) -> bool {
+    if inst.keyword == Keyword::Onbuild {
+        return mentions_apt(inst.args_text());
+    }
+    if inst.keyword != Keyword::Run {
+        return false;
+    }
+    let Some(script) = cx.script(inst) else {
+        return mentions_apt(inst.args_text())
+            || inst.exec.iter().flatten().any(|w| mentions_apt(w));
+    };
+    for command in &script.commands {
+        match classify(command).filter(|p| p.manager == Manager::Apt) {
+            Some(p) if p.action == Action::Update => return false,
+            // Removing and cleaning work without the lists; everything else may read them.
+            Some(p) if matches!(p.action, Action::Remove | Action::Clean) => {}
+            Some(_) => return true,
+            None if runs_script(command)
+                || command.words.iter().any(|w| mentions_apt(&w.value)) =>
+            {
+                return true;
+            }
+            None => {}
+        }
+    }
+    false
+}
+
+/// A word naming an apt program as a command: `apt-get`, `/usr/bin/apt`, `xargs apt-get …`,
+/// `bash -c "apt-get install …"` (but not a path such as `/var/lib/apt`).
+fn mentions_apt(text: &str) -> bool {
+    text.split(|c: char| c.is_whitespace() || "\'\"`;&|()".contains(c))
+        .any(|token| {
+            ["apt-get", "apt", "aptitude", "apt-cache"]
+                .iter()
+                .any(|name| token == *name || token.ends_with(&format!("bin/{name}")))
+        })
+}
+
+/// A shell script of the image or context (`./install.sh`, `bash setup.sh`): it may run apt.
+fn runs_script(command: &Command) -> bool {
+    let Some(name) = command.name() else {
+        return false;
+    };
+    if name.ends_with(".sh") {
+        return true;
+    }
+    let shells = ["sh", "bash", "ash", "dash", "zsh", "ksh"];
+    shells.contains(&name)
+        && command
+            .args()
+            .iter()
+            .take_while(|w| w.value != "-c")
+            .any(|w| !w.value.starts_with('-'))
 }
 
 #[cfg(test)]
@@ -121,6 +217,82 @@ mod tests {
         assert_eq!(
             fix_rule("LW102", text, false),
             "# escape=`\nFROM debian\nSHELL [\"/bin/sh\", \"-c\"]\nRUN apt-get update `\n  && apt-get install -y curl `\n  && rm -rf /var/lib/apt/lists/*\n"
+        );
+    }
+
+    #[test]
+    fn no_fix_when_a_later_run_installs_from_the_lists() {
+        let same_stage = "FROM debian\nRUN apt-get update && apt-get install -y curl\nCOPY x /x\nRUN apt-get install -y git && rm -rf /var/lib/apt/lists/*\n";
+        assert_eq!(fix_rule("LW102", same_stage, false), same_stage);
+        let found = lint_rule("LW102", same_stage);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].help.as_deref().unwrap().contains("line 4"));
+        // Through a chain of child stages.
+        let child = "FROM debian AS base\nRUN apt-get update && apt-get install -y curl\nFROM base AS mid\nENV A=1\nFROM mid\nRUN apt-get install -y git && rm -rf /var/lib/apt/lists/*\n";
+        assert_eq!(fix_rule("LW102", child, false), child);
+        // Uses apt cannot be told apart from: a wrapper, a script, build-dep, apt-cache.
+        for later in [
+            "xargs apt-get install -y < /x",
+            "bash -c 'apt-get install -y git'",
+            "apt-get build-dep -y git",
+            "apt-get source git",
+            "apt-get download git",
+            "apt-get satisfy -y 'git (>= 1)'",
+            "apt-cache policy git",
+            "/install-deps.sh",
+            "sh ./setup.sh",
+            "[\"apt-get\", \"install\", \"-y\", \"git\"]",
+        ] {
+            let text = format!(
+                "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN {later}\n"
+            );
+            assert_eq!(fix_rule("LW102", &text, false), text, "{later}");
+        }
+    }
+
+    #[test]
+    fn later_runs_that_refresh_or_do_not_use_apt_keep_the_fix() {
+        let text = "FROM debian AS base\nRUN apt-get update && apt-get install -y curl\nRUN apt-get update && apt-get install -y git\nRUN apt-get purge -y curl && make\nFROM base\nRUN echo ok\n";
+        let fixed = fix_rule("LW102", text, false);
+        assert!(
+            fixed.starts_with("FROM debian AS base\nRUN apt-get update && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n"),
+            "{fixed}"
+        );
+    }
+
+    #[test]
+    fn under_another_user_the_removal_needs_the_same_sudo() {
+        let text =
+            "FROM debian\nUSER u\nRUN sudo apt-get update && sudo -E apt-get install -y git\n";
+        assert_eq!(
+            fix_rule("LW102", text, false),
+            "FROM debian\nUSER u\nRUN sudo apt-get update && sudo -E apt-get install -y git \\\n    && sudo -E rm -rf /var/lib/apt/lists/*\n"
+        );
+        let no_sudo = "FROM debian\nUSER u\nRUN apt-get update && apt-get install -y git\n";
+        assert_eq!(fix_rule("LW102", no_sudo, false), no_sudo);
+        assert_eq!(lint_rule("LW102", no_sudo).len(), 1);
+        let back_to_root = "FROM debian AS a\nUSER u\nFROM a\nUSER 0:0\nRUN apt-get update && apt-get install -y git\n";
+        assert_ne!(fix_rule("LW102", back_to_root, false), back_to_root);
+        let inherited =
+            "FROM debian AS a\nUSER u\nFROM a\nRUN apt-get update && apt-get install -y git\n";
+        assert_eq!(fix_rule("LW102", inherited, false), inherited);
+    }
+
+    #[test]
+    fn no_fix_into_a_heredoc_that_exits_or_continues() {
+        let exits = "FROM debian\nRUN <<EOF\nset -e\napt-get update\napt-get install -y curl\nexit 0\nEOF\n";
+        assert_eq!(fix_rule("LW102", exits, false), exits);
+        assert_eq!(lint_rule("LW102", exits).len(), 1);
+        let continues = "FROM debian\nRUN <<EOF\napt-get update\napt-get install -y curl \\\nEOF\n";
+        assert_eq!(fix_rule("LW102", continues, false), continues);
+        let chained_exit = "FROM debian\nRUN apt-get update && apt-get install -y curl; exit 0\n";
+        assert_eq!(fix_rule("LW102", chained_exit, false), chained_exit);
+        // An exit that runs only on failure leaves the end reachable.
+        let on_failure =
+            "FROM debian\nRUN <<EOF\napt-get update || exit 1\napt-get install -y curl\nEOF\n";
+        assert_eq!(
+            fix_rule("LW102", on_failure, false),
+            "FROM debian\nRUN <<EOF\napt-get update || exit 1\napt-get install -y curl\nrm -rf /var/lib/apt/lists/*\nEOF\n"
         );
     }
 

@@ -3,6 +3,7 @@
 
 use crate::fix::{Edit, Fix, Safety};
 use crate::lint::LintContext;
+use crate::shell::{OperatorKind, Script};
 use crate::source::Span;
 use crate::syntax::{Instruction, NodeKind};
 
@@ -34,11 +35,39 @@ pub fn run_tail(cx: &LintContext<'_>, inst: &Instruction) -> Option<Tail> {
     (!dangling).then_some(Tail::Chain(end))
 }
 
-/// An edit running `command` after everything else in the RUN.
+/// An edit running `command` after everything else in the RUN. None when the script may leave
+/// before its end (an `exit` or `exec` not behind `||`), so the command would never run, or when
+/// a heredoc body's last line continues onto the terminator's, so the command would join it.
 pub fn append_command(cx: &LintContext<'_>, inst: &Instruction, command: &str) -> Option<Edit> {
+    if leaves_early(cx.script(inst)?) {
+        return None;
+    }
     Some(match run_tail(cx, inst)? {
         Tail::Chain(at) => Edit::insert(at, cx.style.and_then(command)),
-        Tail::Line(at) => Edit::insert(at, format!("{command}{}", cx.style.newline)),
+        Tail::Line(at) => {
+            let body = &cx.df.text()[..at];
+            let last = body.strip_suffix('\n').unwrap_or(body);
+            if last.strip_suffix('\r').unwrap_or(last).ends_with('\\') {
+                return None;
+            }
+            Edit::insert(at, format!("{command}{}", cx.style.newline))
+        }
+    })
+}
+
+/// An `exit` or `exec` that may run when everything before it succeeded; one right behind `||`
+/// runs only on failure.
+fn leaves_early(script: &Script) -> bool {
+    script.commands.iter().enumerate().any(|(i, c)| {
+        let leaves = c
+            .words
+            .first()
+            .is_some_and(|w| matches!(w.value.as_str(), "exit" | "exec"));
+        let on_failure = i > 0
+            && script.commands[i - 1]
+                .op
+                .is_some_and(|op| op.kind == OperatorKind::Or);
+        leaves && !on_failure
     })
 }
 

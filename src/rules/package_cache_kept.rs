@@ -6,9 +6,9 @@ use crate::lint::LintContext;
 use crate::rules::Rule;
 use crate::rules::edit::append_command;
 use crate::rules::packages::{
-    Action, Manager, PackageCommand, classify, mount_covers, removes_any,
+    Action, Manager, PackageCommand, classify, mount_covers, privilege_prefix, removes_any,
 };
-use crate::shell::Script;
+use crate::shell::{Command, Script};
 use crate::syntax::{Instruction, Keyword};
 
 pub struct PackageCacheKept;
@@ -122,7 +122,7 @@ impl Rule for PackageCacheKept {
                 let Some(script) = cx.script(inst) else {
                     continue;
                 };
-                for command in &script.commands {
+                for (at, command) in script.commands.iter().enumerate() {
                     let Some(pkg) = classify(command).filter(|p| p.action == Action::Install)
                     else {
                         continue;
@@ -144,7 +144,13 @@ impl Rule for PackageCacheKept {
                     if kept_out(inst, script, &pkg, cache) {
                         continue;
                     }
-                    out.push(finding(cx, inst, &pkg, cache));
+                    let clean = Clean {
+                        prefix: privilege_prefix(cx, index, inst, &pkg),
+                        removed_after: script.commands[at + 1..]
+                            .iter()
+                            .any(|c| may_remove(c, pkg.manager)),
+                    };
+                    out.push(finding(cx, inst, &pkg, cache, &clean));
                 }
             }
         }
@@ -168,11 +174,51 @@ fn kept_out(inst: &Instruction, script: &Script, pkg: &PackageCommand, cache: &C
     })
 }
 
+/// What decides whether a clean command can be appended after an install.
+struct Clean {
+    /// `sudo ` or nothing (see `privilege_prefix`); None under a user without sudo.
+    prefix: Option<String>,
+    /// A later command of the RUN removes packages, maybe the manager itself.
+    removed_after: bool,
+}
+
+/// A removal that may take `manager` away: one by another system package manager (`apk del` of
+/// the `npm` it added), or one naming the manager's own package (`npm uninstall -g npm`).
+fn may_remove(command: &Command, manager: Manager) -> bool {
+    let Some(p) = classify(command).filter(|p| p.action == Action::Remove) else {
+        return false;
+    };
+    let system = !matches!(
+        p.manager,
+        Manager::Pip | Manager::Npm | Manager::Yarn | Manager::Pnpm
+    );
+    (system && p.manager != manager)
+        || p.packages().iter().any(|w| {
+            !w.literal || w.value.split(['=', '@']).next() == Some(manager_package(manager))
+        })
+}
+
+fn manager_package(manager: Manager) -> &'static str {
+    match manager {
+        Manager::Apt => "apt",
+        Manager::Apk => "apk-tools",
+        Manager::Yum => "yum",
+        Manager::Dnf => "dnf",
+        Manager::Microdnf => "microdnf",
+        Manager::Zypper => "zypper",
+        Manager::Pip => "pip",
+        Manager::Npm => "npm",
+        Manager::Yarn => "yarn",
+        Manager::Pnpm => "pnpm",
+    }
+}
+
 fn finding(
     cx: &LintContext<'_>,
     inst: &Instruction,
     pkg: &PackageCommand,
     cache: &Cache,
+    clean_ok: &Clean,
 ) -> Diagnostic {
     let head = cx.df.slice(pkg.head_span()).to_string();
     let (message, help, fix) = match (cache.flag, cache.clean) {
@@ -190,13 +236,34 @@ fn finding(
             )
         }
         (None, Some(clean)) => {
-            let fix = append_command(cx, inst, clean)
-                .map(|edit| Fix::new(format!("append `&& {clean}`"), Safety::Safe, vec![edit]));
+            let mut help = format!("end the same RUN with `&& {clean}`");
+            // npm and yarn keep a cache per user: the user that installed can clean it.
+            let per_user = matches!(pkg.manager, Manager::Npm | Manager::Yarn);
+            let prefix = clean_ok
+                .prefix
+                .clone()
+                .or_else(|| per_user.then(String::new));
+            let fix = match prefix {
+                _ if clean_ok.removed_after => {
+                    help.push_str(" while the package manager is still installed (no fix is offered: a later command of the RUN removes packages, maybe the manager)");
+                    None
+                }
+                None => {
+                    help.push_str(" (no fix is offered: the stage runs as another user and the install does not use sudo)");
+                    None
+                }
+                Some(prefix) => {
+                    let command = format!("{prefix}{clean}");
+                    append_command(cx, inst, &command).map(|edit| {
+                        Fix::new(format!("append `&& {command}`"), Safety::Safe, vec![edit])
+                    })
+                }
+            };
             (
                 format!(
                     "`{head}` keeps its package cache in this layer; `{clean}` is not run in the same RUN"
                 ),
-                format!("end the same RUN with `&& {clean}`"),
+                help,
                 fix,
             )
         }
@@ -241,6 +308,56 @@ mod tests {
                     RUN dnf install -y x && rm -rf /var/cache/dnf\n";
         let found = lint_rule("LW103", text);
         assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn no_clean_after_a_removal_that_may_take_the_manager() {
+        let text = "FROM alpine\nRUN apk add --no-cache --virtual .build nodejs npm && npm install -g some-cli && apk del .build\n";
+        assert_eq!(fix_rule("LW103", text, false), text);
+        assert_eq!(lint_rule("LW103", text).len(), 1);
+        let npm_gone = "FROM node\nRUN npm install -g x && npm uninstall -g npm\n";
+        assert_eq!(fix_rule("LW103", npm_gone, false), npm_gone);
+        let yarn_gone = "FROM node\nRUN yarn install && npm uninstall -g yarn\n";
+        assert_eq!(fix_rule("LW103", yarn_gone, false), yarn_gone);
+        let pip_removal = "FROM fedora\nRUN dnf install -y gcc && pip uninstall -y x\n";
+        assert_ne!(fix_rule("LW103", pip_removal, false), pip_removal);
+        // Removing other packages with the same manager leaves it in place.
+        let same = "FROM fedora\nRUN dnf install -y gcc && dnf remove -y vim\n";
+        assert_eq!(
+            fix_rule("LW103", same, false),
+            "FROM fedora\nRUN dnf install -y gcc && dnf remove -y vim \\\n    && dnf clean all\n"
+        );
+    }
+
+    #[test]
+    fn clean_runs_with_the_install_rights() {
+        let text = "FROM centos\nUSER u\nRUN sudo yum install -y git\n";
+        assert_eq!(
+            fix_rule("LW103", text, false),
+            "FROM centos\nUSER u\nRUN sudo yum install -y git \\\n    && sudo yum clean all\n"
+        );
+        let no_sudo = "FROM centos\nUSER u\nRUN yum install -y git\n";
+        assert_eq!(fix_rule("LW103", no_sudo, false), no_sudo);
+        // npm's cache belongs to the user that installs.
+        let npm = "FROM node\nUSER node\nRUN npm ci\n";
+        assert_eq!(
+            fix_rule("LW103", npm, false),
+            "FROM node\nUSER node\nRUN npm ci \\\n    && npm cache clean --force\n"
+        );
+    }
+
+    #[test]
+    fn no_clean_into_a_heredoc_that_exits_or_continues() {
+        let exits = "FROM fedora\nRUN <<EOF\ndnf install -y gcc\nexit 0\nEOF\n";
+        assert_eq!(fix_rule("LW103", exits, false), exits);
+        let continues = "FROM fedora\nRUN <<EOF\ndnf install -y gcc \\\nEOF\n";
+        assert_eq!(fix_rule("LW103", continues, false), continues);
+    }
+
+    #[test]
+    fn yarn_version_is_not_an_install() {
+        let text = "FROM node:alpine\nRUN apk add --no-cache yarn && yarn --version\n";
+        assert!(lint_rule("LW103", text).is_empty());
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! What the package managers and dependency installers on a RUN line do: shared knowledge of the
 //! layer rules (which command installs, refreshes an index, cleans a cache) and of their fixes.
 
+use crate::lint::LintContext;
 use crate::rules::paths::within;
 use crate::shell::{Command, ShellWord};
 use crate::source::Span;
-use crate::syntax::Instruction;
+use crate::syntax::{Instruction, Keyword};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Manager {
@@ -61,6 +62,20 @@ impl<'a> PackageCommand<'a> {
                     .strip_prefix(flag)
                     .is_some_and(|rest| rest.starts_with('='))
         })
+    }
+
+    /// The `sudo` the command runs under, with its options (`sudo -E`), as written.
+    pub fn sudo<'t>(&self, text: &'t str) -> Option<&'t str> {
+        let wrappers = &self.command.words[..self.command.program];
+        let at = wrappers
+            .iter()
+            .position(|w| w.value.rsplit('/').next() == Some("sudo"))?;
+        let options = wrappers[at + 1..]
+            .iter()
+            .take_while(|w| w.value.starts_with('-'))
+            .count();
+        let span = wrappers[at].span.cover(wrappers[at + options].span);
+        text.get(span.range())
     }
 
     /// Package names: arguments that are not options (nor an option's value).
@@ -122,7 +137,7 @@ pub fn classify(command: &Command) -> Option<PackageCommand<'_>> {
     let sub_at = args.iter().position(|w| !w.value.starts_with('-'));
     let sub = sub_at.map(|i| &args[i]);
     let rest = sub_at.map_or(&[][..], |i| &args[i + 1..]);
-    let action = action(manager, sub.map(|w| w.value.as_str()), rest);
+    let action = action(manager, sub.map(|w| w.value.as_str()), rest, args);
     Some(PackageCommand {
         manager,
         action,
@@ -132,6 +147,12 @@ pub fn classify(command: &Command) -> Option<PackageCommand<'_>> {
     })
 }
 
+/// `--version` or `--help`: the command prints and does nothing else.
+fn asks_about_itself(args: &[ShellWord]) -> bool {
+    args.iter()
+        .any(|w| matches!(w.value.as_str(), "-v" | "--version" | "-h" | "--help"))
+}
+
 fn is_pip(name: &str) -> bool {
     name == "pip"
         || name
@@ -139,10 +160,11 @@ fn is_pip(name: &str) -> bool {
             .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
 }
 
-fn action(manager: Manager, sub: Option<&str>, rest: &[ShellWord]) -> Action {
+fn action(manager: Manager, sub: Option<&str>, rest: &[ShellWord], args: &[ShellWord]) -> Action {
     let second = rest.first().map(|w| w.value.as_str());
     match (manager, sub) {
-        (Manager::Yarn, None) => Action::Install,
+        // A bare `yarn` installs; `yarn --version` only prints.
+        (Manager::Yarn, None) if !asks_about_itself(args) => Action::Install,
         (_, None) => Action::Other,
         (Manager::Apt, Some(s)) => match s {
             "install" | "reinstall" => Action::Install,
@@ -203,6 +225,36 @@ fn action(manager: Manager, sub: Option<&str>, rest: &[ShellWord]) -> Action {
     }
 }
 
+/// How a command appended after `install` gets the rights `install` ran with: `sudo ` (as the
+/// install has it) when it runs through sudo, nothing under root, None under another user.
+pub fn privilege_prefix(
+    cx: &LintContext<'_>,
+    stage: usize,
+    inst: &Instruction,
+    install: &PackageCommand,
+) -> Option<String> {
+    if let Some(sudo) = install.sudo(cx.df.text()) {
+        return Some(format!("{sudo} "));
+    }
+    runs_as_root(cx, stage, inst).then(String::new)
+}
+
+/// Whether the stage's USER at `inst` (inherited from the stages it is built from) is root. An
+/// image's own default user is taken to be root, as it is for nearly every base image.
+pub fn runs_as_root(cx: &LintContext<'_>, stage: usize, inst: &Instruction) -> bool {
+    let user = cx
+        .lineage(stage)
+        .into_iter()
+        .flat_map(|s| cx.stages[s].stage.instructions.iter())
+        .filter(|i| i.keyword == Keyword::User && i.span.start < inst.span.start)
+        .filter_map(|i| i.words().into_iter().next())
+        .next_back();
+    user.is_none_or(|u| {
+        let name = u.value.split(':').next().unwrap_or_default();
+        name == "root" || name == "0"
+    })
+}
+
 /// Whether a `--mount` of the instruction keeps `path` out of the layer (a cache or tmpfs mount
 /// at it or above it).
 pub fn mount_covers(inst: &Instruction, path: &str) -> bool {
@@ -242,7 +294,8 @@ pub fn dependency_install(command: &Command) -> Option<&'static str> {
     let sub = command.subcommand().map(|w| w.value.as_str());
     let ecosystem = match (name, sub) {
         ("npm", Some("install" | "i" | "ci")) => "npm",
-        ("yarn", None | Some("install")) => "yarn",
+        ("yarn", None) if !asks_about_itself(command.args()) => "yarn",
+        ("yarn", Some("install")) => "yarn",
         ("pnpm", Some("install" | "i")) => "pnpm",
         ("poetry", Some("install")) => "poetry",
         ("pipenv", Some("install" | "sync")) => "pipenv",
@@ -308,6 +361,18 @@ mod tests {
             assert_eq!((c.manager, c.action), (manager, action), "{script}");
         }
         assert!(classify(&first("python3 setup.py install")).is_none());
+    }
+
+    #[test]
+    fn version_and_help_are_not_installs() {
+        for script in ["yarn --version", "yarn -v", "npm --version", "yarn --help"] {
+            let command = first(script);
+            let c = classify(&command).unwrap_or_else(|| panic!("{script}"));
+            assert_eq!(c.action, Action::Other, "{script}");
+            assert_eq!(dependency_install(&command), None, "{script}");
+        }
+        let command = first("yarn --frozen-lockfile");
+        assert_eq!(classify(&command).unwrap().action, Action::Install);
     }
 
     #[test]

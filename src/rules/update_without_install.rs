@@ -94,7 +94,7 @@ fn move_into_install(
     let mut target = None;
     for &inst in &from[1..] {
         // Under another user the refresh could not run where it moves to.
-        if inst.keyword == Keyword::User {
+        if inst.keyword == Keyword::User || changes_package_config(inst) {
             return None;
         }
         if inst.keyword != Keyword::Run {
@@ -117,6 +117,9 @@ fn move_into_install(
             ));
             break;
         }
+        // Any other RUN may read the index in ways not recognised (`xargs apt-get install`,
+        // `bash -c "…"`, `apt-get build-dep`, a script): the refresh must not move past it.
+        return None;
     }
     let (target, refreshes_itself) = target?;
     let mut edits = vec![Edit::delete(node_span(cx.df, lone))];
@@ -140,6 +143,22 @@ fn move_into_install(
         Safety::Safe,
         edits,
     ))
+}
+
+/// A COPY or ADD into `/etc` (or over `/`) may bring other package sources: a refresh moved
+/// past it would read different repositories.
+fn changes_package_config(inst: &Instruction) -> bool {
+    if !matches!(inst.keyword, Keyword::Copy | Keyword::Add) {
+        return false;
+    }
+    let words = match &inst.exec {
+        Some(exec) => exec.clone(),
+        None => inst.words().into_iter().map(|w| w.value).collect(),
+    };
+    words.last().is_none_or(|dest| {
+        let dest = dest.trim_end_matches('/');
+        dest.is_empty() || dest == "/etc" || dest.starts_with("/etc/") || dest.contains('$')
+    })
 }
 
 #[cfg(test)]
@@ -194,6 +213,32 @@ mod tests {
             fix_rule("LW202", text, false),
             "FROM d\nRUN apt-get update && apt-get install -y x\n"
         );
+    }
+
+    #[test]
+    fn no_fix_past_a_run_that_may_use_the_index() {
+        for between in [
+            "/install-deps.sh",
+            "xargs apt-get install -y < /x",
+            "bash -c 'apt-get install -y git'",
+            "apt-get build-dep -y git",
+            "apt-get source git",
+            "apt-get satisfy -y 'git (>= 1)'",
+            "apt-cache policy curl > /x && apt-get download curl",
+            "mkdir /x",
+        ] {
+            let text = format!(
+                "FROM d\nRUN apt-get update\nCOPY x /x\nRUN {between}\nCOPY y /y\nRUN apt-get install -y curl\n"
+            );
+            assert_eq!(fix_rule("LW202", &text, false), text, "{between}");
+            assert_eq!(lint_rule("LW202", &text).len(), 1, "{between}");
+        }
+    }
+
+    #[test]
+    fn no_fix_past_new_package_sources() {
+        let text = "FROM d\nRUN apt-get update\nCOPY sources.list /etc/apt/sources.list\nRUN apt-get install -y x\n";
+        assert_eq!(fix_rule("LW202", text, false), text);
     }
 
     #[test]
