@@ -215,6 +215,16 @@ fn a_missing_path_is_named() {
             run.all()
         );
     }
+    // nothing was there to check
+    let run = layerwise(
+        &["lint", "--format", "json", "no/such.Dockerfile"],
+        dir.path(),
+    );
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["files_checked"], 0, "{v}");
+    assert_eq!(v["errors"].as_array().map(Vec::len), Some(1), "{v}");
+    let human = layerwise(&["lint", "no/such.Dockerfile"], dir.path());
+    assert!(human.stdout.contains("0 files checked"), "{}", human.all());
 }
 
 /// The uid to run as so that a mode-000 file cannot be read: root reads anything, so root

@@ -38,6 +38,7 @@ pub fn run(args: &LintArgs, color: bool) -> Exit {
         })
         .collect();
     let mut results = lint_files(&files, args.context.as_ref());
+    let checked = results.len();
     results.extend(missing.into_iter().map(|m| FileResult {
         display: display_path(&m.path),
         path: m.path,
@@ -52,6 +53,7 @@ pub fn run(args: &LintArgs, color: bool) -> Exit {
     results.sort_by(|a, b| a.display.cmp(&b.display));
     let report = Report {
         files: &results,
+        checked,
         color: color && args.output.is_none(),
     };
     let reporter = reporter(args.format);

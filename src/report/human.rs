@@ -64,7 +64,7 @@ fn render(
 }
 
 fn summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let files = report.files.len();
+    let files = report.checked;
     let errors: usize = report.files.iter().map(|f| f.errors.len()).sum();
     let total = report.findings().count();
     let fixable = report

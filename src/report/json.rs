@@ -91,7 +91,7 @@ impl Reporter for Json {
             })
             .collect();
         let value = JsonReport {
-            files_checked: report.files.len(),
+            files_checked: report.checked,
             findings: report.findings().map(|(f, d)| finding(f, d)).collect(),
             errors,
         };

@@ -65,6 +65,8 @@ impl FileResult {
 /// All results of a run, sorted by path.
 pub struct Report<'a> {
     pub files: &'a [FileResult],
+    /// Files that were there to check: `files` less the paths that do not exist.
+    pub checked: usize,
     /// Draw with color.
     pub color: bool,
 }
