@@ -134,6 +134,7 @@ pub fn lint(data: &[u8]) {
     }];
     let report = Report {
         files: &results,
+        checked: results.len(),
         color: false,
     };
     let mut human = Vec::new();
