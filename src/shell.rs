@@ -19,6 +19,9 @@ pub struct Script {
     /// by `&& more` with the same meaning: its exit status is its first failure either way, and
     /// errexit (`set -e`), which the shell ignores left of `&&`, could not change it.
     pub and_chain: bool,
+    /// The script's last command is a compound one (`( … )`, `{ …; }`, `if`, a loop): after
+    /// `&& more` it would sit left of `&&`, where the shell ignores `set -e` inside it.
+    pub ends_compound: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -194,7 +197,25 @@ pub fn parse(script: &MappedText) -> Result<Script, ShellError> {
     Ok(Script {
         commands: walk.commands,
         and_chain: and_chain(&program),
+        ends_compound: ends_compound(&program),
     })
+}
+
+fn ends_compound(program: &ast::Program) -> bool {
+    let Some(ast::CompoundListItem(and_or, _)) = program
+        .complete_commands
+        .last()
+        .and_then(|list| list.0.last())
+    else {
+        return false;
+    };
+    let last = match and_or.additional.last() {
+        Some(ast::AndOr::And(p) | ast::AndOr::Or(p)) => p,
+        None => &and_or.first,
+    };
+    last.seq
+        .last()
+        .is_some_and(|c| !matches!(c, ast::Command::Simple(_)))
 }
 
 fn and_chain(program: &ast::Program) -> bool {

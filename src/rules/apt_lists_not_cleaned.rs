@@ -207,8 +207,24 @@ mod tests {
         assert_eq!(lint_rule("LW102", text).len(), 1);
         assert_eq!(
             fix_rule("LW102", text, false),
-            "FROM debian\nRUN <<EOF\napt-get update\napt-get install -y curl\nrm -rf /var/lib/apt/lists/*\nEOF\n"
+            "FROM debian\nRUN <<EOF\napt-get update\napt-get install -y curl && rm -rf /var/lib/apt/lists/*\nEOF\n"
         );
+    }
+
+    #[test]
+    fn a_cleanup_never_hides_a_failure_or_an_errexit() {
+        // a line of its own would run after a failed install and make the script succeed
+        let heredoc = "FROM debian\nRUN <<EOF\napt-get update\napt-get install -y curl\nEOF\n";
+        assert!(fix_rule("LW102", heredoc, false).contains("curl && rm -rf"));
+        // after `&&` a subshell's or a loop's `set -e` is ignored: no fix
+        for script in [
+            "( set -e; apt-get update; apt-get install -y curl; echo ran )",
+            "set -e; for p in curl git; do apt-get update; apt-get install -y $p; done",
+        ] {
+            let text = format!("FROM debian\nRUN {script}\n");
+            assert_eq!(lint_rule("LW102", &text).len(), 1, "{script}");
+            assert_eq!(fix_rule("LW102", &text, false), text, "{script}");
+        }
     }
 
     #[test]
@@ -292,7 +308,7 @@ mod tests {
             "FROM debian\nRUN <<EOF\napt-get update || exit 1\napt-get install -y curl\nEOF\n";
         assert_eq!(
             fix_rule("LW102", on_failure, false),
-            "FROM debian\nRUN <<EOF\napt-get update || exit 1\napt-get install -y curl\nrm -rf /var/lib/apt/lists/*\nEOF\n"
+            "FROM debian\nRUN <<EOF\napt-get update || exit 1\napt-get install -y curl && rm -rf /var/lib/apt/lists/*\nEOF\n"
         );
     }
 

@@ -172,6 +172,14 @@ mod tests {
     }
 
     #[test]
+    fn a_last_run_ending_in_a_comment_is_not_wrapped() {
+        for last in ["false || true # ok", "echo b; echo c # x"] {
+            let text = format!("FROM debian\nRUN echo a\nRUN {last}\n");
+            assert_eq!(fix_rule("LW101", &text, false), text, "{last}");
+        }
+    }
+
+    #[test]
     fn every_shell_state_change_is_kept_in_its_subshell() {
         for first in [
             "eval \"$(echo cd /tmp)\"",

@@ -319,7 +319,14 @@ fn move_deletion(
             .iter()
             .any(|c| matches!(c.name(), Some("cd" | "pushd" | "popd")))
     });
-    if !only_rm || mentioned || !deleter.heredocs.is_empty() || (relative && moves_dir) {
+    let workdir_between = instructions[from + 1..at]
+        .iter()
+        .any(|i| i.keyword == Keyword::Workdir);
+    if !only_rm
+        || mentioned
+        || !deleter.heredocs.is_empty()
+        || (relative && (moves_dir || workdir_between))
+    {
         return None;
     }
     let removal = cx.df.slice(deleter.args_span());
@@ -388,6 +395,13 @@ mod tests {
                 .any(|m| m.contains("(line 3, `wget -O /x http://a`)")),
             "{messages:#?}"
         );
+    }
+
+    #[test]
+    fn a_relative_removal_is_not_moved_across_a_workdir() {
+        let text = "FROM debian\nRUN wget -O /tmp/a.tgz https://example.com/a.tgz\nWORKDIR /tmp\nRUN rm a.tgz\n";
+        assert_eq!(lint_rule("LW105", text).len(), 1);
+        assert_eq!(fix_rule("LW105", text, true), text);
     }
 
     #[test]

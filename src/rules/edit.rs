@@ -39,18 +39,23 @@ pub fn run_tail(cx: &LintContext<'_>, inst: &Instruction) -> Option<Tail> {
 /// before its end (an `exit` or `exec` not behind `||`), so the command would never run, or when
 /// a heredoc body's last line continues onto the terminator's, so the command would join it.
 pub fn append_command(cx: &LintContext<'_>, inst: &Instruction, command: &str) -> Option<Edit> {
-    if leaves_early(cx.script(inst)?) {
+    let script = cx.script(inst)?;
+    // After `&&` a compound command's `set -e` would be ignored
+    if leaves_early(script) || script.ends_compound {
         return None;
     }
     Some(match run_tail(cx, inst)? {
         Tail::Chain(at) => Edit::insert(at, cx.style.and_then(command)),
         Tail::Line(at) => {
-            let body = &cx.df.text()[..at];
-            let last = body.strip_suffix('\n').unwrap_or(body);
-            if last.strip_suffix('\r').unwrap_or(last).ends_with('\\') {
+            // On the body's last line, after `&&`: a line of its own would run even when the
+            // last command failed, and its success would hide that failure.
+            let text = cx.df.text();
+            let body = text[..at].trim_end_matches(['\n', '\r', ' ', '\t']);
+            let line = &body[body.rfind('\n').map_or(0, |i| i + 1)..];
+            if body.ends_with('\\') || line.contains('#') || line.trim().is_empty() {
                 return None;
             }
-            Edit::insert(at, format!("{command}{}", cx.style.newline))
+            Edit::insert(body.len(), format!(" && {command}"))
         }
     })
 }
@@ -178,6 +183,10 @@ pub fn merge_runs(cx: &LintContext<'_>, group: &[&Instruction]) -> Option<Fix> {
     // The last runs after `&&`: in a subshell unless it is a plain chain too, so that its own
     // `;`, `||` or `set -e` mean what they meant alone.
     let last_alone = !cx.script(last)?.and_chain;
+    // a comment at its end would swallow the closing parenthesis
+    if last_alone && !matches!(run_tail(cx, last), Some(Tail::Chain(_))) {
+        return None;
+    }
     let start = cx.df.lines().line_start(first.lines.0);
     let mut comments = String::new();
     for node in &cx.df.nodes {
