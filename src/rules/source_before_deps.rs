@@ -325,6 +325,10 @@ fn blocked(context: &Context<'_>, install: &Install<'_>) -> bool {
                     ["file:", "link:", "workspace:", "portal:", "patch:"]
                         .iter()
                         .any(|p| v.starts_with(p))
+                        // a bare path: `./vendor/x`, `../x`, `/x`, `~/x`, `vendor/x.tgz`
+                        || v.starts_with(['.', '/', '~'])
+                        || (!v.contains(':')
+                            && [".tgz", ".tar.gz", ".tar"].iter().any(|e| v.ends_with(e)))
                 });
             !package.is_object()
                 || package.get("workspaces").is_some()
@@ -586,7 +590,9 @@ fn pip_option(word: &str, mut next: impl FnMut() -> Option<String>) -> Option<Pi
     let mut value = |inline: Option<String>| inline.or_else(&mut next);
     Some(match name {
         "-r" | "--requirement" | "-c" | "--constraint" => PipArg::File(value(inline)?),
-        "-e" | "--editable" | "-f" | "--find-links" => PipArg::Requirement(value(inline)?),
+        "-e" | "--editable" => PipArg::Requirement(value(inline)?),
+        // a folder of archives unless it is a URL: `-f wheels` reads the context
+        "-f" | "--find-links" => PipArg::Requirement(links(value(inline)?)),
         n if VALUED.contains(&n) => {
             value(inline)?;
             PipArg::Other
@@ -594,8 +600,10 @@ fn pip_option(word: &str, mut next: impl FnMut() -> Option<String>) -> Option<Pi
         _ => {
             if let Some(file) = short("-r").or_else(|| short("-c")) {
                 PipArg::File(file)
-            } else if let Some(r) = short("-e").or_else(|| short("-f")) {
+            } else if let Some(r) = short("-e") {
                 PipArg::Requirement(r)
+            } else if let Some(l) = short("-f") {
+                PipArg::Requirement(links(l))
             } else if word.starts_with('-') {
                 PipArg::Other
             } else {
@@ -603,6 +611,15 @@ fn pip_option(word: &str, mut next: impl FnMut() -> Option<String>) -> Option<Pi
             }
         }
     })
+}
+
+/// A `--find-links` value as a requirement `is_local` judges: a bare folder name is a path.
+fn links(value: String) -> String {
+    if value.contains("://") || value.starts_with(['.', '/', '~']) {
+        value
+    } else {
+        format!("./{value}")
+    }
 }
 
 /// Whether pip reads `requirement` from the filesystem (the project, a folder, an archive), or
@@ -823,6 +840,9 @@ mod tests {
             "./lib",
             "--editable=.",
             "-f ./wheels",
+            "-f wheels",
+            "--find-links=wheels",
+            "-fwheels",
             "dist/x.whl",
         ] {
             let text = format!(
@@ -890,7 +910,7 @@ mod tests {
 
     #[test]
     fn workspaces_and_install_scripts_get_no_fix() {
-        let cases: [&[(&str, &str)]; 4] = [
+        let cases: [&[(&str, &str)]; 6] = [
             &[("package.json", r#"{"workspaces": ["packages/*"]}"#)],
             &[
                 ("package.json", "{}"),
@@ -901,6 +921,8 @@ mod tests {
                 r#"{"scripts": {"postinstall": "node setup.js"}}"#,
             )],
             &[("package.json", r#"{"dependencies": {"a": "file:./a"}}"#)],
+            &[("package.json", r#"{"dependencies": {"a": "./vendor/a"}}"#)],
+            &[("package.json", r#"{"dependencies": {"a": "vendor/a.tgz"}}"#)],
         ];
         for files in cases {
             assert_eq!(fixed_with(files, NPM), NPM, "{files:?}");

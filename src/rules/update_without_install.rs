@@ -88,7 +88,7 @@ fn move_into_install(
         .commands
         .iter()
         .all(|c| classify(c).is_some_and(|p| p.action == Action::Update));
-    if !only_updates || !lone.heredocs.is_empty() || lone.onbuild.is_some() {
+    if !only_updates || !lone.heredocs.is_empty() || lone.onbuild.is_some() || !script.and_chain {
         return None;
     }
     let mut target = None;
@@ -124,7 +124,13 @@ fn move_into_install(
     let (target, refreshes_itself) = target?;
     let mut edits = vec![Edit::delete(node_span(cx.df, lone))];
     if !refreshes_itself {
-        if target.is_exec_form() || !target.heredocs.is_empty() || !same_flags(lone, target) {
+        // `update && a; b` or `update && a || b` would let a failed update through
+        let plain = cx.script(target).is_some_and(|s| s.and_chain);
+        if target.is_exec_form()
+            || !target.heredocs.is_empty()
+            || !same_flags(lone, target)
+            || !plain
+        {
             return None;
         }
         let refresh = cx.df.slice(lone.args_span());
@@ -190,6 +196,18 @@ mod tests {
             lint_rule("LW202", "FROM d\nRUN set -eux; apt-get update\n").len(),
             1
         );
+    }
+
+    #[test]
+    fn no_fix_into_a_run_that_is_not_a_plain_chain() {
+        for install in [
+            "set -eux; apt-get install -y --no-install-recommends curl; rm -rf /var/lib/apt/lists/*",
+            "apt-get install -y --no-install-recommends curl || true",
+        ] {
+            let text = format!("FROM ubuntu\nRUN apt-get update\nRUN {install}\n");
+            assert_eq!(lint_rule("LW202", &text).len(), 1, "{install}");
+            assert_eq!(fix_rule("LW202", &text, false), text, "{install}");
+        }
     }
 
     #[test]
