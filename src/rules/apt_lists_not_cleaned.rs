@@ -127,6 +127,7 @@ fn needs_lists(cx: &LintContext<'_>, inst: &Instruction) -> bool {
             Some(p) if matches!(p.action, Action::Remove | Action::Clean) => {}
             Some(_) => return true,
             None if runs_script(command)
+                || runs_copied(cx, command)
                 || command.words.iter().any(|w| mentions_apt(&w.value)) =>
             {
                 return true;
@@ -148,12 +149,17 @@ fn mentions_apt(text: &str) -> bool {
         })
 }
 
-/// A shell script of the image or context (`./install.sh`, `bash setup.sh`): it may run apt.
+/// A shell script of the image or context (`./install.sh`, `bash setup.sh`, a program named by
+/// its path such as `/install-deps`, a `make` target): it may run apt.
 fn runs_script(command: &Command) -> bool {
     let Some(name) = command.name() else {
         return false;
     };
-    if name.ends_with(".sh") {
+    let by_path = command
+        .program_words()
+        .first()
+        .is_some_and(|w| w.value.contains('/'));
+    if name.ends_with(".sh") || by_path || name == "make" {
         return true;
     }
     let shells = ["sh", "bash", "ash", "dash", "zsh", "ksh"];
@@ -163,6 +169,19 @@ fn runs_script(command: &Command) -> bool {
             .iter()
             .take_while(|w| w.value != "-c")
             .any(|w| !w.value.starts_with('-'))
+}
+
+/// A program the file copies in (`COPY setup /usr/local/bin/`, then `RUN setup`).
+fn runs_copied(cx: &LintContext<'_>, command: &Command) -> bool {
+    let Some(name) = command.name() else {
+        return false;
+    };
+    cx.df
+        .instructions()
+        .filter(|i| matches!(i.keyword, Keyword::Copy | Keyword::Add))
+        .filter_map(|i| i.copy_paths())
+        .flat_map(|(sources, _)| sources)
+        .any(|source| source.trim_end_matches('/').rsplit('/').next() == Some(name))
 }
 
 #[cfg(test)]
@@ -237,6 +256,12 @@ mod tests {
     }
 
     #[test]
+    fn no_fix_when_a_later_run_runs_a_copied_program() {
+        let text = "FROM debian\nRUN apt-get update && apt-get install -y curl\nCOPY setup /usr/local/bin/\nRUN setup --all\n";
+        assert_eq!(fix_rule("LW102", text, false), text);
+    }
+
+    #[test]
     fn no_fix_when_a_later_run_installs_from_the_lists() {
         let same_stage = "FROM debian\nRUN apt-get update && apt-get install -y curl\nCOPY x /x\nRUN apt-get install -y git && rm -rf /var/lib/apt/lists/*\n";
         assert_eq!(fix_rule("LW102", same_stage, false), same_stage);
@@ -257,6 +282,9 @@ mod tests {
             "apt-cache policy git",
             "/install-deps.sh",
             "sh ./setup.sh",
+            "/install-deps",
+            "/s/install-deps --all",
+            "make -C /src deps",
             "[\"apt-get\", \"install\", \"-y\", \"git\"]",
         ] {
             let text = format!(
@@ -268,7 +296,7 @@ mod tests {
 
     #[test]
     fn later_runs_that_refresh_or_do_not_use_apt_keep_the_fix() {
-        let text = "FROM debian AS base\nRUN apt-get update && apt-get install -y curl\nRUN apt-get update && apt-get install -y git\nRUN apt-get purge -y curl && make\nFROM base\nRUN echo ok\n";
+        let text = "FROM debian AS base\nRUN apt-get update && apt-get install -y curl\nRUN apt-get update && apt-get install -y git\nRUN apt-get purge -y curl && echo done\nFROM base\nRUN echo ok\n";
         let fixed = fix_rule("LW102", text, false);
         assert!(
             fixed.starts_with("FROM debian AS base\nRUN apt-get update && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n"),
