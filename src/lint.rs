@@ -77,6 +77,8 @@ pub struct StageInfo<'a> {
     /// At the stage's start, RUN goes to a POSIX shell (not `SHELL ["powershell", …]` or the
     /// `cmd` of a Windows image, whose files say `# escape=``).
     pub posix_shell: bool,
+    /// The stage's USER instructions: found here once rather than by a scan per finding.
+    pub users: Vec<&'a Instruction>,
 }
 
 pub struct LintContext<'a> {
@@ -175,10 +177,9 @@ impl<'a> LintContext<'a> {
     pub fn lineage(&self, stage: usize) -> Vec<usize> {
         let mut chain = vec![stage];
         let mut at = stage;
-        while let Some(parent) = self.stages[at].parent {
-            if chain.contains(&parent) {
-                break;
-            }
+        // A parent is always an earlier stage, so the chain ends; `parent < at` says so here
+        // without a search of the chain at every step (quadratic in a long chain).
+        while let Some(parent) = self.stages[at].parent.filter(|&p| p < at) {
             chain.push(parent);
             at = parent;
         }
@@ -208,11 +209,18 @@ fn stage_infos(df: &Dockerfile) -> Vec<StageInfo<'_>> {
         if let Some(name) = stage.name.as_deref() {
             by_name.entry(name.to_string()).or_insert(infos.len());
         }
+        let users = stage
+            .instructions
+            .iter()
+            .copied()
+            .filter(|i| i.keyword == Keyword::User)
+            .collect();
         infos.push(StageInfo {
             stage,
             parent,
             in_final_image: false,
             posix_shell,
+            users,
         });
     }
     // The final stage and its ancestors end up in the image.

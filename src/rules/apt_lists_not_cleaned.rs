@@ -1,5 +1,7 @@
 //! LW102 apt-lists-not-cleaned: `apt-get install` leaves the package lists in its layer.
 
+use std::collections::HashSet;
+
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Fix, Safety};
 use crate::lint::LintContext;
@@ -19,10 +21,14 @@ impl Rule for AptListsNotCleaned {
     }
 
     fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+        // Built at the first finding, once for the file: a scan of the later RUNs per finding
+        // made a file of many installs quadratic.
+        let users = std::cell::OnceCell::new();
         for (index, stage) in cx.stages.iter().enumerate() {
             if !stage.in_final_image {
                 continue;
             }
+            let descendants = std::cell::OnceCell::new();
             for &inst in &stage.stage.instructions {
                 if inst.keyword != Keyword::Run || mount_covers(inst, LISTS) {
                     continue;
@@ -51,7 +57,8 @@ impl Rule for AptListsNotCleaned {
                 }
                 let mut help =
                     "remove them in the same RUN: `&& rm -rf /var/lib/apt/lists/*`".to_string();
-                let later = later_user(cx, index, inst);
+                let users = users.get_or_init(|| ListsUsers::new(cx));
+                let later = users.after(descendants.get_or_init(|| users.family(index)), inst);
                 let prefix = privilege_prefix(cx, index, inst, &install);
                 let fix = match (later, &prefix) {
                     (Some(user), _) => {
@@ -91,25 +98,65 @@ impl Rule for AptListsNotCleaned {
     }
 }
 
-/// A later RUN that would fail without the lists `inst` leaves: one of the same stage or of a
-/// stage built from it (directly or through others) that uses apt before refreshing the index.
-fn later_user<'a>(
-    cx: &LintContext<'a>,
-    stage: usize,
-    inst: &Instruction,
-) -> Option<&'a Instruction> {
-    cx.stages
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| cx.lineage(*i).contains(&stage))
-        .flat_map(|(_, s)| s.stage.instructions.iter().copied())
-        .filter(|later| later.span.start > inst.span.start)
-        .find(|later| needs_lists(cx, later))
+/// The instructions of each stage that read apt's lists before refreshing them, in file order.
+struct ListsUsers<'a> {
+    by_stage: Vec<Vec<&'a Instruction>>,
+    /// The stages built `FROM` each stage.
+    children: Vec<Vec<usize>>,
+}
+
+impl<'a> ListsUsers<'a> {
+    fn new(cx: &LintContext<'a>) -> Self {
+        let copied = copied_names(cx);
+        let by_stage = cx
+            .stages
+            .iter()
+            .map(|s| {
+                s.stage
+                    .instructions
+                    .iter()
+                    .copied()
+                    .filter(|i| needs_lists(cx, &copied, i))
+                    .collect()
+            })
+            .collect();
+        let mut children = vec![Vec::new(); cx.stages.len()];
+        for (i, s) in cx.stages.iter().enumerate() {
+            if let Some(parent) = s.parent {
+                children[parent].push(i);
+            }
+        }
+        ListsUsers { by_stage, children }
+    }
+
+    /// A stage and every stage built from it, directly or through others.
+    fn family(&self, stage: usize) -> Vec<usize> {
+        let mut family = vec![stage];
+        let mut at = 0;
+        while let Some(&s) = family.get(at) {
+            family.extend(&self.children[s]);
+            at += 1;
+        }
+        family
+    }
+
+    /// A later RUN that would fail without the lists `inst` leaves: the first after it in the
+    /// same stage or a stage built from it (`stages`, directly or through others).
+    fn after(&self, stages: &[usize], inst: &Instruction) -> Option<&'a Instruction> {
+        stages
+            .iter()
+            .filter_map(|&s| {
+                let users = &self.by_stage[s];
+                let at = users.partition_point(|u| u.span.start <= inst.span.start);
+                users.get(at).copied()
+            })
+            .min_by_key(|u| u.span.start)
+    }
 }
 
 /// Whether the instruction reads apt's lists before refreshing them. What cannot be read (a RUN
 /// that did not parse, an ONBUILD) counts when it names apt at all.
-fn needs_lists(cx: &LintContext<'_>, inst: &Instruction) -> bool {
+fn needs_lists(cx: &LintContext<'_>, copied: &HashSet<String>, inst: &Instruction) -> bool {
     if inst.keyword == Keyword::Onbuild {
         return mentions_apt(inst.args_text());
     }
@@ -127,7 +174,7 @@ fn needs_lists(cx: &LintContext<'_>, inst: &Instruction) -> bool {
             Some(p) if matches!(p.action, Action::Remove | Action::Clean) => {}
             Some(_) => return true,
             None if runs_script(command)
-                || runs_copied(cx, command)
+                || command.name().is_some_and(|name| copied.contains(name))
                 || command.words.iter().any(|w| mentions_apt(&w.value)) =>
             {
                 return true;
@@ -171,17 +218,20 @@ fn runs_script(command: &Command) -> bool {
             .any(|w| !w.value.starts_with('-'))
 }
 
-/// A program the file copies in (`COPY setup /usr/local/bin/`, then `RUN setup`).
-fn runs_copied(cx: &LintContext<'_>, command: &Command) -> bool {
-    let Some(name) = command.name() else {
-        return false;
-    };
-    cx.df
-        .instructions()
+/// The names of what the file copies in, as programs a RUN may then run (`COPY setup
+/// /usr/local/bin/`, then `RUN setup`).
+fn copied_names(cx: &LintContext<'_>) -> HashSet<String> {
+    cx.stages
+        .iter()
+        .flat_map(|s| s.stage.instructions.iter().copied())
         .filter(|i| matches!(i.keyword, Keyword::Copy | Keyword::Add))
         .filter_map(|i| i.copy_paths())
         .flat_map(|(sources, _)| sources)
-        .any(|source| source.trim_end_matches('/').rsplit('/').next() == Some(name))
+        .filter_map(|source| {
+            let name = source.trim_end_matches('/').rsplit('/').next()?;
+            Some(name.to_string())
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::lint::LintContext;
 use crate::rules::paths::within;
 use crate::shell::{Command, ShellWord};
 use crate::source::Span;
-use crate::syntax::{Instruction, Keyword};
+use crate::syntax::Instruction;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Manager {
@@ -245,8 +245,8 @@ pub fn runs_as_root(cx: &LintContext<'_>, stage: usize, inst: &Instruction) -> b
     let user = cx
         .lineage(stage)
         .into_iter()
-        .flat_map(|s| cx.stages[s].stage.instructions.iter())
-        .filter(|i| i.keyword == Keyword::User && i.span.start < inst.span.start)
+        .flat_map(|s| cx.stages[s].users.iter())
+        .filter(|i| i.span.start < inst.span.start)
         .filter_map(|i| i.words().into_iter().next())
         .next_back();
     user.is_none_or(|u| {
