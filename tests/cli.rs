@@ -286,20 +286,12 @@ fn rules_and_explain() {
 
 #[test]
 fn stdin_is_linted_with_dash() {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_layerwise"))
-        .args(["lint", "--format", "json", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"FROM a\nRUN apk add curl\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = with_stdin(
+        &["lint", "--format", "json", "-"],
+        dir.path(),
+        b"FROM a\nRUN apk add curl\n",
+    );
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["findings"][0]["rule"], "LW103");
