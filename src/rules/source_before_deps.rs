@@ -211,11 +211,10 @@ fn manifests_first(
 ) -> Option<Fix> {
     let root = cx.context.as_deref()?;
     let (copy, run) = (span[0], *span.last()?);
-    // Settings made between the copy and the install would be lost by moving it up.
-    if span[1..span.len() - 1]
-        .iter()
-        .any(|i| i.keyword != Keyword::Run)
-        || !run.heredocs.is_empty()
+    // Whatever runs between the copy and the install may provide what the install uses (the
+    // `pip3` an apt RUN installs, a setting, a file): moved above it, the install could fail.
+    // No move then, rather than a rewrite that does not build.
+    if span.len() > 2 || !run.heredocs.is_empty()
         || run.onbuild.is_some()
     {
         return None;
@@ -789,6 +788,24 @@ mod tests {
     }
 
     const NPM: &str = "FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\n";
+
+    #[test]
+    fn an_install_is_never_moved_above_a_run_that_may_provide_its_program() {
+        // The first-day file: apt installs pip3 between the copy and the pip install. Moving the
+        // install above the apt RUNs fails with `pip3: not found`; no fix is better.
+        let text = "FROM debian:bookworm-slim\nWORKDIR /app\nCOPY . /app\nRUN apt-get update\n\
+                    RUN apt-get install -y python3-pip\n\
+                    RUN pip3 install --break-system-packages -r requirements.txt\n\
+                    CMD [\"python3\", \"app.py\"]\n";
+        let files = [("requirements.txt", "flask\n"), ("app.py", "")];
+        assert_eq!(fixed_with(&files, text), text);
+        // Nothing between the copy and the install: the move stays.
+        let direct = "FROM python\nWORKDIR /app\nCOPY . /app\nRUN pip install -r requirements.txt\n";
+        assert_eq!(
+            fixed_with(&files, direct),
+            "FROM python\nWORKDIR /app\nCOPY requirements.txt /app/\nRUN pip install -r requirements.txt\nCOPY . /app\n"
+        );
+    }
 
     #[test]
     fn manifests_the_dockerignore_excludes_are_not_copied() {
