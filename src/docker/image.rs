@@ -1,21 +1,15 @@
 //! An image as `docker save` gives it: its config (history and layer digests) and each layer's
-//! files, read from one streamed tar without unpacking it to disk.
-//!
-//! Two layouts exist: Docker before 25 writes `<id>/layer.tar` per layer, a `<config>.json` and
-//! a `manifest.json`, and repeats a layer already written as a symlink to the first copy; Docker
-//! 25 and later (and Podman) write an OCI layout with every file under `blobs/sha256/`. Both
-//! have a `manifest.json` that names the config and the layers in order, and it comes last, so
-//! every layer tar is read as it streams by and put in order at the end.
+//! files, read from one streamed tar without unpacking it to disk ([`super::archive`] knows the
+//! archive's layouts).
 
-use std::collections::HashMap;
 use std::io::Read;
 
 use bollard::Docker;
 use futures_util::StreamExt;
-use serde::Deserialize;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use super::DockerError;
+pub use super::archive::{ArchiveError as SaveError, HistoryEntry};
 use super::layers::{Analysis, LayerFiles, analyse};
 
 /// What the saved image holds, layers lowest first.
@@ -27,132 +21,14 @@ pub struct SavedImage {
     pub layers: Vec<LayerFiles>,
 }
 
-/// One step of the image's history, oldest first. Steps without a layer (ENV, CMD, …) are
-/// `empty_layer`; every other step takes the next layer.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-pub struct HistoryEntry {
-    #[serde(default)]
-    pub created_by: String,
-    #[serde(default)]
-    pub empty_layer: bool,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SaveError {
-    #[error("reading the saved image: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("the saved image has no manifest.json")]
-    NoManifest,
-    #[error("the saved image's {what} is not what Docker writes: {reason}")]
-    Format { what: String, reason: String },
-    #[error("the saved image lacks {0}, which its manifest names")]
-    Missing(String),
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ManifestEntry {
-    config: String,
-    #[serde(default)]
-    layers: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct Config {
-    #[serde(default)]
-    history: Vec<HistoryEntry>,
-    rootfs: RootFs,
-}
-
-#[derive(Deserialize)]
-struct RootFs {
-    #[serde(default)]
-    diff_ids: Vec<String>,
-}
-
-/// Small files are kept to be read as JSON (configs, manifests); anything larger is a layer.
-const MAX_JSON: u64 = 16 * 1024 * 1024;
-const BLOCK: usize = 512;
-
 impl SavedImage {
-    /// Reads a `docker save` tar of one image.
+    /// Reads a `docker save` tar of one image, in either layout.
     pub fn read(reader: impl Read) -> Result<SavedImage, SaveError> {
-        let mut archive = tar::Archive::new(reader);
-        let mut small: HashMap<String, Vec<u8>> = HashMap::new();
-        let mut layers: HashMap<String, LayerFiles> = HashMap::new();
-        let mut aliases: HashMap<String, String> = HashMap::new();
-        for entry in archive.entries()? {
-            let mut entry = entry?;
-            let path = clean(&String::from_utf8_lossy(&entry.path_bytes()));
-            let kind = entry.header().entry_type();
-            if kind.is_symlink() {
-                if let Ok(Some(target)) = entry.link_name() {
-                    let target = resolve(&path, &target.to_string_lossy());
-                    aliases.insert(path, target);
-                }
-                continue;
-            }
-            if !kind.is_file() {
-                continue;
-            }
-            let size = entry.header().size()?;
-            // A tar starts with a header block holding `ustar` at offset 257; an empty layer is
-            // just the two zero blocks that end an archive.
-            let mut first = vec![0u8; BLOCK.min(size as usize)];
-            entry.read_exact(&mut first)?;
-            let is_tar = first.len() == BLOCK
-                && (&first[257..262] == b"ustar" || first.iter().all(|&b| b == 0));
-            if is_tar {
-                let files = LayerFiles::read(std::io::Cursor::new(first).chain(&mut entry))?;
-                layers.insert(path, files);
-            } else if size <= MAX_JSON {
-                let mut bytes = first;
-                entry.read_to_end(&mut bytes)?;
-                small.insert(path, bytes);
-            }
-        }
-        let lookup = |path: &str| -> String {
-            let mut path = clean(path);
-            // a chain of symlinks, bounded so a loop cannot hang
-            for _ in 0..8 {
-                match aliases.get(&path) {
-                    Some(target) => path = target.clone(),
-                    None => break,
-                }
-            }
-            path
-        };
-        let manifest = small.get("manifest.json").ok_or(SaveError::NoManifest)?;
-        let manifest: Vec<ManifestEntry> =
-            serde_json::from_slice(manifest).map_err(|e| SaveError::Format {
-                what: "manifest.json".into(),
-                reason: e.to_string(),
-            })?;
-        let [entry] = &manifest[..] else {
-            return Err(SaveError::Format {
-                what: "manifest.json".into(),
-                reason: format!("{} images where one was saved", manifest.len()),
-            });
-        };
-        let config_bytes = small
-            .get(&lookup(&entry.config))
-            .ok_or_else(|| SaveError::Missing(entry.config.clone()))?;
-        let config: Config =
-            serde_json::from_slice(config_bytes).map_err(|e| SaveError::Format {
-                what: entry.config.clone(),
-                reason: e.to_string(),
-            })?;
-        let mut ordered = Vec::with_capacity(entry.layers.len());
-        for layer in &entry.layers {
-            let files = layers
-                .get(&lookup(layer))
-                .ok_or_else(|| SaveError::Missing(layer.clone()))?;
-            ordered.push(files.clone());
-        }
+        let image = super::archive::read(reader, |tar| LayerFiles::read(tar))?;
         Ok(SavedImage {
-            history: config.history,
-            diff_ids: config.rootfs.diff_ids,
-            layers: ordered,
+            history: image.history,
+            diff_ids: image.diff_ids,
+            layers: image.layers,
         })
     }
 }
@@ -251,28 +127,6 @@ pub async fn read_image(client: &Docker, id: &str) -> Result<ImageFacts, DockerE
     })
 }
 
-fn clean(path: &str) -> String {
-    path.trim_start_matches("./")
-        .trim_end_matches('/')
-        .to_string()
-}
-
-/// A symlink's target, relative to the link's folder, as a path from the archive root.
-fn resolve(link: &str, target: &str) -> String {
-    let mut parts: Vec<&str> = link.split('/').collect();
-    parts.pop();
-    for part in target.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    parts.join("/")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,91 +139,25 @@ mod tests {
         builder.append_data(&mut header, path, data).unwrap();
     }
 
-    fn layer(files: &[(&str, usize)]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(Vec::new());
-        for (path, size) in files {
-            add(&mut builder, path, &vec![b'z'; *size]);
-        }
-        builder.into_inner().unwrap()
-    }
-
-    const CONFIG: &str = r#"{"rootfs":{"type":"layers","diff_ids":["sha256:a","sha256:b","sha256:a"]},
-        "history":[{"created_by":"/bin/sh -c #(nop) ADD file:x in /"},
-                   {"created_by":"/bin/sh -c #(nop)  ENV A=1","empty_layer":true},
-                   {"created_by":"/bin/sh -c touch /t"},
-                   {"created_by":"/bin/sh -c true"}]}"#;
-
     #[test]
-    fn reads_the_legacy_layout_with_a_repeated_layer_as_symlink() {
+    fn a_saved_image_holds_each_layers_files() {
+        let mut layer = tar::Builder::new(Vec::new());
+        add(&mut layer, "etc/big", &[7; 900]);
         let mut builder = tar::Builder::new(Vec::new());
-        add(&mut builder, "aaa/layer.tar", &layer(&[("bin/sh", 900)]));
-        add(&mut builder, "bbb/layer.tar", &layer(&[("t", 0), ("u", 5)]));
-        let mut link = tar::Header::new_gnu();
-        link.set_entry_type(tar::EntryType::Symlink);
-        link.set_size(0);
-        builder
-            .append_link(&mut link, "ccc/layer.tar", "../aaa/layer.tar")
-            .unwrap();
-        add(&mut builder, "cfg.json", CONFIG.as_bytes());
+        add(&mut builder, "l/layer.tar", &layer.into_inner().unwrap());
+        add(
+            &mut builder,
+            "cfg.json",
+            br#"{"rootfs":{"diff_ids":["sha256:a"]},"history":[{"created_by":"ADD x /"}]}"#,
+        );
         add(
             &mut builder,
             "manifest.json",
-            br#"[{"Config":"cfg.json","RepoTags":null,"Layers":["aaa/layer.tar","bbb/layer.tar","ccc/layer.tar"]}]"#,
+            br#"[{"Config":"cfg.json","Layers":["l/layer.tar"]}]"#,
         );
         let saved = SavedImage::read(&builder.into_inner().unwrap()[..]).unwrap();
-        assert_eq!(saved.diff_ids.len(), 3);
-        assert_eq!(saved.history.len(), 4);
-        assert!(saved.history[1].empty_layer);
-        let sizes: Vec<u64> = saved.layers.iter().map(LayerFiles::file_bytes).collect();
-        assert_eq!(sizes, [900, 5, 900]);
-    }
-
-    #[test]
-    fn reads_the_oci_layout_and_an_empty_layer() {
-        let mut builder = tar::Builder::new(Vec::new());
-        // an empty layer is just the end-of-archive blocks
-        add(&mut builder, "blobs/sha256/e0", &layer(&[]));
-        add(&mut builder, "blobs/sha256/c0", CONFIG.as_bytes());
-        add(&mut builder, "blobs/sha256/l0", &layer(&[("x", 3)]));
-        add(&mut builder, "index.json", b"{}");
-        add(
-            &mut builder,
-            "manifest.json",
-            br#"[{"Config":"blobs/sha256/c0","Layers":["blobs/sha256/l0","blobs/sha256/e0"]}]"#,
-        );
-        let saved = SavedImage::read(&builder.into_inner().unwrap()[..]).unwrap();
-        let sizes: Vec<u64> = saved.layers.iter().map(LayerFiles::file_bytes).collect();
-        assert_eq!(sizes, [3, 0]);
-        assert!(saved.layers[1].changes.is_empty());
-    }
-
-    #[test]
-    fn a_missing_manifest_or_layer_is_an_error() {
-        let mut builder = tar::Builder::new(Vec::new());
-        add(&mut builder, "cfg.json", CONFIG.as_bytes());
-        let bytes = builder.into_inner().unwrap();
-        assert!(matches!(
-            SavedImage::read(&bytes[..]),
-            Err(SaveError::NoManifest)
-        ));
-
-        let mut builder = tar::Builder::new(Vec::new());
-        add(&mut builder, "cfg.json", CONFIG.as_bytes());
-        add(
-            &mut builder,
-            "manifest.json",
-            br#"[{"Config":"cfg.json","Layers":["gone/layer.tar"]}]"#,
-        );
-        let bytes = builder.into_inner().unwrap();
-        assert!(matches!(
-            SavedImage::read(&bytes[..]),
-            Err(SaveError::Missing(p)) if p == "gone/layer.tar"
-        ));
-    }
-
-    #[test]
-    fn symlink_targets_resolve_from_the_link_folder() {
-        assert_eq!(resolve("c/layer.tar", "../a/layer.tar"), "a/layer.tar");
-        assert_eq!(resolve("blobs/sha256/x", "y"), "blobs/sha256/y");
+        assert_eq!(saved.diff_ids, ["sha256:a"]);
+        assert_eq!(saved.history[0].created_by, "ADD x /");
+        assert_eq!(saved.layers[0].file_bytes(), 900);
     }
 }

@@ -1,11 +1,12 @@
 //! Building through the Docker Engine API and reading what the builds made: the context tar
-//! ([`context`]), the connection ([`connect`]), builds with progress ([`build`]), the saved
-//! image and its layers ([`image`], [`layers`]), removing what was built ([`cleanup`]), and the
+//! ([`context`]), the connection ([`connect`]), builds with progress ([`build`]), image archives
+//! ([`archive`]), the saved image and its layers ([`image`], [`layers`]), removing what was built ([`cleanup`]), and the
 //! before/after comparison ([`compare`]).
 //!
-//! This is the one async corner of the crate (bollard on tokio); [`layers`], [`image`]'s
-//! reading, [`context`] and [`compare`] are plain synchronous code, tested without a daemon.
+//! This is the one async corner of the crate (bollard on tokio); [`archive`], [`layers`],
+//! [`image`]'s reading, [`context`] and [`compare`] are plain synchronous code, tested without a daemon.
 
+pub mod archive;
 pub mod build;
 pub mod cleanup;
 pub mod compare;
