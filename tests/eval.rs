@@ -82,7 +82,9 @@ fn read_labels(path: &Path, corpus_files: &BTreeSet<String>) -> Result<Labels, V
         if !header_seen {
             header_seen = true;
             if cols[..] != ["file", "rule", "line", "verdict", "reason"] {
-                errors.push(format!("{at}: the header must be file, rule, line, verdict, reason"));
+                errors.push(format!(
+                    "{at}: the header must be file, rule, line, verdict, reason"
+                ));
             }
             continue;
         }
@@ -111,7 +113,9 @@ fn read_labels(path: &Path, corpus_files: &BTreeSet<String>) -> Result<Labels, V
         }
         let key = (file.to_string(), rule.to_string(), line_no);
         if verdicts.insert(key, verdict).is_some() {
-            errors.push(format!("{at}: {file} {rule} line {line_no} is labelled twice"));
+            errors.push(format!(
+                "{at}: {file} {rule} line {line_no} is labelled twice"
+            ));
         }
     }
     if errors.is_empty() {
