@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
 """layerwise, hadolint and tally side by side on the shared corpus, for the rules they share.
 
-Usage: python3 eval/peers.py [--rerun] [--sample RULE N]
+Usage: python3 eval/peers.py [--rerun] [--sample RULE PEER N]
 
 Runs target/release/layerwise, and hadolint and tally from the git-ignored .cache/peers venv
 (see eval/README.md), on every corpus file BuildKit accepts, keeps their JSON reports in
 .cache/peers-out/ (reused unless --rerun), and prints per rule the files each tool flags and where
-they disagree. --sample RULE N prints N disagreements of that rule in a fixed pseudo-random order,
-for reading (verdicts go to eval/peers.tsv).
+they disagree. --sample RULE PEER N prints, for each side, N files where only one of layerwise and
+PEER (hadolint or tally) flags the rule, in a fixed pseudo-random order, for reading (verdicts go
+to eval/peers.tsv).
 """
 
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.environ.get("LAYERWISE_CORPUS") or next(
@@ -28,13 +31,22 @@ CORPUS = os.environ.get("LAYERWISE_CORPUS") or next(
 OUT = os.path.join(ROOT, ".cache", "peers-out")
 BIN = os.path.join(ROOT, ".cache", "peers", "bin")
 
-# Our rule -> the peer codes that check the same thing (hadolint's codes; tally reports
-# hadolint's checks under `hadolint/<code>`). From the `aliases` of rules/*.md.
+# Our rule -> what checks the same thing in each peer. hadolint: the `aliases` of rules/*.md.
+# tally 0.45 leaves hadolint's cache-cleanup checks out on purpose (DL3009, DL3019, DL3032, DL3036,
+# DL3040, DL3042, DL3060: "use tally/prefer-package-cache-mounts instead"), supersedes DL3059 by
+# tally/prefer-run-heredoc (whose "consecutive RUN" findings are the counterpart; its others are
+# about chained commands), has no DL3015, and has tally/prefer-multi-stage-build for LW301. Its
+# cache-mount findings name the mounts they suggest: /var/lib/apt ones are LW102's counterpart,
+# the others (apk, pip, npm, yarn, dnf, Go, NuGet, cargo caches) LW103's.
 SHARED = {
-    "LW101": ["DL3059"],
-    "LW102": ["DL3009"],
-    "LW103": ["DL3019", "DL3042", "DL3032", "DL3040", "DL3036", "DL3060"],
-    "LW104": ["DL3015"],
+    "LW101": {"hadolint": ["DL3059"], "tally": ["prefer-run-heredoc:consecutive RUN"]},
+    "LW102": {"hadolint": ["DL3009"], "tally": ["prefer-package-cache-mounts:apt lists"]},
+    "LW103": {
+        "hadolint": ["DL3019", "DL3042", "DL3032", "DL3040", "DL3036", "DL3060"],
+        "tally": ["prefer-package-cache-mounts:other caches"],
+    },
+    "LW104": {"hadolint": ["DL3015"], "tally": []},
+    "LW301": {"hadolint": [], "tally": ["prefer-multi-stage-build"]},
 }
 
 
@@ -54,6 +66,56 @@ def run(name, argv, rerun):
         return json.load(report)
 
 
+def run_tally(files, rerun):
+    """tally only lints files named like Dockerfiles and stops at the first file it cannot parse:
+    each corpus file is linked as `<name>/Dockerfile` in a scratch folder and linted in batches,
+    a failing batch file by file."""
+    path = os.path.join(OUT, "tally.json")
+    if rerun or not os.path.exists(path):
+        os.makedirs(OUT, exist_ok=True)
+        report = {"files": [], "failed": []}
+        with tempfile.TemporaryDirectory() as scratch:
+            for name in files:
+                os.mkdir(os.path.join(scratch, name))
+                os.symlink(
+                    os.path.join(CORPUS, "files", name), os.path.join(scratch, name, "Dockerfile")
+                )
+
+            def lint(batch):
+                argv = [os.path.join(BIN, "tally"), "lint", "--no-config", "--slow-checks", "off"]
+                argv += ["--format", "json", "--fail-level", "none"]
+                done = subprocess.run(
+                    argv + [name + "/Dockerfile" for name in batch],
+                    cwd=scratch,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                try:
+                    return json.loads(done.stdout)["files"]
+                except (ValueError, KeyError):
+                    return None
+
+            for start in range(0, len(files), 60):
+                batch = files[start : start + 60]
+                entries = lint(batch)
+                if entries is None:
+                    entries = []
+                    for name in batch:
+                        one = lint([name])
+                        if one is None:
+                            report["failed"].append(name)
+                        else:
+                            entries += one
+                for entry in entries:
+                    entry["file"] = entry["file"].split("/")[0]
+                report["files"] += entries
+        with open(path, "w") as out:
+            json.dump(report, out)
+    with open(path) as report:
+        return json.load(report)
+
+
 def flagged(rerun):
     """{tool: {code: set(files)}} and {tool: {(code, file): [lines]}}."""
     files = accepted_files()
@@ -66,13 +128,7 @@ def flagged(rerun):
     hadolint = run(
         "hadolint", [os.path.join(BIN, "hadolint"), "--no-fail", "-f", "json"] + files, rerun
     )
-    tally = run(
-        "tally",
-        [os.path.join(BIN, "tally"), "lint", "--no-config", "--slow-checks", "off"]
-        + ["--format", "json", "--fail-level", "none"]
-        + files,
-        rerun,
-    )
+    tally = run_tally(files, rerun)
     found = {"layerwise": {}, "hadolint": {}, "tally": {}}
     lines = {"layerwise": {}, "hadolint": {}, "tally": {}}
 
@@ -87,7 +143,15 @@ def flagged(rerun):
     for entry in tally.get("files", []):
         for v in entry.get("violations", []):
             code = v.get("rule", "").split("/")[-1]
-            add("tally", code, entry["file"], v.get("location", {}).get("start", {}).get("line"))
+            line = v.get("location", {}).get("start", {}).get("line")
+            add("tally", code, entry["file"], line)
+            if v.get("message", "").startswith("consecutive RUN"):
+                add("tally", code + ":consecutive RUN", entry["file"], line)
+            mounts = re.findall(r"(/[^\s,()]+) \(id=", v.get("detail") or "")
+            if "/var/lib/apt" in mounts:
+                add("tally", code + ":apt lists", entry["file"], line)
+            if any(not m.startswith(("/var/lib/apt", "/var/cache/apt")) for m in mounts):
+                add("tally", code + ":other caches", entry["file"], line)
     return found, lines
 
 
@@ -108,37 +172,41 @@ def main():
     rerun = "--rerun" in sys.argv
     found, lines = flagged(rerun)
     print(
-        f"{'rule':<6} {'peer codes':<38} {'layerwise':>9} {'hadolint':>8} {'tally':>6}"
-        f" {'lw only':>8} {'hl only':>8} {'tally only':>10}"
+        f"{'rule':<6} {'layerwise':>9} {'hadolint':>8} {'tally':>6} {'lw+hl':>6} {'lw+tally':>8}"
+        f" {'lw only':>8} {'hl not lw':>9} {'tally not lw':>12}"
     )
-    for rule, codes in SHARED.items():
+    for rule, peers in SHARED.items():
         ours = union(found, "layerwise", [rule])
-        hl = union(found, "hadolint", codes)
-        ta = union(found, "tally", codes)
+        hl = union(found, "hadolint", peers["hadolint"])
+        ta = union(found, "tally", peers["tally"])
+
+        def count(files, tool):
+            return len(files) if peers[tool] else "-"
+
         print(
-            f"{rule:<6} {','.join(codes):<38} {len(ours):>9} {len(hl):>8} {len(ta):>6}"
-            f" {len(ours - hl - ta):>8} {len(hl - ours):>8} {len(ta - ours):>10}"
+            f"{rule:<6} {len(ours):>9} {count(hl, 'hadolint'):>8} {count(ta, 'tally'):>6}"
+            f" {count(ours & hl, 'hadolint'):>6} {count(ours & ta, 'tally'):>8}"
+            f" {len(ours - hl - ta):>8} {count(hl - ours, 'hadolint'):>9}"
+            f" {count(ta - ours, 'tally'):>12}"
         )
+    print("files flagged; lw only: by layerwise and by neither peer; - : the peer has no such check")
     if "--sample" in sys.argv:
         i = sys.argv.index("--sample")
-        rule, n = sys.argv[i + 1], int(sys.argv[i + 2])
-        codes = SHARED[rule]
+        rule, peer, n = sys.argv[i + 1], sys.argv[i + 2], int(sys.argv[i + 3])
         ours = union(found, "layerwise", [rule])
-        peers = union(found, "hadolint", codes) | union(found, "tally", codes)
-        rows = []
-        for file in (ours - peers) | (peers - ours):
-            who = "layerwise only" if file in ours else "peers only"
-            where = {
-                tool: sorted(
-                    l for c in (codes if tool != "layerwise" else [rule])
-                    for l in lines[tool].get((c, file), [])
-                )
-                for tool in ("layerwise", "hadolint", "tally")
-            }
-            rows.append((rank(rule, file), file, who, where))
-        for _, file, who, where in sorted(rows)[:n]:
-            print(f"{file}\t{rule}\t{who}\t{json.dumps(where)}")
-
+        theirs = union(found, peer, SHARED[rule][peer])
+        for who, files in (("layerwise", ours - theirs), (peer, theirs - ours)):
+            print(f"flagged by {who} only: {len(files)} files; the first {n} in sampling order")
+            for file in sorted(files, key=lambda f: rank(rule, peer, f))[:n]:
+                where = {
+                    "layerwise": sorted(lines["layerwise"].get((rule, file), [])),
+                    peer: sorted(
+                        line
+                        for code in SHARED[rule][peer]
+                        for line in lines[peer].get((code, file), [])
+                    ),
+                }
+                print(f"{file}\t{rule}\t{who}\t{json.dumps(where)}")
 
 if __name__ == "__main__":
     main()
