@@ -5,7 +5,8 @@
 //! Every function takes any bytes; a failed check panics, which is how libFuzzer sees a crash.
 #![allow(dead_code)]
 
-use layerwise::fix::{Safety, fix_text};
+use layerwise::fix::Safety;
+use layerwise::fixer::fix_text;
 use layerwise::lint::{LintOptions, lint as lint_file};
 use layerwise::report::{FileResult, Format, Report, reporter};
 use layerwise::source::Span;

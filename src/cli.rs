@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::config::Threshold;
 use crate::report::Format;
 
 #[derive(Debug, Parser)]
@@ -94,15 +95,6 @@ pub struct FixArgs {
     /// Use this config file instead of the nearest `.layerwise.yaml`.
     #[arg(long)]
     pub config: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Threshold {
-    Error,
-    Warning,
-    Info,
-    None,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -10,8 +10,8 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use miette::{NamedSource, SourceSpan};
 use serde::{Deserialize, Deserializer};
 
-use crate::cli::Threshold;
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::rules::RuleOptions;
 
 /// The file name looked for in each folder.
 pub const FILE_NAME: &str = ".layerwise.yaml";
@@ -66,7 +66,7 @@ impl<'de> Deserialize<'de> for Ignored {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let key = String::deserialize(deserializer)?;
         let RuleId(id) = RuleId::from_key(&key).map_err(serde::de::Error::custom)?;
-        let meta = crate::rules::meta(id);
+        let meta = crate::catalog::meta(id);
         let hadolint = meta
             .filter(|m| m.aliases.len() > 1)
             .and_then(|m| m.aliases.iter().find(|a| a.eq_ignore_ascii_case(&key)))
@@ -77,7 +77,7 @@ impl<'de> Deserialize<'de> for Ignored {
 
 impl RuleId {
     fn from_key(key: &str) -> Result<RuleId, String> {
-        crate::rules::lookup(key)
+        crate::catalog::lookup(key)
             .map(|meta| RuleId(meta.id.as_str()))
             .ok_or_else(|| format!("unknown rule `{key}` (`layerwise rules` lists them)"))
     }
@@ -113,6 +113,16 @@ fn severities<'de, D: Deserializer<'de>>(
     deserializer.deserialize_map(Severities)
 }
 
+/// The lowest severity that makes `lint` exit 1 (`none`: findings never fail it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Threshold {
+    Error,
+    Warning,
+    Info,
+    None,
+}
+
 /// A severity in the config, or `off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -146,64 +156,6 @@ impl<'de> Deserialize<'de> for Glob {
             .map_err(|e| serde::de::Error::custom(format!("bad glob `{text}`: {}", e.kind())))?;
         Ok(Glob { text, glob })
     }
-}
-
-/// Options of the rules that have them, under `rules:` by ID or name.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleOptions {
-    #[serde(rename = "LW101", alias = "consecutive-run", default)]
-    pub consecutive_run: ConsecutiveRunOptions,
-    #[serde(rename = "LW301", alias = "build-tools-in-final-stage", default)]
-    pub build_tools_in_final_stage: BuildToolsOptions,
-    #[serde(rename = "LW402", alias = "dockerignore-gaps", default)]
-    pub dockerignore_gaps: DockerignoreGapsOptions,
-}
-
-/// LW101: how many RUN instructions in a row are fine.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ConsecutiveRunOptions {
-    /// The most RUNs in a row before the rule fires (default 1: two in a row fire).
-    #[serde(default = "one", deserialize_with = "at_least_one")]
-    pub max_runs: usize,
-}
-
-fn one() -> usize {
-    1
-}
-
-fn at_least_one<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
-    match u64::deserialize(deserializer)? {
-        0 => Err(serde::de::Error::custom(
-            "max-runs must be 1 or more (1: two RUNs in a row fire)",
-        )),
-        n => usize::try_from(n).map_err(|_| serde::de::Error::custom("max-runs is too large")),
-    }
-}
-
-impl Default for ConsecutiveRunOptions {
-    fn default() -> Self {
-        ConsecutiveRunOptions { max_runs: 1 }
-    }
-}
-
-/// LW301: toolchain packages the final image keeps on purpose.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct BuildToolsOptions {
-    #[serde(default)]
-    pub allow_packages: Vec<String>,
-}
-
-/// LW402: context paths the build needs even though they look unwanted (`.git` for a version
-/// stamp).
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct DockerignoreGapsOptions {
-    /// Paths relative to the build context, `/`-separated.
-    #[serde(default)]
-    pub allow: Vec<String>,
 }
 
 /// A config file that could not be read or is not valid.
@@ -358,9 +310,11 @@ impl Config {
 
     /// Whether `ignore` names the hadolint check of a finding whose rule runs.
     pub fn ignores(&self, d: &Diagnostic) -> bool {
-        self.ignore
-            .iter()
-            .any(|r| r.id == d.rule && r.hadolint.is_some_and(|code| d.matches_hadolint(code)))
+        self.ignore.iter().any(|r| {
+            r.id == d.rule
+                && r.hadolint
+                    .is_some_and(|code| crate::catalog::hadolint_matches(d, code))
+        })
     }
 
     fn level(&self, id: &str) -> Option<Level> {

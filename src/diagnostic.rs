@@ -61,7 +61,8 @@ impl Diagnostic {
     pub fn new(rule: &'static str, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             rule,
-            severity: crate::rules::meta(rule).map_or(Severity::Warning, |m| m.severity),
+            // The engine sets the rule's own severity, then the config's.
+            severity: Severity::Warning,
             message: message.into(),
             span,
             labels: Vec::new(),
@@ -74,15 +75,6 @@ impl Diagnostic {
     pub fn with_hadolint(mut self, code: Option<&'static str>) -> Self {
         self.hadolint = code;
         self
-    }
-
-    /// Whether a hadolint code that names this finding's rule covers this finding: the code of
-    /// its own check, or any code of a rule that has only one.
-    pub fn matches_hadolint(&self, code: &str) -> bool {
-        match self.hadolint {
-            Some(own) => own.eq_ignore_ascii_case(code),
-            None => crate::rules::meta(self.rule).is_none_or(|m| m.aliases.len() <= 1),
-        }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {

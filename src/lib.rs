@@ -4,6 +4,7 @@
 //! The pipeline, one module per arrow: source text → [`syntax`] (parse) → [`rules`] (lint) →
 //! [`diagnostic`]s with fixes → reports.
 
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -12,9 +13,12 @@ pub mod discover;
 pub mod docker;
 pub mod dockerignore;
 pub mod fix;
+pub mod fixer;
 pub mod fsutil;
+pub mod knowledge;
 pub mod lint;
 pub mod lsp;
+pub mod model;
 pub mod report;
 pub mod rules;
 pub mod shell;

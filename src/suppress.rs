@@ -6,9 +6,9 @@
 //! comments stack), a blank line may not. A finding is suppressed when it starts on the lines
 //! of that instruction.
 
+use crate::catalog;
 use crate::diagnostic::Diagnostic;
 use crate::fix::Edit;
-use crate::rules;
 use crate::source::Span;
 use crate::syntax::{Dockerfile, Instruction, NodeKind};
 
@@ -69,7 +69,7 @@ impl IgnoreComment {
     /// of a rule that covers several hadolint checks, the finding's own check.
     fn names(&self, code: &Code, d: &Diagnostic) -> bool {
         code.rule == Some(d.rule)
-            && (self.tool == Tool::Layerwise || d.matches_hadolint(&code.text))
+            && (self.tool == Tool::Layerwise || crate::catalog::hadolint_matches(d, &code.text))
     }
 }
 
@@ -250,8 +250,8 @@ fn list_len(rest: &str) -> usize {
 /// hadolint's.
 fn resolve(tool: Tool, code: &str) -> Option<&'static str> {
     match tool {
-        Tool::Layerwise => rules::lookup(code).map(|m| m.id.as_str()),
-        Tool::Hadolint => rules::all_meta()
+        Tool::Layerwise => catalog::lookup(code).map(|m| m.id.as_str()),
+        Tool::Hadolint => catalog::all_meta()
             .iter()
             .find(|m| m.aliases.iter().any(|a| a.eq_ignore_ascii_case(code)))
             .map(|m| m.id.as_str()),
@@ -474,7 +474,8 @@ mod tests {
 
     #[test]
     fn unused_ids_are_reported_and_the_fix_removes_them() {
-        use crate::fix::{Safety, fix_text};
+        use crate::fix::Safety;
+        use crate::fixer::fix_text;
         let text = "FROM debian\nRUN true\n# layerwise ignore=LW101,LW104\nRUN echo hi\n";
         let df = Dockerfile::parse(text);
         let found = lint(&df, &LintOptions::default());

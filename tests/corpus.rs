@@ -84,7 +84,8 @@ fn corpus_lints_and_every_posix_run_parses_as_shell() {
     for (name, text) in accepted(&corpus) {
         let df = Dockerfile::parse(text.as_str());
         let options = layerwise::lint::LintOptions::default();
-        let cx = layerwise::lint::LintContext::new(&df, &options);
+        let input = layerwise::model::ModelInput::default();
+        let cx = layerwise::model::Model::new(&df, &input);
         scripts += df.instructions().filter(|i| cx.script(i).is_some()).count();
         for (at, e) in &cx.shell_errors {
             let line = df.position(*at).line + 1;
@@ -143,7 +144,8 @@ fn cross_check_keywords(text: &str) -> Option<Vec<&'static str>> {
 
 #[test]
 fn corpus_fixes_are_idempotent_and_keep_everything_else() {
-    use layerwise::fix::{Safety, fix_text};
+    use layerwise::fix::Safety;
+    use layerwise::fixer::fix_text;
     use layerwise::syntax::{Keyword, NodeKind};
     let Some(corpus) = common::corpus_dir() else {
         return;

@@ -1,7 +1,8 @@
 //! Properties that hold for any input: the parser is lossless and never panics, line/column
 //! conversions round-trip, and lint and fix survive whatever they are given.
 
-use layerwise::fix::{Safety, fix_text};
+use layerwise::fix::Safety;
+use layerwise::fixer::fix_text;
 use layerwise::lint::{LintOptions, lint};
 use layerwise::source::LineIndex;
 use layerwise::syntax::Dockerfile;

@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use layerwise::diagnostic::Diagnostic;
-use layerwise::fix::{Safety, apply, fix_text};
+use layerwise::fix::{Safety, apply};
+use layerwise::fixer::fix_text;
 use layerwise::lint::{LintOptions, lint};
 use layerwise::rules::{FixKind, all_meta};
 use layerwise::syntax::Dockerfile;
@@ -162,7 +163,13 @@ fn check_fix(id: &str, bad: &str, options: &LintOptions, dir: &Path) {
         let written: Vec<String> = outcome
             .files
             .iter()
-            .filter_map(|f| after.read(f.path()))
+            .filter_map(|f| {
+                after
+                    .overlay
+                    .iter()
+                    .find(|(p, _)| p == f.path())
+                    .map(|(_, text)| text.clone())
+            })
             .collect();
         assert_eq!(written, [expected], "{id}: .dockerignore differs");
     }

@@ -12,7 +12,8 @@ use super::{Exit, configured_files, load, print_config_error};
 use crate::cli::FixArgs;
 use crate::config::Config;
 use crate::discover::display_path;
-use crate::fix::{FileChange, FixOutcome, Safety, fix_text};
+use crate::fix::{FileChange, Safety};
+use crate::fixer::{FixOutcome, fix_text};
 use crate::fsutil::write_atomic;
 use crate::lint::LintOptions;
 
@@ -90,7 +91,7 @@ pub fn run(args: &FixArgs) -> Exit {
             Ok(()) => eprintln!(
                 "fixed {}: {}",
                 file.display,
-                crate::fix::summary(&outcome.applied)
+                crate::fixer::summary(&outcome.applied)
             ),
             Err(message) => {
                 eprintln!("error: {message}");

@@ -23,8 +23,9 @@ use crate::docker::connect::{connect, docker_host};
 use crate::docker::context::{Context, ContextSpec, edit_target, edited};
 use crate::docker::image::read_image;
 use crate::docker::{DockerError, cleanup};
-use crate::fix::summary;
-use crate::fix::{Safety, fix_text};
+use crate::fix::Safety;
+use crate::fixer::fix_text;
+use crate::fixer::summary;
 use crate::lint::LintOptions;
 use crate::syntax::Dockerfile;
 

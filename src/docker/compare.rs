@@ -14,6 +14,7 @@ use indicatif::HumanBytes;
 use serde::Serialize;
 
 use super::image::{HistoryItem, ImageFacts};
+use crate::model::Stages;
 use crate::syntax::{Dockerfile, Instruction, Keyword};
 
 /// One layer of an image.
@@ -133,7 +134,7 @@ impl Comparison {
         } else {
             format!(
                 "after = `layerwise fix` applied ({})",
-                crate::fix::summary(&self.applied)
+                crate::fixer::summary(&self.applied)
             )
         };
         out.push_str(&format!("{}: {fixes}\n", self.dockerfile));
@@ -288,35 +289,12 @@ fn lineage<'a>(
     df: &'a Dockerfile,
     target: Option<&str>,
 ) -> Option<(&'a Instruction, Vec<&'a Instruction>)> {
-    let stages = df.stages();
-    let mut at = match target {
-        Some(name) => {
-            let name = name.to_ascii_lowercase();
-            stages
-                .iter()
-                .position(|s| s.name.as_deref() == Some(name.as_str()))?
-        }
-        None => stages.len().checked_sub(1)?,
-    };
-    let mut chain = vec![at];
-    loop {
-        let base = stages[at].base.to_ascii_lowercase();
-        match stages[..at]
-            .iter()
-            .rposition(|s| s.name.as_deref() == Some(base.as_str()))
-        {
-            Some(parent) => {
-                chain.push(parent);
-                at = parent;
-            }
-            None => break,
-        }
-    }
-    chain.reverse();
-    let root = stages[chain[0]].from;
+    let stages = Stages::new(df, target);
+    let chain = stages.lineage(stages.target?);
+    let root = stages[chain[0]].stage.from;
     let instructions = chain
         .iter()
-        .flat_map(|&i| stages[i].instructions.iter().copied())
+        .flat_map(|&i| stages[i].stage.instructions.iter().copied())
         .collect();
     Some((root, instructions))
 }

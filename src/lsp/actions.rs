@@ -131,7 +131,7 @@ fn data_of(doc: &Document, d: &lsp::Diagnostic) -> Option<DiagnosticData> {
 /// fixed text.
 pub fn fix_all(
     target: &Target<'_>,
-    fixed: &crate::fix::FixOutcome,
+    fixed: &crate::fixer::FixOutcome,
     encoding: convert::Encoding,
 ) -> Option<CodeActionOrCommand> {
     if !fixed.changed() || fixed.text == target.doc.text {

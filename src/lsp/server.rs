@@ -32,7 +32,8 @@ use super::actions::{self, Target};
 use super::convert::{self, Encoding, Lines, path_to_uri};
 use super::documents::{Document, Documents};
 use crate::config::{self, Config, ConfigError};
-use crate::fix::{Safety, fix_text};
+use crate::fix::Safety;
+use crate::fixer::fix_text;
 use crate::lint::{LintOptions, lint};
 use crate::syntax::Dockerfile;
 

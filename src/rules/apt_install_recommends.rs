@@ -2,7 +2,7 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
-use crate::lint::LintContext;
+use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::packages::{Action, Manager, PackageCommand, classify};
 use crate::syntax::Keyword;
@@ -14,7 +14,7 @@ impl Rule for AptInstallRecommends {
         "LW104"
     }
 
-    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         for (index, stage) in cx.stages.iter().enumerate() {
             // An earlier RUN may have turned recommends off for good in apt's config.
             let configured_at = cx

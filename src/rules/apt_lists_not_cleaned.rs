@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Fix, Safety};
-use crate::lint::LintContext;
+use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::append_command;
 use crate::rules::packages::{Action, Manager, classify, mount_covers, privilege_prefix, removes};
@@ -20,7 +20,7 @@ impl Rule for AptListsNotCleaned {
         "LW102"
     }
 
-    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         // Built at the first finding, once for the file: a scan of the later RUNs per finding
         // made a file of many installs quadratic.
         let users = std::cell::OnceCell::new();
@@ -106,7 +106,7 @@ struct ListsUsers<'a> {
 }
 
 impl<'a> ListsUsers<'a> {
-    fn new(cx: &LintContext<'a>) -> Self {
+    fn new(cx: &Context<'a>) -> Self {
         let copied = copied_names(cx);
         let by_stage = cx
             .stages
@@ -156,7 +156,7 @@ impl<'a> ListsUsers<'a> {
 
 /// Whether the instruction reads apt's lists before refreshing them. What cannot be read (a RUN
 /// that did not parse, an ONBUILD) counts when it names apt at all.
-fn needs_lists(cx: &LintContext<'_>, copied: &HashSet<String>, inst: &Instruction) -> bool {
+fn needs_lists(cx: &Context<'_>, copied: &HashSet<String>, inst: &Instruction) -> bool {
     if inst.keyword == Keyword::Onbuild {
         return mentions_apt(inst.args_text());
     }
@@ -220,7 +220,7 @@ fn runs_script(command: &Command) -> bool {
 
 /// The names of what the file copies in, as programs a RUN may then run (`COPY setup
 /// /usr/local/bin/`, then `RUN setup`).
-fn copied_names(cx: &LintContext<'_>) -> HashSet<String> {
+fn copied_names(cx: &Context<'_>) -> HashSet<String> {
     cx.stages
         .iter()
         .flat_map(|s| s.stage.instructions.iter().copied())

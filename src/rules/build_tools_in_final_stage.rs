@@ -1,14 +1,24 @@
 //! LW301 build-tools-in-final-stage: the final image compiles software and keeps the toolchain.
 
+use serde::Deserialize;
+
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
-use crate::lint::LintContext;
+use crate::model::paths::resolve;
+use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::packages::{Action, classify};
-use crate::rules::paths::resolve;
 use crate::shell::Command;
 use crate::source::Span;
 use crate::syntax::Keyword;
+
+/// LW301's options: toolchain packages the final image keeps on purpose.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BuildToolsOptions {
+    #[serde(default)]
+    pub allow_packages: Vec<String>,
+}
 
 pub struct BuildToolsInFinalStage;
 
@@ -27,11 +37,11 @@ impl Rule for BuildToolsInFinalStage {
         "LW301"
     }
 
-    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let Some(last) = cx.stages.len().checked_sub(1) else {
             return;
         };
-        let allowed = &cx.config().rules.build_tools_in_final_stage.allow_packages;
+        let allowed = &cx.options.build_tools_in_final_stage.allow_packages;
         let mut evidence = Vec::new();
         for stage in cx.lineage(last) {
             let mut workdir = "/".to_string();
@@ -254,7 +264,7 @@ fn runtime_base(ecosystem: &str) -> &'static str {
 
 /// A display-only sketch: the final stage becomes `AS build`, and a slim runtime stage copies
 /// the build output and keeps the image's start-up settings.
-fn two_stages(cx: &LintContext<'_>, last: usize, evidence: &Evidence) -> Option<Fix> {
+fn two_stages(cx: &Context<'_>, last: usize, evidence: &Evidence) -> Option<Fix> {
     let stage = &cx.stages[last];
     let from = stage.stage.from;
     if stage.stage.name.is_some() && cx.stages.len() > 1 {

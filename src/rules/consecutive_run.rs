@@ -1,11 +1,41 @@
 //! LW101 consecutive-run: RUN after RUN, each a layer, where one would do.
 
+use serde::{Deserialize, Deserializer};
+
 use crate::diagnostic::Diagnostic;
 use crate::fix::Fix;
-use crate::lint::LintContext;
+use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::{annotated, first_line, merge_runs, same_flags};
 use crate::syntax::{Instruction, Keyword};
+
+/// LW101's options: how many RUN instructions in a row are fine.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConsecutiveRunOptions {
+    /// The most RUNs in a row before the rule fires (default 1: two in a row fire).
+    #[serde(default = "one", deserialize_with = "at_least_one")]
+    pub max_runs: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn at_least_one<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    match u64::deserialize(deserializer)? {
+        0 => Err(serde::de::Error::custom(
+            "max-runs must be 1 or more (1: two RUNs in a row fire)",
+        )),
+        n => usize::try_from(n).map_err(|_| serde::de::Error::custom("max-runs is too large")),
+    }
+}
+
+impl Default for ConsecutiveRunOptions {
+    fn default() -> Self {
+        ConsecutiveRunOptions { max_runs: 1 }
+    }
+}
 
 pub struct ConsecutiveRun;
 
@@ -14,8 +44,12 @@ impl Rule for ConsecutiveRun {
         "LW101"
     }
 
-    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-        let max_runs = cx.config().rules.consecutive_run.max_runs;
+    fn fix_order(&self) -> u8 {
+        3
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        let max_runs = cx.options.consecutive_run.max_runs;
         for stage in &cx.stages {
             let groups = groups(&stage.stage.instructions);
             for group in groups.into_iter().filter(|g| g.len() > max_runs) {
@@ -38,7 +72,7 @@ impl Rule for ConsecutiveRun {
 /// The merge of a group, part by part: a RUN an ignore comment applies to stays alone (merged,
 /// the comment would cover the others' commands too), and a RUN that is not a plain `&&` chain
 /// ends its part (only the last RUN of a merge may be anything else; see `merge_runs`).
-fn merge_in_parts(cx: &LintContext<'_>, group: &[&Instruction]) -> Option<Fix> {
+fn merge_in_parts(cx: &Context<'_>, group: &[&Instruction]) -> Option<Fix> {
     let mut parts: Vec<Vec<&Instruction>> = vec![Vec::new()];
     for &inst in group {
         if annotated(cx, inst) {

@@ -2,11 +2,11 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
-use crate::lint::LintContext;
+use crate::model::paths::{resolve, within};
+use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::{append_command, first_line, merge_runs, node_span, same_flags};
 use crate::rules::packages::{Action, Manager, classify};
-use crate::rules::paths::{resolve, within};
 use crate::shell::Command;
 use crate::source::Span;
 use crate::syntax::{Instruction, Keyword};
@@ -30,7 +30,11 @@ impl Rule for DeletedInLaterLayer {
         "LW105"
     }
 
-    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+    fn fix_order(&self) -> u8 {
+        2
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let Some(last) = cx.stages.len().checked_sub(1) else {
             return;
         };
@@ -245,7 +249,7 @@ fn created_paths<'a>(command: &Command, inst: &'a Instruction, workdir: &str) ->
 }
 
 fn finding(
-    cx: &LintContext<'_>,
+    cx: &Context<'_>,
     instructions: &[&Instruction],
     at: usize,
     word: Span,
@@ -269,7 +273,7 @@ fn finding(
 /// Puts the deletion in the RUN that created the path: merging the RUNs from there on when they
 /// can be one, or else moving a RUN that only deletes, when nothing in between names the path.
 fn move_deletion(
-    cx: &LintContext<'_>,
+    cx: &Context<'_>,
     instructions: &[&Instruction],
     at: usize,
     created: &Created<'_>,

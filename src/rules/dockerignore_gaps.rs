@@ -1,13 +1,24 @@
 //! LW402 dockerignore-gaps: a `.dockerignore` exists but lets large or sensitive paths through.
 
+use serde::Deserialize;
+
 use crate::diagnostic::Diagnostic;
-use crate::dockerignore::DockerIgnore;
 use crate::fix::{FileChange, Fix, Safety};
-use crate::lint::LintContext;
+use crate::model::context::{ignore_lines, needed_sources};
+use crate::model::paths::copies_whole_context;
+use crate::rules::Context;
 use crate::rules::Rule;
-use crate::rules::context_scan::{ignore_file, ignore_lines, needed_sources, scan};
 use crate::rules::edit::first_line;
-use crate::rules::paths::copies_whole_context;
+
+/// LW402's options: context paths the build needs even though they look unwanted (`.git` for a
+/// version stamp).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DockerignoreGapsOptions {
+    /// Paths relative to the build context, `/`-separated.
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
 
 pub struct DockerignoreGaps;
 
@@ -20,27 +31,24 @@ impl Rule for DockerignoreGaps {
         true
     }
 
-    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(context) = cx.context.as_deref() else {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        let Some(context) = cx.context.as_ref() else {
             return;
         };
         let Some(copy) = cx.df.instructions().find(|i| copies_whole_context(i)) else {
             return;
         };
-        let exists = |p: &std::path::Path| cx.options.read(p).is_some() || p.is_file();
-        let (path, found) = ignore_file(context, cx.path, &exists);
-        let Some(text) = found.then(|| cx.options.read(&path)).flatten() else {
-            return;
-        };
+        let ignore_file = context.ignore_file();
+        let path = &ignore_file.path;
         // A file Docker would refuse is the build's problem to report, not a gap.
-        let Ok(ignore) = DockerIgnore::parse(&text) else {
+        let (Some(text), Some(ignore)) = (&ignore_file.text, &ignore_file.parsed) else {
             return;
         };
         // Paths the config allows count as needed, like those a COPY names.
-        let allowed = &cx.config().rules.dockerignore_gaps.allow;
+        let allowed = &cx.options.dockerignore_gaps.allow;
         let mut needed = needed_sources(cx.df);
         needed.extend(allowed.iter().map(|a| a.trim_matches('/').to_string()));
-        let gaps = scan(context, &|p| ignore.is_excluded(p), &needed);
+        let gaps = context.unwanted(&|p| ignore.is_excluded(p), &needed);
         if gaps.is_empty() {
             return;
         }
@@ -98,7 +106,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::fix::{FileChange, Safety, fix_text};
+    use crate::fix::{FileChange, Safety};
+    use crate::fixer::fix_text;
     use crate::lint::{LintOptions, lint};
     use crate::syntax::Dockerfile;
 

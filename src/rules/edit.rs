@@ -2,7 +2,7 @@
 //! how a RUN's text is rebuilt.
 
 use crate::fix::{Edit, Fix, Safety};
-use crate::lint::LintContext;
+use crate::rules::Context;
 use crate::shell::{OperatorKind, Script};
 use crate::source::Span;
 use crate::syntax::{Instruction, NodeKind};
@@ -18,7 +18,7 @@ pub enum Tail {
 
 /// The end of a RUN's script, when text can safely follow it: shell form with no trailing
 /// comment or dangling operator, or a heredoc whose body is the script.
-pub fn run_tail(cx: &LintContext<'_>, inst: &Instruction) -> Option<Tail> {
+pub fn run_tail(cx: &Context<'_>, inst: &Instruction) -> Option<Tail> {
     if inst.is_exec_form() || inst.onbuild.is_some() {
         return None;
     }
@@ -38,7 +38,7 @@ pub fn run_tail(cx: &LintContext<'_>, inst: &Instruction) -> Option<Tail> {
 /// An edit running `command` after everything else in the RUN. None when the script may leave
 /// before its end (an `exit` or `exec` not behind `||`), so the command would never run, or when
 /// a heredoc body's last line continues onto the terminator's, so the command would join it.
-pub fn append_command(cx: &LintContext<'_>, inst: &Instruction, command: &str) -> Option<Edit> {
+pub fn append_command(cx: &Context<'_>, inst: &Instruction, command: &str) -> Option<Edit> {
     let script = cx.script(inst)?;
     // After `&&` a compound command's `set -e` would be ignored
     if leaves_early(script) || script.ends_compound {
@@ -115,7 +115,7 @@ pub fn same_flags(a: &Instruction, b: &Instruction) -> bool {
 
 /// Commands whose effect outlives them in a shell: merged into a chain they would change what
 /// the later commands see, so such a RUN is wrapped in a subshell.
-fn changes_shell_state(cx: &LintContext<'_>, inst: &Instruction) -> bool {
+fn changes_shell_state(cx: &Context<'_>, inst: &Instruction) -> bool {
     let Some(script) = cx.script(inst) else {
         return true;
     };
@@ -167,7 +167,7 @@ fn changes_shell_state(cx: &LintContext<'_>, inst: &Instruction) -> bool {
 /// One RUN with the others' commands chained after `&&`; comments between them move above.
 /// The group must be RUNs in a row of one stage, shell form, no heredocs, the same flags. None
 /// when an ignore comment applies to one of them: merged, it would cover the others too.
-pub fn merge_runs(cx: &LintContext<'_>, group: &[&Instruction]) -> Option<Fix> {
+pub fn merge_runs(cx: &Context<'_>, group: &[&Instruction]) -> Option<Fix> {
     let text = cx.df.text();
     let (first, last) = (group[0], *group.last()?);
     if group.iter().any(|i| annotated(cx, i)) {
@@ -219,7 +219,7 @@ pub fn merge_runs(cx: &LintContext<'_>, group: &[&Instruction]) -> Option<Fix> {
 }
 
 /// Whether an ignore comment applies to the instruction (see `Suppressions::annotates`).
-pub fn annotated(cx: &LintContext<'_>, inst: &Instruction) -> bool {
+pub fn annotated(cx: &Context<'_>, inst: &Instruction) -> bool {
     cx.suppressions
         .annotates(cx.df.lines().line_start(inst.lines.0))
 }

@@ -1,12 +1,12 @@
 //! LW902 ignore-unused: an ignore comment names a rule that does not fire where it applies.
 //!
-//! It runs after every other rule (it is last in `ALL`), so `out` holds their findings before
+//! It runs after every other rule ([`Pass::AfterRules`]), so `out` holds their findings before
 //! any comment suppresses them.
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
-use crate::lint::LintContext;
-use crate::rules::{self, Rule};
+use crate::rules::Context;
+use crate::rules::{self, Pass, Rule};
 use crate::suppress::{Code, IgnoreComment, Tool};
 use crate::syntax::Dockerfile;
 
@@ -17,7 +17,11 @@ impl Rule for IgnoreUnused {
         "LW902"
     }
 
-    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+    fn pass(&self) -> Pass {
+        Pass::AfterRules
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let mut found = Vec::new();
         // hadolint's comments also serve hadolint, which reports its own unused ones.
         let ours = cx
@@ -46,11 +50,12 @@ impl Rule for IgnoreUnused {
 }
 
 /// Whether this run can tell that a rule does not fire: it ran, and it had what it reads.
-fn knowable(cx: &LintContext<'_>, rule: &str) -> bool {
-    cx.runs(rule) && (cx.context.is_some() || rules::rule(rule).is_some_and(|r| !r.reads_context()))
+fn knowable(cx: &Context<'_>, rule: &str) -> bool {
+    (cx.ran)(rule)
+        && (cx.context.is_some() || rules::rule(rule).is_some_and(|r| !r.reads_context()))
 }
 
-fn report(cx: &LintContext<'_>, comment: &IgnoreComment, unused: &[&Code]) -> Diagnostic {
+fn report(cx: &Context<'_>, comment: &IgnoreComment, unused: &[&Code]) -> Diagnostic {
     let listed = unused
         .iter()
         .map(|c| format!("`{}`", c.text))

@@ -2,11 +2,11 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{FileChange, Fix, Safety};
-use crate::lint::LintContext;
+use crate::model::context::{ignore_lines, needed_sources};
+use crate::model::paths::copies_whole_context;
+use crate::rules::Context;
 use crate::rules::Rule;
-use crate::rules::context_scan::{ignore_file, ignore_lines, needed_sources, scan};
 use crate::rules::edit::first_line;
-use crate::rules::paths::copies_whole_context;
 
 pub struct MissingDockerignore;
 
@@ -19,20 +19,20 @@ impl Rule for MissingDockerignore {
         true
     }
 
-    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(context) = cx.context.as_deref() else {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        let Some(context) = cx.context.as_ref() else {
             return;
         };
         let Some(copy) = cx.df.instructions().find(|i| copies_whole_context(i)) else {
             return;
         };
-        let exists = |p: &std::path::Path| cx.options.read(p).is_some() || p.is_file();
-        let (path, found) = ignore_file(context, cx.path, &exists);
-        if found {
+        let ignore_file = context.ignore_file();
+        if ignore_file.found {
             return;
         }
+        let path = &ignore_file.path;
         let needed = needed_sources(cx.df);
-        let unwanted = scan(context, &|_| false, &needed);
+        let unwanted = context.unwanted(&|_| false, &needed);
         let fix = (!unwanted.is_empty()).then(|| {
             Fix::new(
                 format!(
@@ -78,7 +78,8 @@ impl Rule for MissingDockerignore {
 
 #[cfg(test)]
 mod tests {
-    use crate::fix::{FileChange, Safety, fix_text};
+    use crate::fix::{FileChange, Safety};
+    use crate::fixer::fix_text;
     use crate::lint::{LintOptions, lint};
     use crate::syntax::Dockerfile;
 

@@ -1,19 +1,21 @@
-//! The rules: the [`Rule`] trait, the list of all rules (written out by hand), and their
-//! metadata, which lives as data in `rules/<ID>.md` (front matter plus docs).
+//! The rules: the [`Rule`] trait, the context a rule reads, and the registry of every rule
+//! (written out by hand, one line each), with the options of the rules that have them. A rule's
+//! metadata and docs live as data in `rules/<ID>.md` ([`crate::catalog`]).
 
-use std::sync::LazyLock;
+use std::ops::Deref;
 
 use serde::Deserialize;
 
-use crate::diagnostic::{Diagnostic, Severity};
-use crate::fix::Safety;
-use crate::lint::LintContext;
+pub use crate::catalog::{FixKind, RuleMeta, all_meta, lookup, meta};
+use crate::diagnostic::Diagnostic;
+use crate::fix::Style;
+use crate::model::Model;
+use crate::suppress::Suppressions;
 
 mod apt_install_recommends;
 mod apt_lists_not_cleaned;
 mod build_tools_in_final_stage;
 mod consecutive_run;
-mod context_scan;
 mod deleted_in_later_layer;
 mod dockerignore_gaps;
 mod edit;
@@ -22,22 +24,46 @@ mod ignore_unused;
 mod missing_dockerignore;
 mod package_cache_kept;
 pub mod packages;
-mod paths;
 mod source_before_deps;
 mod update_without_install;
 
-/// One rule: a pure check over a parsed file (and, for context rules, its build context).
+pub use build_tools_in_final_stage::BuildToolsOptions;
+pub use consecutive_run::ConsecutiveRunOptions;
+pub use dockerignore_gaps::DockerignoreGapsOptions;
+
+/// One rule: a pure check over the model of a file (and, for context rules, its build context
+/// as the model read it).
 pub trait Rule: Send + Sync {
     fn id(&self) -> &'static str;
-    /// Adds the rule's findings to `out`, which already holds those of the rules before it.
-    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>);
+    /// Adds the rule's findings to `out`. In [`Pass::AfterRules`], `out` holds every finding of
+    /// the other rules (before ignore comments apply).
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>);
     /// Whether the rule reads the build context (so it cannot fire without one).
     fn reads_context(&self) -> bool {
         false
     }
+    /// When the rule runs: with the others, or after them (rules about the findings
+    /// themselves, such as an ignore comment that suppresses nothing).
+    fn pass(&self) -> Pass {
+        Pass::Main
+    }
+    /// Where the rule's fixes go in a pass: fixes that move, merge or delete instructions come
+    /// before in-place edits, so the small edits apply to the final shape.
+    fn fix_order(&self) -> u8 {
+        IN_PLACE
+    }
 }
 
-/// Every rule, in ID order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    Main,
+    AfterRules,
+}
+
+/// The [`Rule::fix_order`] of rules whose fixes edit an instruction where it stands.
+pub const IN_PLACE: u8 = 4;
+
+/// Every rule, in ID order: the one place a rule is registered.
 pub static ALL: &[&dyn Rule] = &[
     &consecutive_run::ConsecutiveRun,
     &apt_lists_not_cleaned::AptListsNotCleaned,
@@ -53,135 +79,46 @@ pub static ALL: &[&dyn Rule] = &[
     &ignore_unused::IgnoreUnused,
 ];
 
-/// The docs of every rule, by ID (front matter + markdown).
-static DOCS: &[(&str, &str)] = &[
-    ("LW101", include_str!("../../rules/LW101.md")),
-    ("LW102", include_str!("../../rules/LW102.md")),
-    ("LW103", include_str!("../../rules/LW103.md")),
-    ("LW104", include_str!("../../rules/LW104.md")),
-    ("LW105", include_str!("../../rules/LW105.md")),
-    ("LW201", include_str!("../../rules/LW201.md")),
-    ("LW202", include_str!("../../rules/LW202.md")),
-    ("LW301", include_str!("../../rules/LW301.md")),
-    ("LW401", include_str!("../../rules/LW401.md")),
-    ("LW402", include_str!("../../rules/LW402.md")),
-    ("LW901", include_str!("../../rules/LW901.md")),
-    ("LW902", include_str!("../../rules/LW902.md")),
-];
-
-/// Whether and how a rule's findings can be fixed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FixKind {
-    None,
-    Safe,
-    Unsafe,
-    DisplayOnly,
-}
-
-impl FixKind {
-    pub fn safety(self) -> Option<Safety> {
-        match self {
-            FixKind::None => None,
-            FixKind::Safe => Some(Safety::Safe),
-            FixKind::Unsafe => Some(Safety::Unsafe),
-            FixKind::DisplayOnly => Some(Safety::DisplayOnly),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FixKind::None => "none",
-            FixKind::Safe => "safe",
-            FixKind::Unsafe => "unsafe",
-            FixKind::DisplayOnly => "display-only",
-        }
-    }
-}
-
-/// A rule's metadata, from the front matter of `rules/<ID>.md`.
-#[derive(Clone, Debug, Deserialize)]
+/// Options of the rules that have them, under `rules:` in the config, by ID or name.
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RuleMeta {
-    pub id: String,
-    pub name: String,
-    pub severity: Severity,
-    pub fix: FixKind,
-    /// Equivalent codes in other linters (hadolint's `DL3009`).
-    #[serde(default)]
-    pub aliases: Vec<String>,
-    pub summary: String,
-    #[serde(skip)]
-    pub docs: &'static str,
-}
-
-impl RuleMeta {
-    /// Where the rule's docs live online.
-    pub fn url(&self) -> String {
-        format!(
-            "{}/blob/main/rules/{}.md",
-            env!("CARGO_PKG_REPOSITORY"),
-            self.id
-        )
-    }
-}
-
-static META: LazyLock<Vec<RuleMeta>> = LazyLock::new(|| {
-    DOCS.iter()
-        .map(|(id, text)| match parse_meta(text) {
-            Ok(meta) if meta.id == *id => meta,
-            Ok(meta) => panic!("rules/{id}.md declares id {}", meta.id),
-            // The docs are compiled in: a broken one is a bug caught by every test run.
-            Err(e) => panic!("rules/{id}.md front matter: {e}"),
-        })
-        .collect()
-});
-
-fn parse_meta(text: &'static str) -> Result<RuleMeta, String> {
-    let rest = text
-        .strip_prefix("---\n")
-        .ok_or("missing front matter start")?;
-    let end = rest.find("\n---\n").ok_or("missing front matter end")?;
-    let mut meta: RuleMeta = serde_yaml_ng::from_str(&rest[..end]).map_err(|e| e.to_string())?;
-    meta.docs = rest[end + 5..].trim_start();
-    Ok(meta)
-}
-
-/// Metadata of every rule, in ID order.
-pub fn all_meta() -> &'static [RuleMeta] {
-    &META
+pub struct RuleOptions {
+    #[serde(rename = "LW101", alias = "consecutive-run", default)]
+    pub consecutive_run: ConsecutiveRunOptions,
+    #[serde(rename = "LW301", alias = "build-tools-in-final-stage", default)]
+    pub build_tools_in_final_stage: BuildToolsOptions,
+    #[serde(rename = "LW402", alias = "dockerignore-gaps", default)]
+    pub dockerignore_gaps: DockerignoreGapsOptions,
 }
 
 pub fn rule(id: &str) -> Option<&'static dyn Rule> {
     ALL.iter().copied().find(|r| r.id() == id)
 }
 
-pub fn meta(id: &str) -> Option<&'static RuleMeta> {
-    META.iter().find(|m| m.id == id)
-}
-
-/// The order in which fixes of one pass are chosen: fixes that move, merge or delete
-/// instructions come before in-place edits, so the small edits apply to the final shape.
+/// The [`Rule::fix_order`] of a rule's fixes.
 pub fn fix_priority(rule: &str) -> u8 {
-    match rule {
-        "LW201" => 0,
-        "LW202" => 1,
-        "LW105" => 2,
-        "LW101" => 3,
-        _ => IN_PLACE,
-    }
+    self::rule(rule).map_or(IN_PLACE, |r| r.fix_order())
 }
 
-/// The [`fix_priority`] of rules whose fixes edit an instruction where it stands.
-pub const IN_PLACE: u8 = 4;
+/// What a rule reads: the model of the file, and what the engine settled for this run. It
+/// derefs to the [`Model`].
+pub struct Context<'a> {
+    pub model: &'a Model<'a>,
+    /// How the file formats continuations, for generated text.
+    pub style: Style,
+    /// The file's ignore comments.
+    pub suppressions: &'a Suppressions,
+    pub options: &'a RuleOptions,
+    /// Whether a rule ran on this file (so its silence means something).
+    pub ran: &'a dyn Fn(&str) -> bool,
+}
 
-/// A rule by ID, name or alias, case-insensitively: `LW102`, `apt-lists-not-cleaned`, `DL3009`.
-pub fn lookup(key: &str) -> Option<&'static RuleMeta> {
-    META.iter().find(|m| {
-        m.id.eq_ignore_ascii_case(key)
-            || m.name.eq_ignore_ascii_case(key)
-            || m.aliases.iter().any(|a| a.eq_ignore_ascii_case(key))
-    })
+impl<'a> Deref for Context<'a> {
+    type Target = Model<'a>;
+
+    fn deref(&self) -> &Model<'a> {
+        self.model
+    }
 }
 
 #[cfg(test)]
@@ -226,7 +163,8 @@ mod tests {
 #[cfg(test)]
 pub(crate) mod test_support {
     use crate::diagnostic::Diagnostic;
-    use crate::fix::{Safety, fix_text};
+    use crate::fix::Safety;
+    use crate::fixer::fix_text;
     use crate::lint::{LintOptions, lint};
     use crate::syntax::Dockerfile;
 

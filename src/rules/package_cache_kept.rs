@@ -2,7 +2,7 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
-use crate::lint::LintContext;
+use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::append_command;
 use crate::rules::packages::{
@@ -109,7 +109,7 @@ impl Rule for PackageCacheKept {
         "LW103"
     }
 
-    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         for (index, stage) in cx.stages.iter().enumerate() {
             if !stage.in_final_image {
                 continue;
@@ -214,7 +214,7 @@ fn manager_package(manager: Manager) -> &'static str {
 }
 
 fn finding(
-    cx: &LintContext<'_>,
+    cx: &Context<'_>,
     inst: &Instruction,
     pkg: &PackageCommand,
     cache: &Cache,
@@ -276,7 +276,7 @@ fn finding(
 }
 
 /// The offset of an `ENV PIP_NO_CACHE_DIR=…` in the stage or its ancestors, if any.
-fn pip_cache_disabled_by_env(cx: &LintContext<'_>, stage: usize) -> Option<usize> {
+fn pip_cache_disabled_by_env(cx: &Context<'_>, stage: usize) -> Option<usize> {
     cx.lineage(stage)
         .into_iter()
         .flat_map(|s| cx.stages[s].stage.instructions.iter())

@@ -1,8 +1,8 @@
 //! What the package managers and dependency installers on a RUN line do: shared knowledge of the
 //! layer rules (which command installs, refreshes an index, cleans a cache) and of their fixes.
 
-use crate::lint::LintContext;
-use crate::rules::paths::within;
+use crate::model::paths::within;
+use crate::rules::Context;
 use crate::shell::{Command, ShellWord};
 use crate::source::Span;
 use crate::syntax::Instruction;
@@ -228,7 +228,7 @@ fn action(manager: Manager, sub: Option<&str>, rest: &[ShellWord], args: &[Shell
 /// How a command appended after `install` gets the rights `install` ran with: `sudo ` (as the
 /// install has it) when it runs through sudo, nothing under root, None under another user.
 pub fn privilege_prefix(
-    cx: &LintContext<'_>,
+    cx: &Context<'_>,
     stage: usize,
     inst: &Instruction,
     install: &PackageCommand,
@@ -241,7 +241,7 @@ pub fn privilege_prefix(
 
 /// Whether the stage's USER at `inst` (inherited from the stages it is built from) is root. An
 /// image's own default user is taken to be root, as it is for nearly every base image.
-pub fn runs_as_root(cx: &LintContext<'_>, stage: usize, inst: &Instruction) -> bool {
+pub fn runs_as_root(cx: &Context<'_>, stage: usize, inst: &Instruction) -> bool {
     let user = cx
         .lineage(stage)
         .into_iter()

@@ -2,16 +2,15 @@
 //! source edit re-runs the install.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::diagnostic::Diagnostic;
-use crate::dockerignore::DockerIgnore;
 use crate::fix::{Edit, Fix, Safety};
-use crate::lint::LintContext;
-use crate::rules::Rule;
-use crate::rules::context_scan::ignore_file;
+use crate::model::BuildContext;
+use crate::model::paths::{copies_whole_context, resolve};
 use crate::rules::edit::{first_line, node_span};
 use crate::rules::packages::{classify, dependency_install};
-use crate::rules::paths::{copies_whole_context, resolve};
+use crate::rules::{Context, Rule};
 use crate::shell::{Command, OperatorKind};
 use crate::syntax::{Instruction, Keyword};
 
@@ -22,7 +21,11 @@ impl Rule for SourceBeforeDeps {
         "LW201"
     }
 
-    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+    fn fix_order(&self) -> u8 {
+        0
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         for stage in &cx.stages {
             let instructions = &stage.stage.instructions;
             let mut installed: Vec<&str> = Vec::new();
@@ -88,7 +91,7 @@ struct Install<'a> {
 }
 
 fn finding(
-    cx: &LintContext<'_>,
+    cx: &Context<'_>,
     span: &[&Instruction],
     copy: &Instruction,
     install: &Install<'_>,
@@ -167,59 +170,47 @@ enum Prefetch {
 
 /// What the fix can see of the context: files on disk (or in the fix run's overlay) that the
 /// context's ignore file does not exclude.
-struct Context<'a> {
-    cx: &'a LintContext<'a>,
-    root: &'a Path,
-    ignore: Option<DockerIgnore>,
+struct Files<'a> {
+    view: &'a BuildContext,
 }
 
-impl<'a> Context<'a> {
+impl<'a> Files<'a> {
     /// `None` when the ignore file cannot be read as Docker reads it: no guessing then.
-    fn new(cx: &'a LintContext<'a>, root: &'a Path) -> Option<Context<'a>> {
-        let exists = |p: &Path| cx.options.read(p).is_some() || p.is_file();
-        let (path, found) = ignore_file(root, cx.path, &exists);
-        let ignore = match found {
-            true => Some(DockerIgnore::parse(&cx.options.read(&path)?).ok()?),
-            false => None,
-        };
-        Some(Context { cx, root, ignore })
+    fn new(view: &'a BuildContext) -> Option<Files<'a>> {
+        let ignore = view.ignore_file();
+        if ignore.found && ignore.parsed.is_none() {
+            return None;
+        }
+        Some(Files { view })
     }
 
     /// Whether a COPY of `name` (relative to the context) finds a file.
     fn has(&self, name: &str) -> bool {
-        let path = self.root.join(name);
-        (self.cx.options.read(&path).is_some() || path.is_file())
-            && !self.ignore.as_ref().is_some_and(|i| i.is_excluded(name))
+        self.view.has(name)
     }
 
     /// Whether the context has `name` at all, excluded or not (a folder too).
     fn holds(&self, name: &str) -> bool {
-        self.root.join(name).exists()
+        self.view.exists(Path::new(name))
     }
 
-    fn read(&self, name: &str) -> Option<String> {
-        self.cx.options.read(&self.root.join(name))
+    fn read(&self, name: &str) -> Option<Arc<str>> {
+        self.view.read(Path::new(name))
     }
 }
 
 /// COPY the manifests that exist in the context, run the install (or a dependency-only step),
 /// then copy the rest.
-fn manifests_first(
-    cx: &LintContext<'_>,
-    span: &[&Instruction],
-    install: &Install<'_>,
-) -> Option<Fix> {
-    let root = cx.context.as_deref()?;
+fn manifests_first(cx: &Context<'_>, span: &[&Instruction], install: &Install<'_>) -> Option<Fix> {
+    let view = cx.context.as_ref()?;
     let (copy, run) = (span[0], *span.last()?);
     // Whatever runs between the copy and the install may provide what the install uses (the
     // `pip3` an apt RUN installs, a setting, a file): moved above it, the install could fail.
     // No move then, rather than a rewrite that does not build.
-    if span.len() > 2 || !run.heredocs.is_empty()
-        || run.onbuild.is_some()
-    {
+    if span.len() > 2 || !run.heredocs.is_empty() || run.onbuild.is_some() {
         return None;
     }
-    let context = Context::new(cx, root)?;
+    let context = Files::new(view)?;
     let (sources, dest) = copy.copy_paths()?;
     if sources.len() != 1 {
         return None;
@@ -299,7 +290,7 @@ fn destination(dest: &str, folder: &str) -> String {
 
 /// Installs the manifests alone cannot serve: workspaces, local path dependencies, install
 /// scripts that run the project's code, settings files the command names.
-fn blocked(context: &Context<'_>, install: &Install<'_>) -> bool {
+fn blocked(context: &Files<'_>, install: &Install<'_>) -> bool {
     let text = |name: &str| context.read(name).unwrap_or_default();
     match install.ecosystem {
         "npm" | "yarn" | "pnpm" => {
@@ -488,7 +479,7 @@ fn short_with_value(word: &str, option: &str) -> bool {
 /// they include; `None` when the install needs more than them (the project itself, a local
 /// path, a folder of wheels) or a file is missing.
 fn pip_files(
-    context: &Context<'_>,
+    context: &Files<'_>,
     command: &Command,
     dest: &str,
     workdir: Option<&str>,
@@ -705,7 +696,7 @@ fn relative(path: &str) -> Option<String> {
 
 /// Removes the install command from its RUN: the whole RUN when it is the only command, or the
 /// command and the `&&` after it when it comes first in the chain.
-fn take_out(cx: &LintContext<'_>, run: &Instruction, install: &Install<'_>) -> Option<Edit> {
+fn take_out(cx: &Context<'_>, run: &Instruction, install: &Install<'_>) -> Option<Edit> {
     let script = cx.script(run)?;
     if script.commands.len() == 1 {
         return Some(Edit::delete(node_span(cx.df, run)));
@@ -723,7 +714,8 @@ fn take_out(cx: &LintContext<'_>, run: &Instruction, install: &Install<'_>) -> O
 
 #[cfg(test)]
 mod tests {
-    use crate::fix::{Safety, fix_text};
+    use crate::fix::Safety;
+    use crate::fixer::fix_text;
     use crate::lint::LintOptions;
     use crate::rules::test_support::lint_rule;
 
@@ -800,7 +792,8 @@ mod tests {
         let files = [("requirements.txt", "flask\n"), ("app.py", "")];
         assert_eq!(fixed_with(&files, text), text);
         // Nothing between the copy and the install: the move stays.
-        let direct = "FROM python\nWORKDIR /app\nCOPY . /app\nRUN pip install -r requirements.txt\n";
+        let direct =
+            "FROM python\nWORKDIR /app\nCOPY . /app\nRUN pip install -r requirements.txt\n";
         assert_eq!(
             fixed_with(&files, direct),
             "FROM python\nWORKDIR /app\nCOPY requirements.txt /app/\nRUN pip install -r requirements.txt\nCOPY . /app\n"

@@ -2,7 +2,7 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
-use crate::lint::LintContext;
+use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::{node_span, same_flags};
 use crate::rules::packages::{Action, Manager, PackageCommand, classify};
@@ -16,7 +16,11 @@ impl Rule for UpdateWithoutInstall {
         "LW202"
     }
 
-    fn check(&self, cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+    fn fix_order(&self) -> u8 {
+        1
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         for stage in &cx.stages {
             let instructions = &stage.stage.instructions;
             for (at, &inst) in instructions.iter().enumerate() {
@@ -78,7 +82,7 @@ fn family(manager: Manager) -> u8 {
 /// Deletes a RUN that only refreshes the index and puts the refresh in front of the next RUN
 /// that installs from it (or just deletes it when that RUN refreshes the index itself).
 fn move_into_install(
-    cx: &LintContext<'_>,
+    cx: &Context<'_>,
     from: &[&Instruction],
     script: &Script,
     update: &PackageCommand,

@@ -1,11 +1,11 @@
 //! What a build context holds that should not be sent to the builder: VCS folders, dependency
 //! and build output folders, secrets. Shared by LW401 (no `.dockerignore`) and LW402 (gaps).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use walkdir::WalkDir;
 
-use crate::rules::paths::{context_sources, resolve};
+use crate::model::paths::{context_sources, resolve};
 use crate::syntax::{Dockerfile, Keyword};
 
 /// How deep the scan looks and how many entries it reads before it stops: a context with a
@@ -237,26 +237,6 @@ fn relative_string(path: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
-}
-
-/// The ignore file that applies: `<Dockerfile>.dockerignore` beside the Dockerfile wins over
-/// `<context>/.dockerignore`. Returns the path to create when neither exists.
-pub fn ignore_file(
-    context: &Path,
-    dockerfile: Option<&Path>,
-    exists: &dyn Fn(&Path) -> bool,
-) -> (PathBuf, bool) {
-    if let Some(df) = dockerfile
-        && let Some(name) = df.file_name()
-    {
-        let beside = df.with_file_name(format!("{}.dockerignore", name.to_string_lossy()));
-        if exists(&beside) {
-            return (beside, true);
-        }
-    }
-    let root = context.join(".dockerignore");
-    let found = exists(&root);
-    (root, found)
 }
 
 /// `.dockerignore` lines for the unwanted paths.
