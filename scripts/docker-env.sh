@@ -2,23 +2,28 @@
 # A private Docker daemon and locally made base images for layerwise's Docker tests.
 # No registry can be reached, so nothing is pulled: base images are built here.
 #
-#   scripts/docker-env.sh start DIR
+#   scripts/docker-env.sh start DIR [ENGINE]
 #       (root) install missing tools, start dockerd with everything under DIR, wait until it
-#       answers; the last stdout line is `export DOCKER_HOST=…`, so: eval "$(… start DIR)"
+#       answers; the last stdout line is `export DOCKER_HOST=…`, so: eval "$(… start DIR)".
+#       ENGINE is 20 (Debian 12's docker.io, installed; the classic builder by default) or 26
+#       (Debian 13's docker.io, downloaded with apt from the trixie suite into the cache below
+#       and unpacked there, never installed; BuildKit by default). Default: 20.
 #   scripts/docker-env.sh images [busybox|debian|all]...
 #       with DOCKER_HOST set, create the missing base images: layerwise/busybox:latest (also
 #       tagged busybox:latest) and debian:bookworm-slim. Default: all.
 #   scripts/docker-env.sh prepare
-#       (root) install missing tools and debootstrap the Debian tree into the cache below, with
-#       no daemon: what `start` and `images` would wait on, done ahead (CI runs it beside the
-#       build)
+#       (root) install missing tools, debootstrap the Debian tree and unpack the Docker 26 engine
+#       into the cache below, with no daemon: what `start` and `images` would wait on, done ahead
+#       (CI runs it beside the build)
 #   scripts/docker-env.sh stop DIR
 #       stop the daemon, unmount what it left under DIR, remove DIR. Safe to repeat.
 #   scripts/docker-env.sh run DIR [busybox|debian|all]... -- CMD...
-#       start, images, run CMD with DOCKER_HOST exported, always stop; exits with CMD's status.
+#       start both engines (20 in DIR, 26 in DIR.26), make the images in each, run CMD with
+#       DOCKER_HOST (the 20 daemon) and LAYERWISE_TEST_DAEMONS (both, space-separated) exported,
+#       always stop both; exits with CMD's status. DOCKER_ENV_ENGINES=20 (or 26) starts one.
 #
-# The Debian root filesystem is cached in the repo under .cache/docker-env/ (git-ignored); delete
-# it to debootstrap afresh. Environment: DOCKER_ENV_STORAGE_DRIVER forces a storage driver
+# The Debian root filesystem and the Docker 26 engine are cached in the repo under
+# .cache/docker-env/ (git-ignored); delete them to fetch afresh. Environment: DOCKER_ENV_STORAGE_DRIVER forces a storage driver
 # (default overlay2, vfs where overlay mounts fail); DOCKER_ENV_DEBIAN_MIRROR overrides
 # debootstrap's default mirror.
 set -euo pipefail
@@ -31,7 +36,7 @@ readonly STOP_TIMEOUT=20              # seconds between TERM and KILL
 readonly DEBIAN_RECIPE=v1             # bump when the Debian recipe changes, to miss the old cache
 readonly IMAGE_PATH_ENV='PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
-RUN_DIR=""      # set by `run`: the exit trap stops this daemon
+RUN_DIRS=()     # set by `run`: the exit trap stops these daemons
 TMP_DIRS=()     # scratch dirs removed on exit
 
 log() { printf 'docker-env: %s\n' "$*" >&2; }
@@ -47,9 +52,9 @@ usage() {
 on_exit() {
     local status=$?
     local dir
-    if [[ -n "$RUN_DIR" ]]; then
-        stop_env "$RUN_DIR" || log "warning: could not fully stop the daemon in $RUN_DIR"
-    fi
+    for dir in "${RUN_DIRS[@]+"${RUN_DIRS[@]}"}"; do
+        stop_env "$dir" || log "warning: could not fully stop the daemon in $dir"
+    done
     for dir in "${TMP_DIRS[@]+"${TMP_DIRS[@]}"}"; do
         unmount_under "$dir" || true
         rm -rf --one-file-system "$dir" || true
@@ -151,6 +156,51 @@ wait_gone() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Docker 26: Debian 13's docker.io, unpacked into the cache and run from there
+
+engine26_dir() {
+    printf '%s/.cache/docker-env/docker-26-%s\n' "$REPO_ROOT" "$(dpkg --print-architecture)"
+}
+
+# The mirror the system's apt uses (the first Debian one in its sources), for the trixie suite.
+system_debian_mirror() {
+    local uri
+    uri="$(grep -hoE '^(URIs:[[:space:]]*|deb[[:space:]]+)https?://[^[:space:]]+/debian/?([[:space:]]|$)' \
+        /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list \
+        2>/dev/null | head -n 1 | grep -oE 'https?://[^[:space:]]+')" || true
+    printf '%s\n' "${uri:-http://deb.debian.org/debian}"
+}
+
+# apt-get download docker.io from trixie with a sources list, lists and archives of its own
+# (nothing of the system's apt state is touched), then dpkg -x it into the cache.
+fetch_engine26() {
+    local dir work mirror
+    dir="$(engine26_dir)"
+    [[ -x "$dir/usr/sbin/dockerd" ]] && return 0
+    scratch_dir work engine26
+    mirror="${DOCKER_ENV_DEBIAN_MIRROR:-$(system_debian_mirror)}"
+    mkdir -p "$work"/{sources,lists/partial,archives/partial,deb}
+    printf 'Types: deb\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: %s\n' \
+        "$mirror" /usr/share/keyrings/debian-archive-keyring.gpg >"$work/sources/trixie.sources"
+    local apt=(apt-get -q -o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$work/sources"
+        -o "Dir::State::Lists=$work/lists" -o "Dir::Cache::Archives=$work/archives"
+        -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o Debug::NoLocking=1
+        -o APT::Sandbox::User=root)
+    log "downloading Debian 13's docker.io from $mirror (trixie)"
+    if ! { "${apt[@]}" update && (cd "$work/deb" && "${apt[@]}" download docker.io); } \
+        >"$work/apt.log" 2>&1; then
+        tail -n 20 "$work/apt.log" >&2
+        die "downloading docker.io from trixie failed"
+    fi
+    rm -rf "$dir.tmp"
+    dpkg -x "$work"/deb/docker.io_*.deb "$dir.tmp"
+    "$dir.tmp/usr/sbin/dockerd" --version | grep -q 'version 26\.' ||
+        die "trixie's docker.io is not Docker 26: $("$dir.tmp/usr/sbin/dockerd" --version)"
+    mv "$dir.tmp" "$dir"
+    log "unpacked $("$dir/usr/sbin/dockerd" --version) into ${dir#"$REPO_ROOT"/}"
+}
+
+# ---------------------------------------------------------------------------------------------
 # start
 
 static_busybox() {
@@ -191,13 +241,18 @@ overlay_mount_works() {
 
 docker_answers() { DOCKER_HOST="$(socket_of "$1")" timeout 10 docker info >/dev/null 2>&1; }
 
-# Launch dockerd with storage driver $2 and wait for it: 0 ready, 1 exited, 2 timed out.
+# Launch the dockerd of engine $3 with storage driver $2 and wait for it: 0 ready, 1 exited,
+# 2 timed out.
 launch_dockerd() {
-    local dir="$1" driver="$2" pid deadline
-    log "starting dockerd ($driver) in $dir"
+    local dir="$1" driver="$2" engine="$3" pid deadline bin_path=$PATH
+    if [[ "$engine" == 26 ]]; then
+        # its own dockerd, docker-init and docker-proxy first; containerd and runc are Debian 12's
+        bin_path="$(engine26_dir)/usr/sbin:$(engine26_dir)/usr/bin:$PATH"
+    fi
+    log "starting dockerd $engine ($driver) in $dir"
     # setsid: a Ctrl-C at the caller's terminal reaches this script, whose trap stops the daemon
     # in order, rather than reaching the daemon directly.
-    setsid dockerd \
+    PATH="$bin_path" setsid dockerd \
         --config-file "$dir/daemon.json" \
         --iptables=false --ip6tables=false --bridge=none \
         --storage-driver="$driver" \
@@ -217,8 +272,9 @@ launch_dockerd() {
 }
 
 start_env() {
-    local dir="$1" driver status longest
+    local dir="$1" engine="$2" driver status longest
     need_root start
+    [[ "$engine" == @(20|26) ]] || die "unknown engine '$engine' (20 or 26)"
     if [[ -e "$dir" && ! -f "$dir/$MARKER" && -n "$(ls -A "$dir")" ]]; then
         die "$dir is not empty and was not made by this script"
     fi
@@ -238,6 +294,7 @@ start_env() {
     fi
 
     install_missing_tools "$dir"
+    [[ "$engine" == 20 ]] || fetch_engine26
     # An empty config keeps any /etc/docker/daemon.json from clashing with the flags.
     printf '{}\n' >"$dir/daemon.json"
 
@@ -251,12 +308,12 @@ start_env() {
     fi
 
     status=0
-    launch_dockerd "$dir" "$driver" || status=$?
+    launch_dockerd "$dir" "$driver" "$engine" || status=$?
     if ((status == 1)) && [[ "$driver" == overlay2 && -z "${DOCKER_ENV_STORAGE_DRIVER:-}" ]]; then
         log "dockerd exited with overlay2; retrying with vfs"
         driver=vfs
         status=0
-        launch_dockerd "$dir" "$driver" || status=$?
+        launch_dockerd "$dir" "$driver" "$engine" || status=$?
     fi
     if ((status != 0)); then
         log "dockerd did not answer ($([[ $status == 1 ]] && echo exited || echo "timed out after ${START_TIMEOUT}s")); end of $dir/dockerd.log:"
@@ -266,14 +323,14 @@ start_env() {
     fi
     DOCKER_HOST="$(socket_of "$dir")"
     export DOCKER_HOST
-    log "dockerd ready ($driver, pid $(cat "$dir/docker.pid"))"
+    log "dockerd $engine ready ($driver, pid $(cat "$dir/docker.pid"))"
 }
 
 cmd_start() {
-    (($# == 1)) || usage
+    (($# == 1 || $# == 2)) || usage
     local dir
     dir="$(realpath -m -- "$1")"
-    start_env "$dir"
+    start_env "$dir" "${2:-20}"
     printf 'export DOCKER_HOST=%q\n' "$DOCKER_HOST"
 }
 
@@ -471,7 +528,8 @@ cmd_prepare() {
     scratch_dir logs prepare
     install_missing_tools "$logs"
     cached_debian_rootfs cache
-    log "prepared: tools installed, ${cache#"$REPO_ROOT"/}"
+    fetch_engine26
+    log "prepared: tools installed, ${cache#"$REPO_ROOT"/}, $(engine26_dir | sed "s|^$REPO_ROOT/||")"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -489,9 +547,20 @@ cmd_run() {
     if [[ "${1:-}" != -- ]] || (($# < 2)); then usage; fi
     shift
     check_image_sets "${sets[@]+"${sets[@]}"}"
-    RUN_DIR="$dir"
-    start_env "$dir"
-    images "${sets[@]+"${sets[@]}"}"
+    local engine engines=() hosts=() first=""
+    read -r -a engines <<<"${DOCKER_ENV_ENGINES:-20 26}"
+    for engine in "${engines[@]}"; do
+        local engine_dir="$dir"
+        [[ "$engine" == 20 ]] || engine_dir="$dir.$engine"
+        RUN_DIRS+=("$engine_dir")
+        start_env "$engine_dir" "$engine"
+        images "${sets[@]+"${sets[@]}"}"
+        hosts+=("$DOCKER_HOST")
+        [[ -n "$first" ]] || first="$DOCKER_HOST"
+    done
+    DOCKER_HOST="$first"
+    LAYERWISE_TEST_DAEMONS="${hosts[*]}"
+    export DOCKER_HOST LAYERWISE_TEST_DAEMONS
     status=0
     "$@" || status=$?
     exit "$status"
