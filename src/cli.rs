@@ -149,6 +149,26 @@ pub struct MeasureArgs {
     /// Use this config file instead of the nearest `.layerwise.yaml`.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// The daemon's builder: BuildKit where the daemon offers it by default (auto), or the
+    /// one named.
+    #[arg(long, value_enum, default_value_t = BuilderChoice::Auto)]
+    pub builder: BuilderChoice,
+    /// Build with the daemon's built-in Dockerfile frontend, leaving out a `# syntax=` line
+    /// whose frontend image cannot be pulled.
+    #[arg(long)]
+    pub builtin_frontend: bool,
+    /// Build this file as the rewrite instead of `fix`'s (a test seam: the proof still
+    /// explains differences by the fixes `fix` applies).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub rewrite_from: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BuilderChoice {
+    Auto,
+    #[value(name = "buildkit")]
+    BuildKit,
+    Classic,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

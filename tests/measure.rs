@@ -1,11 +1,15 @@
-//! `layerwise measure` against a real Docker daemon: the fixtures under `fixtures/measure/`
-//! carry known waste, and the measured savings must show it. Every test also checks that the
-//! daemon holds the same images and containers after the run as before it.
+//! `layerwise measure` against real Docker daemons: the fixtures under `fixtures/measure/`
+//! carry known waste, and the measured savings must show it. Every test runs against each
+//! daemon of `LAYERWISE_TEST_DAEMONS` (else `DOCKER_HOST`) with the classic builder, and with
+//! BuildKit where the daemon offers it by default (Docker 23 and later); a fixture must measure
+//! the same sizes under each. Every test also checks that the daemon holds the same images and
+//! containers after the run as before it.
 //!
-//! Needs a daemon at `DOCKER_HOST` with `layerwise/busybox:latest` (and `debian:bookworm-slim`
-//! plus network access for the apt case): `eval "$(scripts/docker-env.sh start /tmp/lw-m)"; \
-//! scripts/docker-env.sh images all`. Without one these tests print why and pass, unless `CI`
-//! is set: then they fail. The tests that need no daemon (an unreachable one) always run.
+//! Needs daemons with `layerwise/busybox:latest` (and `debian:bookworm-slim` plus network
+//! access for the apt case): `scripts/docker-env.sh run /tmp/lw-m all -- cargo test --release
+//! --test measure` starts Docker 20.10 and 26. Without one these tests print why and pass,
+//! unless `CI` is set: then they fail, as they do when no daemon offers BuildKit. The tests
+//! that need no daemon (an unreachable one) always run.
 
 mod common;
 
@@ -23,7 +27,7 @@ use serde_json::Value;
 const BUSYBOX: &str = "layerwise/busybox:latest";
 const DEBIAN: &str = "debian:bookworm-slim";
 
-/// The tests compare the daemon's images before and after: one at a time.
+/// The tests compare the daemons' images before and after: one at a time.
 static DAEMON: Mutex<()> = Mutex::new(());
 
 fn fixture(name: &str) -> PathBuf {
@@ -32,61 +36,131 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The daemon, locked for this test, when it answers and has `images`; `None` after printing
-/// why (a failure under `CI`).
-fn daemon(images: &[&str]) -> Option<MutexGuard<'static, ()>> {
+/// One way to build: a daemon and one of its builders.
+#[derive(Clone, Debug)]
+struct Run {
+    host: String,
+    version: String,
+    builder: &'static str,
+}
+
+type State = (BTreeSet<String>, BTreeSet<String>);
+
+impl Run {
+    fn name(&self) -> String {
+        format!("Docker {} with {}", self.version, self.builder)
+    }
+
+    fn buildkit(&self) -> bool {
+        self.builder == "buildkit"
+    }
+
+    /// The docker CLI against this run's daemon.
+    fn docker(&self, args: &[&str]) -> Result<String, String> {
+        common::docker_at(Some(&self.host), args, Duration::from_secs(120))
+    }
+
+    /// Every image (intermediates included) and every container.
+    fn state(&self) -> State {
+        let lines = |args: &[&str]| -> BTreeSet<String> {
+            self.docker(args)
+                .expect("listing the daemon's objects")
+                .lines()
+                .map(str::to_string)
+                .collect()
+        };
+        (
+            lines(&["images", "-aq", "--no-trunc"]),
+            lines(&["ps", "-aq", "--no-trunc"]),
+        )
+    }
+
+    fn assert_cleaned_up(&self, before: &State) {
+        let after = self.state();
+        let new_images: Vec<_> = after.0.difference(&before.0).collect();
+        let gone_images: Vec<_> = before.0.difference(&after.0).collect();
+        let new_containers: Vec<_> = after.1.difference(&before.1).collect();
+        assert!(
+            new_images.is_empty() && gone_images.is_empty() && new_containers.is_empty(),
+            "{}: the run left images {new_images:?}, removed images {gone_images:?}, left \
+             containers {new_containers:?}",
+            self.name()
+        );
+    }
+
+    /// `layerwise measure` for this daemon and builder, started but not waited for.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = layerwise();
+        command
+            .env("DOCKER_HOST", &self.host)
+            .arg("measure")
+            .args(["--builder", self.builder]);
+        // BuildKit refuses the default network on a daemon without a bridge
+        if !args.contains(&"--network") {
+            command.args(["--network", "none"]);
+        }
+        command
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Runs `layerwise measure ARGS`, bounded so a hang fails the test instead of blocking it.
+    fn measure(&self, args: &[&str]) -> Output {
+        eprintln!("{}: measure {args:?}", self.name());
+        let child = self.command(args).spawn().expect("layerwise runs");
+        wait_bounded(child, Duration::from_secs(600))
+    }
+}
+
+/// The runs of a test, with the daemons locked for it: each daemon that answers and has
+/// `images`, with the classic builder, and with BuildKit where the daemon offers it by default.
+/// Empty after printing why (a failure under `CI`, as is having no daemon with BuildKit).
+fn runs(images: &[&str]) -> (MutexGuard<'static, ()>, Vec<Run>) {
     let guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
-    common::docker_ready(images).then_some(guard)
+    let mut runs = Vec::new();
+    for host in common::test_daemons() {
+        let Some(version) = common::daemon_version(&host, images) else {
+            return (guard, Vec::new());
+        };
+        let major: u32 = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        if major >= 23 {
+            runs.push(Run {
+                host: host.clone(),
+                version: version.clone(),
+                builder: "buildkit",
+            });
+        }
+        runs.push(Run {
+            host,
+            version,
+            builder: "classic",
+        });
+    }
+    if !runs.iter().any(Run::buildkit) {
+        common::skip(
+            "no daemon here builds with BuildKit by default (scripts/docker-env.sh run starts \
+             Docker 26 beside 20.10, in LAYERWISE_TEST_DAEMONS)",
+        );
+    }
+    (guard, runs)
 }
 
-/// The docker CLI, for the tests' own view of the daemon.
-fn docker(args: &[&str]) -> Result<String, String> {
-    common::docker(args, Duration::from_secs(120))
-}
-
-/// Every image (intermediates included) and every container.
-fn daemon_state() -> (BTreeSet<String>, BTreeSet<String>) {
-    let lines = |args: &[&str]| -> BTreeSet<String> {
-        docker(args)
-            .expect("listing the daemon's objects")
-            .lines()
-            .map(str::to_string)
-            .collect()
-    };
-    (
-        lines(&["images", "-aq", "--no-trunc"]),
-        lines(&["ps", "-aq", "--no-trunc"]),
-    )
-}
-
-fn assert_cleaned_up(before: &(BTreeSet<String>, BTreeSet<String>)) {
-    let after = daemon_state();
-    let new_images: Vec<_> = after.0.difference(&before.0).collect();
-    let gone_images: Vec<_> = before.0.difference(&after.0).collect();
-    let new_containers: Vec<_> = after.1.difference(&before.1).collect();
-    assert!(
-        new_images.is_empty() && gone_images.is_empty() && new_containers.is_empty(),
-        "the run left images {new_images:?}, removed images {gone_images:?}, left containers \
-         {new_containers:?}"
-    );
+/// The runs with BuildKit only.
+fn buildkit_runs(images: &[&str]) -> (MutexGuard<'static, ()>, Vec<Run>) {
+    let (guard, runs) = runs(images);
+    (guard, runs.into_iter().filter(Run::buildkit).collect())
 }
 
 fn layerwise() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_layerwise"));
     command.stdin(Stdio::null());
     command
-}
-
-/// Runs `layerwise measure ARGS`, bounded so a hang fails the test instead of blocking it.
-fn measure(args: &[&str]) -> Output {
-    let child = layerwise()
-        .arg("measure")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("layerwise runs");
-    wait_bounded(child, Duration::from_secs(600))
 }
 
 /// The output of a child given piped stdout/stderr; a child that outlives `limit` fails the test.
@@ -132,6 +206,33 @@ fn applied(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The sizes a fixture must measure the same under every daemon and builder.
+fn sizes(v: &Value) -> [i64; 8] {
+    [
+        num(v, "/before/total_bytes"),
+        num(v, "/after/total_bytes"),
+        num(v, "/before/layer_count"),
+        num(v, "/after/layer_count"),
+        num(v, "/before/hidden_bytes"),
+        num(v, "/after/hidden_bytes"),
+        num(v, "/before/cache_bytes"),
+        num(v, "/after/cache_bytes"),
+    ]
+}
+
+/// Asserts that every run measured the same sizes.
+fn assert_same_sizes(measured: &[(String, [i64; 8])]) {
+    if let Some((first_run, first)) = measured.first() {
+        for (run, sizes) in &measured[1..] {
+            assert_eq!(
+                sizes, first,
+                "{run} measured other sizes than {first_run} (image, layers, hidden, caches; \
+                 before and after)"
+            );
+        }
+    }
+}
+
 /// A copy of a fixture in a temp dir, to add files a test needs.
 fn copy_fixture(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -160,84 +261,96 @@ const BUNDLE_BYTES: i64 = 3072 * 1024;
 
 #[test]
 fn a_file_deleted_in_a_later_run_is_hidden_before_and_gone_after() {
-    let Some(_daemon) = daemon(&[BUSYBOX]) else {
-        return;
-    };
-    let state = daemon_state();
-    let dockerfile = fixture("deleted-file/Dockerfile");
-    let out = measure(&[dockerfile.to_str().unwrap(), "--format", "json"]);
-    let v = report(&out);
-    assert_cleaned_up(&state);
+    let (_daemons, runs) = runs(&[BUSYBOX]);
+    let mut measured = Vec::new();
+    for run in &runs {
+        let state = run.state();
+        let dockerfile = fixture("deleted-file/Dockerfile");
+        let out = run.measure(&[dockerfile.to_str().unwrap(), "--format", "json"]);
+        let v = report(&out);
+        run.assert_cleaned_up(&state);
+        measured.push((run.name(), sizes(&v)));
 
-    assert!(
-        applied(&v).contains(&"LW101".to_string()),
-        "{:?}",
-        applied(&v)
-    );
-    // exactly the deleted file: the copy under bundle/ stays visible in both
-    assert_eq!(num(&v, "/before/hidden_bytes"), BUNDLE_BYTES);
-    assert_eq!(num(&v, "/after/hidden_bytes"), 0);
-    let saved = num(&v, "/saved_bytes");
-    assert!(
-        (BUNDLE_BYTES - 4096..=BUNDLE_BYTES + 65536).contains(&saved),
-        "saved {saved} bytes, expected about {BUNDLE_BYTES}"
-    );
-    assert_eq!(
-        num(&v, "/before/total_bytes") - num(&v, "/after/total_bytes"),
-        saved
-    );
-    assert!(num(&v, "/before/layer_count") > num(&v, "/after/layer_count"));
-    // the layer of line 4 (`RUN dd …`) holds the bundle
-    let layers = v["before"]["layers"].as_array().expect("layers");
-    let dd = layers
-        .iter()
-        .find(|l| l["line"] == 4)
-        .expect("a layer mapped to line 4");
-    assert!(
-        dd["instruction"]
-            .as_str()
-            .unwrap_or("")
-            .starts_with("RUN dd")
-    );
-    assert!(dd["size_bytes"].as_i64().unwrap_or(0) >= BUNDLE_BYTES);
-    // only the Dockerfile is in the context: no source file to edit
-    assert!(v["edited_file"].is_null());
-    assert!(v["before"]["rebuilt_steps"].is_null());
+        assert!(
+            applied(&v).contains(&"LW101".to_string()),
+            "{:?}",
+            applied(&v)
+        );
+        // exactly the deleted file: the copy under bundle/ stays visible in both
+        assert_eq!(num(&v, "/before/hidden_bytes"), BUNDLE_BYTES);
+        assert_eq!(num(&v, "/after/hidden_bytes"), 0);
+        let saved = num(&v, "/saved_bytes");
+        assert!(
+            (BUNDLE_BYTES - 4096..=BUNDLE_BYTES + 65536).contains(&saved),
+            "saved {saved} bytes, expected about {BUNDLE_BYTES}"
+        );
+        assert_eq!(
+            num(&v, "/before/total_bytes") - num(&v, "/after/total_bytes"),
+            saved
+        );
+        assert!(num(&v, "/before/layer_count") > num(&v, "/after/layer_count"));
+        // the layer of line 4 (`RUN dd …`) holds the bundle
+        let layers = v["before"]["layers"].as_array().expect("layers");
+        let dd = layers
+            .iter()
+            .find(|l| l["line"] == 4)
+            .expect("a layer mapped to line 4");
+        assert!(
+            dd["instruction"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("RUN dd")
+        );
+        assert!(dd["size_bytes"].as_i64().unwrap_or(0) >= BUNDLE_BYTES);
+        // only the Dockerfile is in the context: no source file to edit
+        assert!(v["edited_file"].is_null());
+        assert!(v["before"]["rebuilt_steps"].is_null());
+        assert_eq!(v["builder"], run.builder);
+    }
+    assert_same_sizes(&measured);
 }
 
 #[test]
 fn a_source_edit_reruns_fewer_steps_once_manifests_come_first() {
-    let Some(_daemon) = daemon(&[BUSYBOX]) else {
-        return;
-    };
-    let state = daemon_state();
-    let dockerfile = fixture("deps-order/Dockerfile");
-    let out = measure(&[dockerfile.to_str().unwrap(), "--unsafe", "--format", "json"]);
-    let v = report(&out);
-    assert_cleaned_up(&state);
+    let (_daemons, runs) = runs(&[BUSYBOX]);
+    let mut measured = Vec::new();
+    for run in &runs {
+        let state = run.state();
+        let dockerfile = fixture("deps-order/Dockerfile");
+        let out = run.measure(&[dockerfile.to_str().unwrap(), "--unsafe", "--format", "json"]);
+        let v = report(&out);
+        run.assert_cleaned_up(&state);
+        measured.push((run.name(), sizes(&v)));
 
-    assert!(
-        applied(&v).contains(&"LW201".to_string()),
-        "{:?}",
-        applied(&v)
-    );
-    assert_eq!(v["edited_file"], "src/index.sh");
-    // before: COPY . ., RUN npm install and CMD re-run; after: COPY . . and CMD
-    assert_eq!(num(&v, "/before/rebuilt_steps"), 3);
-    assert_eq!(num(&v, "/after/rebuilt_steps"), 2);
-    assert!(v["before"]["rebuild_seconds"].is_f64());
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("before (rebuild): Step"),
-        "plain progress lines when stderr is no terminal:\n{stderr}"
-    );
+        assert!(
+            applied(&v).contains(&"LW201".to_string()),
+            "{:?}",
+            applied(&v)
+        );
+        assert_eq!(v["edited_file"], "src/index.sh");
+        // before: COPY . . and RUN npm install re-run, after: COPY . . alone; the classic
+        // builder also counts CMD, which BuildKit runs no step for
+        let cmd = i64::from(!run.buildkit());
+        assert_eq!(num(&v, "/before/rebuilt_steps"), 2 + cmd, "{}", run.name());
+        assert_eq!(num(&v, "/after/rebuilt_steps"), 1 + cmd, "{}", run.name());
+        assert!(v["before"]["rebuild_seconds"].is_f64());
+        let stderr = text(&out.stderr);
+        let progress = if run.buildkit() {
+            "before (rebuild): [4/5] COPY . ."
+        } else {
+            "before (rebuild): Step 4/6 : COPY . ."
+        };
+        assert!(
+            stderr.contains(progress),
+            "plain progress lines when stderr is no terminal:\n{stderr}"
+        );
+    }
+    assert_same_sizes(&measured);
 }
 
 #[test]
 fn a_folder_the_proposed_dockerignore_excludes_leaves_the_image() {
-    let Some(_daemon) = daemon(&[BUSYBOX]) else {
-        return;
-    };
+    let (_daemons, runs) = runs(&[BUSYBOX]);
     let context = copy_fixture("ignored-folder");
     const BIG: usize = 2 * 1024 * 1024;
     std::fs::write(
@@ -245,165 +358,326 @@ fn a_folder_the_proposed_dockerignore_excludes_leaves_the_image() {
         vec![7u8; BIG],
     )
     .expect("write");
-    let state = daemon_state();
-    let dockerfile = context.path().join("Dockerfile");
-    let out = measure(&[dockerfile.to_str().unwrap(), "--unsafe", "--format", "json"]);
-    let v = report(&out);
-    assert_cleaned_up(&state);
+    let mut measured = Vec::new();
+    for run in &runs {
+        let state = run.state();
+        let dockerfile = context.path().join("Dockerfile");
+        let out = run.measure(&[dockerfile.to_str().unwrap(), "--unsafe", "--format", "json"]);
+        let v = report(&out);
+        run.assert_cleaned_up(&state);
+        measured.push((run.name(), sizes(&v)));
 
-    assert!(
-        applied(&v).contains(&"LW401".to_string()),
-        "{:?}",
-        applied(&v)
-    );
-    // the folder's bytes, less the few of the .dockerignore the rewrite adds
-    let saved = num(&v, "/saved_bytes");
-    assert!(
-        (BIG as i64 - 512..=BIG as i64 + 4096).contains(&saved),
-        "saved {saved} bytes"
-    );
-    // measure writes nothing into the context
-    assert!(!context.path().join(".dockerignore").exists());
-    assert_eq!(v["edited_file"], "src/main.sh");
+        assert!(
+            applied(&v).contains(&"LW401".to_string()),
+            "{:?}",
+            applied(&v)
+        );
+        // the folder's bytes, less the few of the .dockerignore the rewrite adds
+        let saved = num(&v, "/saved_bytes");
+        assert!(
+            (BIG as i64 - 512..=BIG as i64 + 4096).contains(&saved),
+            "saved {saved} bytes"
+        );
+        // measure writes nothing into the context
+        assert!(!context.path().join(".dockerignore").exists());
+        assert_eq!(v["edited_file"], "src/main.sh");
+    }
+    assert_same_sizes(&measured);
 }
 
 #[test]
 fn apt_lists_left_in_the_image_are_cache_bytes_before_and_none_after() {
-    let Some(_daemon) = daemon(&[DEBIAN]) else {
-        return;
-    };
-    let state = daemon_state();
-    let dockerfile = fixture("apt/Dockerfile");
-    let out = measure(&[
-        dockerfile.to_str().unwrap(),
-        "--network",
-        "host",
-        "--format",
-        "json",
-    ]);
-    let v = report(&out);
-    assert_cleaned_up(&state);
+    let (_daemons, runs) = runs(&[DEBIAN]);
+    let mut measured = Vec::new();
+    for run in &runs {
+        let state = run.state();
+        let dockerfile = fixture("apt/Dockerfile");
+        let out = run.measure(&[
+            dockerfile.to_str().unwrap(),
+            "--network",
+            "host",
+            "--format",
+            "json",
+        ]);
+        let v = report(&out);
+        run.assert_cleaned_up(&state);
+        measured.push((run.name(), sizes(&v)));
 
-    let rules = applied(&v);
-    assert!(rules.contains(&"LW102".to_string()), "{rules:?}");
-    let lists = num(&v, "/before/caches/apt lists");
-    assert!(lists > 1_000_000, "apt lists of {lists} bytes");
-    assert_eq!(num(&v, "/before/cache_bytes"), lists);
-    assert_eq!(num(&v, "/after/cache_bytes"), 0);
-    assert!(num(&v, "/saved_bytes") >= lists);
+        let rules = applied(&v);
+        assert!(rules.contains(&"LW102".to_string()), "{rules:?}");
+        let lists = num(&v, "/before/caches/apt lists");
+        assert!(lists > 1_000_000, "apt lists of {lists} bytes");
+        assert_eq!(num(&v, "/before/cache_bytes"), lists);
+        assert_eq!(num(&v, "/after/cache_bytes"), 0);
+        assert!(num(&v, "/saved_bytes") >= lists);
+    }
+    assert_same_sizes(&measured);
 }
 
 #[test]
 fn a_rewrite_that_breaks_a_working_build_is_a_fix_defect() {
-    let Some(_daemon) = daemon(&[BUSYBOX]) else {
-        return;
-    };
-    let state = daemon_state();
-    let dockerfile = fixture("fix-defect/Dockerfile");
-    let out = measure(&[dockerfile.to_str().unwrap(), "--unsafe"]);
-    assert_cleaned_up(&state);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("fix defect"), "{stderr}");
-    assert!(stderr.contains("fixes applied: LW401"), "{stderr}");
-    assert!(
-        stderr.contains("RUN test -f node_modules/left-pad/index.js"),
-        "{stderr}"
-    );
-    // the rewrite is shown: the proposed .dockerignore
-    assert!(stderr.contains("+node_modules"), "{stderr}");
-    assert!(out.stdout.is_empty(), "no comparison is claimed");
+    let (_daemons, runs) = runs(&[BUSYBOX]);
+    for run in &runs {
+        let state = run.state();
+        let dockerfile = fixture("fix-defect/Dockerfile");
+        let out = run.measure(&[dockerfile.to_str().unwrap(), "--unsafe"]);
+        run.assert_cleaned_up(&state);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        assert!(stderr.contains("fix defect"), "{stderr}");
+        assert!(stderr.contains("fixes applied: LW401"), "{stderr}");
+        assert!(
+            stderr.contains("RUN test -f node_modules/left-pad/index.js"),
+            "{stderr}"
+        );
+        // the rewrite is shown: the proposed .dockerignore
+        assert!(stderr.contains("+node_modules"), "{stderr}");
+        assert!(out.stdout.is_empty(), "no comparison is claimed");
+    }
 }
 
 #[test]
 fn an_original_that_does_not_build_shows_its_step_and_compares_nothing() {
-    let Some(_daemon) = daemon(&[BUSYBOX]) else {
-        return;
-    };
+    let (_daemons, runs) = runs(&[BUSYBOX]);
     let dir = write_dockerfile(
         "FROM layerwise/busybox\nRUN echo made > /made\nRUN echo broken-step-output && exit 7\n",
     );
-    let state = daemon_state();
-    let out = measure(&[dir.path().join("Dockerfile").to_str().unwrap()]);
-    assert_cleaned_up(&state);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("the original does not build"), "{stderr}");
-    assert!(stderr.contains("returned a non-zero code: 7"), "{stderr}");
-    assert!(stderr.contains("| broken-step-output"), "{stderr}");
-    assert!(stderr.contains("no comparison made"), "{stderr}");
-    assert!(out.stdout.is_empty());
+    for run in &runs {
+        let state = run.state();
+        let out = run.measure(&[dir.path().join("Dockerfile").to_str().unwrap()]);
+        run.assert_cleaned_up(&state);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("the original does not build"), "{stderr}");
+        let exit_code = if run.buildkit() {
+            "did not complete successfully: exit code: 7"
+        } else {
+            "returned a non-zero code: 7"
+        };
+        assert!(stderr.contains(exit_code), "{stderr}");
+        assert!(
+            stderr.contains("in step `RUN echo broken-step-output && exit 7`"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("| broken-step-output"), "{stderr}");
+        assert!(stderr.contains("no comparison made"), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
 }
 
 const ENDLESS: &str = "FROM layerwise/busybox\nRUN echo made > /made\nRUN sleep 600\n";
 
 #[test]
 fn a_build_past_the_timeout_is_stopped_and_cleaned_up() {
-    let Some(_daemon) = daemon(&[BUSYBOX]) else {
-        return;
-    };
+    let (_daemons, runs) = runs(&[BUSYBOX]);
     let dir = write_dockerfile(ENDLESS);
-    let state = daemon_state();
-    let started = Instant::now();
-    let out = measure(&[
-        dir.path().join("Dockerfile").to_str().unwrap(),
-        "--timeout",
-        "3",
-    ]);
-    let took = started.elapsed();
-    assert_cleaned_up(&state);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("ran past --timeout (3 s)"), "{stderr}");
-    assert!(stderr.contains("in step `RUN sleep 600`"), "{stderr}");
-    // far from the 600 s the step would take; not a speed check, a check that it stopped
-    assert!(took < Duration::from_secs(120), "took {took:?}");
+    for run in &runs {
+        let state = run.state();
+        let started = Instant::now();
+        let out = run.measure(&[
+            dir.path().join("Dockerfile").to_str().unwrap(),
+            "--timeout",
+            "3",
+        ]);
+        let took = started.elapsed();
+        run.assert_cleaned_up(&state);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("ran past --timeout (3 s)"), "{stderr}");
+        assert!(stderr.contains("in step `RUN sleep 600`"), "{stderr}");
+        // far from the 600 s the step would take; not a speed check, a check that it stopped
+        assert!(took < Duration::from_secs(120), "took {took:?}");
+    }
+}
+
+/// What a run stopped mid-build leaves to remove: the classic builder committed the image of
+/// the step before; BuildKit commits nothing until the end.
+fn removed_images(run: &Run) -> &'static str {
+    if run.buildkit() {
+        "removed the 0 images "
+    } else {
+        "removed the 1 image "
+    }
 }
 
 #[test]
 fn ctrl_c_stops_the_build_and_still_cleans_up() {
-    let Some(_daemon) = daemon(&[BUSYBOX]) else {
-        return;
-    };
+    let (_daemons, runs) = runs(&[BUSYBOX]);
     let dir = write_dockerfile(ENDLESS);
-    let state = daemon_state();
-    let mut child = layerwise()
-        .arg("measure")
-        .arg(dir.path().join("Dockerfile"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("layerwise runs");
-    // Wait until the endless step runs, then interrupt as a terminal would.
-    let stderr = child.stderr.take().expect("stderr piped");
-    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if line.contains("RUN sleep 600") {
-                let _ = seen_tx.send(());
+    for run in &runs {
+        let state = run.state();
+        let mut child = run
+            .command(&[dir.path().join("Dockerfile").to_str().unwrap()])
+            .spawn()
+            .expect("layerwise runs");
+        // Wait until the endless step runs, then interrupt as a terminal would.
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if line.contains("RUN sleep 600") {
+                    let _ = seen_tx.send(());
+                }
+                all.push_str(&line);
+                all.push('\n');
             }
-            all.push_str(&line);
-            all.push('\n');
+            all
+        });
+        seen_rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the endless step started");
+        std::thread::sleep(Duration::from_millis(500));
+        let killed = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let out = wait_bounded(child, Duration::from_secs(120));
+        let stderr = reader.join().unwrap_or_default();
+        run.assert_cleaned_up(&state);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert!(stderr.contains(removed_images(run)), "{stderr}");
+    }
+}
+
+#[test]
+fn buildkit_syntax_measures_under_buildkit_and_the_classic_builder_refuses_it() {
+    let (_daemons, runs) = runs(&[BUSYBOX]);
+    let dockerfile = fixture("buildkit-syntax/Dockerfile");
+    for run in &runs {
+        let state = run.state();
+        let out = run.measure(&[dockerfile.to_str().unwrap(), "--format", "json"]);
+        run.assert_cleaned_up(&state);
+        if !run.buildkit() {
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{stderr}");
+            assert!(
+                stderr.contains("uses RUN --mount (line 4), which only BuildKit builds"),
+                "{stderr}"
+            );
+            assert!(stderr.contains("--builder buildkit"), "{stderr}");
+            continue;
         }
-        all
-    });
-    seen_rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("the endless step started");
-    std::thread::sleep(Duration::from_millis(500));
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
-    let out = wait_bounded(child, Duration::from_secs(120));
-    let stderr = reader.join().unwrap_or_default();
-    assert_cleaned_up(&state);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(stderr.contains("removed the 1 image "), "{stderr}");
+        let v = report(&out);
+        assert_eq!(applied(&v), ["LW101"]);
+        assert_eq!(num(&v, "/before/hidden_bytes"), 2048 * 1024);
+        assert_eq!(num(&v, "/after/hidden_bytes"), 0);
+        // the heredoc and the --chmod copy each made a layer, mapped to their lines
+        let lines: Vec<i64> = v["before"]["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .filter_map(|l| l["line"].as_i64())
+            .collect();
+        assert_eq!(lines, [3, 4, 6, 9, 10, 11], "{}", run.name());
+        assert_eq!(v["edited_file"], "hello.sh");
+        assert!(
+            text(&out.stderr).contains("to the daemon's build cache"),
+            "BuildKit's cache is left and the run says how much it added"
+        );
+    }
+}
+
+#[test]
+fn a_frontend_that_cannot_be_pulled_is_named_and_the_builtin_one_builds() {
+    let (_daemons, runs) = buildkit_runs(&[BUSYBOX]);
+    // the escape directive after the syntax one must survive its removal
+    let dir = write_dockerfile(
+        "# syntax=docker/dockerfile:1.7\n# escape=\\\nFROM layerwise/busybox\n\
+         RUN echo one > /one\nRUN echo two \\\n    > /two\n",
+    );
+    let dockerfile = dir.path().join("Dockerfile");
+    for run in &runs {
+        let state = run.state();
+        let out = run.measure(&[dockerfile.to_str().unwrap()]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("the `# syntax=docker/dockerfile:1.7` line (line 1)"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("--builtin-frontend"), "{stderr}");
+        let out = run.measure(&[
+            dockerfile.to_str().unwrap(),
+            "--builtin-frontend",
+            "--format",
+            "json",
+        ]);
+        let v = report(&out);
+        run.assert_cleaned_up(&state);
+        assert_eq!(applied(&v), ["LW101"]);
+        // the instructions keep their lines, so the map still fits
+        let lines: Vec<i64> = v["before"]["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .filter_map(|l| l["line"].as_i64())
+            .collect();
+        assert_eq!(lines, [3, 4, 5]);
+    }
+}
+
+#[test]
+fn the_default_builder_is_the_daemons_and_a_missing_secret_is_named() {
+    let (_daemons, runs) = runs(&[BUSYBOX]);
+    let dir = write_dockerfile(
+        "FROM layerwise/busybox\n\
+         RUN --mount=type=secret,id=token,required=true cat /run/secrets/token\n",
+    );
+    let dockerfile = dir.path().join("Dockerfile");
+    for run in runs.iter().filter(|r| r.buildkit()) {
+        let state = run.state();
+        // no --builder: a daemon that builds with BuildKit by default gets BuildKit
+        let child = layerwise()
+            .env("DOCKER_HOST", &run.host)
+            .args(["measure", "--network", "none"])
+            .arg(&dockerfile)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("layerwise runs");
+        let out = wait_bounded(child, Duration::from_secs(300));
+        run.assert_cleaned_up(&state);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("with BuildKit"), "{stderr}");
+        assert!(
+            stderr.contains(
+                "line 2 mounts the secret `token` (RUN --mount=type=secret), which measure does \
+                 not provide"
+            ),
+            "{stderr}"
+        );
+    }
+    for run in runs.iter().filter(|r| r.version.starts_with("20.")) {
+        let child = layerwise()
+            .env("DOCKER_HOST", &run.host)
+            .args(["measure", "--network", "none"])
+            .arg(fixture("deleted-file/Dockerfile"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("layerwise runs");
+        let out = wait_bounded(child, Duration::from_secs(300));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(stderr.contains("with the classic builder"), "{stderr}");
+    }
+}
+
+/// Whether BuildKit's status messages so far (protobuf, base64 in the `aux` of each JSON
+/// line) hold `text`, such as the name of a vertex that started.
+fn buildkit_says(stream: &str, text: &str) -> bool {
+    use base64::Engine;
+    stream.split("\"aux\":\"").skip(1).any(|rest| {
+        let encoded = rest.split('"').next().unwrap_or("");
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .is_ok_and(|bytes| String::from_utf8_lossy(&bytes).contains(text))
+    })
 }
 
 /// A unix socket in front of the daemon's that passes everything through, except that it cuts
@@ -463,7 +737,7 @@ impl CuttingProxy {
                         }
                         if is_build.load(Ordering::SeqCst) {
                             seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-                            if seen.contains(cut_at) {
+                            if seen.contains(cut_at) || buildkit_says(&seen, cut_at) {
                                 cut_flag.store(true, Ordering::SeqCst);
                                 let _ = c_write.write_all(&buf[..n]);
                                 let _ = c_write.shutdown(std::net::Shutdown::Both);
@@ -489,59 +763,57 @@ impl CuttingProxy {
 
 #[test]
 fn a_daemon_lost_mid_build_is_a_clear_error_and_what_was_built_is_removed() {
-    let Some(_daemon) = daemon(&[BUSYBOX]) else {
-        return;
-    };
-    let host = std::env::var("DOCKER_HOST").unwrap_or_default();
-    let Some(upstream) = host.strip_prefix("unix://").map(PathBuf::from) else {
-        common::skip(format!(
-            "the proxy needs DOCKER_HOST=unix://… (got {host:?})"
-        ));
-        return;
-    };
-    let proxy = CuttingProxy::start(upstream, "RUN sleep 600");
+    let (_daemons, runs) = runs(&[BUSYBOX]);
     let dir = write_dockerfile(ENDLESS);
-    let state = daemon_state();
-    let child = layerwise()
-        .arg("measure")
-        .arg(dir.path().join("Dockerfile"))
-        .env("DOCKER_HOST", format!("unix://{}", proxy.socket.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("layerwise runs");
-    let out = wait_bounded(child, Duration::from_secs(120));
-    let stderr = text(&out.stderr);
-    assert!(
-        proxy.cut.load(Ordering::SeqCst),
-        "the proxy never cut:\n{stderr}"
-    );
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("stopped answering during the original's build"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("removed the 1 image "), "{stderr}");
-    // the daemon cancels the build when its client goes; give it a moment to remove its
-    // container before looking
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while daemon_state().1 != state.1 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
+    for run in &runs {
+        let Some(upstream) = run.host.strip_prefix("unix://").map(PathBuf::from) else {
+            common::skip(format!(
+                "the proxy needs a daemon at unix://… (got {:?})",
+                run.host
+            ));
+            return;
+        };
+        let proxy = CuttingProxy::start(upstream, "RUN sleep 600");
+        let state = run.state();
+        let mut proxied = run.clone();
+        proxied.host = format!("unix://{}", proxy.socket.display());
+        let child = proxied
+            .command(&[dir.path().join("Dockerfile").to_str().unwrap()])
+            .spawn()
+            .expect("layerwise runs");
+        let out = wait_bounded(child, Duration::from_secs(120));
+        let stderr = text(&out.stderr);
+        assert!(
+            proxy.cut.load(Ordering::SeqCst),
+            "the proxy never cut:\n{stderr}"
+        );
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("stopped answering during the original's build"),
+            "{stderr}"
+        );
+        assert!(stderr.contains(removed_images(run)), "{stderr}");
+        // the daemon cancels the build when its client goes; give it a moment to remove its
+        // container before looking
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while run.state().1 != state.1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        run.assert_cleaned_up(&state);
     }
-    assert_cleaned_up(&state);
 }
 
 #[test]
 fn the_config_that_fix_reads_shapes_the_rewrite() {
-    let Some(_daemon) = daemon(&[BUSYBOX]) else {
-        return;
-    };
-    let state = daemon_state();
+    // the config decides the rewrite, whatever builds it: one run is enough
+    let (_daemons, runs) = runs(&[BUSYBOX]);
+    let Some(run) = runs.first() else { return };
+    let state = run.state();
     let config = tempfile::tempdir().expect("temp dir");
     let config = config.path().join("layerwise.yaml");
     std::fs::write(&config, "ignore: [LW101]\n").expect("write the config");
     let dockerfile = fixture("deleted-file/Dockerfile");
-    let out = measure(&[
+    let out = run.measure(&[
         dockerfile.to_str().unwrap(),
         "--format",
         "json",
@@ -549,7 +821,7 @@ fn the_config_that_fix_reads_shapes_the_rewrite() {
         config.to_str().unwrap(),
     ]);
     let v = report(&out);
-    assert_cleaned_up(&state);
+    run.assert_cleaned_up(&state);
     // LW101 was the only safe fix; with it off, `fix` changes nothing, and neither does measure
     assert!(applied(&v).is_empty(), "{:?}", applied(&v));
     assert_eq!(num(&v, "/saved_bytes"), 0);
@@ -629,9 +901,7 @@ fn our_context_tar_is_the_one_the_docker_cli_sends() {
     use layerwise::docker::context::{Context, ContextSpec};
     use std::os::unix::fs::PermissionsExt;
 
-    let Some(_daemon) = daemon(&[BUSYBOX]) else {
-        return;
-    };
+    let (_daemons, runs) = runs(&[BUSYBOX]);
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
     let dockerfile = "FROM layerwise/busybox\nCOPY . /ctx/\n";
@@ -671,9 +941,19 @@ fn our_context_tar_is_the_one_the_docker_cli_sends() {
         replaced: &[],
     })
     .expect("context tar");
-    let state = daemon_state();
+    let mut tar = Vec::new();
+    context.write(&mut tar).expect("the context tar is written");
+    // the classic builder of each daemon: the CLI's context for it is what ours follows
+    for run in runs.iter().filter(|r| !r.buildkit()) {
+        context_tar_matches_the_clis(run, root, &tar);
+    }
+}
+
+fn context_tar_matches_the_clis(run: &Run, root: &Path, tar: &[u8]) {
+    let state = run.state();
     let classic = |args: &[&str], stdin: Option<&[u8]>| -> Result<String, String> {
         let mut child = Command::new("docker")
+            .env("DOCKER_HOST", &run.host)
             .env("DOCKER_BUILDKIT", "0")
             .args(args)
             .stdin(if stdin.is_some() {
@@ -706,7 +986,7 @@ fn our_context_tar_is_the_one_the_docker_cli_sends() {
         ],
         None,
     );
-    let by_us = classic(&["build", "--network", "none", "-"], Some(&context.tar));
+    let by_us = classic(&["build", "--network", "none", "-"], Some(tar));
     let id = |out: &str| {
         out.lines()
             .rev()
@@ -717,7 +997,7 @@ fn our_context_tar_is_the_one_the_docker_cli_sends() {
     let cli_id = by_cli.as_deref().ok().and_then(id);
     let our_id = by_us.as_deref().ok().and_then(id);
     let listing = |image: &str| {
-        docker(&[
+        run.docker(&[
             "run",
             "--rm",
             "--network",
@@ -744,9 +1024,9 @@ fn our_context_tar_is_the_one_the_docker_cli_sends() {
     );
     // remove both, by id, before asserting anything
     for image in [&cli_id, &our_id].into_iter().flatten() {
-        let _ = docker(&["rmi", image]);
+        let _ = run.docker(&["rmi", image]);
     }
-    assert_cleaned_up(&state);
+    run.assert_cleaned_up(&state);
     let by_us = by_us.expect("our tar builds");
     by_cli.expect("the CLI builds the folder");
     let (Some(Ok(cli_files)), Some(Ok(our_files))) = listings else {
@@ -769,7 +1049,9 @@ fn our_context_tar_is_the_one_the_docker_cli_sends() {
             .any(|l| l.contains("node_modules") || l.contains("debug.log"))
     );
 
-    let version = docker(&["version", "--format", "{{.Client.Version}}"]).unwrap_or_default();
+    let version = run
+        .docker(&["version", "--format", "{{.Client.Version}}"])
+        .unwrap_or_default();
     let major: u32 = version
         .trim()
         .split('.')
@@ -801,18 +1083,22 @@ fn our_context_tar_is_the_one_the_docker_cli_sends() {
 
 #[test]
 fn target_and_build_args_reach_the_build_and_the_layer_map() {
-    let Some(_daemon) = daemon(&[BUSYBOX]) else {
-        return;
-    };
+    let (_daemons, runs) = runs(&[BUSYBOX]);
     // The last stage fails: only --target keeps it out. The RUN fails without the argument.
     let dir = write_dockerfile(
         "FROM layerwise/busybox AS build\nARG GREETING\n\
          RUN test \"$GREETING\" = hello && echo \"$GREETING\" > /greeting\n\
          RUN echo extra > /extra\n\nFROM layerwise/busybox\nRUN false\n",
     );
-    let state = daemon_state();
-    let out = measure(&[
-        dir.path().join("Dockerfile").to_str().unwrap(),
+    for run in &runs {
+        target_and_build_args_reach(run, dir.path());
+    }
+}
+
+fn target_and_build_args_reach(run: &Run, dir: &Path) {
+    let state = run.state();
+    let out = run.measure(&[
+        dir.join("Dockerfile").to_str().unwrap(),
         "--target",
         "build",
         "--build-arg",
@@ -821,7 +1107,7 @@ fn target_and_build_args_reach_the_build_and_the_layer_map() {
         "json",
     ]);
     let v = report(&out);
-    assert_cleaned_up(&state);
+    run.assert_cleaned_up(&state);
     assert!(
         applied(&v).contains(&"LW101".to_string()),
         "{:?}",

@@ -14,12 +14,12 @@ use std::time::Duration;
 use bollard::Docker;
 
 use super::{Exit, load, print_config_error};
-use crate::cli::{MeasureArgs, MeasureFormat};
+use crate::cli::{BuilderChoice, MeasureArgs, MeasureFormat};
 use crate::config::{ConfigError, Configs};
 use crate::discover::display_path;
-use crate::docker::build::{BuildError, BuildRequest, Failure, Tracker, build};
+use crate::docker::build::{BuildError, BuildRequest, Builder, Failure, Tracker, build};
 use crate::docker::compare::{Comparison, Rebuild, Side};
-use crate::docker::connect::{connect, docker_host};
+use crate::docker::connect::{build_cache_bytes, connect, default_builder, docker_host};
 use crate::docker::context::{Context, ContextSpec, edit_target, edited};
 use crate::docker::image::read_image;
 use crate::docker::{DockerError, cleanup};
@@ -27,7 +27,7 @@ use crate::fix::Safety;
 use crate::fixer::fix_text;
 use crate::fixer::summary;
 use crate::lint::LintOptions;
-use crate::syntax::Dockerfile;
+use crate::syntax::{Dockerfile, Keyword};
 
 /// One version of the Dockerfile, ready to build.
 struct Version {
@@ -122,6 +122,11 @@ fn prepare(args: &MeasureArgs) -> Result<Plan, Unprepared> {
         ));
     }
     let df = load(&dockerfile).map_err(|e| format!("{display}: {}", e.message))?;
+    let df = if args.builtin_frontend {
+        Dockerfile::parse(without_syntax(&df))
+    } else {
+        df
+    };
     if let Some(error) = df.errors.first() {
         let line = df.position(error.span.start).line + 1;
         return Err(Unprepared::Other(format!(
@@ -157,7 +162,11 @@ fn prepare(args: &MeasureArgs) -> Result<Plan, Unprepared> {
         config,
         ..LintOptions::default()
     };
-    let outcome = fix_text(df.text(), &options, max);
+    let mut outcome = fix_text(df.text(), &options, max);
+    if let Some(path) = &args.rewrite_from {
+        let rewrite = load(path).map_err(|e| format!("{}: {}", display_path(path), e.message))?;
+        outcome.text = rewrite.text().to_string();
+    }
     // The files the fixes write, folded as `fix` folds them.
     let mut written = LintOptions::default();
     for change in &outcome.files {
@@ -170,8 +179,8 @@ fn prepare(args: &MeasureArgs) -> Result<Plan, Unprepared> {
             after_ignore = Some(text.clone());
         } else {
             eprintln!(
-                "warning: the rewrite also writes {}, which the classic builder measure uses \
-                 does not read; measured without it",
+                "warning: the rewrite also writes {}, which measure does not apply to the \
+                 context it sends; measured without it",
                 display_path(path)
             );
         }
@@ -205,11 +214,38 @@ fn prepare(args: &MeasureArgs) -> Result<Plan, Unprepared> {
 }
 
 fn empty_context() -> Context {
-    Context {
-        tar: Vec::new(),
-        dockerfile: String::new(),
-        visible: Vec::new(),
-    }
+    Context::empty()
+}
+
+/// The text with its `# syntax=` directive left out, so BuildKit uses the daemon's built-in
+/// frontend. Directives must stay together at the top, so a comment saying what was left out
+/// goes after the last of them: the instructions keep their line numbers.
+fn without_syntax(df: &Dockerfile) -> String {
+    let directives: Vec<_> = df.directives().collect();
+    let Some(syntax) = directives
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case("syntax"))
+    else {
+        return df.text().to_string();
+    };
+    let text = df.text();
+    let line_end = |at: usize| text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+    let (start, end) = (syntax.span.start, line_end(syntax.span.start));
+    let last_end = directives
+        .iter()
+        .map(|d| line_end(d.span.start))
+        .max()
+        .unwrap_or(end);
+    let note = format!(
+        "# (layerwise measure --builtin-frontend left out: syntax={})\n",
+        syntax.value
+    );
+    let mut out = String::with_capacity(text.len() + note.len());
+    out.push_str(&text[..start]);
+    out.push_str(&text[end..last_end]);
+    out.push_str(&note);
+    out.push_str(&text[last_end..]);
+    out
 }
 
 /// `K=V` pairs; `K` alone takes K's value from the environment, and is left out when unset
@@ -251,14 +287,42 @@ async fn measure(args: &MeasureArgs, plan: &Plan) -> Exit {
             return Exit::Trouble;
         }
     };
+    let builder = match choose_builder(args.builder, &host).await {
+        Ok(builder) => builder,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Trouble;
+        }
+    };
+    if let Err(message) = check_builder(plan, builder) {
+        eprintln!("error: {message}");
+        return Exit::Trouble;
+    }
+    note_mounts(plan, builder);
+    let cache_before = match builder {
+        Builder::BuildKit => build_cache_bytes(&client, &host, Duration::from_secs(60))
+            .await
+            .ok()
+            .flatten(),
+        Builder::Classic => None,
+    };
     let tracker = Tracker::default();
     let exit = tokio::select! {
-        exit = run_builds(&client, &host, args, plan, &tracker) => exit,
+        exit = run_builds(&client, &host, builder, args, plan, &tracker) => exit,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("interrupted: the build was stopped");
             Exit::Trouble
         }
     };
+    if let Some(before) = cache_before
+        && let Ok(Some(after)) = build_cache_bytes(&client, &host, Duration::from_secs(60)).await
+    {
+        // BuildKit keeps its cache as `docker build` leaves it; say what this run added
+        eprintln!(
+            "the builds added {} to the daemon's build cache (`docker builder prune` removes it)",
+            indicatif::HumanBytes(after.saturating_sub(before))
+        );
+    }
     if args.keep_images {
         eprintln!("kept the images built (--keep-images)");
         return exit;
@@ -290,11 +354,12 @@ fn plural(n: usize) -> &'static str {
 async fn run_builds(
     client: &Docker,
     host: &str,
+    builder: Builder,
     args: &MeasureArgs,
     plan: &Plan,
     tracker: &Tracker,
 ) -> Exit {
-    match builds(client, host, args, plan, tracker).await {
+    match builds(client, host, builder, args, plan, tracker).await {
         Ok(comparison) => {
             let text = match args.format {
                 MeasureFormat::Table => comparison.to_table(),
@@ -310,6 +375,7 @@ async fn run_builds(
 async fn builds(
     client: &Docker,
     host: &str,
+    builder: Builder,
     args: &MeasureArgs,
     plan: &Plan,
     tracker: &Tracker,
@@ -320,14 +386,17 @@ async fn builds(
         format!("fixes {}", summary(&plan.applied))
     };
     eprintln!(
-        "measuring {} before and after `layerwise fix` ({fixes}) on the daemon at {host}",
-        plan.display
+        "measuring {} before and after `layerwise fix` ({fixes}) on the daemon at {host}, \
+         with {}",
+        plan.display,
+        builder.name()
     );
     let before = build(
         client,
         request(
             args,
             plan,
+            builder,
             &plan.before,
             plan.before.label,
             &plan.before.context,
@@ -336,7 +405,7 @@ async fn builds(
         tracker,
     )
     .await
-    .map_err(|e| stop_original(&e, host, "the original"))?;
+    .map_err(|e| stop_original(&e, host, plan, "the original"))?;
 
     let after = if plan.unchanged() {
         None
@@ -344,6 +413,7 @@ async fn builds(
         let after_request = request(
             args,
             plan,
+            builder,
             &plan.after,
             plan.after.label,
             &plan.after.context,
@@ -355,7 +425,7 @@ async fn builds(
                 report_defect(plan, &e);
                 return Err(Exit::FixDefect);
             }
-            Err(e) => return Err(stop_original(&e, host, "the rewrite")),
+            Err(e) => return Err(stop_original(&e, host, plan, "the rewrite")),
         }
     };
 
@@ -392,10 +462,10 @@ async fn builds(
                 eprintln!("error: {e}");
                 Exit::Trouble
             })?;
-            let rebuild_request = request(args, plan, version, label, &context, false);
+            let rebuild_request = request(args, plan, builder, version, label, &context, false);
             let built = build(client, rebuild_request, tracker)
                 .await
-                .map_err(|e| stop_original(&e, host, "the rebuild after an edit"))?;
+                .map_err(|e| stop_original(&e, host, plan, "the rebuild after an edit"))?;
             rebuilds[i] = Some(Rebuild {
                 seconds: built.seconds,
                 steps: built.rebuilt_steps(),
@@ -422,6 +492,7 @@ async fn builds(
     };
     Ok(Comparison::new(
         plan.display.clone(),
+        builder,
         plan.applied.clone(),
         edited_file,
         before_side,
@@ -432,6 +503,7 @@ async fn builds(
 fn request<'a>(
     args: &'a MeasureArgs,
     plan: &'a Plan,
+    builder: Builder,
     version: &'a Version,
     label: &'a str,
     context: &'a Context,
@@ -439,8 +511,8 @@ fn request<'a>(
 ) -> BuildRequest<'a> {
     BuildRequest {
         label,
-        tar: context.tar.clone(),
-        dockerfile: &context.dockerfile,
+        context,
+        builder,
         no_cache: cold,
         network: args.network.as_str(),
         target: args.target.as_deref(),
@@ -450,12 +522,172 @@ fn request<'a>(
     }
 }
 
+/// The builder `--builder` names, or for `auto` the daemon's default.
+async fn choose_builder(choice: BuilderChoice, host: &str) -> Result<Builder, String> {
+    match choice {
+        BuilderChoice::BuildKit => Ok(Builder::BuildKit),
+        BuilderChoice::Classic => Ok(Builder::Classic),
+        BuilderChoice::Auto => default_builder(host, Duration::from_secs(30))
+            .await
+            .map_err(|e| format!("cannot ask the daemon at {host} for its builder: {e}")),
+    }
+}
+
+/// Where the Dockerfile uses what only BuildKit builds: `(line, what)`.
+fn needs_buildkit(df: &Dockerfile) -> Option<(usize, String)> {
+    for inst in df.instructions() {
+        let line = df.position(inst.span.start).line + 1;
+        if !inst.heredocs.is_empty() {
+            return Some((line, "a heredoc".into()));
+        }
+        for flag in &inst.flags {
+            let name = flag.name.to_ascii_lowercase();
+            let buildkit_only = match inst.keyword {
+                Keyword::Run => matches!(name.as_str(), "mount" | "security"),
+                Keyword::Copy | Keyword::Add => {
+                    matches!(
+                        name.as_str(),
+                        "link" | "chmod" | "parents" | "exclude" | "checksum" | "keep-git-dir"
+                    )
+                }
+                _ => false,
+            };
+            if buildkit_only {
+                return Some((line, format!("{} --{name}", inst.keyword.as_str())));
+            }
+        }
+    }
+    None
+}
+
+/// The classic builder cannot build BuildKit's syntax: say so before building anything.
+fn check_builder(plan: &Plan, builder: Builder) -> Result<(), String> {
+    if builder == Builder::BuildKit {
+        return Ok(());
+    }
+    for version in [&plan.before, &plan.after] {
+        if let Some((line, what)) = needs_buildkit(&version.df) {
+            let whose = if version.label == "before" {
+                plan.display.clone()
+            } else {
+                format!("the rewrite of {}", plan.display)
+            };
+            return Err(format!(
+                "{whose} uses {what} (line {line}), which only BuildKit builds, and the builder \
+                 here is the classic one: try --builder buildkit"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `RUN --mount=type=secret|ssh` mounts of the Dockerfile: `(line, type, id)`.
+fn secret_mounts(df: &Dockerfile) -> Vec<(usize, String, String)> {
+    let mut out = Vec::new();
+    for inst in df.instructions() {
+        if inst.keyword != Keyword::Run {
+            continue;
+        }
+        for mount in inst.flag_values("mount") {
+            let fields: Vec<(&str, &str)> = mount
+                .split(',')
+                .map(|f| f.split_once('=').unwrap_or((f, "")))
+                .collect();
+            let get = |key: &str| {
+                fields
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| *v)
+            };
+            let kind = get("type").unwrap_or("bind").to_ascii_lowercase();
+            if kind == "secret" || kind == "ssh" {
+                let id = get("id").unwrap_or("default").to_string();
+                out.push((df.position(inst.span.start).line + 1, kind, id));
+            }
+        }
+    }
+    out
+}
+
+/// measure passes no secrets and no ssh agent to its builds: say so before they start.
+fn note_mounts(plan: &Plan, builder: Builder) {
+    if builder != Builder::BuildKit {
+        return;
+    }
+    for (line, kind, id) in secret_mounts(&plan.before.df) {
+        let what = if kind == "secret" {
+            format!("secret `{id}`")
+        } else {
+            format!("ssh agent `{id}`")
+        };
+        eprintln!(
+            "note: line {line} mounts the {what} (RUN --mount=type={kind}); measure provides \
+             none to its builds, so BuildKit mounts nothing there, or fails the step when the \
+             mount is required"
+        );
+    }
+}
+
+/// What the daemon's message alone does not say: a `# syntax=` frontend that could not be
+/// pulled, or a step that needed a secret or ssh agent measure does not provide.
+fn explain_failure(plan: &Plan, e: &BuildError, message: &str) {
+    if let Some(syntax) = plan
+        .before
+        .df
+        .directives()
+        .find(|d| d.name.eq_ignore_ascii_case("syntax"))
+    {
+        let image = syntax.value.split_whitespace().next().unwrap_or_default();
+        let name = image.split([':', '@']).next().unwrap_or(image);
+        let failed_vertex = e
+            .step
+            .as_ref()
+            .map(|s| s.instruction.as_str())
+            .unwrap_or("");
+        if !name.is_empty() && (message.contains(name) || failed_vertex.contains(name)) {
+            let line = plan.before.df.position(syntax.span.start).line + 1;
+            eprintln!(
+                "  the `# syntax={}` line (line {line}) asks BuildKit to run the frontend image \
+                 {image}, which the daemon could not get; --builtin-frontend builds with the \
+                 daemon's own Dockerfile frontend instead",
+                syntax.value
+            );
+            return;
+        }
+    }
+    if message.contains("network bridge not found") {
+        eprintln!(
+            "  the daemon has no bridge network, which BuildKit needs for --network default: \
+             use --network none, or --network host when a step downloads"
+        );
+        return;
+    }
+    let Some(step) = &e.step else { return };
+    for (line, kind, id) in secret_mounts(&plan.before.df) {
+        let in_step = step.instruction.contains(&format!("type={kind}"));
+        let named = message.contains(&id) || step.output.iter().any(|l| l.contains(&id));
+        if in_step || (named && (message.contains("secret") || message.contains("ssh"))) {
+            eprintln!(
+                "  line {line} mounts the {} `{id}` (RUN --mount=type={kind}), which measure \
+                 does not provide to its builds",
+                if kind == "secret" {
+                    "secret"
+                } else {
+                    "ssh agent"
+                }
+            );
+            return;
+        }
+    }
+}
+
 /// A build that did not give an image for a reason other than a fix defect.
-fn stop_original(e: &BuildError, host: &str, what: &str) -> Exit {
+fn stop_original(e: &BuildError, host: &str, plan: &Plan, what: &str) -> Exit {
     match &e.failure {
         Failure::Failed(message) => {
             eprintln!("error: {what} does not build: {message}");
             show_step(e);
+            explain_failure(plan, e, message);
         }
         Failure::TimedOut(limit) => {
             eprintln!(
@@ -535,5 +767,54 @@ mod tests {
         assert_eq!(args.get("B").map(String::as_str), Some("=x"));
         assert!(!args.contains_key("LW_UNSET_FOR_TEST"));
         assert!(parse_build_args(&["=v".into()]).is_err());
+    }
+
+    #[test]
+    fn the_syntax_line_leaves_and_the_other_directives_and_lines_stay() {
+        let df = Dockerfile::parse("# syntax=docker/dockerfile:1\n# escape=`\nFROM x\nRUN a\n");
+        let text = without_syntax(&df);
+        assert_eq!(
+            text,
+            "# escape=`\n# (layerwise measure --builtin-frontend left out: \
+             syntax=docker/dockerfile:1)\nFROM x\nRUN a\n"
+        );
+        let again = Dockerfile::parse(text.as_str());
+        assert_eq!(again.escape, '`');
+        assert_eq!(again.directives().count(), 1);
+        let plain = Dockerfile::parse("FROM x\n");
+        assert_eq!(without_syntax(&plain), "FROM x\n");
+    }
+
+    #[test]
+    fn buildkit_only_syntax_is_found_with_its_line() {
+        let needs = |text: &str| needs_buildkit(&Dockerfile::parse(text));
+        assert_eq!(needs("FROM x\nRUN true\nCOPY --from=a / /\n"), None);
+        assert_eq!(
+            needs("FROM x\nRUN true\nCOPY --chmod=755 a /a\n"),
+            Some((3, "COPY --chmod".to_string()))
+        );
+        assert_eq!(
+            needs("FROM x\nRUN --mount=type=cache,target=/c true\n"),
+            Some((2, "RUN --mount".to_string()))
+        );
+        assert_eq!(
+            needs("FROM x\nCOPY <<EOF /a\nhi\nEOF\n"),
+            Some((2, "a heredoc".to_string()))
+        );
+    }
+
+    #[test]
+    fn secret_and_ssh_mounts_are_found() {
+        let df = Dockerfile::parse(
+            "FROM x\nRUN --mount=type=secret,id=npm --mount=type=cache,target=/c true\n\
+             RUN --mount=type=ssh true\n",
+        );
+        assert_eq!(
+            secret_mounts(&df),
+            [
+                (2, "secret".to_string(), "npm".to_string()),
+                (3, "ssh".to_string(), "default".to_string())
+            ]
+        );
     }
 }

@@ -1,22 +1,46 @@
-//! One build through the classic builder: the context tar goes up, the daemon's output streams
-//! back (`Step N/M : …`, ` ---> Using cache`, ` ---> <id>`), and every image and container
-//! it names is recorded as it streams by, so that whatever stops the build, what it made can
-//! be removed.
+//! One build, through the classic builder or BuildKit: the context tar goes up (streamed from
+//! disk), the daemon's output streams back, and every image and container it names is
+//! recorded as it streams by, so that whatever stops the build, what it made can be removed.
 //!
-//! Why the classic builder: BuildKit through the Engine API needs a gRPC session beside the
-//! request (bollard's `buildkit` feature: tonic, a TLS stack, a session protocol), Podman's
-//! socket does not serve it, and the classic builder's output names every intermediate image,
-//! which is what a clean-up needs. Layer sizes and caches do not depend on the builder.
+//! The classic builder talks in text (`Step N/M : …`, ` ---> Using cache`, ` ---> <id>`,
+//! the RUN output), naming every intermediate image and container. BuildKit talks in status
+//! messages (bollard's `buildkit` feature: a gRPC session runs beside the request): vertexes
+//! named `[stage 2/4] RUN …` with a cached flag, an error, and the logs of each; it names only
+//! the final image, and keeps its cache in the daemon's build cache rather than in images.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
+use bollard::moby::buildkit::v1::StatusResponse;
+use bollard::models::BuildInfoAux;
 use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::context::Context;
+
+/// Which of the daemon's builders runs a build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Builder {
+    Classic,
+    #[serde(rename = "buildkit")]
+    BuildKit,
+}
+
+impl Builder {
+    pub fn name(self) -> &'static str {
+        match self {
+            Builder::Classic => "the classic builder",
+            Builder::BuildKit => "BuildKit",
+        }
+    }
+}
 
 /// The ids a run made, recorded while builds stream; [`super::cleanup`] removes them.
 #[derive(Clone, Debug, Default)]
@@ -39,9 +63,8 @@ fn record(tracker: &Tracker, f: impl FnOnce(&mut Made)) {
 pub struct BuildRequest<'a> {
     /// Shown in the progress: `before`, `after (rebuild)`.
     pub label: &'a str,
-    pub tar: Vec<u8>,
-    /// The Dockerfile's name in the tar.
-    pub dockerfile: &'a str,
+    pub context: &'a Context,
+    pub builder: Builder,
     /// Build without the cache (a cold build).
     pub no_cache: bool,
     pub network: &'a str,
@@ -52,10 +75,11 @@ pub struct BuildRequest<'a> {
     pub timeout: Duration,
 }
 
-/// One `Step N/M` of the output.
+/// One step of the build: a classic `Step N/M`, or a BuildKit vertex.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Step {
-    /// The instruction as the builder echoes it: `RUN apk add curl`.
+    /// The instruction as the builder echoes it: `RUN apk add curl`; for a BuildKit vertex
+    /// that is no instruction, its name (`[internal] load metadata for …`).
     pub instruction: String,
     pub cached: bool,
     /// What the step printed (its RUN output, or the builder's notes).
@@ -101,9 +125,22 @@ pub enum Failure {
 #[derive(Clone, Debug)]
 pub struct BuildError {
     pub failure: Failure,
-    /// The step that was running, with its output so far.
+    /// The step that failed or was running, with its output so far.
     pub step: Option<Step>,
     pub steps: Vec<Step>,
+}
+
+/// A BuildKit session id no other build of this process or another uses.
+fn session_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "layerwise-{}-{}-{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Runs the build, showing progress on stderr, and records what it makes in `tracker`.
@@ -113,13 +150,18 @@ pub async fn build(
     tracker: &Tracker,
 ) -> Result<Built, BuildError> {
     let mut options = BuildImageOptionsBuilder::default()
-        .dockerfile(request.dockerfile)
+        .dockerfile(&request.context.dockerfile)
         .nocache(request.no_cache)
         .rm(true)
         .forcerm(true)
         .networkmode(request.network)
-        .buildargs(request.build_args)
-        .version(BuilderVersion::BuilderV1);
+        .buildargs(request.build_args);
+    options = match request.builder {
+        Builder::Classic => options.version(BuilderVersion::BuilderV1),
+        Builder::BuildKit => options
+            .version(BuilderVersion::BuilderBuildKit)
+            .session(&session_id()),
+    };
     if let Some(target) = request.target {
         options = options.target(target);
     }
@@ -129,7 +171,8 @@ pub async fn build(
     let progress = Progress::new(request.label);
     let started = Instant::now();
     let mut output = Output::default();
-    let body = bollard::body_full(request.tar.into());
+    let (body, context_failure) = request.context.body();
+    let body = bollard::body_try_stream(body);
     let mut stream = client.build_image(options.build(), None, Some(body));
     let deadline = tokio::time::sleep(request.timeout);
     tokio::pin!(deadline);
@@ -141,9 +184,17 @@ pub async fn build(
         match item {
             None => break Ok(()),
             Some(Ok(info)) => {
-                if let Some(id) = info.aux.and_then(|a| a.id) {
-                    record(tracker, |m| m.images.push(id.clone()));
-                    output.image = Some(id);
+                match info.aux {
+                    Some(BuildInfoAux::Default(image)) => {
+                        if let Some(id) = image.id {
+                            record(tracker, |m| m.images.push(id.clone()));
+                            output.image = Some(id);
+                        }
+                    }
+                    Some(BuildInfoAux::BuildKit(status)) => {
+                        output.buildkit(status, &progress);
+                    }
+                    None => {}
                 }
                 if let Some(text) = info.stream {
                     output.push(&text, tracker, &progress);
@@ -161,38 +212,91 @@ pub async fn build(
     output.flush(tracker, &progress);
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();
-    let fail = |failure: Failure, output: Output| BuildError {
-        failure,
-        step: output.steps.last().cloned(),
-        steps: output.steps,
+    // a context file that could not be read cuts the tar: say that, not the daemon's EOF
+    let ended = match (ended, context_failure.get()) {
+        (Err(Failure::Failed(_) | Failure::Lost(_)), Some(why)) => {
+            Err(Failure::Failed(format!("sending the context: {why}")))
+        }
+        (ended, _) => ended,
     };
     match (ended, output.image.clone()) {
-        (Err(failure), _) => Err(fail(failure, output)),
-        (Ok(()), None) => Err(fail(
-            Failure::Lost("the build stream ended without naming an image".into()),
-            output,
-        )),
+        (Err(failure), _) => Err(output.into_error(failure)),
+        (Ok(()), None) => Err(output.into_error(Failure::Lost(
+            "the build stream ended without naming an image".into(),
+        ))),
         (Ok(()), Some(image)) => {
-            let cached = output.steps.iter().filter(|s| s.cached).count();
+            let steps = output.into_steps();
+            let cached = steps.iter().filter(|s| s.cached).count();
             eprintln!(
-                "{}: built in {seconds:.1} s, {} steps ({cached} from cache)",
+                "{}: built in {seconds:.1} s by {}, {} steps ({cached} from cache)",
                 request.label,
-                output.steps.len()
+                request.builder.name(),
+                steps.len()
             );
             Ok(Built {
                 image,
                 seconds,
-                steps: output.steps,
+                steps,
             })
         }
     }
 }
 
-/// The stream's text, split into steps.
+/// The most lines of output kept per step: the end is what explains a failure.
+const KEPT_LINES: usize = 1000;
+
+fn keep_line(lines: &mut Vec<String>, line: String) {
+    if lines.len() == KEPT_LINES {
+        lines.remove(0);
+    }
+    lines.push(line);
+}
+
+/// One BuildKit vertex as its status messages tell it.
+#[derive(Clone, Debug, Default)]
+struct Vertex {
+    name: String,
+    cached: bool,
+    started: bool,
+    completed: bool,
+    error: String,
+    lines: Vec<String>,
+    partial: String,
+    shown: bool,
+}
+
+impl Vertex {
+    /// The instruction of a Dockerfile step (`[stage 2/4] RUN …` → `RUN …`); `None` for the
+    /// builder's own vertexes (`[internal] …`, `exporting to image`, `resolve image config …`).
+    fn instruction(&self) -> Option<&str> {
+        let rest = self.name.strip_prefix('[')?;
+        let (tag, instruction) = rest.split_once("] ")?;
+        let counter = tag.rsplit(' ').next()?;
+        let (n, m) = counter.split_once('/')?;
+        let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        (numeric(n) && numeric(m)).then_some(instruction)
+    }
+
+    fn step(&self) -> Step {
+        let mut output = self.lines.clone();
+        if !self.partial.is_empty() {
+            output.push(self.partial.clone());
+        }
+        Step {
+            instruction: self.instruction().unwrap_or(&self.name).to_string(),
+            cached: self.cached,
+            output,
+        }
+    }
+}
+
+/// The stream, split into steps: classic text lines, or BuildKit vertexes.
 #[derive(Default)]
 struct Output {
     partial: String,
     steps: Vec<Step>,
+    vertexes: Vec<Vertex>,
+    by_digest: HashMap<String, usize>,
     image: Option<String>,
 }
 
@@ -255,7 +359,104 @@ impl Output {
             return;
         }
         if let Some(step) = self.steps.last_mut() {
-            step.output.push(line.to_string());
+            keep_line(&mut step.output, line.to_string());
+        }
+    }
+
+    fn vertex(&mut self, digest: &str) -> &mut Vertex {
+        let at = match self.by_digest.get(digest) {
+            Some(&at) => at,
+            None => {
+                self.vertexes.push(Vertex::default());
+                self.by_digest
+                    .insert(digest.to_string(), self.vertexes.len() - 1);
+                self.vertexes.len() - 1
+            }
+        };
+        &mut self.vertexes[at]
+    }
+
+    /// One BuildKit status message: vertexes that started, ended, came from the cache or
+    /// failed, and the logs of each.
+    fn buildkit(&mut self, status: StatusResponse, progress: &Progress) {
+        for v in status.vertexes {
+            let vertex = self.vertex(&v.digest);
+            if !v.name.is_empty() {
+                vertex.name = v.name;
+            }
+            vertex.cached |= v.cached;
+            vertex.started |= v.started.is_some();
+            vertex.completed |= v.completed.is_some();
+            if !v.error.is_empty() {
+                vertex.error = v.error;
+            }
+            if !vertex.shown && vertex.started && vertex.instruction().is_some() {
+                vertex.shown = true;
+                let line = if vertex.cached {
+                    format!("{} (cached)", vertex.name)
+                } else {
+                    vertex.name.clone()
+                };
+                progress.step(&line);
+            }
+        }
+        for log in status.logs {
+            let vertex = self.vertex(&log.vertex);
+            vertex.partial.push_str(&String::from_utf8_lossy(&log.msg));
+            while let Some(end) = vertex.partial.find('\n') {
+                let line: String = vertex.partial.drain(..=end).collect();
+                // a progress bar redraws its line after \r: keep what it ended as
+                let line = line.trim_end_matches(['\n', '\r']);
+                let line = line.rsplit('\r').next().unwrap_or(line).to_string();
+                keep_line(&mut vertex.lines, line);
+            }
+        }
+    }
+
+    /// The steps, in the order they appeared: the classic builder's, or BuildKit's vertexes of
+    /// Dockerfile instructions.
+    fn into_steps(self) -> Vec<Step> {
+        if self.vertexes.is_empty() {
+            return self.steps;
+        }
+        self.vertexes
+            .iter()
+            .filter(|v| v.instruction().is_some())
+            .map(Vertex::step)
+            .collect()
+    }
+
+    fn into_error(self, failure: Failure) -> BuildError {
+        if self.vertexes.is_empty() {
+            return BuildError {
+                failure,
+                step: self.steps.last().cloned(),
+                steps: self.steps,
+            };
+        }
+        // the vertex that failed; else the one still running; else the last step
+        let failed = self
+            .vertexes
+            .iter()
+            .rev()
+            .find(|v| !v.error.is_empty())
+            .or_else(|| {
+                self.vertexes
+                    .iter()
+                    .rev()
+                    .find(|v| v.started && !v.completed && v.instruction().is_some())
+            })
+            .or_else(|| {
+                self.vertexes
+                    .iter()
+                    .rev()
+                    .find(|v| v.instruction().is_some())
+            })
+            .map(Vertex::step);
+        BuildError {
+            failure,
+            step: failed,
+            steps: self.into_steps(),
         }
     }
 }
@@ -377,5 +578,159 @@ mod tests {
         assert_eq!(output.steps[1].output, ["oops"]);
         assert!(made.images.is_empty());
         assert_eq!(made.containers, ["abc"]);
+    }
+
+    use bollard::moby::buildkit::v1::{Vertex as V, VertexLog};
+    use bollard_buildkit_proto::google::protobuf::Timestamp;
+
+    fn vertex(digest: &str, name: &str, cached: bool, done: bool, error: &str) -> V {
+        V {
+            digest: digest.into(),
+            name: name.into(),
+            cached,
+            started: Some(Timestamp::default()),
+            completed: done.then(Timestamp::default),
+            error: error.into(),
+            ..V::default()
+        }
+    }
+
+    fn log(digest: &str, text: &str) -> VertexLog {
+        VertexLog {
+            vertex: digest.into(),
+            msg: text.as_bytes().to_vec(),
+            ..VertexLog::default()
+        }
+    }
+
+    fn quiet() -> Progress {
+        Progress {
+            label: "test".into(),
+            bar: None,
+        }
+    }
+
+    #[test]
+    fn buildkit_vertexes_of_instructions_are_the_steps() {
+        let mut output = Output::default();
+        let progress = quiet();
+        output.buildkit(
+            StatusResponse {
+                vertexes: vec![
+                    vertex(
+                        "a",
+                        "[internal] load build definition from Dockerfile",
+                        false,
+                        true,
+                        "",
+                    ),
+                    vertex(
+                        "b",
+                        "[1/3] FROM docker.io/layerwise/busybox:latest",
+                        false,
+                        true,
+                        "",
+                    ),
+                    vertex("c", "[build 2/3] RUN echo hi", true, true, ""),
+                ],
+                ..StatusResponse::default()
+            },
+            &progress,
+        );
+        // a later message updates a vertex by digest; logs come in pieces, with \r redraws
+        output.buildkit(
+            StatusResponse {
+                vertexes: vec![vertex("d", "[build 3/3] COPY . /src", false, false, "")],
+                logs: vec![
+                    log("d", "copying 10%\rcopying 100%\nall co"),
+                    log("d", "pied\n"),
+                ],
+                ..StatusResponse::default()
+            },
+            &progress,
+        );
+        output.buildkit(
+            StatusResponse {
+                vertexes: vec![vertex("d", "", false, true, "")],
+                ..StatusResponse::default()
+            },
+            &progress,
+        );
+        let steps = output.into_steps();
+        let summary: Vec<(&str, bool)> = steps
+            .iter()
+            .map(|s| (s.instruction.as_str(), s.cached))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("FROM docker.io/layerwise/busybox:latest", false),
+                ("RUN echo hi", true),
+                ("COPY . /src", false),
+            ]
+        );
+        assert_eq!(steps[2].output, ["copying 100%", "all copied"]);
+        let built = Built {
+            image: "x".into(),
+            seconds: 0.0,
+            steps,
+        };
+        assert_eq!(built.rebuilt_steps(), 1);
+    }
+
+    #[test]
+    fn a_buildkit_failure_names_the_vertex_that_failed_or_was_running() {
+        let progress = quiet();
+        let mut output = Output::default();
+        output.buildkit(
+            StatusResponse {
+                vertexes: vec![
+                    vertex("r", "[2/3] RUN exit 7", false, true, "exit code: 7"),
+                    vertex("x", "exporting to image", false, false, ""),
+                ],
+                logs: vec![log("r", "last words")],
+                ..StatusResponse::default()
+            },
+            &progress,
+        );
+        let error = output.into_error(Failure::Failed("exit code: 7".into()));
+        let step = error.step.expect("the failed step");
+        assert_eq!(step.instruction, "RUN exit 7");
+        assert_eq!(step.output, ["last words"]);
+
+        let mut output = Output::default();
+        output.buildkit(
+            StatusResponse {
+                vertexes: vec![
+                    vertex("a", "[2/3] RUN true", false, true, ""),
+                    vertex("b", "[3/3] RUN sleep 600", false, false, ""),
+                ],
+                ..StatusResponse::default()
+            },
+            &progress,
+        );
+        let error = output.into_error(Failure::TimedOut(Duration::from_secs(3)));
+        assert_eq!(error.step.expect("running").instruction, "RUN sleep 600");
+
+        // a vertex of the builder's own (a frontend image that cannot be pulled) is named too
+        let mut output = Output::default();
+        output.buildkit(
+            StatusResponse {
+                vertexes: vec![vertex(
+                    "f",
+                    "resolve image config for docker.io/docker/dockerfile:1",
+                    false,
+                    true,
+                    "failed to resolve",
+                )],
+                ..StatusResponse::default()
+            },
+            &progress,
+        );
+        let error = output.into_error(Failure::Failed("failed to resolve".into()));
+        assert_eq!(
+            error.step.expect("the vertex").instruction,
+            "resolve image config for docker.io/docker/dockerfile:1"
+        );
     }
 }

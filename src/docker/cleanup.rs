@@ -61,13 +61,26 @@ pub async fn remove(client: &Docker, made: &Made, before: &Before) -> Removed {
             .force(true)
             .v(true)
             .build();
-        match client.remove_container(&id, Some(options)).await {
-            Ok(()) => removed.containers += 1,
-            // the builder removes its containers itself; one already gone is fine
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {}
-            Err(e) => removed.left.push((id, super::reason(&e))),
+        // The builder removes its containers itself (Docker 26's classic builder even after
+        // its client went): one already gone is fine, and one it is removing is waited for.
+        let mut tries = 0;
+        loop {
+            match client.remove_container(&id, Some(options.clone())).await {
+                Ok(()) => removed.containers += 1,
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {}
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 409,
+                    message,
+                }) if message.contains("in progress") && tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    continue;
+                }
+                Err(e) => removed.left.push((id.clone(), super::reason(&e))),
+            }
+            break;
         }
     }
     let present = match list(client).await {
@@ -128,6 +141,8 @@ pub async fn remove(client: &Docker, made: &Made, before: &Before) -> Removed {
         if refused.is_empty() {
             break;
         }
+        // a container the daemon is still removing holds its image a moment longer
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         pending = refused.iter().map(|(id, _)| id.clone()).collect();
     }
     removed.left.extend(refused);

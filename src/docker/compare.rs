@@ -1,8 +1,8 @@
 //! The two builds side by side: each image's layers mapped to the Dockerfile's instructions,
 //! the totals, and their rendering as tables or JSON.
 //!
-//! The map comes from the image config: the classic builder writes one history step per
-//! instruction after FROM, and the steps before those are the base image's. So the last N
+//! The map comes from the image config: both builders write one history step per instruction
+//! after FROM, and the steps before those are the base image's. So the last N
 //! steps, N being the instructions of the built stage and of the stages it is built `FROM`,
 //! belong to those instructions in order; each step's `created_by` is checked against its
 //! instruction's keyword, and a step that does not fit is left unmapped rather than guessed.
@@ -13,6 +13,7 @@ use comfy_table::{CellAlignment, Table, presets};
 use indicatif::HumanBytes;
 use serde::Serialize;
 
+use super::build::Builder;
 use super::image::{HistoryItem, ImageFacts};
 use crate::model::Stages;
 use crate::syntax::{Dockerfile, Instruction, Keyword};
@@ -93,6 +94,8 @@ impl Side {
 #[derive(Clone, Debug, Serialize)]
 pub struct Comparison {
     pub dockerfile: String,
+    /// The builder both versions were built with.
+    pub builder: Builder,
     /// The rules whose fixes made the rewrite, in the order applied.
     pub applied: Vec<String>,
     /// The file changed for the rebuild-after-edit figures.
@@ -106,6 +109,7 @@ pub struct Comparison {
 impl Comparison {
     pub fn new(
         dockerfile: String,
+        builder: Builder,
         applied: Vec<String>,
         edited_file: Option<String>,
         before: Side,
@@ -114,6 +118,7 @@ impl Comparison {
         let saved_bytes = before.total_bytes as i64 - after.total_bytes as i64;
         Comparison {
             dockerfile,
+            builder,
             applied,
             edited_file,
             before,
@@ -137,7 +142,11 @@ impl Comparison {
                 crate::fixer::summary(&self.applied)
             )
         };
-        out.push_str(&format!("{}: {fixes}\n", self.dockerfile));
+        out.push_str(&format!(
+            "{}: {fixes}; built by {}\n",
+            self.dockerfile,
+            self.builder.name()
+        ));
         out.push_str(&self.instruction_table().to_string());
         out.push('\n');
         out.push_str(&self.totals_table().to_string());
@@ -299,8 +308,17 @@ fn lineage<'a>(
     Some((root, instructions))
 }
 
-/// Whether a history step's `created_by` can come from this instruction.
+/// Whether a history step's `created_by` can come from this instruction. BuildKit writes the
+/// instruction's keyword first (`RUN /bin/sh -c … # buildkit`, `COPY . /app # buildkit`,
+/// `ENV A=1`); the classic builder writes RUN's command (`/bin/sh -c …`) and the others as
+/// `/bin/sh -c #(nop)  ENV A=1`.
 fn fits(inst: &Instruction, created_by: &str) -> bool {
+    let first = created_by.split_whitespace().next().unwrap_or("");
+    if first.bytes().all(|b| b.is_ascii_uppercase())
+        && let Some(keyword) = Keyword::from_name(first)
+    {
+        return keyword == inst.keyword;
+    }
     let nop = created_by.contains("#(nop)");
     match inst.keyword {
         Keyword::Run => !nop,
@@ -514,6 +532,7 @@ mod tests {
         );
         let comparison = Comparison::new(
             "Dockerfile".into(),
+            Builder::Classic,
             vec!["LW105".into()],
             Some("src/main.c".into()),
             before,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use bollard::{API_DEFAULT_VERSION, Docker};
 
 use super::DockerError;
+use super::build::Builder;
 
 /// The socket the Docker CLI uses when `DOCKER_HOST` is unset.
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -61,4 +62,231 @@ pub async fn connect(host: &str, timeout: Duration) -> Result<Docker, DockerErro
         .await
         .map_err(|e| unreachable(super::reason(&e)))?;
     Ok(client)
+}
+
+/// A response to [`raw_get`]: status, headers (names lower-cased) and body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Parses an HTTP/1.x response read to its end (no chunked bodies: [`raw_get`] asks in
+    /// HTTP/1.0, which a server answers with a plain body up to the close).
+    pub fn parse(bytes: &[u8]) -> Result<RawResponse, String> {
+        let end = bytes
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or("the daemon's answer has no end of headers")?;
+        let head = String::from_utf8_lossy(&bytes[..end]);
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().unwrap_or_default();
+        let status = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("not an HTTP answer: {status_line:?}"))?;
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        Ok(RawResponse {
+            status,
+            headers,
+            body: bytes[end + 4..].to_vec(),
+        })
+    }
+}
+
+/// The most a raw answer may be (a `/system/df` of a daemon with many images is large).
+const MAX_RAW: u64 = 64 * 1024 * 1024;
+
+/// A GET that bollard offers no call for (a response header, or a field its models read only
+/// in newer API versions), on a connection of its own to `host`, answered within `timeout`.
+pub async fn raw_get(host: &str, path: &str, timeout: Duration) -> Result<RawResponse, String> {
+    let host = host.to_string();
+    let request = format!(
+        "GET {path} HTTP/1.0\r\nHost: docker\r\nUser-Agent: layerwise/{}\r\n\r\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let work =
+        tokio::task::spawn_blocking(move || raw_exchange(&host, request.as_bytes(), timeout));
+    match tokio::time::timeout(timeout + Duration::from_secs(1), work).await {
+        Ok(Ok(answer)) => RawResponse::parse(&answer?),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", timeout.as_secs())),
+    }
+}
+
+fn raw_exchange(host: &str, request: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Write};
+    fn exchange(mut stream: impl Read + Write, request: &[u8]) -> std::io::Result<Vec<u8>> {
+        stream.write_all(request)?;
+        stream.flush()?;
+        let mut answer = Vec::new();
+        stream.take(MAX_RAW).read_to_end(&mut answer)?;
+        Ok(answer)
+    }
+    let text = |e: std::io::Error| e.to_string();
+    if let Some(path) = host.strip_prefix("unix://") {
+        let stream = std::os::unix::net::UnixStream::connect(path).map_err(text)?;
+        stream.set_read_timeout(Some(timeout)).map_err(text)?;
+        stream.set_write_timeout(Some(timeout)).map_err(text)?;
+        return exchange(stream, request).map_err(text);
+    }
+    if let Some(address) = host
+        .strip_prefix("tcp://")
+        .or_else(|| host.strip_prefix("http://"))
+    {
+        use std::net::ToSocketAddrs;
+        let address = address.trim_end_matches('/');
+        let socket = address
+            .to_socket_addrs()
+            .map_err(text)?
+            .next()
+            .ok_or_else(|| format!("{address} names no address"))?;
+        let stream = std::net::TcpStream::connect_timeout(&socket, timeout).map_err(text)?;
+        stream.set_read_timeout(Some(timeout)).map_err(text)?;
+        stream.set_write_timeout(Some(timeout)).map_err(text)?;
+        return exchange(stream, request).map_err(text);
+    }
+    if let Some(authority) = host.strip_prefix("ssh://") {
+        // as bollard and the Docker CLI reach it: the system ssh running dial-stdio there
+        let mut child = std::process::Command::new("ssh")
+            .args(["-o", "BatchMode=yes", "-T", "--"])
+            .arg(authority.trim_end_matches('/'))
+            .args(["docker", "system", "dial-stdio"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot run ssh: {e}"))?;
+        let mut stdin = child.stdin.take().ok_or("no stdin for ssh")?;
+        let mut stdout = child.stdout.take().ok_or("no stdout for ssh")?;
+        stdin.write_all(request).map_err(text)?;
+        stdin.flush().map_err(text)?;
+        let reader = std::thread::spawn(move || {
+            let mut answer = Vec::new();
+            let read = (&mut stdout).take(MAX_RAW).read_to_end(&mut answer);
+            read.map(|_| answer)
+        });
+        // dial-stdio ends when the daemon closes; the thread above sees the end
+        let started = std::time::Instant::now();
+        while !reader.is_finished() {
+            if started.elapsed() > timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "no answer through ssh within {} s",
+                    timeout.as_secs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(stdin);
+        let _ = child.kill();
+        let _ = child.wait();
+        return reader
+            .join()
+            .map_err(|_| "the ssh reader failed".to_string())?
+            .map_err(text);
+    }
+    Err(format!("unsupported address {host}"))
+}
+
+/// The builder the daemon uses by default: BuildKit when its `/_ping` says
+/// `Builder-Version: 2` (Docker 23 and later), else the classic one (older Docker, Podman).
+pub async fn default_builder(host: &str, timeout: Duration) -> Result<Builder, String> {
+    let ping = raw_get(host, "/_ping", timeout).await?;
+    if ping.status != 200 {
+        return Err(format!("/_ping answered {}", ping.status));
+    }
+    Ok(match ping.header("builder-version") {
+        Some("2") => Builder::BuildKit,
+        _ => Builder::Classic,
+    })
+}
+
+/// The bytes of the daemon's build cache (BuildKit's), from `/system/df`: `BuildCache` (a
+/// list) up to API 1.51, `BuildCacheUsage` after. `None` when the daemon tells neither.
+pub async fn build_cache_bytes(
+    client: &Docker,
+    host: &str,
+    timeout: Duration,
+) -> Result<Option<u64>, String> {
+    let version = client.client_version();
+    let path = format!(
+        "/v{}.{}/system/df?type=build-cache",
+        version.major_version, version.minor_version
+    );
+    let answer = raw_get(host, &path, timeout).await?;
+    if answer.status != 200 {
+        return Err(format!(
+            "/system/df answered {}: {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body).trim()
+        ));
+    }
+    let df: serde_json::Value =
+        serde_json::from_slice(&answer.body).map_err(|e| format!("/system/df: {e}"))?;
+    Ok(cache_total(&df))
+}
+
+fn cache_total(df: &serde_json::Value) -> Option<u64> {
+    if let Some(total) = df
+        .pointer("/BuildCacheUsage/TotalSize")
+        .and_then(|v| v.as_u64())
+    {
+        return Some(total);
+    }
+    let records = df.get("BuildCache")?;
+    if records.is_null() {
+        return Some(0);
+    }
+    Some(
+        records
+            .as_array()?
+            .iter()
+            .filter_map(|r| r.get("Size").and_then(|s| s.as_u64()))
+            .sum(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_raw_answer_gives_status_headers_and_body() {
+        let answer = RawResponse::parse(
+            b"HTTP/1.1 200 OK\r\nApi-Version: 1.45\r\nBuilder-Version: 2\r\n\r\nOK",
+        )
+        .unwrap();
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.header("builder-version"), Some("2"));
+        assert_eq!(answer.header("Api-Version"), Some("1.45"));
+        assert_eq!(answer.body, b"OK");
+        assert!(RawResponse::parse(b"HTTP/1.1 200 OK\r\nno end").is_err());
+        assert!(RawResponse::parse(b"garbage\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn the_build_cache_total_reads_both_layouts() {
+        let old = serde_json::json!({"BuildCache": [{"Size": 10}, {"Size": 32}], "Images": []});
+        assert_eq!(cache_total(&old), Some(42));
+        let empty = serde_json::json!({"BuildCache": null});
+        assert_eq!(cache_total(&empty), Some(0));
+        let new = serde_json::json!({"BuildCacheUsage": {"TotalSize": 7, "Items": []}});
+        assert_eq!(cache_total(&new), Some(7));
+        assert_eq!(cache_total(&serde_json::json!({})), None);
+    }
 }

@@ -1,12 +1,20 @@
-//! The build context as the Docker CLI sends it to the classic builder: a tar of the context
-//! folder, less what `.dockerignore` excludes (read and walked by [`crate::dockerignore`]).
+//! The build context as the Docker CLI sends it: a tar of the context folder, less what
+//! `.dockerignore` excludes (read and walked by [`crate::dockerignore`]).
 //!
 //! As the CLI does: directories are written with a trailing `/`, every entry with uid/gid 0,
 //! symlinks as symlinks; the Dockerfile and `.dockerignore` are always sent (the daemon hides
 //! them from `COPY` when they are excluded); a Dockerfile outside the context is added under a
 //! name of its own that the sent `.dockerignore` then excludes.
+//!
+//! [`Context::build`] only decides what goes in (paths, and the few files sent with other bytes
+//! than the disk's); the tar is written from disk as it is sent ([`Context::body`]), so a
+//! context of several GB needs no such memory.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
 
 use crate::dockerignore::{Builder, DockerIgnore, DockerIgnoreError};
 
@@ -30,10 +38,11 @@ pub struct ContextSpec<'a> {
     pub replaced: &'a [(String, Vec<u8>)],
 }
 
-/// A context ready to send.
+/// A context ready to send: what goes in, in the order it is written.
 #[derive(Clone, Debug)]
 pub struct Context {
-    pub tar: Vec<u8>,
+    dir: PathBuf,
+    entries: Arc<Vec<(String, Source)>>,
     /// The Dockerfile's name in the tar, for the build's `dockerfile` option.
     pub dockerfile: String,
     /// The files `COPY` can see (relative, `/`-separated, sorted).
@@ -60,6 +69,7 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ContextError + '_ {
 }
 
 /// One entry to write: its path in the context and where its bytes come from.
+#[derive(Clone, Debug)]
 enum Source {
     Disk,
     Bytes(Vec<u8>),
@@ -125,18 +135,112 @@ impl Context {
             .collect();
         visible.sort();
 
-        let mut builder = tar::Builder::new(Vec::new());
-        for (path, source) in &entries {
-            append(&mut builder, spec.dir, path, source)?;
-        }
-        let tar = builder
-            .into_inner()
-            .map_err(io_error(Path::new("the context tar")))?;
         Ok(Context {
-            tar,
+            dir: spec.dir.to_path_buf(),
+            entries: Arc::new(entries),
             dockerfile,
             visible,
         })
+    }
+
+    /// A context with nothing in it, to be replaced.
+    pub fn empty() -> Context {
+        Context {
+            dir: PathBuf::new(),
+            entries: Arc::new(Vec::new()),
+            dockerfile: String::new(),
+            visible: Vec::new(),
+        }
+    }
+
+    /// Writes the tar, reading each file from disk as it goes.
+    pub fn write(&self, out: impl Write) -> Result<(), ContextError> {
+        let mut builder = tar::Builder::new(out);
+        for (path, source) in self.entries.iter() {
+            append(&mut builder, &self.dir, path, source)?;
+        }
+        builder
+            .into_inner()
+            .and_then(|mut out| out.flush())
+            .map_err(io_error(Path::new("the context tar")))
+    }
+
+    /// The tar as a request body, written on a thread of its own while it is sent, a chunk at
+    /// a time. A file that cannot be read ends the body with an error, which the returned slot
+    /// then holds (the daemon only sees a cut tar).
+    pub fn body(
+        &self,
+    ) -> (
+        impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+        ContextFailure,
+    ) {
+        let (tx, rx) =
+            tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(CHUNKS_IN_FLIGHT);
+        let failure = ContextFailure::default();
+        let context = self.clone();
+        let slot = failure.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut sender = ChunkSender {
+                tx: tx.clone(),
+                buf: Vec::with_capacity(CHUNK),
+            };
+            if let Err(e) = context.write(&mut sender) {
+                let text = e.to_string();
+                // a closed channel means the build stopped reading: nothing to report
+                if !tx.is_closed() {
+                    *slot.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(text.clone());
+                    let _ = tx.blocking_send(Err(std::io::Error::other(text)));
+                }
+            }
+        });
+        let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
+        (stream, failure)
+    }
+}
+
+/// The bytes of a chunk of the streamed tar, and how many may wait to be sent.
+const CHUNK: usize = 256 * 1024;
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Why the streamed context stopped, when it was reading the disk that failed.
+#[derive(Clone, Debug, Default)]
+pub struct ContextFailure(Arc<Mutex<Option<String>>>);
+
+impl ContextFailure {
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// A writer that hands the tar to the request body in chunks.
+struct ChunkSender {
+    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkSender {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the build stopped"))
+    }
+}
+
+impl Write for ChunkSender {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
     }
 }
 
@@ -167,7 +271,7 @@ fn sent_dirs(dir: &Path, ignore: &DockerIgnore) -> Vec<String> {
 }
 
 fn append(
-    builder: &mut tar::Builder<Vec<u8>>,
+    builder: &mut tar::Builder<impl Write>,
     dir: &Path,
     path: &str,
     source: &Source,
@@ -307,16 +411,36 @@ pub fn edit_target(before: &[String], after: &[String]) -> Option<String> {
         .map(|p| p.to_string())
 }
 
-/// The edit: one line appended, so the file's bytes (and the build's cache key) change.
+/// The edit: one blank line appended, so the file's bytes (and the build's cache key) change.
+/// The line's spaces and tabs spell a number drawn afresh each run: BuildKit keeps its cache
+/// across runs, and an edit it had seen before would come from the cache, not be rebuilt.
 pub fn edited(bytes: &[u8]) -> Vec<u8> {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    let token = hasher.finish();
     let mut out = bytes.to_vec();
-    out.extend_from_slice(b"\n");
+    out.push(b'\n');
+    out.extend((0..64).map(|bit| if token >> bit & 1 == 1 { b'\t' } else { b' ' }));
+    out.push(b'\n');
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Context {
+        fn to_vec(&self) -> Vec<u8> {
+            let mut out = Vec::new();
+            self.write(&mut out).unwrap();
+            out
+        }
+    }
 
     fn write(root: &Path, rel: &str, text: &str) {
         let path = root.join(rel);
@@ -365,7 +489,7 @@ mod tests {
             replaced: &[],
         };
         let context = Context::build(&spec).unwrap();
-        let names: Vec<(String, char)> = listing(&context.tar)
+        let names: Vec<(String, char)> = listing(&context.to_vec())
             .into_iter()
             .map(|(n, k, uid, gid, _)| {
                 assert_eq!((uid, gid), (0, 0));
@@ -385,7 +509,7 @@ mod tests {
         );
         assert_eq!(context.dockerfile, "Dockerfile");
         // the Dockerfile is sent with the text given, not the disk's
-        let texts = listing(&context.tar);
+        let texts = listing(&context.to_vec());
         assert_eq!(texts[1].4, "FROM y\n");
         assert_eq!(
             context.visible,
@@ -408,7 +532,7 @@ mod tests {
             replaced: &[("main.js".to_string(), b"edited".to_vec())],
         };
         let context = Context::build(&spec).unwrap();
-        let entries = listing(&context.tar);
+        let entries = listing(&context.to_vec());
         let names: Vec<&str> = entries.iter().map(|e| e.0.as_str()).collect();
         assert_eq!(names, [".dockerignore", "Dockerfile", "main.js"]);
         assert_eq!(entries[0].4, "node_modules\n");
@@ -430,10 +554,51 @@ mod tests {
         };
         let context = Context::build(&spec).unwrap();
         assert_eq!(context.dockerfile, OUTSIDE_DOCKERFILE);
-        let entries = listing(&context.tar);
+        let entries = listing(&context.to_vec());
         let ignore = entries.iter().find(|e| e.0 == ".dockerignore").unwrap();
         assert!(ignore.4.contains(OUTSIDE_DOCKERFILE));
         assert_eq!(context.visible, [".dockerignore", "a"]);
+    }
+
+    #[test]
+    fn the_body_streams_the_same_tar_and_a_file_gone_meanwhile_is_named() {
+        use futures_util::StreamExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "Dockerfile", "FROM x\n");
+        // more than one chunk, so the body comes in pieces
+        std::fs::write(root.join("big.bin"), vec![3u8; 3 * CHUNK + 17]).unwrap();
+        write(root, "small.txt", "s");
+        let spec = ContextSpec {
+            dir: root,
+            dockerfile: &root.join("Dockerfile"),
+            dockerfile_text: "FROM x\n",
+            ignore_text: None,
+            replaced: &[],
+        };
+        let context = Context::build(&spec).unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let collect = |context: &Context| {
+            runtime.block_on(async {
+                let (body, failure) = context.body();
+                let pieces: Vec<std::io::Result<Bytes>> = body.collect().await;
+                (pieces, failure.get())
+            })
+        };
+        let (pieces, failure) = collect(&context);
+        assert!(pieces.len() > 3, "{} pieces", pieces.len());
+        let streamed: Vec<u8> = pieces
+            .into_iter()
+            .flat_map(|p| p.unwrap().to_vec())
+            .collect();
+        assert_eq!(streamed, context.to_vec());
+        assert_eq!(failure, None);
+
+        std::fs::remove_file(root.join("small.txt")).unwrap();
+        let (pieces, failure) = collect(&context);
+        assert!(pieces.last().unwrap().is_err());
+        let failure = failure.expect("the failure is kept");
+        assert!(failure.contains("small.txt"), "{failure}");
     }
 
     #[test]
@@ -451,6 +616,17 @@ mod tests {
             Context::build(&spec),
             Err(ContextError::Ignore(_))
         ));
+    }
+
+    #[test]
+    fn each_edit_is_a_blank_line_no_run_made_before() {
+        let (one, two) = (edited(b"echo hi\n"), edited(b"echo hi\n"));
+        assert_ne!(one, two);
+        for edit in [one, two] {
+            let added = &edit[b"echo hi\n".len()..];
+            assert_eq!(added.len(), 66);
+            assert!(added.iter().all(|b| b" \t\n".contains(b)));
+        }
     }
 
     #[test]

@@ -98,7 +98,18 @@ pub fn skip(why: impl std::fmt::Display) {
 /// Runs the docker CLI (the tests' own view of the daemon, independent of bollard): its
 /// stdout, or an error with its stderr.
 pub fn docker(args: &[&str], limit: Duration) -> Result<String, String> {
-    let child = Command::new("docker")
+    let host = std::env::var("DOCKER_HOST").ok();
+    docker_at(host.as_deref(), args, limit)
+}
+
+/// [`docker`] against the daemon at `host` (`None`: the CLI's default).
+pub fn docker_at(host: Option<&str>, args: &[&str], limit: Duration) -> Result<String, String> {
+    let mut command = Command::new("docker");
+    match host {
+        Some(host) => command.env("DOCKER_HOST", host),
+        None => command.env_remove("DOCKER_HOST"),
+    };
+    let child = command
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -136,4 +147,54 @@ pub fn docker_ready(images: &[&str]) -> bool {
         }
     }
     true
+}
+
+/// The daemons the Docker-backed tests run against: `LAYERWISE_TEST_DAEMONS` (space-separated
+/// addresses, as `scripts/docker-env.sh run` exports for its Docker 20.10 and 26 daemons), else
+/// `DOCKER_HOST` alone, else the default socket.
+pub fn test_daemons() -> Vec<String> {
+    let listed: Vec<String> = std::env::var("LAYERWISE_TEST_DAEMONS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if !listed.is_empty() {
+        return listed;
+    }
+    vec![
+        std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.trim().is_empty())
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string()),
+    ]
+}
+
+/// The daemon at `host`'s version (`20.10.24+dfsg1`) when it answers and holds `images`; when
+/// not, [`skip`]s.
+pub fn daemon_version(host: &str, images: &[&str]) -> Option<String> {
+    let limit = Duration::from_secs(20);
+    let version = match docker_at(
+        Some(host),
+        &["version", "--format", "{{.Server.Version}}"],
+        limit,
+    ) {
+        Ok(version) => version.trim().to_string(),
+        Err(e) => {
+            skip(format!(
+                "no Docker daemon answers at {host} ({e}); start one with \
+                 scripts/docker-env.sh start DIR and export DOCKER_HOST"
+            ));
+            return None;
+        }
+    };
+    for image in images {
+        if let Err(e) = docker_at(Some(host), &["image", "inspect", image], limit) {
+            skip(format!(
+                "the daemon at {host} has no {image} ({e}); make it with \
+                 scripts/docker-env.sh images all"
+            ));
+            return None;
+        }
+    }
+    Some(version)
 }
