@@ -39,6 +39,15 @@ fn target(path: &Path) -> io::Result<PathBuf> {
 /// Replaces (or creates) `path` with `contents` atomically. On any error the original is as it
 /// was and no temporary file is left.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+    write_atomic_with(path, |file| file.write_all(contents))
+}
+
+/// Like [`write_atomic`], with the contents written by `write` as they are made (a report of
+/// any size, never whole in memory); an error from `write` leaves the original as it was.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), WriteError> {
     let io_error = |e: io::Error| WriteError::Io {
         path: path.to_path_buf(),
         reason: crate::discover::io_reason(&e),
@@ -60,14 +69,17 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
     let name = target
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let write = || -> io::Result<()> {
+    let replace = || -> io::Result<()> {
         // A new file gets the usual 0666 less the umask; the temp file is removed on any error.
         let mut temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".layerwise.tmp")
             .permissions(fs::Permissions::from_mode(0o666))
             .tempfile_in(&dir)?;
-        temp.write_all(contents)?;
+        let mut buffered = io::BufWriter::new(temp.as_file_mut());
+        write(&mut buffered)?;
+        buffered.flush()?;
+        drop(buffered);
         if let Some(meta) = &existing {
             keep_owner_and_mode(temp.as_file(), meta)?;
         }
@@ -76,7 +88,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
         // The rename is durable once the folder's entry is on disk too.
         fs::File::open(&dir)?.sync_all()
     };
-    write().map_err(io_error)
+    replace().map_err(io_error)
 }
 
 /// The original's mode, and its owner and group when we may set them (root may; anyone may keep

@@ -58,16 +58,10 @@ pub fn run(args: &LintArgs, color: bool) -> Exit {
     };
     let reporter = reporter(args.format);
     let written = match &args.output {
-        // Rendered whole first: the file is replaced atomically or not at all.
-        Some(path) => {
-            let mut rendered = Vec::new();
-            reporter
-                .write(&report, &mut rendered)
-                .map_err(|e| e.to_string())
-                .and_then(|()| {
-                    crate::fsutil::write_atomic(path, &rendered).map_err(|e| e.to_string())
-                })
-        }
+        // Written to a temporary file beside it as it is rendered: the file is replaced
+        // atomically or not at all, and a report of any size is never whole in memory.
+        Some(path) => crate::fsutil::write_atomic_with(path, |out| reporter.write(&report, out))
+            .map_err(|e| e.to_string()),
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             reporter

@@ -4,20 +4,22 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{FileResult, Report, Reporter};
+use super::{FileResult, Report, Reporter, Streamed};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fix::Safety;
 use crate::rules;
 
 pub struct Json;
 
-// The report is serialized straight from these borrowed views, field order as documented, so
-// that a report of many findings streams out instead of being built as a JSON tree first.
+// The report is serialized straight from these borrowed views, field order as documented, and
+// the findings from an iterator, so that a report of many findings streams out instead of being
+// built first.
 
 #[derive(Serialize)]
-struct JsonReport<'a> {
+#[serde(bound(serialize = "Streamed<F>: Serialize"))]
+struct JsonReport<'a, F> {
     files_checked: usize,
-    findings: Vec<Finding<'a>>,
+    findings: Streamed<F>,
     errors: Vec<Error<'a>>,
 }
 
@@ -92,10 +94,9 @@ impl Reporter for Json {
             .collect();
         let value = JsonReport {
             files_checked: report.checked,
-            findings: report.findings().map(|(f, d)| finding(f, d)).collect(),
+            findings: Streamed::new(report.findings().map(|(f, d)| finding(f, d))),
             errors,
         };
-        serde_json::to_writer_pretty(&mut *out, &value)?;
-        writeln!(out)
+        super::write_json_pretty(out, &value)
     }
 }

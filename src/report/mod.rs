@@ -1,26 +1,38 @@
 //! Output formats, one module each behind one trait.
+//!
+//! Every format writes as it goes and stays linear in the findings, in time and in memory, on
+//! the same few means: findings are walked once, in order ([`Report::findings`]); a place in the
+//! source is found by binary search ([`FileResult::position`], [`FileResult::instruction_at`]),
+//! never by scanning the file per finding; and a serde format serializes its list of findings
+//! from an iterator ([`Streamed`]) instead of collecting a tree of the whole report first, through
+//! a buffer of its own ([`write_json_pretty`]).
+//! `tests/report_memory.rs` renders every format and holds each to that.
 
 mod checkstyle;
 mod github;
 mod gnu;
 mod human;
 mod json;
+mod pretty;
 mod sarif;
 
+use std::cell::Cell;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use serde::ser::{Error as _, Serialize, Serializer};
+
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::Position;
-use crate::syntax::Dockerfile;
+use crate::syntax::{Dockerfile, Instruction, NodeKind};
 
 pub use checkstyle::Checkstyle;
 pub use github::Github;
 pub use gnu::Gnu;
 pub use human::Human;
 pub use json::Json;
-pub use sarif::{Sarif, sarif_log};
+pub use sarif::Sarif;
 
 /// What linting one file gave.
 #[derive(Debug)]
@@ -59,6 +71,59 @@ impl FileResult {
             position.utf16_column -= 1;
         }
         position
+    }
+
+    /// The instruction holding `offset` (its ends included), found by binary search over the
+    /// file's nodes, which are in order and do not overlap.
+    pub fn instruction_at(&self, offset: usize) -> Option<&Instruction> {
+        let nodes = &self.source.as_deref()?.nodes;
+        let first = nodes.partition_point(|n| n.span.end < offset);
+        nodes[first..]
+            .iter()
+            .take_while(|n| n.span.start <= offset)
+            .find_map(|n| match &n.kind {
+                NodeKind::Instruction(i) if i.span.start <= offset && offset <= i.span.end => {
+                    Some(i.as_ref())
+                }
+                _ => None,
+            })
+    }
+}
+
+/// Writes a value as pretty JSON and a line break. serde_json writes token by token; a buffer of
+/// its own type in front of `out` takes those writes inline instead of each being a call through
+/// `dyn Write`, and [`pretty::Pretty`] writes an indent at once rather than a level at a time:
+/// both made deep formats (SARIF) slow.
+pub fn write_json_pretty<T: Serialize>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+    let mut buffered = io::BufWriter::with_capacity(64 << 10, out);
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut buffered, pretty::Pretty::default());
+    value.serialize(&mut serializer)?;
+    buffered.write_all(b"\n")?;
+    buffered.flush()
+}
+
+/// A sequence serialized from an iterator as the iterator is walked, so that a report of many
+/// findings streams out item by item instead of being collected first. It serializes once.
+pub struct Streamed<I>(Cell<Option<I>>);
+
+impl<I> Streamed<I> {
+    pub fn new(items: I) -> Self {
+        Streamed(Cell::new(Some(items)))
+    }
+}
+
+impl<I> Serialize for Streamed<I>
+where
+    I: Iterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let items = self
+            .0
+            .take()
+            .ok_or_else(|| S::Error::custom("a streamed sequence is serialized only once"))?;
+        serializer.collect_seq(items)
     }
 }
 

@@ -5,15 +5,18 @@
 //! `partialFingerprints` hash its rule, its file, the normalized text of the instruction it is on
 //! and how many results before it share those, so they survive edits elsewhere in the file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::Hasher;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_sarif::sarif;
 
-use super::{FileResult, Report, Reporter};
+use super::{FileResult, Report, Reporter, Streamed};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fix::Safety;
 use crate::rules::{self, RuleMeta};
@@ -23,8 +26,6 @@ pub struct Sarif;
 
 const SRCROOT: &str = "%SRCROOT%";
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-/// The key of our fingerprint; the version changes if the recipe does.
-const FINGERPRINT: &str = "layerwiseFingerprint/v1";
 
 /// Characters kept as they are in a URI path: RFC 3986 unreserved, and `/`.
 const PATH: &AsciiSet = &NON_ALPHANUMERIC
@@ -37,16 +38,64 @@ const PATH: &AsciiSet = &NON_ALPHANUMERIC
 impl Reporter for Sarif {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         let root = std::env::current_dir()?;
-        let log = sarif_log(report, &root);
-        serde_json::to_writer_pretty(&mut *out, &log)?;
-        writeln!(out)
+        let log = SarifLog {
+            schema: SCHEMA,
+            runs: [RunWithResults {
+                run: run_without_results(report, &root)?,
+                results: Streamed::new(results(report, &root)),
+            }],
+            version: sarif::Version::V2_1_0,
+        };
+        super::write_json_pretty(out, &log)
     }
 }
 
-/// The whole log for a run whose relative paths are relative to `root`.
-pub fn sarif_log(report: &Report<'_>, root: &Path) -> sarif::Sarif {
+/// The log as serde-sarif writes it, its keys in its (alphabetical) order, with the results of
+/// its one run streamed.
+#[derive(Serialize)]
+#[serde(bound(serialize = "Streamed<R>: Serialize"))]
+struct SarifLog<R> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    runs: [RunWithResults<R>; 1],
+    version: sarif::Version,
+}
+
+/// A run's other keys (tool, invocations, …: small) with `results` put in its place among them.
+struct RunWithResults<R> {
+    run: serde_json::Map<String, serde_json::Value>,
+    results: Streamed<R>,
+}
+
+impl<R> Serialize for RunWithResults<R>
+where
+    Streamed<R>: Serialize,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.run.len() + 1))?;
+        let mut results = Some(&self.results);
+        for (key, value) in &self.run {
+            if key.as_str() > "results"
+                && let Some(results) = results.take()
+            {
+                map.serialize_entry("results", results)?;
+            }
+            map.serialize_entry(key, value)?;
+        }
+        if let Some(results) = results {
+            map.serialize_entry("results", results)?;
+        }
+        map.end()
+    }
+}
+
+/// Everything of the run but its results: the tool and its rules, the parse errors as
+/// notifications, the root.
+fn run_without_results(
+    report: &Report<'_>,
+    root: &Path,
+) -> io::Result<serde_json::Map<String, serde_json::Value>> {
     let metas = rules::all_meta();
-    let mut results = Vec::new();
     let mut notifications = Vec::new();
     for file in report.files {
         let location = artifact(&file.path, root);
@@ -69,19 +118,6 @@ pub fn sarif_log(report: &Report<'_>, root: &Path) -> sarif::Sarif {
                     .build(),
             );
         }
-        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-        for d in &file.diagnostics {
-            let key = format!(
-                "{}\0{}\0{}",
-                d.rule,
-                file.display,
-                context_text(file, d.span)
-            );
-            let occurrence = seen.entry(key.clone()).or_insert(0);
-            let fingerprint = format!("{:016x}:{occurrence}", fnv(&key));
-            *occurrence += 1;
-            results.push(result(file, d, &location, fingerprint, metas));
-        }
     }
     let driver = sarif::ToolComponent::builder()
         .name("layerwise")
@@ -103,16 +139,34 @@ pub fn sarif_log(report: &Report<'_>, root: &Path) -> sarif::Sarif {
     );
     let run = sarif::Run::builder()
         .tool(driver)
-        .results(results)
         .invocations(vec![invocation])
         .original_uri_base_ids(bases)
         .column_kind(serde_json::json!(sarif::ResultColumnKind::Utf16CodeUnits))
         .build();
-    sarif::Sarif::builder()
-        .schema(SCHEMA)
-        .version(serde_json::json!(sarif::Version::V2_1_0))
-        .runs(vec![run])
-        .build()
+    match serde_json::to_value(run)? {
+        serde_json::Value::Object(map) => Ok(map),
+        _ => Err(io::Error::other("a SARIF run is an object")),
+    }
+}
+
+/// The results, made one at a time as they are written.
+fn results<'a>(
+    report: &'a Report<'a>,
+    root: &'a Path,
+) -> impl Iterator<Item = ResultView<'a>> + 'a {
+    let metas = rules::all_meta();
+    report.files.iter().flat_map(move |file| {
+        let location = Shared(Rc::new(artifact(&file.path, root)));
+        // How many results before this one share its fingerprint's text, by that text's hash.
+        let mut seen: HashMap<u64, usize> = HashMap::new();
+        file.diagnostics.iter().map(move |d| {
+            let hash = fingerprint_hash(file, d);
+            let occurrence = seen.entry(hash).or_insert(0);
+            let fingerprint = format!("{hash:016x}:{occurrence}");
+            *occurrence += 1;
+            result(file, d, &location, fingerprint, metas)
+        })
+    })
 }
 
 fn descriptor(meta: &RuleMeta) -> sarif::ReportingDescriptor {
@@ -147,83 +201,193 @@ fn descriptor(meta: &RuleMeta) -> sarif::ReportingDescriptor {
         .build()
 }
 
-fn result(
-    file: &FileResult,
-    d: &Diagnostic,
-    location: &sarif::ArtifactLocation,
+// A result is written from these borrowed views rather than from serde-sarif's owned types,
+// which cost a copy of every string and a map per result. Their keys are in serde-sarif's
+// (alphabetical) order, so the output is the same.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fixes: Option<[FixView<'a>; 1]>,
+    level: &'static str,
+    locations: [LocationView; 1],
+    message: Text<Sentence<'a>>,
+    partial_fingerprints: Fingerprints,
+    rule_id: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LocationView {
+    physical_location: PhysicalView,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalView {
+    artifact_location: Shared<sarif::ArtifactLocation>,
+    region: RegionView,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RegionView {
+    end_column: usize,
+    end_line: usize,
+    start_column: usize,
+    start_line: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FixView<'a> {
+    artifact_changes: [ArtifactChangeView<'a>; 1],
+    description: Text<Sentence<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactChangeView<'a> {
+    artifact_location: Shared<sarif::ArtifactLocation>,
+    replacements: Vec<ReplacementView<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReplacementView<'a> {
+    deleted_region: RegionView,
+    inserted_content: Text<&'a str>,
+}
+
+/// A file's location, made once and written with each of its results.
+#[derive(Clone)]
+struct Shared<T>(Rc<T>);
+
+impl<T: Serialize> Serialize for Shared<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+/// `{"text": …}`, SARIF's message and content objects.
+#[derive(Serialize)]
+struct Text<T> {
+    text: T,
+}
+
+#[derive(Serialize)]
+struct Fingerprints {
+    /// The key of our fingerprint; its version changes if the recipe does.
+    #[serde(rename = "layerwiseFingerprint/v1")]
+    v1: String,
+}
+
+/// A message and a suffix as a sentence (SARIF wants them so), written without building it.
+struct Sentence<'a>(&'a str, &'a str);
+
+impl Serialize for Sentence<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl std::fmt::Display for Sentence<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // As `sentence` does to the two joined: trimmed, and a full stop unless one ends it.
+        let (head, tail) = match self.1 {
+            "" => (self.0.trim(), ""),
+            tail => (self.0.trim_start(), tail.trim_end()),
+        };
+        f.write_str(head)?;
+        f.write_str(tail)?;
+        let last = if tail.is_empty() { head } else { tail };
+        if !last.ends_with(['.', '!', '?']) {
+            f.write_str(".")?;
+        }
+        Ok(())
+    }
+}
+
+fn result<'a>(
+    file: &'a FileResult,
+    d: &'a Diagnostic,
+    location: &Shared<sarif::ArtifactLocation>,
     fingerprint: String,
     metas: &[RuleMeta],
-) -> sarif::Result {
+) -> ResultView<'a> {
     let level = match d.severity {
-        Severity::Error => sarif::ResultLevel::Error,
-        Severity::Warning => sarif::ResultLevel::Warning,
-        Severity::Info => sarif::ResultLevel::Note,
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
     };
-    let physical = sarif::PhysicalLocation::builder()
-        .artifact_location(location.clone())
-        .region(region(file, d.span))
-        .build();
-    let mut fingerprints = BTreeMap::new();
-    fingerprints.insert(FINGERPRINT.to_string(), fingerprint);
-    let mut result = sarif::Result::builder()
-        .rule_id(d.rule)
-        .level(level)
-        .message(sentence(&d.message).as_str())
-        .locations(vec![
-            sarif::Location::builder()
-                .physical_location(physical)
-                .build(),
-        ])
-        .partial_fingerprints(fingerprints)
-        .build();
-    result.rule_index = metas.iter().position(|m| m.id == d.rule).map(|i| i as i64);
-    if let Some(fix) = d.fix.as_ref().and_then(|f| sarif_fix(file, f, location)) {
-        result.fixes = Some(vec![fix]);
+    ResultView {
+        fixes: d
+            .fix
+            .as_ref()
+            .and_then(|f| sarif_fix(file, f, location))
+            .map(|f| [f]),
+        level,
+        locations: [LocationView {
+            physical_location: PhysicalView {
+                artifact_location: location.clone(),
+                region: region_view(file, d.span),
+            },
+        }],
+        message: Text {
+            text: Sentence(&d.message, ""),
+        },
+        partial_fingerprints: Fingerprints { v1: fingerprint },
+        rule_id: d.rule,
+        rule_index: metas.iter().position(|m| m.id == d.rule),
     }
-    result
 }
 
 /// A fix as SARIF replacements. Fixes that only write other files (a `.dockerignore`) have no
 /// replacement in the Dockerfile and are left out.
-fn sarif_fix(
+fn sarif_fix<'a>(
     file: &FileResult,
-    fix: &crate::fix::Fix,
-    location: &sarif::ArtifactLocation,
-) -> Option<sarif::Fix> {
+    fix: &'a crate::fix::Fix,
+    location: &Shared<sarif::ArtifactLocation>,
+) -> Option<FixView<'a>> {
     if fix.edits.is_empty() {
         return None;
     }
-    let replacements: Vec<sarif::Replacement> = fix
+    let replacements = fix
         .edits
         .iter()
-        .map(|edit| {
-            let mut replacement = sarif::Replacement::builder()
-                .deleted_region(region(file, edit.span))
-                .build();
-            replacement.inserted_content = Some(
-                sarif::ArtifactContent::builder()
-                    .text(edit.text.as_str())
-                    .build(),
-            );
-            replacement
+        .map(|edit| ReplacementView {
+            deleted_region: region_view(file, edit.span),
+            inserted_content: Text { text: &edit.text },
         })
         .collect();
     let safety = match fix.safety {
-        Safety::Safe => "safe",
-        Safety::Unsafe => "unsafe: it changes what is installed or the order of steps",
-        Safety::DisplayOnly => "a suggestion, never applied by `layerwise fix`",
+        Safety::Safe => " (safe)",
+        Safety::Unsafe => " (unsafe: it changes what is installed or the order of steps)",
+        Safety::DisplayOnly => " (a suggestion, never applied by `layerwise fix`)",
     };
-    Some(
-        sarif::Fix::builder()
-            .description(sentence(&format!("{} ({safety})", fix.title)).as_str())
-            .artifact_changes(vec![
-                sarif::ArtifactChange::builder()
-                    .artifact_location(location.clone())
-                    .replacements(replacements)
-                    .build(),
-            ])
-            .build(),
-    )
+    Some(FixView {
+        artifact_changes: [ArtifactChangeView {
+            artifact_location: location.clone(),
+            replacements,
+        }],
+        description: Text {
+            text: Sentence(&fix.title, safety),
+        },
+    })
+}
+
+fn region_view(file: &FileResult, span: Span) -> RegionView {
+    let start = file.position(span.start);
+    let end = file.position(span.end);
+    RegionView {
+        end_column: end.utf16_column + 1,
+        end_line: end.line + 1,
+        start_column: start.utf16_column + 1,
+        start_line: start.line + 1,
+    }
 }
 
 fn region(file: &FileResult, span: Span) -> sarif::Region {
@@ -286,29 +450,32 @@ fn encode(path: &str) -> String {
     utf8_percent_encode(path, PATH).to_string()
 }
 
-/// The text a fingerprint rests on: the instruction (or comment line) holding the span, its
-/// whitespace collapsed, so moving it or re-indenting it keeps the fingerprint.
-fn context_text(file: &FileResult, span: Span) -> String {
-    let Some(df) = &file.source else {
-        return String::new();
-    };
-    let text = match df
-        .instructions()
-        .find(|i| i.span.start <= span.start && span.start <= i.span.end)
-    {
-        Some(inst) => df.slice(inst.span),
-        None => {
-            let line = df.lines().line_of(span.start);
-            df.slice(df.lines().line_span(df.text(), line))
-        }
-    };
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// FNV-1a: a hash whose value never changes between builds (unlike std's).
-fn fnv(text: &str) -> u64 {
+/// The FNV-1a hash of the rule, the file and the text of the instruction (or comment line)
+/// holding the finding, its whitespace collapsed, so that moving the instruction or
+/// re-indenting it keeps the fingerprint. The parts are hashed as written one after another,
+/// `\0` between them, without building that text; FNV's value never changes between builds
+/// (unlike std's hasher).
+fn fingerprint_hash(file: &FileResult, d: &Diagnostic) -> u64 {
     let mut hasher = fnv::FnvHasher::default();
-    hasher.write(text.as_bytes());
+    hasher.write(d.rule.as_bytes());
+    hasher.write(b"\0");
+    hasher.write(file.display.as_bytes());
+    hasher.write(b"\0");
+    if let Some(df) = &file.source {
+        let text = match file.instruction_at(d.span.start) {
+            Some(inst) => df.slice(inst.span),
+            None => {
+                let line = df.lines().line_of(d.span.start);
+                df.slice(df.lines().line_span(df.text(), line))
+            }
+        };
+        for (i, word) in text.split_whitespace().enumerate() {
+            if i > 0 {
+                hasher.write(b" ");
+            }
+            hasher.write(word.as_bytes());
+        }
+    }
     hasher.finish()
 }
 
