@@ -161,7 +161,8 @@ fn a_session_from_initialize_to_exit() {
         "{lw102}"
     );
 
-    // The quickfix is in the diagnostic's data; applying it and sending the new text clears it.
+    // The quickfix is made from the finding the diagnostic's data names; applying it and
+    // sending the new text clears it.
     let actions = code_actions(&mut client, &uri, lw102);
     let fix = titled(&actions, "Fix LW102");
     assert_eq!(fix["kind"], "quickfix");
@@ -193,6 +194,45 @@ fn a_session_from_initialize_to_exit() {
     let status = client.shutdown();
     assert_eq!(status.code(), Some(0), "{}", client.stderr());
     assert!(!client.stderr().contains("panicked"), "{}", client.stderr());
+}
+
+#[test]
+fn fixes_are_converted_when_asked_for_and_only_for_the_version_they_were_made_for() {
+    let text = fixture("wasteful.Dockerfile");
+    let (dir, uri) = workspace(&text);
+    let mut client = Client::spawn(BIN, dir.path());
+    client.initialize(editor_caps());
+    client.open(&uri, &text);
+    let published = client.diagnostics(&uri);
+    let lw102 = find(&published, "LW102").clone();
+    // Each diagnostic carries which finding it is, not its fix and ignore edits.
+    let data = lw102["data"].as_object().expect("data");
+    let mut keys: Vec<&str> = data.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["finding", "version"], "{lw102}");
+
+    // A client that does not send `data` back gets the fix of the finding at that place.
+    let mut bare = lw102.clone();
+    bare.as_object_mut().unwrap().remove("data");
+    let actions = code_actions(&mut client, &uri, &bare);
+    let fix = titled(&actions, "Fix LW102");
+    let fixed = apply_edits(&text, &edits_for(&fix["edit"], &uri), true);
+    assert!(fixed.contains("&& rm -rf /var/lib/apt/lists/*"), "{fixed}");
+    titled(&actions, "Ignore LW102 for this instruction");
+    titled(&actions, "Ignore LW102 in this file");
+
+    // After a change, the old diagnostic's edits would land in the wrong place: no quickfix
+    // (fix all, made afresh for the new text, is still there).
+    let changed = format!("# a new first line\n{text}");
+    client.change_full(&uri, 2, &changed);
+    client.diagnostics(&uri);
+    let actions = code_actions(&mut client, &uri, &lw102);
+    assert!(
+        actions.iter().all(|a| a["kind"] != "quickfix"),
+        "{actions:?}"
+    );
+    titled(&actions, "Fix all");
+    assert_eq!(client.shutdown().code(), Some(0), "{}", client.stderr());
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Code actions: each fix as a quickfix, "ignore this rule here", and "fix all" as a source
-//! action. Quickfixes come from the diagnostics' `data`, so they need no re-lint.
+//! action. A quickfix is made from the finding of the last lint that its diagnostic's `data`
+//! names, so it needs no re-lint, and only the findings asked about have their fixes converted.
 
 use std::collections::HashMap;
 
@@ -9,9 +10,10 @@ use lsp_types::{
     ResourceOp, TextDocumentEdit, TextEdit, Uri, WorkspaceEdit,
 };
 
-use super::convert::{self, DiagnosticData, FileData, Lines, SOURCE, path_to_uri};
-use super::documents::{Document, Documents};
+use super::convert::{self, DiagnosticData, FileData, FixData, Lines, SOURCE, path_to_uri};
+use super::documents::{Analysis, Document, Documents};
 use super::server::ClientSupport;
+use crate::diagnostic::Diagnostic;
 use crate::fix::Safety;
 use crate::source::{LineIndex, Span};
 
@@ -38,7 +40,8 @@ pub struct Target<'a> {
     pub client: &'a ClientSupport,
 }
 
-/// The quickfixes for the diagnostics the client sent along.
+/// The quickfixes for the diagnostics the client sent along, made from the findings of the
+/// document's last lint that they stand for.
 pub fn quickfixes(
     target: &Target<'_>,
     diagnostics: &[lsp::Diagnostic],
@@ -47,28 +50,37 @@ pub fn quickfixes(
     if !wanted(only, &CodeActionKind::QUICKFIX) {
         return Vec::new();
     }
+    // Edits made for another version would land in the wrong place.
+    let Some(analysis) = target
+        .doc
+        .analysis
+        .as_ref()
+        .filter(|a| a.version == target.doc.version)
+    else {
+        return Vec::new();
+    };
+    let df = &analysis.df;
+    let lines = Lines {
+        text: df.text(),
+        index: df.lines(),
+        encoding: target.client.encoding,
+    };
     let mut fixes = Vec::new();
     let mut ignores: Vec<CodeAction> = Vec::new();
     for d in diagnostics
         .iter()
         .filter(|d| d.source.as_deref() == Some(SOURCE))
     {
-        let Some(data) = data_of(target.doc, d) else {
+        let Some(finding) = finding_of(analysis, &lines, d) else {
             continue;
         };
-        // Edits made for another version would land in the wrong place.
-        if data.version != target.doc.version {
-            continue;
-        }
-        let rule = match &d.code {
-            Some(lsp::NumberOrString::String(s)) => s.clone(),
-            _ => continue,
-        };
-        if let Some(fix) = data
+        let rule = finding.rule;
+        if let Some(fix) = finding
             .fix
             .as_ref()
             .filter(|f| f.safety != Safety::DisplayOnly)
         {
+            let fix = FixData::new(fix, &lines);
             let mut plan = EditPlan::new(target);
             plan.document(fix.edits.clone());
             if fix.files.iter().all(|f| plan.file(f).is_some()) {
@@ -87,24 +99,19 @@ pub fn quickfixes(
                 });
             }
         }
-        let ignore_actions = [
-            (data.ignore, format!("Ignore {rule} for this instruction")),
-            (data.ignore_file, format!("Ignore {rule} in this file")),
-        ];
-        for (edit, title) in ignore_actions {
-            let Some(edit) = edit else { continue };
-            if ignores.iter().any(|a| a.title == title) {
-                continue;
-            }
-            let mut plan = EditPlan::new(target);
-            plan.document(vec![edit]);
-            ignores.push(CodeAction {
-                title,
-                kind: Some(CodeActionKind::QUICKFIX),
-                diagnostics: Some(vec![d.clone()]),
-                edit: Some(plan.finish()),
-                ..CodeAction::default()
-            });
+        // One of each per rule, however many of its findings were asked about: the edit is
+        // only made for the first.
+        let here = format!("Ignore {rule} for this instruction");
+        if !ignores.iter().any(|a| a.title == here)
+            && let Some(edit) = convert::ignore_edit(df, &lines, rule, finding.span)
+        {
+            ignores.push(ignore_action(target, d, here, edit));
+        }
+        let everywhere = format!("Ignore {rule} in this file");
+        if !ignores.iter().any(|a| a.title == everywhere)
+            && let Some(edit) = convert::global_ignore_edit(df, &lines, rule)
+        {
+            ignores.push(ignore_action(target, d, everywhere, edit));
         }
     }
     fixes
@@ -114,17 +121,50 @@ pub fn quickfixes(
         .collect()
 }
 
-/// The diagnostic's data, or, from a client that does not send `data` back, the data of the
-/// diagnostic published at the same place with the same code.
-fn data_of(doc: &Document, d: &lsp::Diagnostic) -> Option<DiagnosticData> {
-    let value = d.data.clone().or_else(|| {
-        doc.published
+fn ignore_action(
+    target: &Target<'_>,
+    d: &lsp::Diagnostic,
+    title: String,
+    edit: TextEdit,
+) -> CodeAction {
+    let mut plan = EditPlan::new(target);
+    plan.document(vec![edit]);
+    CodeAction {
+        title,
+        kind: Some(CodeActionKind::QUICKFIX),
+        diagnostics: Some(vec![d.clone()]),
+        edit: Some(plan.finish()),
+        ..CodeAction::default()
+    }
+}
+
+/// The finding a diagnostic stands for: the one its `data` names, or, from a client that does
+/// not send `data` back, the one at the same place with the same code and message.
+fn finding_of<'a>(
+    analysis: &'a Analysis,
+    lines: &Lines<'_>,
+    d: &lsp::Diagnostic,
+) -> Option<&'a Diagnostic> {
+    let code = match &d.code {
+        Some(lsp::NumberOrString::String(code)) => code.as_str(),
+        _ => return None,
+    };
+    match &d.data {
+        Some(value) => {
+            let data: DiagnosticData = serde_json::from_value(value.clone()).ok()?;
+            if data.version != analysis.version {
+                return None;
+            }
+            analysis
+                .findings
+                .get(data.finding)
+                .filter(|f| f.rule == code)
+        }
+        None => analysis
+            .findings
             .iter()
-            .find(|p| p.range == d.range && p.code == d.code && p.message == d.message)?
-            .data
-            .clone()
-    })?;
-    serde_json::from_value(value).ok()
+            .find(|f| f.rule == code && f.message == d.message && lines.range(f.span) == d.range),
+    }
 }
 
 /// "Fix all": the safe fixes of the whole document, as the edits between its text and the

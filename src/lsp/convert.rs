@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use lsp_types::{
     self as lsp, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
@@ -11,7 +12,7 @@ use lsp_types::{
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::fix::{FileChange, Safety};
+use crate::fix::{FileChange, Fix, Safety};
 use crate::source::{LineIndex, Span, floor_char_boundary};
 use crate::syntax::Dockerfile;
 
@@ -100,33 +101,43 @@ fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// What a diagnostic carries in `data`, so that a code action is a lookup, not a re-lint.
+/// What a diagnostic carries in `data`: which finding of which lint it is. The code action
+/// for it looks the finding up and converts its fix then, so that a change is answered
+/// without converting (and sending) a fix and two ignore edits per finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiagnosticData {
-    /// The document version the edits apply to.
+    /// The document version the finding was made for.
     pub version: i32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fix: Option<FixData>,
-    /// The edit that adds an ignore comment for this rule before the instruction.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ignore: Option<TextEdit>,
-    /// The edit that ignores this rule in the whole file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ignore_file: Option<TextEdit>,
+    /// Its index among that lint's findings.
+    pub finding: usize,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A fix as protocol edits.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FixData {
     pub title: String,
     pub safety: Safety,
     pub edits: Vec<TextEdit>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileData>,
 }
 
+impl FixData {
+    pub fn new(fix: &Fix, lines: &Lines<'_>) -> Self {
+        FixData {
+            title: fix.title.clone(),
+            safety: fix.safety,
+            edits: fix
+                .edits
+                .iter()
+                .map(|e| TextEdit::new(lines.range(e.span), e.text.clone()))
+                .collect(),
+            files: fix.files.iter().map(FileData::from).collect(),
+        }
+    }
+}
+
 /// A fix's change to a file beside the Dockerfile.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileData {
     Create { path: PathBuf, text: String },
     Append { path: PathBuf, text: String },
@@ -159,15 +170,13 @@ pub fn severity(severity: Severity) -> DiagnosticSeverity {
     }
 }
 
-/// A finding as a protocol diagnostic, its fix and ignore edit in `data`.
+/// A finding as a protocol diagnostic; `data` says which finding of which lint it is.
 pub fn diagnostic(
     d: &Diagnostic,
-    df: &Dockerfile,
     lines: &Lines<'_>,
     uri: &Uri,
-    version: i32,
+    data: &DiagnosticData,
 ) -> lsp::Diagnostic {
-    let meta = crate::rules::meta(d.rule);
     let related: Vec<DiagnosticRelatedInformation> = d
         .labels
         .iter()
@@ -176,29 +185,11 @@ pub fn diagnostic(
             message: label.message.clone(),
         })
         .collect();
-    let fix = d.fix.as_ref().map(|fix| FixData {
-        title: fix.title.clone(),
-        safety: fix.safety,
-        edits: fix
-            .edits
-            .iter()
-            .map(|e| TextEdit::new(lines.range(e.span), e.text.clone()))
-            .collect(),
-        files: fix.files.iter().map(FileData::from).collect(),
-    });
-    let data = DiagnosticData {
-        version,
-        fix,
-        ignore: ignore_edit(df, lines, d.rule, d.span),
-        ignore_file: global_ignore_edit(df, lines, d.rule),
-    };
     lsp::Diagnostic {
         range: lines.range(d.span),
         severity: Some(severity(d.severity)),
         code: Some(NumberOrString::String(d.rule.to_string())),
-        code_description: meta
-            .and_then(|m| Uri::from_str(&m.url()).ok())
-            .map(|href| lsp::CodeDescription { href }),
+        code_description: code_description(d.rule),
         source: Some(SOURCE.to_string()),
         message: d.message.clone(),
         related_information: (!related.is_empty()).then_some(related),
@@ -206,6 +197,21 @@ pub fn diagnostic(
         tags: (d.rule == "LW902").then(|| vec![lsp::DiagnosticTag::UNNECESSARY]),
         data: serde_json::to_value(data).ok(),
     }
+}
+
+/// The link to a rule's docs, its URI parsed once per rule rather than once per finding.
+fn code_description(rule: &str) -> Option<lsp::CodeDescription> {
+    static LINKS: OnceLock<Vec<(&'static str, Option<Uri>)>> = OnceLock::new();
+    let links = LINKS.get_or_init(|| {
+        crate::rules::all_meta()
+            .iter()
+            .map(|m| (m.id.as_str(), Uri::from_str(&m.url()).ok()))
+            .collect()
+    });
+    let (_, href) = links.iter().find(|(id, _)| *id == rule)?;
+    Some(lsp::CodeDescription {
+        href: href.clone()?,
+    })
 }
 
 /// A parse error as a diagnostic.

@@ -4,10 +4,22 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use lsp_types::{self as lsp, TextDocumentContentChangeEvent, Uri};
+use lsp_types::{TextDocumentContentChangeEvent, Uri};
 
 use super::convert::{Encoding, Lines, uri_to_path};
+use crate::diagnostic::Diagnostic;
 use crate::source::LineIndex;
+use crate::syntax::Dockerfile;
+
+/// A document's last lint: its text parsed and its findings, fixes included. The published
+/// diagnostics carry only an index into `findings`; a code action converts the fix and makes
+/// the ignore edits of the few findings it is asked about, then.
+#[derive(Debug)]
+pub struct Analysis {
+    pub version: i32,
+    pub df: Dockerfile,
+    pub findings: Vec<Diagnostic>,
+}
 
 #[derive(Debug)]
 pub struct Document {
@@ -16,8 +28,8 @@ pub struct Document {
     /// On disk, for `file:` URIs: its folder is the build context.
     pub path: Option<PathBuf>,
     pub text: String,
-    /// The diagnostics last published for this document.
-    pub published: Vec<lsp::Diagnostic>,
+    /// The lint behind the diagnostics last published for this document.
+    pub analysis: Option<Analysis>,
 }
 
 impl Document {
@@ -27,7 +39,7 @@ impl Document {
             language_id,
             path: uri_to_path(uri),
             text,
-            published: Vec::new(),
+            analysis: None,
         }
     }
 
@@ -124,6 +136,8 @@ impl Documents {
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
+
+    use lsp_types as lsp;
 
     use super::*;
 

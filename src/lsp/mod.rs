@@ -17,7 +17,7 @@ pub use server::{Ending, Server};
 /// Serves over stdin/stdout until `exit` or the end of stdin.
 pub fn serve_stdio() -> std::io::Result<Ending> {
     let (connection, threads) = transport::stdio()?;
-    let lsp_server::Connection { sender, receiver } = connection;
+    let transport::Connection { sender, receiver } = connection;
     let ending = Server::new(sender).serve(&receiver);
     // The server (and its sender) is gone: the writer drains what is queued and stops.
     drop(receiver);

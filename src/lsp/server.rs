@@ -29,8 +29,9 @@ use lsp_types::{
 use serde_json::Value;
 
 use super::actions::{self, Target};
-use super::convert::{self, Encoding, Lines, path_to_uri};
-use super::documents::{Document, Documents};
+use super::convert::{self, DiagnosticData, Encoding, Lines, path_to_uri};
+use super::documents::{Analysis, Document, Documents};
+use super::transport::Outgoing;
 use crate::config::{self, Config, ConfigError};
 use crate::fix::Safety;
 use crate::fixer::fix_text;
@@ -110,7 +111,7 @@ const WATCHED: &[&str] = &[
 ];
 
 pub struct Server {
-    sender: Sender<Message>,
+    sender: Sender<Outgoing>,
     state: State,
     client: ClientSupport,
     docs: Documents,
@@ -121,10 +122,13 @@ pub struct Server {
     config_errors: HashMap<PathBuf, String>,
     /// Config errors already shown in a message, so that each pops up once.
     shown: HashSet<String>,
+    /// The config that applies in each folder of an open Dockerfile, found once rather than on
+    /// every change; forgotten when a file is saved or a watched file changes.
+    configs: HashMap<PathBuf, Option<Arc<Config>>>,
 }
 
 impl Server {
-    pub fn new(sender: Sender<Message>) -> Self {
+    pub fn new(sender: Sender<Outgoing>) -> Self {
         Server {
             sender,
             state: State::Uninitialized,
@@ -134,6 +138,7 @@ impl Server {
             next_id: 0,
             config_errors: HashMap::new(),
             shown: HashSet::new(),
+            configs: HashMap::new(),
         }
     }
 
@@ -200,7 +205,7 @@ impl Server {
         None
     }
 
-    fn send(&self, message: impl Into<Message>) {
+    fn send(&self, message: impl Into<Outgoing>) {
         // A closed output means the client is gone; the reader will see it too.
         let _ = self.sender.send(message.into());
     }
@@ -301,6 +306,7 @@ impl Server {
             DidSaveTextDocument::METHOD => {
                 let params: DidSaveTextDocumentParams = parse(&method, params)?;
                 // Saving can change the config or the context on disk that findings depend on.
+                self.configs.clear();
                 if let Some(path) = convert::uri_to_path(&params.text_document.uri) {
                     self.config_changed(&path);
                 }
@@ -309,6 +315,7 @@ impl Server {
             }
             DidChangeWatchedFiles::METHOD => {
                 let params: DidChangeWatchedFilesParams = parse(&method, params)?;
+                self.configs.clear();
                 for change in &params.changes {
                     if let Some(path) = convert::uri_to_path(&change.uri) {
                         if change.typ == FileChangeType::DELETED {
@@ -402,28 +409,42 @@ impl Server {
                 continue;
             }
             let (version, path, text) = (doc.version, doc.path.clone(), doc.text.clone());
-            let diagnostics = self.diagnostics(&uri, path.as_deref(), &text, version);
+            let (diagnostics, analysis) = self.analyse(&uri, path.as_deref(), &text, version);
             if let Some(doc) = self.docs.get_mut(&uri) {
-                doc.published = diagnostics.clone();
+                doc.analysis = analysis;
             }
             self.publish(uri, diagnostics, Some(version));
         }
     }
 
     fn publish(&self, uri: Uri, diagnostics: Vec<lsp::Diagnostic>, version: Option<i32>) {
+        /// A notification as JSON-RPC writes it.
+        #[derive(serde::Serialize)]
+        struct Body<'a, P> {
+            jsonrpc: &'static str,
+            method: &'static str,
+            params: &'a P,
+        }
         let params = PublishDiagnosticsParams {
             uri,
             diagnostics,
             version,
         };
-        self.send(Notification::new(
-            PublishDiagnostics::METHOD.to_string(),
-            params,
-        ));
+        let body = Body {
+            jsonrpc: "2.0",
+            method: PublishDiagnostics::METHOD,
+            params: &params,
+        };
+        // Written here, straight from the diagnostics: a `Notification` would hold them as a
+        // tree of `Value`s to build, write and free, which cost more than the lint.
+        match serde_json::to_string(&body) {
+            Ok(json) => self.send(Outgoing::Json(json)),
+            Err(e) => eprintln!("layerwise lsp: cannot write diagnostics: {e}"),
+        }
     }
 
     /// How a document is linted: from its folder on disk, with open ignore files' unsaved text
-    /// and the config file that applies, read afresh (so an edit to it counts at once).
+    /// and the config file that applies (read again after a save or a watched file's change).
     fn lint_options(&mut self, doc_path: Option<&Path>) -> LintOptions {
         LintOptions {
             path: doc_path.map(Path::to_path_buf),
@@ -436,6 +457,15 @@ impl Server {
     /// The config for a document at `path`; a broken one is shown and the defaults used.
     fn config_for(&mut self, path: &Path) -> Option<Arc<Config>> {
         let dir = path.parent()?;
+        if let Some(known) = self.configs.get(dir) {
+            return known.clone();
+        }
+        let config = self.discover_config(dir);
+        self.configs.insert(dir.to_path_buf(), config.clone());
+        config
+    }
+
+    fn discover_config(&mut self, dir: &Path) -> Option<Arc<Config>> {
         match Config::discover(dir) {
             Ok(Some((found, config))) => {
                 self.clear_config_error(&found);
@@ -517,16 +547,18 @@ impl Server {
         }
     }
 
-    fn diagnostics(
+    /// Lints a document: the diagnostics to publish, and the lint they come from, kept for
+    /// the code actions.
+    fn analyse(
         &mut self,
         uri: &Uri,
         doc_path: Option<&Path>,
         text: &str,
         version: i32,
-    ) -> Vec<lsp::Diagnostic> {
+    ) -> (Vec<lsp::Diagnostic>, Option<Analysis>) {
         let options = self.lint_options(doc_path);
         if doc_path.is_some_and(|p| options.config.as_ref().is_some_and(|c| c.is_excluded(p))) {
-            return Vec::new();
+            return (Vec::new(), None);
         }
         let df = Dockerfile::parse(text);
         let findings = lint(&df, &options);
@@ -540,13 +572,16 @@ impl Server {
             .iter()
             .map(|e| convert::syntax_error(&e.message, e.span, &lines))
             .collect();
-        out.extend(
-            findings
-                .iter()
-                .map(|d| convert::diagnostic(d, &df, &lines, uri, version)),
-        );
+        out.extend(findings.iter().enumerate().map(|(finding, d)| {
+            convert::diagnostic(d, &lines, uri, &DiagnosticData { version, finding })
+        }));
         out.sort_by_key(|d| (d.range.start.line, d.range.start.character));
-        out
+        let analysis = Analysis {
+            version,
+            df,
+            findings,
+        };
+        (out, Some(analysis))
     }
 
     fn code_actions(&mut self, params: &CodeActionParams) -> Vec<lsp::CodeActionOrCommand> {

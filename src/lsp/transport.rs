@@ -9,8 +9,28 @@ use std::io::{self, Read, Write};
 use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
-use lsp_server::{Connection, ErrorCode, Message, RequestId};
+use lsp_server::{ErrorCode, Message, RequestId};
 use serde_json::Value;
+
+/// What the server sends: a message, or one already written as JSON text (the diagnostics,
+/// serialized straight from their types instead of through a tree of `Value`s first).
+#[derive(Debug)]
+pub enum Outgoing {
+    Message(Message),
+    Json(String),
+}
+
+impl<T: Into<Message>> From<T> for Outgoing {
+    fn from(message: T) -> Self {
+        Outgoing::Message(message.into())
+    }
+}
+
+/// The server's ends of the connection.
+pub struct Connection {
+    pub sender: Sender<Outgoing>,
+    pub receiver: Receiver<Message>,
+}
 
 /// Largest body accepted; a header asking for more is treated as garbage, not allocated.
 const MAX_BODY: usize = 64 << 20;
@@ -238,7 +258,7 @@ impl IoThreads {
 /// A connection over stdin/stdout. The reader stops at the end of stdin or after `exit`, which
 /// disconnects the receiver; the writer stops when every sender is gone or stdout is closed.
 pub fn stdio() -> io::Result<(Connection, IoThreads)> {
-    let (to_writer, from_server): (Sender<Message>, Receiver<Message>) = unbounded();
+    let (to_writer, from_server): (Sender<Outgoing>, Receiver<Outgoing>) = unbounded();
     let (to_server, from_reader) = unbounded::<Message>();
     let writer = thread::Builder::new()
         .name("lsp-writer".into())
@@ -246,7 +266,11 @@ pub fn stdio() -> io::Result<(Connection, IoThreads)> {
             for message in from_server {
                 // One lock per frame: the reader writes its error responses too.
                 let mut out = io::stdout().lock();
-                if message.write(&mut out).is_err() {
+                let written = match message {
+                    Outgoing::Message(message) => message.write(&mut out),
+                    Outgoing::Json(body) => write_frame(&mut out, &body),
+                };
+                if written.is_err() {
                     break;
                 }
             }
