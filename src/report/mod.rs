@@ -9,6 +9,7 @@
 //! `tests/report_memory.rs` renders every format and holds each to that.
 
 mod checkstyle;
+pub mod fingerprint;
 mod github;
 mod gnu;
 mod human;

@@ -2,11 +2,9 @@
 //!
 //! Artifact URIs are relative to the folder layerwise runs in (`%SRCROOT%`, given in
 //! `originalUriBaseIds`); columns count UTF-16 code units, SARIF's default. A result's
-//! `partialFingerprints` hash its rule, its file, the normalized text of the instruction it is on
-//! and how many results before it share those, so they survive edits elsewhere in the file.
+//! `partialFingerprints` are [`Fingerprints`], which survive edits elsewhere in the file.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::Hasher;
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
@@ -16,6 +14,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_sarif::sarif;
 
+use super::fingerprint::Fingerprints;
 use super::{FileResult, Report, Reporter, Streamed};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fix::Safety;
@@ -157,13 +156,9 @@ fn results<'a>(
     let metas = rules::all_meta();
     report.files.iter().flat_map(move |file| {
         let location = Shared(Rc::new(artifact(&file.path, root)));
-        // How many results before this one share its fingerprint's text, by that text's hash.
-        let mut seen: HashMap<u64, usize> = HashMap::new();
+        let mut fingerprints = Fingerprints::new(file);
         file.diagnostics.iter().map(move |d| {
-            let hash = fingerprint_hash(file, d);
-            let occurrence = seen.entry(hash).or_insert(0);
-            let fingerprint = format!("{hash:016x}:{occurrence}");
-            *occurrence += 1;
+            let fingerprint = fingerprints.next(d);
             result(file, d, &location, fingerprint, metas)
         })
     })
@@ -213,7 +208,7 @@ struct ResultView<'a> {
     level: &'static str,
     locations: [LocationView; 1],
     message: Text<Sentence<'a>>,
-    partial_fingerprints: Fingerprints,
+    partial_fingerprints: PartialFingerprints,
     rule_id: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     rule_index: Option<usize>,
@@ -279,7 +274,7 @@ struct Text<T> {
 }
 
 #[derive(Serialize)]
-struct Fingerprints {
+struct PartialFingerprints {
     /// The key of our fingerprint; its version changes if the recipe does.
     #[serde(rename = "layerwiseFingerprint/v1")]
     v1: String,
@@ -339,7 +334,7 @@ fn result<'a>(
         message: Text {
             text: Sentence(&d.message, ""),
         },
-        partial_fingerprints: Fingerprints { v1: fingerprint },
+        partial_fingerprints: PartialFingerprints { v1: fingerprint },
         rule_id: d.rule,
         rule_index: metas.iter().position(|m| m.id == d.rule),
     }
@@ -448,35 +443,6 @@ fn slashed(path: &Path) -> String {
 
 fn encode(path: &str) -> String {
     utf8_percent_encode(path, PATH).to_string()
-}
-
-/// The FNV-1a hash of the rule, the file and the text of the instruction (or comment line)
-/// holding the finding, its whitespace collapsed, so that moving the instruction or
-/// re-indenting it keeps the fingerprint. The parts are hashed as written one after another,
-/// `\0` between them, without building that text; FNV's value never changes between builds
-/// (unlike std's hasher).
-fn fingerprint_hash(file: &FileResult, d: &Diagnostic) -> u64 {
-    let mut hasher = fnv::FnvHasher::default();
-    hasher.write(d.rule.as_bytes());
-    hasher.write(b"\0");
-    hasher.write(file.display.as_bytes());
-    hasher.write(b"\0");
-    if let Some(df) = &file.source {
-        let text = match file.instruction_at(d.span.start) {
-            Some(inst) => df.slice(inst.span),
-            None => {
-                let line = df.lines().line_of(d.span.start);
-                df.slice(df.lines().line_span(df.text(), line))
-            }
-        };
-        for (i, word) in text.split_whitespace().enumerate() {
-            if i > 0 {
-                hasher.write(b" ");
-            }
-            hasher.write(word.as_bytes());
-        }
-    }
-    hasher.finish()
 }
 
 /// SARIF wants messages as sentences.
