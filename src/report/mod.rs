@@ -180,3 +180,34 @@ pub enum Format {
     /// GitHub Actions workflow commands (annotations).
     Github,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The binary search finds what a scan of every instruction finds, at every offset.
+    #[test]
+    fn instruction_at_matches_a_scan() {
+        let text = "# syntax=docker/dockerfile:1\nFROM a AS b\n\n# a comment\nRUN x \\\n  && y\n\
+                    COPY <<EOF /f\nbody\nEOF\n  ENV A=1\nRUN z";
+        let df = Arc::new(Dockerfile::parse(text));
+        let file = FileResult {
+            path: "Dockerfile".into(),
+            display: "Dockerfile".into(),
+            source: Some(df.clone()),
+            diagnostics: Vec::new(),
+            errors: Vec::new(),
+        };
+        for offset in 0..=text.len() + 1 {
+            let scanned = df
+                .instructions()
+                .find(|i| i.span.start <= offset && offset <= i.span.end)
+                .map(|i| i.span);
+            assert_eq!(
+                file.instruction_at(offset).map(|i| i.span),
+                scanned,
+                "at {offset}"
+            );
+        }
+    }
+}
