@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use crate::config::Threshold;
+use crate::inspect::gates::{Percent, Ratio, Size};
 use crate::report::Format;
 
 #[derive(Debug, Parser)]
@@ -40,6 +41,8 @@ pub enum Command {
     },
     /// Build the Dockerfile before and after `fix` through the Docker Engine, and compare.
     Measure(MeasureArgs),
+    /// Show where an image's bytes go: per layer, the largest and hidden files, caches, gates.
+    Inspect(InspectArgs),
     /// Run the language server over stdin/stdout, for editors.
     Lsp {
         /// Accepted for editors that pass it; stdio is the only transport.
@@ -192,4 +195,53 @@ impl Network {
             Network::Default => "default",
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A `docker save` archive (any layout, gzip or zstd too; `-` reads stdin), or else an
+    /// image of the daemon at DOCKER_HOST, by name or ID.
+    pub image: String,
+    /// Map the layers to this Dockerfile's lines and show the findings that explain the waste.
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<PathBuf>,
+    /// The build context, for the Dockerfile's findings (default: its folder).
+    #[arg(long)]
+    pub context: Option<PathBuf>,
+    /// The stage the image was built from (default: the last).
+    #[arg(long)]
+    pub target: Option<String>,
+    #[arg(long, value_enum, default_value_t = InspectFormat::Table)]
+    pub format: InspectFormat,
+    /// Also write the report as one self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// How many of the largest files, folders and hidden paths to list.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+    /// Exit 1 when more bytes than this are hidden by later layers (20MB, 1.5GiB, bytes).
+    #[arg(long, value_name = "SIZE")]
+    pub max_wasted_bytes: Option<Size>,
+    /// Exit 1 when the hidden bytes are more than this share of the image (10 or 10%).
+    #[arg(long, value_name = "PERCENT")]
+    pub max_wasted_percent: Option<Percent>,
+    /// Exit 1 when the efficiency is below this (0.9 or 90%).
+    #[arg(long, value_name = "RATIO")]
+    pub min_efficiency: Option<Ratio>,
+    /// Exit 1 when the caches left in the image hold more than this (20MB, 1.5GiB, bytes).
+    #[arg(long, value_name = "SIZE")]
+    pub max_cache_bytes: Option<Size>,
+    /// Use this config file instead of the nearest `.layerwise.yaml`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The most the daemon may take to start sending the saved image, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InspectFormat {
+    Table,
+    Json,
 }

@@ -35,6 +35,9 @@ pub struct Config {
     /// Options of the rules that have them.
     #[serde(default)]
     pub rules: RuleOptions,
+    /// `inspect`'s CI gates; its command line flags win.
+    #[serde(default)]
+    pub inspect: crate::inspect::gates::Gates,
     /// The folder the `exclude` globs are relative to (absolute).
     #[serde(skip)]
     root: PathBuf,

@@ -27,6 +27,7 @@ fn main() {
         Command::Rules { json } => commands::rules::run(*json),
         Command::Explain { rule } => commands::explain::run(rule),
         Command::Measure(args) => commands::measure::run(args),
+        Command::Inspect(args) => commands::inspect::run(args, color),
         Command::Lsp { .. } => commands::lsp::run(),
         Command::Init(args) => commands::init::run(args),
     };

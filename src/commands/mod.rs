@@ -3,6 +3,7 @@
 pub mod explain;
 pub mod fix;
 pub mod init;
+pub mod inspect;
 pub mod lint;
 pub mod lsp;
 pub mod measure;

@@ -31,6 +31,9 @@ pub struct HistoryEntry {
     pub created_by: String,
     #[serde(default)]
     pub empty_layer: bool,
+    /// What made a step that has no command (`Imported from -` for `docker import`).
+    #[serde(default)]
+    pub comment: String,
 }
 
 /// Which half of the archive named the image's parts.

@@ -14,6 +14,7 @@ pub mod connect;
 pub mod context;
 pub mod image;
 pub mod layers;
+pub mod stack;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
