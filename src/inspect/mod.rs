@@ -377,6 +377,7 @@ fn fix_diff(text: &str, fix: &crate::fix::Fix, display: &str) -> String {
         return String::new();
     }
     let (fixed, _) = crate::fix::apply(text, &[fix]);
+    let display = display.trim_start_matches('/');
     similar::TextDiff::from_lines(text, fixed.as_str())
         .unified_diff()
         .context_radius(2)

@@ -232,8 +232,8 @@ impl Inspection {
         let _ = writeln!(out, "findings that explain the waste:");
         for f in &self.findings {
             let what = match f.explains.kind {
-                "hidden" => "hidden by its layer",
-                _ => "of cache left",
+                "hidden" => format!("that the layer of line {} hides", f.line),
+                _ => "of cache left in the image".to_string(),
             };
             let layers: Vec<String> = f.explains.layers.iter().map(|l| l.to_string()).collect();
             let _ = writeln!(
