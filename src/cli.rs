@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use crate::config::Threshold;
-use crate::inspect::gates::{Percent, Ratio, Size};
+use crate::limits::{Percent, Ratio, Size};
 use crate::report::Format;
 
 #[derive(Debug, Parser)]

@@ -37,7 +37,7 @@ pub struct Config {
     pub rules: RuleOptions,
     /// `inspect`'s CI gates; its command line flags win.
     #[serde(default)]
-    pub inspect: crate::inspect::gates::Gates,
+    pub inspect: crate::limits::Gates,
     /// The folder the `exclude` globs are relative to (absolute).
     #[serde(skip)]
     root: PathBuf,

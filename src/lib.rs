@@ -17,6 +17,7 @@ pub mod fixer;
 pub mod fsutil;
 pub mod inspect;
 pub mod knowledge;
+pub mod limits;
 pub mod lint;
 pub mod lsp;
 pub mod model;

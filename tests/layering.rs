@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// Each top-level module's layer; a module may use its own layer (without circles) and below.
 const LAYERS: &[&[&str]] = &[
-    &["source", "discover", "fsutil"],
+    &["source", "discover", "fsutil", "limits"],
     &["syntax", "dockerignore", "knowledge"],
     &["shell"],
     &["model"],
@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["config"],
     &["lint"],
     &["fixer"],
-    &["report", "lsp", "docker"],
+    &["report", "lsp", "docker", "inspect", "picture"],
     &["cli", "commands"],
 ];
 

@@ -17,8 +17,9 @@ use crate::docker::archive::{self, ArchiveError, ImageArchive};
 use crate::docker::connect::{connect, docker_host};
 use crate::docker::layers::LayerFiles;
 use crate::fsutil::write_atomic;
-use crate::inspect::gates::Gates;
+use crate::inspect::gates;
 use crate::inspect::{Inspection, Source};
+use crate::limits::Gates;
 use crate::lint::LintOptions;
 
 pub fn run(args: &InspectArgs, color: bool) -> Exit {
@@ -82,14 +83,14 @@ pub fn run(args: &InspectArgs, color: bool) -> Exit {
         }
     }
     let from_config = config.as_ref().map(|c| c.inspect).unwrap_or_default();
-    let gates = Gates {
+    let limits = Gates {
         max_wasted_bytes: args.max_wasted_bytes,
         max_wasted_percent: args.max_wasted_percent,
         min_efficiency: args.min_efficiency,
         max_cache_bytes: args.max_cache_bytes,
     }
     .or(&from_config);
-    report.gates = gates.check(&report);
+    report.gates = gates::check(&limits, &report);
 
     let text = match args.format {
         InspectFormat::Table => report.to_table(color),
@@ -97,7 +98,7 @@ pub fn run(args: &InspectArgs, color: bool) -> Exit {
     };
     print!("{text}");
     if let Some(html) = &args.html {
-        let page = crate::picture::html::inspection(&report);
+        let page = crate::inspect::page::render(&report);
         if let Err(e) = write_atomic(html, page.as_bytes()) {
             eprintln!("error: {e}");
             return Exit::Trouble;

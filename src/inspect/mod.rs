@@ -9,6 +9,7 @@
 //! which also counts a symlink's target length and each folder, says a little more.
 
 pub mod gates;
+pub mod page;
 pub mod table;
 pub mod tree;
 

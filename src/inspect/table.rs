@@ -8,6 +8,7 @@ use comfy_table::{CellAlignment, Table, presets};
 
 use super::{Inspection, LayerReport, bytes};
 use crate::picture::bars::{Part, Scale, terminal_width};
+use crate::picture::html::cut;
 
 /// Longest instruction shown in the layer table.
 const INSTRUCTION_WIDTH: usize = 50;
@@ -30,15 +31,6 @@ pub fn step(layer: &LayerReport) -> String {
     } else {
         text
     }
-}
-
-/// `text` cut to `max` characters, with `…` where it was cut.
-pub fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
-    format!("{}…", kept.trim_end())
 }
 
 /// The parts of a layer's bar: kept, cache, hidden.

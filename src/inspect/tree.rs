@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::docker::stack::{Hidden, Visible};
+pub use crate::picture::html::Folder;
 
 /// A file of the final filesystem.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -195,21 +196,6 @@ pub fn largest_hidden(hidden: &[Hidden], top: usize) -> Vec<HiddenEntry> {
         }
     }
     out
-}
-
-/// A folder of the final filesystem as the report's tree shows it: its biggest entries, the
-/// rest summed up.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Folder {
-    pub name: String,
-    pub path: String,
-    pub bytes: u64,
-    pub files: usize,
-    pub folders: Vec<Folder>,
-    /// Files shown: name and bytes.
-    pub leaves: Vec<(String, u64)>,
-    /// Entries not shown: how many, and their bytes.
-    pub more: (usize, u64),
 }
 
 /// Entries shown per folder at most, and the least share of the image an entry needs to be
