@@ -624,6 +624,10 @@ mod tests {
         assert!(config.exclude.is_empty());
         assert_eq!(config.failure_threshold, Some(Threshold::Warning));
         assert_eq!(config.rules.consecutive_run.max_runs, 1);
-        assert_eq!(config.inspect, crate::limits::Gates::default(), "no gate set");
+        assert_eq!(
+            config.inspect,
+            crate::limits::Gates::default(),
+            "no gate set"
+        );
     }
 }

@@ -5,8 +5,10 @@
 //! around their thresholds, and the HTML page must draw its chart in a real browser (Debian's
 //! `chromium`, headless): a screenshot that is not blank, a DOM with a bar per layer.
 //!
-//! The daemon tests need `layerwise/busybox:latest` at `DOCKER_HOST` (see tests/measure.rs);
-//! without a daemon or chromium they print why and pass, unless `CI` is set.
+//! The daemon test runs on every daemon of `LAYERWISE_TEST_DAEMONS` (Docker 20.10, whose save
+//! is the classic layout, and 26, whose save is the OCI layout), else on `DOCKER_HOST`; each
+//! needs `layerwise/busybox:latest` (see tests/measure.rs). Without a daemon or chromium the
+//! tests print why and pass, unless `CI` is set.
 
 mod common;
 
@@ -42,8 +44,13 @@ fn inspect_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
         .unwrap_or_else(|e| panic!("layerwise inspect: {e}"))
 }
 
-fn inspect(args: &[&str]) -> Output {
-    inspect_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, &[])
+/// `layerwise inspect ARGS` against the daemon at `host`.
+fn inspect_at(host: &str, args: &[&str]) -> Output {
+    inspect_in(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        args,
+        &[("DOCKER_HOST", host)],
+    )
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -411,12 +418,13 @@ const NPM_CACHE_BYTES: u64 = 64 * 1024;
 /// The fixture copied to a temp folder with its generated files, built and tagged; removed
 /// when dropped.
 struct Built {
+    host: String,
     tag: String,
     context: tempfile::TempDir,
 }
 
 impl Built {
-    fn new(tag: &str) -> Built {
+    fn new(host: &str, tag: &str) -> Built {
         let context = tempfile::tempdir().expect("temp dir");
         let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/inspect/waste");
         for entry in walkdir::WalkDir::new(&from) {
@@ -448,6 +456,7 @@ impl Built {
             .args(["build", "--network", "host", "-t", tag])
             .arg(context.path())
             .env("DOCKER_BUILDKIT", "0")
+            .env("DOCKER_HOST", host)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -461,6 +470,7 @@ impl Built {
             text(&out.stderr)
         );
         Built {
+            host: host.to_string(),
             tag: tag.to_string(),
             context,
         }
@@ -473,7 +483,11 @@ impl Built {
 
 impl Drop for Built {
     fn drop(&mut self) {
-        let _ = common::docker(&["rmi", "-f", &self.tag], Duration::from_secs(60));
+        let _ = common::docker_at(
+            Some(&self.host),
+            &["rmi", "-f", &self.tag],
+            Duration::from_secs(60),
+        );
     }
 }
 
@@ -490,10 +504,29 @@ fn layer_at(v: &Value, line: u64) -> &Value {
 #[test]
 fn an_image_with_known_waste_is_measured_to_the_byte_from_the_daemon_and_its_archive() {
     let _lock = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
-    if !common::docker_ready(&[BUSYBOX]) {
-        return;
+    for (i, host) in common::test_daemons().iter().enumerate() {
+        let Some(version) = common::daemon_version(host, &[BUSYBOX]) else {
+            continue;
+        };
+        eprintln!("Docker {version} at {host}");
+        let built = Built::new(host, "layerwise-inspect-test:waste");
+        let major: u32 = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        known_waste(&built, major >= 25);
+        if i == 0 {
+            html_in_a_browser(&built);
+        }
     }
-    let built = Built::new("layerwise-inspect-test:waste");
+}
+
+/// The report of the built image, checked to the byte, the same from its `docker save`
+/// (an OCI layout when `oci`, else the classic one), and its gates.
+fn known_waste(built: &Built, oci: bool) {
+    let host = built.host.as_str();
+    let inspect = |args: &[&str]| inspect_at(host, args);
     let dockerfile = built.dockerfile();
     let dockerfile = dockerfile.to_str().unwrap();
     let out = inspect(&[&built.tag, "--dockerfile", dockerfile, "--format", "json"]);
@@ -573,11 +606,28 @@ fn an_image_with_known_waste_is_measured_to_the_byte_from_the_daemon_and_its_arc
     // `docker save` to a file, read with no daemon: the same report
     let dir = tempfile::tempdir().expect("temp dir");
     let archive = dir.path().join("waste.tar");
-    common::docker(
+    common::docker_at(
+        Some(host),
         &["save", "-o", archive.to_str().unwrap(), &built.tag],
         Duration::from_secs(120),
     )
     .expect("docker save");
+    let names: Vec<String> = tar::Archive::new(std::fs::File::open(&archive).expect("saved"))
+        .entries()
+        .expect("a tar")
+        .map(|e| {
+            e.expect("an entry")
+                .path()
+                .expect("a path")
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        names.iter().any(|n| n == "index.json"),
+        oci,
+        "the layout of Docker's save: {names:?}"
+    );
     let from_archive = report(
         &inspect_in(
             dir.path(),
@@ -637,7 +687,7 @@ fn html_in_a_browser(built: &Built) {
             "--html",
             page.to_str().unwrap(),
         ],
-        &[],
+        &[("DOCKER_HOST", &built.host)],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let html = std::fs::read_to_string(&page).expect("page written");
@@ -652,7 +702,10 @@ fn html_in_a_browser(built: &Built) {
     let dom = browse(&chromium, &page, &["--dump-dom"], dir.path());
     let dom = text(&dom.stdout);
     let layers = dom.matches("<g class=\"layer\">").count();
-    let v = report(&inspect(&[&built.tag, "--format", "json"]), 0);
+    let v = report(
+        &inspect_at(&built.host, &[&built.tag, "--format", "json"]),
+        0,
+    );
     assert_eq!(layers, v["layers"].as_array().unwrap().len(), "{dom}");
     assert!(dom.contains("class=\"bar kept\""), "{dom}");
     assert_eq!(dom.matches("class=\"bar hidden\"").count(), 2, "{dom}");
