@@ -665,8 +665,6 @@ fn known_waste(built: &Built, oci: bool) {
             .code(),
         Some(1)
     );
-
-    html_in_a_browser(&built);
 }
 
 /// The page for the built image, opened in headless Chromium: its DOM holds a bar per layer and

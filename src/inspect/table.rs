@@ -214,10 +214,10 @@ impl Inspection {
 
     fn findings_text(&self, out: &mut String) {
         if self.findings.is_empty() {
-            if let Some(dockerfile) = &self.dockerfile {
-                if self.wasted_bytes + self.cache_bytes > 0 {
-                    let _ = writeln!(out, "no finding of {dockerfile} explains the waste");
-                }
+            if let Some(dockerfile) = &self.dockerfile
+                && self.wasted_bytes + self.cache_bytes > 0
+            {
+                let _ = writeln!(out, "no finding of {dockerfile} explains the waste");
             }
             return;
         }
