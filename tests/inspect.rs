@@ -229,6 +229,33 @@ fn an_archive_needs_no_daemon_and_is_counted_to_the_byte_in_every_layout() {
     assert_eq!(v["findings"], Value::Array(vec![]));
     // the OCI layout with gzip layers, the whole archive gzipped: the same report
     assert_eq!(run(&oci), v);
+
+    // a Dockerfile that did not build this image: said, and nothing mapped to it
+    let other = write(
+        dir.path(),
+        "Dockerfile",
+        b"FROM debian\nCOPY big.tar /opt/big.tar\nRUN rm /opt/big.tar\n",
+    );
+    let out = inspect_in(
+        dir.path(),
+        &[
+            docker.to_str().unwrap(),
+            "--dockerfile",
+            other.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[NO_DAEMON],
+    );
+    assert_eq!(
+        text(&out.stderr).trim_end(),
+        format!(
+            "warning: layer 2 (`/bin/sh -c rm /opt/big.tar`) is not the instruction at its \
+             place in {0}; {0} is not mapped to the layers",
+            other.display()
+        )
+    );
+    assert_eq!(report(&out, 0), v);
 }
 
 #[test]

@@ -76,10 +76,10 @@ pub fn run(args: &InspectArgs, color: bool) -> Exit {
             config: config.clone(),
             ..LintOptions::default()
         };
-        if !report.map_dockerfile(df, display.clone(), args.target.as_deref(), &options) {
-            eprintln!(
-                "warning: the image's history does not match its layers; {display} is not mapped"
-            );
+        if let Err(why) =
+            report.map_dockerfile(df, display.clone(), args.target.as_deref(), &options)
+        {
+            eprintln!("warning: {why}; {display} is not mapped to the layers");
         }
     }
     let from_config = config.as_ref().map(|c| c.inspect).unwrap_or_default();

@@ -208,16 +208,16 @@ impl Inspection {
     }
 
     /// Maps the layers to the Dockerfile's lines (the built stage, or `target`) and keeps the
-    /// findings of its lint whose rule explains waste found in the layers. False when the
-    /// image's history does not fit the layers, so nothing could be mapped.
+    /// findings of its lint whose rule explains waste found in the layers. Nothing is mapped,
+    /// and the error says why, when the image's history does not fit its layers or a layer's
+    /// step is not the instruction at its place in the Dockerfile (another Dockerfile's image).
     pub fn map_dockerfile(
         &mut self,
         df: &Dockerfile,
         display: String,
         target: Option<&str>,
         options: &LintOptions,
-    ) -> bool {
-        self.dockerfile = Some(display.clone());
+    ) -> Result<(), String> {
         let steps: Vec<HistoryItem> = self
             .history
             .iter()
@@ -228,16 +228,34 @@ impl Inspection {
             })
             .collect();
         if steps.iter().filter(|s| !s.empty_layer).count() != self.layers.len() {
-            return false;
+            return Err("the image's history does not match its layers".to_string());
         }
         let (mapped, _) = map_layers(df, target, &steps);
+        // a step that is not its instruction's kind: the image is not this Dockerfile's
+        if let Some((layer, _)) = self
+            .layers
+            .iter()
+            .zip(&mapped)
+            .find(|(_, map)| map.line.is_none())
+        {
+            let step = match layer.created_by.as_str() {
+                "" => layer.comment.as_str(),
+                created_by => created_by,
+            };
+            return Err(format!(
+                "layer {} (`{}`) is not the instruction at its place in {display}",
+                layer.index,
+                crate::picture::html::cut(step.trim(), 60)
+            ));
+        }
         for (layer, map) in self.layers.iter_mut().zip(mapped) {
             layer.line = map.line;
             layer.instruction = map.instruction;
         }
+        self.dockerfile = Some(display.clone());
         let diagnostics = lint(df, options);
         self.findings = explain(df, &display, &diagnostics, &self.layers);
-        true
+        Ok(())
     }
 }
 
@@ -475,7 +493,9 @@ mod tests {
     fn a_dockerfile_maps_lines_and_its_findings_explain_the_waste() {
         let mut report = Inspection::new("img".into(), Source::Archive, wasteful(), 5);
         let df = Dockerfile::parse(DOCKERFILE);
-        assert!(report.map_dockerfile(&df, "Dockerfile".into(), None, &LintOptions::default()));
+        report
+            .map_dockerfile(&df, "Dockerfile".into(), None, &LintOptions::default())
+            .expect("mapped");
         let lines: Vec<Option<usize>> = report.layers.iter().map(|l| l.line).collect();
         assert_eq!(lines, [Some(1), Some(2), Some(3), Some(4)]);
         let explained: Vec<(&str, usize, &str, u64, &[usize])> = report
@@ -513,9 +533,40 @@ mod tests {
         image.history.pop();
         let mut report = Inspection::new("img".into(), Source::Archive, image, 5);
         let df = Dockerfile::parse(DOCKERFILE);
-        assert!(!report.map_dockerfile(&df, "Dockerfile".into(), None, &LintOptions::default()));
+        let mapped = report.map_dockerfile(&df, "Dockerfile".into(), None, &LintOptions::default());
+        assert_eq!(
+            mapped,
+            Err("the image's history does not match its layers".to_string())
+        );
         assert!(report.layers.iter().all(|l| l.line.is_none()));
         assert_eq!(report.layers[3].created_by, "");
+        assert_eq!(report.dockerfile, None);
+    }
+
+    #[test]
+    fn another_dockerfile_than_the_images_maps_nothing_and_says_which_layer_differs() {
+        let mut report = Inspection::new("img".into(), Source::Archive, wasteful(), 5);
+        // as many instructions, but a COPY where the image ran a command
+        let other = Dockerfile::parse("FROM debian\nCOPY a /a\nCOPY big /big\nRUN rm /big\n");
+        let mapped =
+            report.map_dockerfile(&other, "Dockerfile".into(), None, &LintOptions::default());
+        let error = mapped.expect_err("not this image's Dockerfile");
+        assert!(
+            error.starts_with("layer 1 (`/bin/sh -c apt-get update"),
+            "{error}"
+        );
+        assert!(report.layers.iter().all(|l| l.line.is_none()));
+        assert!(report.findings.is_empty());
+        // more instructions than the image has steps: its base layer is not the FROM
+        let longer = format!("{DOCKERFILE}WORKDIR /a\nWORKDIR /b\nCOPY x /x\n");
+        let mapped = report.map_dockerfile(
+            &Dockerfile::parse(&longer),
+            "Dockerfile".into(),
+            None,
+            &LintOptions::default(),
+        );
+        assert!(mapped.unwrap_err().starts_with("layer 0 "));
+        assert_eq!(report.dockerfile, None);
     }
 
     #[test]
