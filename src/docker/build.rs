@@ -201,10 +201,10 @@ pub async fn build(
                 }
             }
             Some(Err(bollard::errors::Error::DockerStreamError { error })) => {
-                break Err(Failure::Failed(error));
+                break Err(Failure::Failed(super::clean_text(&error)));
             }
             Some(Err(bollard::errors::Error::DockerResponseServerError { message, .. })) => {
-                break Err(Failure::Failed(message));
+                break Err(Failure::Failed(super::clean_text(&message)));
             }
             Some(Err(e)) => break Err(Failure::Lost(super::reason(&e))),
         }
@@ -245,11 +245,12 @@ pub async fn build(
 /// The most lines of output kept per step: the end is what explains a failure.
 const KEPT_LINES: usize = 1000;
 
+/// Keeps a line of a step's output, as a terminal without colours would show it.
 fn keep_line(lines: &mut Vec<String>, line: String) {
     if lines.len() == KEPT_LINES {
         lines.remove(0);
     }
-    lines.push(line);
+    lines.push(super::clean_text(&line));
 }
 
 /// One BuildKit vertex as its status messages tell it.
@@ -406,9 +407,7 @@ impl Output {
             while let Some(end) = vertex.partial.find('\n') {
                 let line: String = vertex.partial.drain(..=end).collect();
                 // a progress bar redraws its line after \r: keep what it ended as
-                let line = line.trim_end_matches(['\n', '\r']);
-                let line = line.rsplit('\r').next().unwrap_or(line).to_string();
-                keep_line(&mut vertex.lines, line);
+                keep_line(&mut vertex.lines, line.trim_end_matches('\n').to_string());
             }
         }
     }

@@ -51,3 +51,28 @@ pub fn reason(error: &bollard::errors::Error) -> String {
     }
     parts.join(": ")
 }
+
+/// Text from the daemon (errors, build and container output) as it reads in a terminal that
+/// does not colour: ANSI escape sequences out, carriage-return redraws resolved to what they
+/// ended as.
+pub fn clean_text(text: &str) -> String {
+    text.split('\n')
+        .map(|line| {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            let shown = line.rsplit('\r').next().unwrap_or(line);
+            String::from_utf8_lossy(&strip_ansi_escapes::strip(shown.as_bytes())).into_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn daemon_text_loses_its_colours_and_redraws() {
+        assert_eq!(
+            super::clean_text("\x1b[31mE: \x1b[0mUnable to locate\r\n10%\r100%\nok"),
+            "E: Unable to locate\n100%\nok"
+        );
+    }
+}
