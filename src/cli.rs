@@ -160,6 +160,11 @@ pub struct MeasureArgs {
     /// whose frontend image cannot be pulled.
     #[arg(long)]
     pub builtin_frontend: bool,
+    /// A command to run in a container of each image, as `docker run --network none IMAGE
+    /// CMD…` would (its words replace CMD; ENTRYPOINT stays); a different exit code or output
+    /// is a defect. Repeatable.
+    #[arg(long, value_name = "CMD")]
+    pub smoke: Vec<String>,
     /// Build this file as the rewrite instead of `fix`'s (a test seam: the proof still
     /// explains differences by the fixes `fix` applies).
     #[arg(long, value_name = "FILE", hide = true)]

@@ -22,6 +22,11 @@ use crate::docker::compare::{Comparison, Rebuild, Side};
 use crate::docker::connect::{build_cache_bytes, connect, default_builder, docker_host};
 use crate::docker::context::{Context, ContextSpec, edit_target, edited};
 use crate::docker::image::read_image;
+use crate::docker::proof::{
+    Rewrite, SmokeOutcome, SmokeRun, StartProgram, compare_configs, compare_filesystems,
+    start_program,
+};
+use crate::docker::smoke;
 use crate::docker::{DockerError, cleanup};
 use crate::fix::Safety;
 use crate::fixer::fix_text;
@@ -47,7 +52,11 @@ struct Plan {
     before: Version,
     after: Version,
     applied: Vec<String>,
+    /// Only safe fixes made the rewrite: then any difference they do not explain is a defect.
+    only_safe: bool,
     build_args: HashMap<String, String>,
+    /// Each `--smoke` command and its words.
+    smoke: Vec<(String, Vec<String>)>,
 }
 
 impl Plan {
@@ -162,7 +171,14 @@ fn prepare(args: &MeasureArgs) -> Result<Plan, Unprepared> {
         config,
         ..LintOptions::default()
     };
+    let smoke = args
+        .smoke
+        .iter()
+        .map(|command| smoke::words(command).map(|words| (command.clone(), words)))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut outcome = fix_text(df.text(), &options, max);
+    let only_safe =
+        max == Safety::Safe || fix_text(df.text(), &options, Safety::Safe).text == outcome.text;
     if let Some(path) = &args.rewrite_from {
         let rewrite = load(path).map_err(|e| format!("{}: {}", display_path(path), e.message))?;
         outcome.text = rewrite.text().to_string();
@@ -205,7 +221,9 @@ fn prepare(args: &MeasureArgs) -> Result<Plan, Unprepared> {
             tag: "layerwise-measure:after",
         },
         applied: outcome.applied.iter().map(|s| s.to_string()).collect(),
+        only_safe,
         build_args,
+        smoke,
     };
     let context_error = |e: crate::docker::context::ContextError| e.to_string();
     plan.before.context = Context::build(&plan.spec(&plan.before, &[])).map_err(context_error)?;
@@ -366,7 +384,32 @@ async fn run_builds(
                 MeasureFormat::Json => comparison.to_json() + "\n",
             };
             print!("{text}");
-            Exit::Clean
+            let defects = defects(&comparison, plan.only_safe);
+            if defects.is_empty() {
+                return Exit::Clean;
+            }
+            let why = if plan.only_safe {
+                "the rewrite, of safe fixes only, does not keep the image"
+            } else {
+                "the rewritten image does not run as the original did"
+            };
+            eprintln!("error: {why}: a fix defect");
+            for line in defects {
+                eprintln!("  {line}");
+            }
+            let fs = &comparison.filesystem;
+            if plan.only_safe
+                && !fs.unexpected.is_empty()
+                && fs.unexpected.iter().all(|u| u.change == "content")
+            {
+                eprintln!(
+                    "  (only contents differ: if a step makes different files on every build, \
+                     such as random data, timestamps or a download of `latest`, the build is not \
+                     reproducible and the difference is not the fixes')"
+                );
+            }
+            eprintln!("fixes applied: {}", summary(&plan.applied));
+            Exit::FixDefect
         }
         Err(exit) => exit,
     }
@@ -490,14 +533,127 @@ async fn builds(
         }
         _ => before_side.clone(),
     };
-    Ok(Comparison::new(
+    let mut comparison = Comparison::new(
         plan.display.clone(),
         builder,
         plan.applied.clone(),
         edited_file,
         before_side,
         after_side,
-    ))
+    );
+    let after_image = after.as_ref().map_or(&before.image, |a| &a.image);
+    let after_facts = after_facts.as_ref().unwrap_or(&before_facts);
+    if after.is_some() {
+        let (before_files, after_files) =
+            (&plan.before.context.visible, &plan.after.context.visible);
+        let ignored: Vec<String> = before_files
+            .iter()
+            .filter(|f| after_files.binary_search(f).is_err())
+            .cloned()
+            .collect();
+        let added: Vec<String> = after_files
+            .iter()
+            .filter(|f| before_files.binary_search(f).is_err())
+            .cloned()
+            .collect();
+        let dockerfile = &plan.before.context.dockerfile;
+        let rewrite = Rewrite {
+            applied: &plan.applied,
+            ignored: &ignored,
+            added: &added,
+            dockerfile: before_files
+                .binary_search(dockerfile)
+                .is_ok()
+                .then_some(dockerfile.as_str()),
+        };
+        comparison.filesystem =
+            compare_filesystems(&before_facts.filesystem, &after_facts.filesystem, &rewrite);
+        comparison.config_changes = compare_configs(&before_facts.config, &after_facts.config);
+    }
+    comparison.start_program =
+        start_program(&before_facts.filesystem, &before_facts.config).map(|(program, found)| {
+            StartProgram {
+                before: found,
+                after: start_program(&after_facts.filesystem, &after_facts.config)
+                    .and_then(|(_, found)| found),
+                program,
+            }
+        });
+    let limit = Duration::from_secs(args.timeout);
+    for (command, words) in &plan.smoke {
+        let before_outcome = smoke_in(
+            client,
+            "before",
+            &before.image,
+            command,
+            words,
+            limit,
+            tracker,
+        )
+        .await?;
+        let after_outcome =
+            smoke_in(client, "after", after_image, command, words, limit, tracker).await?;
+        comparison.smoke.push(SmokeRun {
+            command: command.clone(),
+            before: before_outcome,
+            after: after_outcome,
+        });
+    }
+    Ok(comparison)
+}
+
+/// Runs one `--smoke` command in a container of `image`, with progress.
+async fn smoke_in(
+    client: &Docker,
+    label: &str,
+    image: &str,
+    command: &str,
+    words: &[String],
+    limit: Duration,
+    tracker: &Tracker,
+) -> Result<SmokeOutcome, Exit> {
+    eprintln!("{label}: smoke `{command}`");
+    smoke::run(client, image, words, limit, tracker)
+        .await
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            Exit::Trouble
+        })
+}
+
+/// What makes the rewrite a fix defect once both images are compared: its start program is
+/// gone, a smoke command runs differently, or, with only safe fixes applied, a difference
+/// or config change that no fix explains. Each as a line to show; empty when none.
+fn defects(comparison: &Comparison, only_safe: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(p) = comparison.start_program.as_ref().filter(|p| p.lost()) {
+        out.push(format!(
+            "the start program `{}` (/{}) is not in the rewritten image",
+            p.program,
+            p.before.as_deref().unwrap_or_default()
+        ));
+    }
+    for run in comparison.smoke.iter().filter(|r| r.differs()) {
+        out.push(format!("smoke `{}` runs differently", run.command));
+    }
+    if only_safe {
+        for u in comparison.filesystem.unexpected.iter().take(20) {
+            out.push(format!("unexpected: {} /{}", u.change, u.path));
+        }
+        if comparison.filesystem.unexpected.len() > 20 {
+            out.push(format!(
+                "unexpected: … and {} more",
+                comparison.filesystem.unexpected.len() - 20
+            ));
+        }
+        for c in &comparison.config_changes {
+            out.push(format!(
+                "config: {} was {} and is {}",
+                c.field, c.before, c.after
+            ));
+        }
+    }
+    out
 }
 
 fn request<'a>(

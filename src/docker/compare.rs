@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::build::Builder;
 use super::image::{HistoryItem, ImageFacts};
+use super::proof::{self, ConfigChange, FilesystemProof, SmokeRun, StartProgram};
 use crate::model::Stages;
 use crate::syntax::{Dockerfile, Instruction, Keyword};
 
@@ -45,7 +46,10 @@ pub struct Row {
 /// One version's figures.
 #[derive(Clone, Debug, Serialize)]
 pub struct Side {
+    /// The image's size as Docker counts it (`docker images`).
     pub total_bytes: u64,
+    /// Bytes of the files of the final filesystem, counted from the layer tars.
+    pub file_bytes: u64,
     pub layer_count: usize,
     pub hidden_bytes: u64,
     pub cache_bytes: u64,
@@ -77,6 +81,7 @@ impl Side {
         let (layers, rows) = map_layers(df, target, &facts.history);
         Side {
             total_bytes: facts.total_bytes,
+            file_bytes: facts.analysis.visible_bytes,
             layer_count: facts.layer_count,
             hidden_bytes: facts.analysis.hidden_bytes,
             cache_bytes: facts.analysis.cache_bytes(),
@@ -104,6 +109,14 @@ pub struct Comparison {
     pub after: Side,
     /// `before.total_bytes - after.total_bytes`.
     pub saved_bytes: i64,
+    /// How the final filesystems differ, and what explains each difference.
+    pub filesystem: FilesystemProof,
+    /// The config fields that differ.
+    pub config_changes: Vec<ConfigChange>,
+    /// The program ENTRYPOINT/CMD starts, looked for in each image.
+    pub start_program: Option<StartProgram>,
+    /// The `--smoke` commands, run in a container of each image.
+    pub smoke: Vec<SmokeRun>,
 }
 
 impl Comparison {
@@ -124,6 +137,10 @@ impl Comparison {
             before,
             after,
             saved_bytes,
+            filesystem: FilesystemProof::default(),
+            config_changes: Vec::new(),
+            start_program: None,
+            smoke: Vec::new(),
         }
     }
 
@@ -160,6 +177,12 @@ impl Comparison {
                  versions copy)\n",
             ),
         }
+        out.push_str(&proof::render(
+            &self.filesystem,
+            &self.config_changes,
+            self.start_program.as_ref(),
+            &self.smoke,
+        ));
         out
     }
 
@@ -488,6 +511,8 @@ mod tests {
                 visible_bytes: 0,
                 caches: Vec::new(),
             },
+            filesystem: Default::default(),
+            config: serde_json::Value::Null,
         };
         Side::new(df, None, &facts, 1.25, Some(rebuild))
     }

@@ -8,9 +8,14 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
+use std::sync::Arc;
+
+use serde_json::Value;
+
 use super::DockerError;
 pub use super::archive::{ArchiveError as SaveError, HistoryEntry};
-use super::layers::{Analysis, LayerFiles, analyse};
+use super::filesystem::{Filesystem, LayerMeta, read_layer};
+use super::layers::{Analysis, LayerFiles, analyse_with_final};
 
 /// What the saved image holds, layers lowest first.
 #[derive(Clone, Debug, Default)]
@@ -19,16 +24,28 @@ pub struct SavedImage {
     /// One per layer, lowest first (`rootfs.diff_ids`).
     pub diff_ids: Vec<String>,
     pub layers: Vec<LayerFiles>,
+    /// The metadata of each layer's changes, beside `layers`.
+    pub metas: Vec<LayerMeta>,
+    /// The whole image config (`config.Entrypoint`, `config.Env`, …).
+    pub config: Value,
 }
 
 impl SavedImage {
     /// Reads a `docker save` tar of one image, in either layout.
     pub fn read(reader: impl Read) -> Result<SavedImage, SaveError> {
-        let image = super::archive::read(reader, |tar| LayerFiles::read(tar))?;
+        // shared, so a layer the image holds twice is not copied
+        let image = super::archive::read(reader, |tar| read_layer(tar).map(Arc::new))?;
+        let (layers, metas) = image
+            .layers
+            .into_iter()
+            .map(|layer| Arc::try_unwrap(layer).unwrap_or_else(|shared| (*shared).clone()))
+            .unzip();
         Ok(SavedImage {
             history: image.history,
             diff_ids: image.diff_ids,
-            layers: image.layers,
+            layers,
+            metas,
+            config: image.config,
         })
     }
 }
@@ -50,6 +67,10 @@ pub struct ImageFacts {
     pub history: Vec<HistoryItem>,
     pub layer_count: usize,
     pub analysis: Analysis,
+    /// The final filesystem, file by file.
+    pub filesystem: Filesystem,
+    /// The image config (its `config` object holds Entrypoint, Cmd, Env, …).
+    pub config: Value,
 }
 
 /// Inspects, saves and analyses one image: sizes from `docker history`, the layer map from the
@@ -119,11 +140,14 @@ pub async fn read_image(client: &Docker, id: &str) -> Result<ImageFacts, DockerE
             }
         })
         .collect();
+    let (analysis, visible) = analyse_with_final(&saved.layers);
     Ok(ImageFacts {
         total_bytes: inspect.size.unwrap_or(0).max(0) as u64,
         history,
         layer_count: saved.layers.len(),
-        analysis: analyse(&saved.layers),
+        analysis,
+        filesystem: Filesystem::from_layers(visible, saved.metas),
+        config: saved.config,
     })
 }
 

@@ -34,10 +34,20 @@ pub struct LayerFiles {
 impl LayerFiles {
     /// Reads a layer tar (uncompressed, as `docker save` writes it).
     pub fn read(reader: impl Read) -> std::io::Result<LayerFiles> {
+        LayerFiles::read_with(reader, |_, _, _| Ok(()))
+    }
+
+    /// [`LayerFiles::read`], handing each change it records to `visit` with its tar entry, in
+    /// the order of `changes`, so a caller may read what else it needs (modes, contents) in
+    /// the same pass.
+    pub fn read_with<R: Read>(
+        reader: R,
+        mut visit: impl FnMut(&str, &Change, &mut tar::Entry<'_, R>) -> std::io::Result<()>,
+    ) -> std::io::Result<LayerFiles> {
         let mut archive = tar::Archive::new(reader);
         let mut changes = Vec::new();
         for entry in archive.entries()? {
-            let entry = entry?;
+            let mut entry = entry?;
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let Some(path) = normalize(&raw) else {
                 continue;
@@ -49,6 +59,7 @@ impl LayerFiles {
             };
             let change = if name == ".wh..wh..opq" {
                 let Some(dir) = dir else { continue };
+                visit(dir, &Change::Opaque, &mut entry)?;
                 changes.push((dir.to_string(), Change::Opaque));
                 continue;
             } else if let Some(deleted) = name.strip_prefix(".wh.") {
@@ -56,6 +67,7 @@ impl LayerFiles {
                     Some(dir) => format!("{dir}/{deleted}"),
                     None => deleted.to_string(),
                 };
+                visit(&target, &Change::Whiteout, &mut entry)?;
                 changes.push((target, Change::Whiteout));
                 continue;
             } else if kind.is_dir() {
@@ -67,6 +79,7 @@ impl LayerFiles {
             } else {
                 Change::Other
             };
+            visit(&path, &change, &mut entry)?;
             changes.push((path, change));
         }
         Ok(LayerFiles { changes })
@@ -142,16 +155,31 @@ impl Analysis {
     }
 }
 
-/// A path of the merged filesystem: which layer it comes from and its bytes.
+/// A path of the merged filesystem: which layer and change of it it comes from, and its bytes.
 #[derive(Clone, Copy, Debug)]
 struct Node {
     layer: usize,
+    change: usize,
     bytes: u64,
     dir: bool,
 }
 
+/// One path of the final filesystem: the layer and the change in it that the path shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Visible {
+    pub path: String,
+    pub layer: usize,
+    pub change: usize,
+}
+
 /// Stacks the layers, lowest first, and measures what is hidden and what caches remain.
 pub fn analyse(layers: &[LayerFiles]) -> Analysis {
+    analyse_with_final(layers).0
+}
+
+/// [`analyse`], and the paths of the final filesystem in path order, each with the change
+/// that shows there (a directory shows its topmost entry: its mode and owner are that one's).
+pub fn analyse_with_final(layers: &[LayerFiles]) -> (Analysis, Vec<Visible>) {
     let mut visible: BTreeMap<String, Node> = BTreeMap::new();
     let mut hidden = vec![0u64; layers.len()];
     for (index, layer) in layers.iter().enumerate() {
@@ -166,7 +194,7 @@ pub fn analyse(layers: &[LayerFiles]) -> Analysis {
                 _ => {}
             }
         }
-        for (path, change) in &layer.changes {
+        for (at, (path, change)) in layer.changes.iter().enumerate() {
             let (bytes, dir) = match change {
                 Change::File(bytes) => (*bytes, false),
                 Change::Dir => (0, true),
@@ -180,7 +208,8 @@ pub fn analyse(layers: &[LayerFiles]) -> Analysis {
                 }
             }
             match visible.get(path.as_str()).copied() {
-                Some(old) if old.dir && dir => continue,
+                // a folder again: it stays, and shows its topmost entry's mode and owner
+                Some(old) if old.dir && dir => {}
                 Some(old) => {
                     remove(&mut visible, path, &mut hidden);
                     if old.dir {
@@ -193,6 +222,7 @@ pub fn analyse(layers: &[LayerFiles]) -> Analysis {
                 path.clone(),
                 Node {
                     layer: index,
+                    change: at,
                     bytes,
                     dir,
                 },
@@ -212,12 +242,21 @@ pub fn analyse(layers: &[LayerFiles]) -> Analysis {
         }
     }
     caches.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    Analysis {
+    let analysis = Analysis {
         hidden_bytes: hidden.iter().sum(),
         hidden_by_layer: hidden,
         visible_bytes: visible.values().map(|n| n.bytes).sum(),
         caches,
-    }
+    };
+    let paths = visible
+        .into_iter()
+        .map(|(path, node)| Visible {
+            path,
+            layer: node.layer,
+            change: node.change,
+        })
+        .collect();
+    (analysis, paths)
 }
 
 fn remove(visible: &mut BTreeMap<String, Node>, path: &str, hidden: &mut [u64]) {

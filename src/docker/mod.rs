@@ -12,8 +12,11 @@ pub mod cleanup;
 pub mod compare;
 pub mod connect;
 pub mod context;
+pub mod filesystem;
 pub mod image;
 pub mod layers;
+pub mod proof;
+pub mod smoke;
 pub mod stack;
 
 #[derive(Debug, thiserror::Error)]

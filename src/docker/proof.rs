@@ -1,0 +1,1175 @@
+//! The proof that the rewrite keeps the image: the final filesystems of before and after
+//! compared path by path (type, size, mode, owner, link target, content digest) and the image
+//! configs field by field. Each difference is explained by the rule whose fix causes it, or
+//! listed as unexpected; with only safe fixes applied, an unexpected difference is a fix defect.
+//!
+//! What each rule's fix may change is written down in one place, [`explains`]: LW102 the apt
+//! lists, LW103 the other package-manager caches (both as [`super::layers::cache_of`] knows
+//! them), LW104 the files of the packages it no longer installs (named from dpkg's database in
+//! both images), LW401/LW402 the context files the proposed `.dockerignore` keeps out. The
+//! other rules (LW101, LW105, LW201, LW202: merging, moving or deleting earlier) leave the final
+//! filesystem as it was, so they explain nothing.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::filesystem::{Filesystem, Kind, Meta};
+use super::layers::cache_of;
+
+/// The config fields compared: what decides how a container of the image runs.
+pub const CONFIG_FIELDS: &[&str] = &[
+    "Entrypoint",
+    "Cmd",
+    "Env",
+    "User",
+    "WorkingDir",
+    "ExposedPorts",
+    "Volumes",
+    "Labels",
+    "Healthcheck",
+    "StopSignal",
+    "Shell",
+];
+
+/// Files and bytes of one kind of difference.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+impl Tally {
+    fn add(&mut self, bytes: u64) {
+        self.files += 1;
+        self.bytes += bytes;
+    }
+}
+
+/// Differences one cause explains.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Explained {
+    /// The rule whose fix causes them; `None` for what differs between any two builds.
+    pub rule: Option<String>,
+    pub reason: String,
+    pub files: u64,
+    pub bytes: u64,
+    /// A few of the paths, the largest first.
+    pub sample: Vec<String>,
+    /// For LW104: the packages installed in only one of the images.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
+    /// How the verdict line names the group: `1,204 files of the apt lists (LW102)`.
+    #[serde(skip)]
+    pub label: String,
+}
+
+/// A difference nothing explains.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Unexpected {
+    pub path: String,
+    /// `only before`, `only after`, `type`, `link`, `content`, `mode`, `owner`.
+    pub change: &'static str,
+    pub size_bytes: u64,
+}
+
+/// The filesystem half of the proof, as `--format json` gives it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FilesystemProof {
+    pub only_before: Tally,
+    pub only_after: Tally,
+    pub changed: Tally,
+    pub explained: Vec<Explained>,
+    pub unexpected: Vec<Unexpected>,
+}
+
+/// A config field that differs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConfigChange {
+    pub field: String,
+    pub before: Value,
+    pub after: Value,
+}
+
+/// What the proof needs beyond the two images.
+#[derive(Clone, Debug, Default)]
+pub struct Rewrite<'a> {
+    /// The rules whose fixes were applied.
+    pub applied: &'a [String],
+    /// Context files the rewrite's `.dockerignore` keeps out that the original's let in.
+    pub ignored: &'a [String],
+    /// Context files the rewrite's build sees that the original's did not (a new
+    /// `.dockerignore` itself).
+    pub added: &'a [String],
+    /// The Dockerfile's path in the context, when a COPY can see it (`COPY . .` copies it,
+    /// and its text is what the fixes change).
+    pub dockerfile: Option<&'a str>,
+}
+
+/// Why a difference happened.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Cause {
+    /// A rule's fix; the reason in words.
+    Rule(String, String),
+    /// The Dockerfile itself, copied into the image.
+    Dockerfile,
+    /// Logs and records that differ between any two builds.
+    AnyBuild,
+}
+
+/// The reasons of the groups whose label is not `N files of REASON`.
+const PACKAGES: &str = "the files of packages not installed, and what their scripts wrote";
+const IGNORED: &str = "context files the proposed .dockerignore keeps out";
+
+/// What a rule's fix changes in the final filesystem, and so which differences it explains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Explains {
+    /// Files of these caches (as [`cache_of`] names them).
+    Caches(&'static [&'static str]),
+    /// Files of every cache but these.
+    CachesBut(&'static [&'static str]),
+    /// The files of packages installed in only one image, and the package database.
+    Packages,
+    /// Context files the proposed `.dockerignore` keeps out.
+    IgnoredContext,
+}
+
+/// The one place that says which rule's fix explains which differences; a rule not here
+/// changes no file of the final image.
+fn explains(rule: &str) -> Option<Explains> {
+    match rule {
+        "LW102" => Some(Explains::Caches(&["apt lists"])),
+        "LW103" => Some(Explains::CachesBut(&["apt lists"])),
+        "LW104" => Some(Explains::Packages),
+        "LW401" | "LW402" => Some(Explains::IgnoredContext),
+        _ => None,
+    }
+}
+
+/// Files that differ between any two builds of the same Dockerfile: package managers' logs
+/// and the backups they keep of their last state, and ldconfig's cache of inode numbers.
+fn differs_between_builds(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    path.starts_with("var/log/")
+        || path == "var/cache/ldconfig/aux-cache"
+        || ((path.starts_with("var/lib/dpkg/") || path.starts_with("var/cache/debconf/"))
+            && name.ends_with("-old"))
+}
+
+/// dpkg's view of one image: the packages installed, and the package owning each path.
+#[derive(Clone, Debug, Default)]
+struct Dpkg {
+    installed: BTreeSet<String>,
+    owner: HashMap<String, String>,
+}
+
+impl Dpkg {
+    fn read(fs: &Filesystem) -> Dpkg {
+        let mut dpkg = Dpkg::default();
+        if let Some(status) = fs.kept.get("var/lib/dpkg/status") {
+            let text = String::from_utf8_lossy(status);
+            for paragraph in text.split("\n\n") {
+                let field = |name: &str| {
+                    paragraph.lines().find_map(|l| {
+                        l.strip_prefix(name)
+                            .and_then(|rest| rest.strip_prefix(':'))
+                            .map(str::trim)
+                    })
+                };
+                if let (Some(package), Some(status)) = (field("Package"), field("Status"))
+                    && status.ends_with(" installed")
+                {
+                    dpkg.installed.insert(package.to_string());
+                }
+            }
+        }
+        for (path, list) in &fs.kept {
+            let Some(name) = path
+                .strip_prefix("var/lib/dpkg/info/")
+                .and_then(|n| n.strip_suffix(".list"))
+            else {
+                continue;
+            };
+            let package = name.split(':').next().unwrap_or(name).to_string();
+            for owned in String::from_utf8_lossy(list).lines() {
+                let owned = owned.trim_start_matches('/');
+                if !owned.is_empty() && owned != "." {
+                    dpkg.owner
+                        .entry(owned.to_string())
+                        .or_insert_with(|| package.clone());
+                }
+            }
+        }
+        dpkg
+    }
+}
+
+/// Folders that only the system and its packages write: a file there that no package owns was
+/// written by a package's scripts or triggers. A user's files live elsewhere (`/app`, `/opt`,
+/// `/home`, `/usr/local`, `/usr/src`, `/srv`).
+fn system_path(path: &str) -> bool {
+    let top = [
+        "etc/", "var/", "usr/", "lib/", "lib32/", "lib64/", "bin/", "sbin/",
+    ];
+    top.iter().any(|t| path.starts_with(t))
+        && !path.starts_with("usr/local/")
+        && !path.starts_with("usr/src/")
+        && !path.starts_with("var/www/")
+}
+
+/// How `before` and `after` differ at one path, if they do.
+fn change(before: Option<&Meta>, after: Option<&Meta>) -> Option<&'static str> {
+    match (before, after) {
+        (None, None) => None,
+        (Some(_), None) => Some("only before"),
+        (None, Some(_)) => Some("only after"),
+        (Some(b), Some(a)) => {
+            if b.kind != a.kind {
+                Some("type")
+            } else if b.link != a.link {
+                Some("link")
+            } else if b.kind == Kind::File && (b.size != a.size || b.digest != a.digest) {
+                Some("content")
+            } else if b.mode != a.mode {
+                Some("mode")
+            } else if (b.uid, b.gid) != (a.uid, a.gid) {
+                Some("owner")
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// The packages installed in only one of the images, and the cause for their files.
+struct PackageChange {
+    changed: BTreeSet<String>,
+    before: Dpkg,
+    after: Dpkg,
+}
+
+impl PackageChange {
+    fn new(before: &Filesystem, after: &Filesystem) -> PackageChange {
+        let before = Dpkg::read(before);
+        let after = Dpkg::read(after);
+        let changed = before
+            .installed
+            .symmetric_difference(&after.installed)
+            .cloned()
+            .collect();
+        PackageChange {
+            changed,
+            before,
+            after,
+        }
+    }
+
+    /// Whether the difference at `path` comes from the packages that changed: their files,
+    /// the package database, or what their scripts wrote: files in the system's folders, and
+    /// folders anywhere (`/usr/local/share/ca-certificates`).
+    fn explains(&self, path: &str, dir: bool) -> bool {
+        if self.changed.is_empty() {
+            return false;
+        }
+        let owner = self
+            .before
+            .owner
+            .get(path)
+            .or_else(|| self.after.owner.get(path));
+        match owner {
+            Some(package) => self.changed.contains(package),
+            None => {
+                path.starts_with("var/lib/dpkg/")
+                    || path.starts_with("var/cache/debconf/")
+                    || path == "var/lib/apt/extended_states"
+                    || system_path(path)
+                    || dir
+            }
+        }
+    }
+}
+
+/// Compares the final filesystems.
+pub fn compare_filesystems(
+    before: &Filesystem,
+    after: &Filesystem,
+    rewrite: &Rewrite<'_>,
+) -> FilesystemProof {
+    let rules: Vec<(&str, Explains)> = rewrite
+        .applied
+        .iter()
+        .filter_map(|r| explains(r).map(|e| (r.as_str(), e)))
+        .collect();
+    let packages = rules
+        .iter()
+        .any(|(_, e)| *e == Explains::Packages)
+        .then(|| PackageChange::new(before, after));
+    let ignored: BTreeSet<String> = rewrite
+        .ignored
+        .iter()
+        .flat_map(|file| with_parents(file))
+        .collect();
+    let added: BTreeSet<&str> = rewrite.added.iter().map(String::as_str).collect();
+
+    let cause_of = |path: &str, change: &str, dir: bool| -> Option<Cause> {
+        for (rule, explains) in &rules {
+            let reason = match explains {
+                Explains::Caches(kinds) => cache_of(path)
+                    .filter(|k| kinds.contains(k))
+                    .map(|k| format!("the {k}")),
+                Explains::CachesBut(kinds) => cache_of(path)
+                    .filter(|k| !kinds.contains(k))
+                    .map(|k| format!("the {k}")),
+                Explains::Packages => packages
+                    .as_ref()
+                    .filter(|p| p.explains(path, dir))
+                    .map(|_| PACKAGES.to_string()),
+                Explains::IgnoredContext => {
+                    let kept_out = change == "only before" && ends_with_any(path, &ignored);
+                    let new_file = change == "only after"
+                        && added
+                            .iter()
+                            .any(|a| path == *a || path.ends_with(&format!("/{a}")));
+                    (kept_out || new_file).then(|| IGNORED.to_string())
+                }
+            };
+            if let Some(reason) = reason {
+                return Some(Cause::Rule(rule.to_string(), reason));
+            }
+        }
+        if change == "content"
+            && let Some(name) = rewrite.dockerfile
+            && (path == name || path.ends_with(&format!("/{name}")))
+        {
+            return Some(Cause::Dockerfile);
+        }
+        differs_between_builds(path).then_some(Cause::AnyBuild)
+    };
+
+    let mut proof = FilesystemProof::default();
+    let mut groups: BTreeMap<Cause, Vec<(String, u64)>> = BTreeMap::new();
+    let mut consider = |path: &str, b: Option<&Meta>, a: Option<&Meta>| {
+        let Some(what) = change(b, a) else { return };
+        let size = a.or(b).map_or(0, |m| m.size);
+        match what {
+            "only before" => proof.only_before.add(b.map_or(0, |m| m.size)),
+            "only after" => proof.only_after.add(size),
+            _ => proof.changed.add(size),
+        }
+        let dir = a.or(b).is_some_and(|m| m.kind == Kind::Dir);
+        match cause_of(path, what, dir) {
+            Some(cause) => groups
+                .entry(cause)
+                .or_default()
+                .push((path.to_string(), size)),
+            None => proof.unexpected.push(Unexpected {
+                path: path.to_string(),
+                change: what,
+                size_bytes: size,
+            }),
+        }
+    };
+    // both lists are in path order: walk them together
+    let (mut i, mut j) = (0, 0);
+    let (left, right) = (&before.paths, &after.paths);
+    while i < left.len() || j < right.len() {
+        let order = match (left.get(i), right.get(j)) {
+            (Some((l, _)), Some((r, _))) => l.cmp(r),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                consider(&left[i].0, Some(&left[i].1), None);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                consider(&right[j].0, None, Some(&right[j].1));
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                consider(&left[i].0, Some(&left[i].1), Some(&right[j].1));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    for (cause, mut paths) in groups {
+        paths.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let files = paths.len() as u64;
+        let count = thousands(files);
+        let mut names = Vec::new();
+        let (rule, reason, label) = match cause {
+            Cause::Rule(rule, reason) => {
+                let label = if reason == PACKAGES {
+                    names = packages
+                        .as_ref()
+                        .map(|p| p.changed.iter().cloned().collect())
+                        .unwrap_or_default();
+                    let n = names.len();
+                    format!(
+                        "{} package{} not installed ({rule})",
+                        thousands(n as u64),
+                        if n == 1 { "" } else { "s" }
+                    )
+                } else if reason == IGNORED {
+                    format!("{count} context files the new .dockerignore keeps out ({rule})")
+                } else {
+                    format!("{count} files of {reason} ({rule})")
+                };
+                (Some(rule), reason, label)
+            }
+            Cause::Dockerfile => (
+                None,
+                "the Dockerfile, copied into the image: its text is what the fixes change".into(),
+                "the rewritten Dockerfile".to_string(),
+            ),
+            Cause::AnyBuild => (
+                None,
+                "logs and records that differ between any two builds".to_string(),
+                format!("{count} logs that differ in every build"),
+            ),
+        };
+        proof.explained.push(Explained {
+            rule,
+            reason,
+            files,
+            bytes: paths.iter().map(|(_, b)| b).sum(),
+            sample: paths.iter().take(5).map(|(p, _)| p.clone()).collect(),
+            packages: names,
+            label,
+        });
+    }
+    // the rules in the order applied, what any build changes last
+    let order = |e: &Explained| {
+        e.rule
+            .as_ref()
+            .and_then(|r| rewrite.applied.iter().position(|a| a == r))
+            .unwrap_or(usize::MAX)
+    };
+    proof.explained.sort_by_key(order);
+    proof
+}
+
+/// `a/b/c` and the folders above it: `a/b`, `a`.
+fn with_parents(path: &str) -> Vec<String> {
+    let mut out = vec![path.to_string()];
+    let mut rest = path;
+    while let Some((parent, _)) = rest.rsplit_once('/') {
+        out.push(parent.to_string());
+        rest = parent;
+    }
+    out
+}
+
+/// Whether `path` is one of `tails` or ends with `/` and one of them (a context path copied
+/// under some folder of the image).
+fn ends_with_any(path: &str, tails: &BTreeSet<String>) -> bool {
+    if tails.contains(path) {
+        return true;
+    }
+    path.match_indices('/')
+        .any(|(at, _)| tails.contains(&path[at + 1..]))
+}
+
+/// Compares the config fields that decide how a container runs; a field absent, null or empty
+/// is the same as any other of those.
+pub fn compare_configs(before: &Value, after: &Value) -> Vec<ConfigChange> {
+    let field = |config: &Value, name: &str| -> Value {
+        let value = config
+            .get("config")
+            .and_then(|c| c.get(name))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let empty = match &value {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            _ => false,
+        };
+        if empty { Value::Null } else { value }
+    };
+    CONFIG_FIELDS
+        .iter()
+        .filter_map(|name| {
+            let (b, a) = (field(before, name), field(after, name));
+            (b != a).then(|| ConfigChange {
+                field: name.to_string(),
+                before: b,
+                after: a,
+            })
+        })
+        .collect()
+}
+
+/// The program a container of the image starts (the first word of ENTRYPOINT, else of CMD;
+/// for `sh -c SCRIPT`, the script's first command) and where it leads in the filesystem:
+/// `(program, found)`, `found` being the file it resolves to, or `None`.
+pub fn start_program(fs: &Filesystem, config: &Value) -> Option<(String, Option<String>)> {
+    let words = |name: &str| -> Vec<String> {
+        config
+            .get("config")
+            .and_then(|c| c.get(name))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let entrypoint = words("Entrypoint");
+    let argv = if entrypoint.is_empty() {
+        words("Cmd")
+    } else {
+        entrypoint
+    };
+    let mut program = argv.first()?.clone();
+    let shell = program.rsplit('/').next().unwrap_or(&program);
+    if matches!(shell, "sh" | "bash" | "ash" | "dash")
+        && argv.get(1).map(String::as_str) == Some("-c")
+        && let Some(script) = argv.get(2)
+    {
+        // the script's first command, past assignments and `exec`
+        if let Some(first) = script
+            .split_whitespace()
+            .find(|w| !w.contains('=') && *w != "exec")
+            .filter(|w| {
+                w.chars()
+                    .all(|c| c.is_alphanumeric() || "/._-+".contains(c))
+            })
+        {
+            program = first.to_string();
+        }
+    }
+    let env = words("Env");
+    let path_var = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        .to_string();
+    let workdir = config
+        .get("config")
+        .and_then(|c| c.get("WorkingDir"))
+        .and_then(Value::as_str)
+        .unwrap_or("/")
+        .to_string();
+    let candidates: Vec<String> = if program.contains('/') {
+        if program.starts_with('/') {
+            vec![program.clone()]
+        } else {
+            vec![format!("{workdir}/{program}")]
+        }
+    } else {
+        path_var
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| format!("{d}/{program}"))
+            .collect()
+    };
+    let found = candidates.iter().find_map(|c| match fs.resolve(c) {
+        Some((path, meta)) if meta.kind == Kind::File && meta.mode & 0o111 != 0 => Some(path),
+        _ => None,
+    });
+    Some((program, found))
+}
+
+/// A number with thousands separated: `1,204`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn bytes(n: u64) -> String {
+    indicatif::HumanBytes(n).to_string()
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn listed(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The most unexpected differences the table lists (JSON lists them all).
+const SHOWN: usize = 20;
+
+/// The proof as the table ends it: the differences, what explains them, the config, the start
+/// program and the smoke commands, then the verdict line.
+pub fn render(
+    fs: &FilesystemProof,
+    config: &[ConfigChange],
+    program: Option<&StartProgram>,
+    smoke: &[SmokeRun],
+) -> String {
+    let mut out = String::new();
+    let tally = |t: &Tally| {
+        if t.files == 0 {
+            "0".to_string()
+        } else {
+            format!("{} ({})", thousands(t.files), bytes(t.bytes))
+        }
+    };
+    out.push_str(&format!(
+        "filesystem: {} only before, {} only after, {} changed\n",
+        tally(&fs.only_before),
+        tally(&fs.only_after),
+        tally(&fs.changed)
+    ));
+    for e in &fs.explained {
+        let mut sample = e.sample.join(", ");
+        if e.files > e.sample.len() as u64 {
+            sample.push_str(", …");
+        }
+        let head = match &e.rule {
+            Some(rule) => format!("{rule}, {}", e.reason),
+            None => e.reason.clone(),
+        };
+        out.push_str(&format!(
+            "  {head}: {} file{} ({}): {sample}\n",
+            thousands(e.files),
+            if e.files == 1 { "" } else { "s" },
+            bytes(e.bytes)
+        ));
+        if !e.packages.is_empty() {
+            out.push_str(&format!("    packages: {}\n", e.packages.join(", ")));
+        }
+    }
+    for u in fs.unexpected.iter().take(SHOWN) {
+        out.push_str(&format!(
+            "  unexpected: {} {} ({})\n",
+            u.change,
+            u.path,
+            bytes(u.size_bytes)
+        ));
+    }
+    if fs.unexpected.len() > SHOWN {
+        out.push_str(&format!(
+            "  unexpected: … and {} more (--format json lists them all)\n",
+            thousands((fs.unexpected.len() - SHOWN) as u64)
+        ));
+    }
+    for c in config {
+        out.push_str(&format!(
+            "config: {} was {} and is {}\n",
+            c.field, c.before, c.after
+        ));
+    }
+    if let Some(p) = program {
+        let place = |found: &Option<String>| match found {
+            Some(path) => format!("/{path}"),
+            None => "not found".to_string(),
+        };
+        out.push_str(&format!(
+            "start program `{}`: before {}, after {}\n",
+            p.program,
+            place(&p.before),
+            place(&p.after)
+        ));
+    }
+    for run in smoke {
+        let show = |o: &SmokeOutcome| match o.exit_code {
+            Some(code) => format!("exit {code}"),
+            None => "stopped at the time limit".to_string(),
+        };
+        if run.differs() {
+            out.push_str(&format!(
+                "smoke `{}`: DIFFERS: before {}, after {}\n",
+                run.command,
+                show(&run.before),
+                show(&run.after)
+            ));
+            let diff = similar::TextDiff::from_lines(&run.before.output, &run.after.output)
+                .unified_diff()
+                .context_radius(2)
+                .header("before", "after")
+                .to_string();
+            for line in diff.lines() {
+                out.push_str(&format!("  | {line}\n"));
+            }
+        } else {
+            out.push_str(&format!(
+                "smoke `{}`: the same ({}, {} bytes of output)\n",
+                run.command,
+                show(&run.before),
+                run.before.output.len()
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "verdict: {}\n",
+        verdict(fs, config, program, smoke)
+    ));
+    out
+}
+
+/// One line: whether before and after hold the same files and run the same way, and what the
+/// fixes changed.
+pub fn verdict(
+    fs: &FilesystemProof,
+    config: &[ConfigChange],
+    program: Option<&StartProgram>,
+    smoke: &[SmokeRun],
+) -> String {
+    let explained: Vec<String> = fs.explained.iter().map(|e| e.label.clone()).collect();
+    let mut problems = Vec::new();
+    if !fs.unexpected.is_empty() {
+        let n = fs.unexpected.len() as u64;
+        problems.push(format!(
+            "{} unexpected difference{}",
+            thousands(n),
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    if !config.is_empty() {
+        let fields: Vec<String> = config.iter().map(|c| c.field.clone()).collect();
+        problems.push(format!("the config differs in {}", listed(&fields)));
+    }
+    if let Some(p) = program.filter(|p| p.lost()) {
+        problems.push(format!("the start program `{}` is gone", p.program));
+    }
+    let smoked: Vec<String> = smoke
+        .iter()
+        .filter(|r| r.differs())
+        .map(|r| format!("`{}`", r.command))
+        .collect();
+    if !smoked.is_empty() {
+        problems.push(format!("smoke {} differs", listed(&smoked)));
+    }
+    let files = if explained.is_empty() {
+        "the same files".to_string()
+    } else {
+        format!("the same files except {}", listed(&explained))
+    };
+    if problems.is_empty() {
+        let runs = if smoke.is_empty() {
+            String::new()
+        } else {
+            ", the same smoke output".to_string()
+        };
+        format!("{files}, the same config{runs}: nothing unexpected")
+    } else if explained.is_empty() {
+        format!("NOT the same image: {}", listed(&problems))
+    } else {
+        format!(
+            "NOT the same image: {}, beyond {}",
+            listed(&problems),
+            listed(&explained)
+        )
+    }
+}
+
+/// The program a container starts: the file it is in each image, `None` where it is not there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StartProgram {
+    pub program: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl StartProgram {
+    /// It was there before and is not after: the rewritten image cannot start.
+    pub fn lost(&self) -> bool {
+        self.before.is_some() && self.after.is_none()
+    }
+}
+
+/// One `--smoke` command's run in each image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SmokeRun {
+    pub command: String,
+    pub before: SmokeOutcome,
+    pub after: SmokeOutcome,
+}
+
+/// What a smoke command did: its exit code (`None`: stopped at the time limit) and output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SmokeOutcome {
+    pub exit_code: Option<i64>,
+    pub output: String,
+}
+
+impl SmokeRun {
+    pub fn differs(&self) -> bool {
+        self.before != self.after
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(size: u64, fill: u8) -> Meta {
+        Meta {
+            kind: Kind::File,
+            size,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            link: None,
+            digest: Some([fill; 32]),
+        }
+    }
+
+    fn dir() -> Meta {
+        Meta {
+            kind: Kind::Dir,
+            mode: 0o755,
+            ..file(0, 0)
+        }
+    }
+
+    fn fs(paths: &[(&str, Meta)]) -> Filesystem {
+        let mut paths: Vec<(String, Meta)> = paths
+            .iter()
+            .map(|(p, m)| (p.to_string(), m.clone()))
+            .collect();
+        paths.sort_by(|a, b| a.0.cmp(&b.0));
+        Filesystem {
+            paths,
+            kept: HashMap::new(),
+        }
+    }
+
+    fn applied(rules: &[&str]) -> Vec<String> {
+        rules.iter().map(|r| r.to_string()).collect()
+    }
+
+    #[test]
+    fn the_same_files_give_no_difference() {
+        let a = fs(&[("bin", dir()), ("bin/sh", file(10, 1))]);
+        let proof = compare_filesystems(&a, &a.clone(), &Rewrite::default());
+        assert_eq!(proof, FilesystemProof::default());
+    }
+
+    #[test]
+    fn apt_lists_are_explained_by_lw102_and_only_when_it_was_applied() {
+        let before = fs(&[
+            ("var/lib/apt/lists", dir()),
+            ("var/lib/apt/lists/deb_InRelease", file(1000, 1)),
+            ("var/lib/apt/lists/deb_Packages.lz4", file(5000, 2)),
+            ("var/log/apt/history.log", file(300, 3)),
+        ]);
+        let after = fs(&[
+            ("var/lib/apt/lists", dir()),
+            ("var/log/apt/history.log", file(310, 4)),
+        ]);
+        let rules = applied(&["LW101", "LW102"]);
+        let rewrite = Rewrite {
+            applied: &rules,
+            ..Rewrite::default()
+        };
+        let proof = compare_filesystems(&before, &after, &rewrite);
+        assert_eq!(
+            proof.only_before,
+            Tally {
+                files: 2,
+                bytes: 6000
+            }
+        );
+        assert_eq!(
+            proof.changed,
+            Tally {
+                files: 1,
+                bytes: 310
+            }
+        );
+        assert!(proof.unexpected.is_empty());
+        assert_eq!(proof.explained.len(), 2);
+        let lists = &proof.explained[0];
+        assert_eq!(lists.rule.as_deref(), Some("LW102"));
+        assert_eq!(lists.reason, "the apt lists");
+        assert_eq!((lists.files, lists.bytes), (2, 6000));
+        assert_eq!(lists.sample[0], "var/lib/apt/lists/deb_Packages.lz4");
+        assert_eq!(proof.explained[1].rule, None);
+
+        // without LW102 the same lists are unexpected
+        let rules = applied(&["LW101"]);
+        let rewrite = Rewrite {
+            applied: &rules,
+            ..Rewrite::default()
+        };
+        let proof = compare_filesystems(&before, &after, &rewrite);
+        let unexpected: Vec<(&str, &str)> = proof
+            .unexpected
+            .iter()
+            .map(|u| (u.path.as_str(), u.change))
+            .collect();
+        assert_eq!(
+            unexpected,
+            [
+                ("var/lib/apt/lists/deb_InRelease", "only before"),
+                ("var/lib/apt/lists/deb_Packages.lz4", "only before")
+            ]
+        );
+    }
+
+    #[test]
+    fn every_kind_of_change_is_named() {
+        let mut moded = file(5, 1);
+        moded.mode = 0o755;
+        let mut owned = file(5, 1);
+        owned.uid = 1000;
+        let link = Meta {
+            kind: Kind::Symlink,
+            link: Some("a".into()),
+            ..file(0, 0)
+        };
+        let relinked = Meta {
+            link: Some("b".into()),
+            ..link.clone()
+        };
+        let before = fs(&[
+            ("content", file(5, 1)),
+            ("link", link),
+            ("mode", file(5, 1)),
+            ("owner", file(5, 1)),
+            ("type", file(5, 1)),
+        ]);
+        let after = fs(&[
+            ("content", file(5, 2)),
+            ("link", relinked),
+            ("mode", moded),
+            ("owner", owned),
+            ("type", dir()),
+        ]);
+        let proof = compare_filesystems(&before, &after, &Rewrite::default());
+        let changes: Vec<(&str, &str)> = proof
+            .unexpected
+            .iter()
+            .map(|u| (u.path.as_str(), u.change))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                ("content", "content"),
+                ("link", "link"),
+                ("mode", "mode"),
+                ("owner", "owner"),
+                ("type", "type")
+            ]
+        );
+    }
+
+    #[test]
+    fn packages_not_installed_are_named_from_dpkg_and_explain_their_files() {
+        let status = |packages: &[&str]| {
+            packages
+                .iter()
+                .map(|p| format!("Package: {p}\nStatus: install ok installed\nVersion: 1\n"))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .into_bytes()
+        };
+        let mut before = fs(&[
+            ("usr/bin/curl", file(200, 1)),
+            ("usr/share/krb5/locale.mo", file(70, 2)),
+            ("etc/ssl/certs/ca.pem", file(30, 3)),
+            ("var/lib/dpkg/status", file(90, 4)),
+            ("app/main.py", file(5, 5)),
+        ]);
+        before.kept.insert(
+            "var/lib/dpkg/status".into(),
+            status(&["curl", "krb5-locales"]),
+        );
+        before.kept.insert(
+            "var/lib/dpkg/info/krb5-locales.list".into(),
+            b"/.\n/usr/share/krb5/locale.mo\n".to_vec(),
+        );
+        before.kept.insert(
+            "var/lib/dpkg/info/curl:amd64.list".into(),
+            b"/usr/bin/curl\n".to_vec(),
+        );
+        let mut after = fs(&[
+            ("usr/bin/curl", file(200, 1)),
+            ("var/lib/dpkg/status", file(60, 6)),
+        ]);
+        after
+            .kept
+            .insert("var/lib/dpkg/status".into(), status(&["curl"]));
+        let rules = applied(&["LW104"]);
+        let rewrite = Rewrite {
+            applied: &rules,
+            ..Rewrite::default()
+        };
+        let proof = compare_filesystems(&before, &after, &rewrite);
+        assert_eq!(proof.explained.len(), 1);
+        let explained = &proof.explained[0];
+        assert_eq!(explained.rule.as_deref(), Some("LW104"));
+        assert_eq!(explained.packages, ["krb5-locales"]);
+        // the package's file, a file its scripts wrote, and the database
+        assert_eq!(explained.files, 3);
+        // a user's file is never put down to packages
+        let unexpected: Vec<&str> = proof.unexpected.iter().map(|u| u.path.as_str()).collect();
+        assert_eq!(unexpected, ["app/main.py"]);
+    }
+
+    #[test]
+    fn files_the_new_dockerignore_keeps_out_are_explained_by_lw401() {
+        let before = fs(&[
+            ("app", dir()),
+            ("app/node_modules", dir()),
+            ("app/node_modules/x/index.js", file(9, 1)),
+            ("app/node_modules/x", dir()),
+            ("app/main.js", file(4, 2)),
+        ]);
+        let after = fs(&[
+            ("app", dir()),
+            ("app/.dockerignore", file(13, 3)),
+            ("app/main.js", file(4, 2)),
+        ]);
+        let rules = applied(&["LW401"]);
+        let ignored = vec!["node_modules/x/index.js".to_string()];
+        let added = vec![".dockerignore".to_string()];
+        let rewrite = Rewrite {
+            applied: &rules,
+            ignored: &ignored,
+            added: &added,
+            dockerfile: None,
+        };
+        let proof = compare_filesystems(&before, &after, &rewrite);
+        assert!(proof.unexpected.is_empty(), "{:?}", proof.unexpected);
+        assert_eq!(proof.explained[0].files, 4);
+    }
+
+    #[test]
+    fn config_fields_compare_with_empty_as_absent() {
+        let before = serde_json::json!({"config": {
+            "Cmd": ["python3", "app.py"], "Env": ["PATH=/bin"], "Labels": null, "User": ""}});
+        let after = serde_json::json!({"config": {
+            "Cmd": ["python3", "main.py"], "Env": ["PATH=/bin"], "Labels": {}}});
+        let changes = compare_configs(&before, &after);
+        assert_eq!(
+            changes,
+            [ConfigChange {
+                field: "Cmd".into(),
+                before: serde_json::json!(["python3", "app.py"]),
+                after: serde_json::json!(["python3", "main.py"]),
+            }]
+        );
+    }
+
+    #[test]
+    fn the_start_program_is_found_on_the_path_or_behind_sh_c() {
+        let exe = |size| Meta {
+            mode: 0o755,
+            ..file(size, 1)
+        };
+        let image = fs(&[
+            ("usr", dir()),
+            ("usr/bin", dir()),
+            ("usr/bin/python3", exe(10)),
+            ("usr/bin/notes.txt", file(1, 1)),
+            ("app", dir()),
+            ("app/run.sh", exe(3)),
+        ]);
+        let config = |cfg: Value| serde_json::json!({ "config": cfg });
+        let found = |cfg: Value| start_program(&image, &config(cfg));
+        assert_eq!(
+            found(serde_json::json!({"Cmd": ["python3", "app.py"], "Env": ["PATH=/usr/bin"]})),
+            Some(("python3".into(), Some("usr/bin/python3".into())))
+        );
+        assert_eq!(
+            found(
+                serde_json::json!({"Cmd": ["/bin/sh", "-c", "A=1 exec ./run.sh"],
+                                     "WorkingDir": "/app"})
+            ),
+            Some(("./run.sh".into(), Some("app/run.sh".into())))
+        );
+        // not executable, or missing: not found
+        assert_eq!(
+            found(serde_json::json!({"Entrypoint": ["/usr/bin/notes.txt"]})),
+            Some(("/usr/bin/notes.txt".into(), None))
+        );
+        assert_eq!(found(serde_json::json!({"Cmd": null})), None);
+    }
+
+    #[test]
+    fn the_proof_renders_its_groups_then_the_verdict() {
+        let proof = FilesystemProof {
+            only_before: Tally {
+                files: 1204,
+                bytes: 19_000_000,
+            },
+            only_after: Tally::default(),
+            changed: Tally {
+                files: 3,
+                bytes: 1500,
+            },
+            explained: vec![
+                Explained {
+                    rule: Some("LW102".into()),
+                    reason: "the apt lists".into(),
+                    files: 1203,
+                    bytes: 18_999_000,
+                    sample: vec!["var/lib/apt/lists/x_Packages.lz4".into()],
+                    packages: Vec::new(),
+                    label: "1,203 files of the apt lists (LW102)".into(),
+                },
+                Explained {
+                    rule: None,
+                    reason: "logs and records that differ between any two builds".into(),
+                    files: 3,
+                    bytes: 1500,
+                    sample: vec!["var/log/dpkg.log".into()],
+                    packages: Vec::new(),
+                    label: "3 logs that differ in every build".into(),
+                },
+            ],
+            unexpected: vec![Unexpected {
+                path: "usr/local/bin/app".into(),
+                change: "only before",
+                size_bytes: 1000,
+            }],
+        };
+        let config = vec![ConfigChange {
+            field: "User".into(),
+            before: serde_json::json!("app"),
+            after: Value::Null,
+        }];
+        let program = StartProgram {
+            program: "app".into(),
+            before: Some("usr/local/bin/app".into()),
+            after: None,
+        };
+        let smoke = vec![SmokeRun {
+            command: "app --version".into(),
+            before: SmokeOutcome {
+                exit_code: Some(0),
+                output: "app 1.0\n".into(),
+            },
+            after: SmokeOutcome {
+                exit_code: Some(127),
+                output: "exec: app: not found\n".into(),
+            },
+        }];
+        insta::assert_snapshot!(render(&proof, &config, Some(&program), &smoke));
+        insta::assert_snapshot!(
+            "json",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "filesystem": proof, "config_changes": config
+            }))
+            .unwrap()
+        );
+        let clean = FilesystemProof {
+            explained: proof.explained.clone(),
+            ..FilesystemProof::default()
+        };
+        assert_eq!(
+            verdict(&clean, &[], None, &[]),
+            "the same files except 1,203 files of the apt lists (LW102) and 3 logs that \
+             differ in every build, the same config: nothing unexpected"
+        );
+    }
+}
