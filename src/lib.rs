@@ -28,3 +28,4 @@ pub mod shell;
 pub mod source;
 pub mod suppress;
 pub mod syntax;
+pub mod unixpath;

@@ -26,6 +26,8 @@ pub struct LintOptions {
     pub config: Option<Arc<Config>>,
     /// The stage the build targets (`--target`); the last one when `None`.
     pub target: Option<String>,
+    /// `--build-arg` values, which ARGs take over their defaults.
+    pub build_args: Vec<(String, String)>,
 }
 
 impl LintOptions {
@@ -66,6 +68,7 @@ pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
         context: options.context.clone(),
         overlay: options.overlay.clone(),
         target: options.target.clone(),
+        build_args: options.build_args.clone(),
     };
     let model = Model::new(df, &input);
     let config = options

@@ -6,6 +6,9 @@ use brush_parser::ast::{self, SourceLocation};
 use brush_parser::word::{WordPiece, WordPieceWithSource};
 use brush_parser::{ParserOptions, Token};
 
+use std::sync::Arc;
+
+use crate::knowledge::shells::is_posix_shell;
 use crate::source::Span;
 use crate::syntax::{Instruction, Keyword, MappedText, words};
 
@@ -35,6 +38,12 @@ pub struct Command {
     /// The operator joining this command to the next one.
     pub op: Option<Operator>,
     pub span: Span,
+    /// Variables the script itself set before this command (`export X=1`, `X=1;`), latest
+    /// last; `None` where the value is not known (set in a branch, `unset`, `read`). A `cd`
+    /// sets `PWD`, as the shell does.
+    pub script_vars: Arc<[(String, Option<String>)]>,
+    /// Files the command writes through redirections (`> f`, `>> f`, `&> f`).
+    pub writes: Vec<ShellWord>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,6 +89,23 @@ impl Command {
 
     pub fn has_arg(&self, value: &str) -> bool {
         self.args().iter().any(|w| w.value == value)
+    }
+
+    /// A variable's value as this command sees it from its own prefix (`X=1 cmd`) or the
+    /// script before it: `Some(Some(v))` known, `Some(None)` set to something unknown, `None`
+    /// when the script does not set it (the instruction's environment decides then).
+    pub fn var(&self, name: &str) -> Option<Option<&str>> {
+        let prefix = self.assigns.iter().rev().find_map(|a| {
+            let (n, v) = a.value.split_once('=')?;
+            (n == name).then_some(if a.literal { Some(v) } else { None })
+        });
+        prefix.or_else(|| {
+            self.script_vars
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_deref())
+        })
     }
 
     /// The first argument that is not an option: the subcommand of `apt-get install`,
@@ -167,13 +193,19 @@ pub fn run_script(inst: &Instruction, text: &str) -> Option<MappedText> {
     Some(script)
 }
 
-fn is_posix_shell(word: &str) -> bool {
-    let name = word.rsplit('/').next().unwrap_or(word);
-    matches!(name, "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh")
+/// Parses a script; spans in the result are file spans through `script`'s map. Variables are
+/// left as written.
+pub fn parse(script: &MappedText) -> Result<Script, ShellError> {
+    parse_with(script, &|_| None)
 }
 
-/// Parses a script; spans in the result are file spans through `script`'s map.
-pub fn parse(script: &MappedText) -> Result<Script, ShellError> {
+/// Parses a script whose environment gives `env(name)` for the variables it knows: words that
+/// use only known variables (and the script's own assignments before them) are expanded and
+/// split into fields as the shell does.
+pub fn parse_with(
+    script: &MappedText,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Script, ShellError> {
     let src = script.as_str();
     if too_complex(src) {
         return Err(ShellError::TooComplex);
@@ -190,6 +222,9 @@ pub fn parse(script: &MappedText) -> Result<Script, ShellError> {
         tokens,
         options,
         commands: Vec::new(),
+        env,
+        vars: Vec::new(),
+        shared_vars: Arc::from(Vec::new()),
     };
     for list in &program.complete_commands {
         walk.list(list);
@@ -308,6 +343,12 @@ struct Walk<'a> {
     tokens: Vec<Token>,
     options: ParserOptions,
     commands: Vec<Command>,
+    /// The environment the script starts with.
+    env: &'a dyn Fn(&str) -> Option<String>,
+    /// Variables the script has set so far, latest last (`None`: value unknown).
+    vars: Vec<(String, Option<String>)>,
+    /// `vars` as the commands share it, rebuilt when it changes.
+    shared_vars: Arc<[(String, Option<String>)]>,
 }
 
 impl Walk<'_> {
@@ -318,8 +359,13 @@ impl Walk<'_> {
         self.char_to_byte[char_index.min(self.char_to_byte.len() - 1)]
     }
 
-    fn word(&self, word: &ast::Word) -> Option<ShellWord> {
-        let loc = word.loc.as_ref()?;
+    /// A word's fields: one as written, or, when every expansion in it is known, the fields it
+    /// expands to (`split`: unquoted expansions split at blanks, as for arguments but not for
+    /// assignments). All share the word's span.
+    fn word(&self, word: &ast::Word, split: bool) -> Vec<ShellWord> {
+        let Some(loc) = word.loc.as_ref() else {
+            return Vec::new();
+        };
         let (mut start, end) = (self.byte(loc.start.index), self.byte(loc.end.index));
         // After a `\`+newline the parser's start includes the blanks before the word.
         while start < end && matches!(self.src.as_bytes()[start], b' ' | b'\t') {
@@ -327,12 +373,123 @@ impl Walk<'_> {
         }
         // The source slice, not `word.value`: the parser re-spaces text inside `$(…)`.
         let raw = &self.src[start..end];
+        let span = self.map.span(start..end);
+        if raw.contains('$') {
+            let lookup = |name: &str| self.lookup(name);
+            if let Some(fields) = expand(raw, &self.options, &lookup, split) {
+                return fields
+                    .into_iter()
+                    .map(|value| ShellWord {
+                        value,
+                        literal: true,
+                        span,
+                    })
+                    .collect();
+            }
+        }
         let (value, literal) = unquote(raw, &self.options);
-        Some(ShellWord {
+        vec![ShellWord {
             value,
             literal,
-            span: self.map.span(start..end),
-        })
+            span,
+        }]
+    }
+
+    /// The file a redirection writes, if it writes one.
+    fn written(&self, redirect: &ast::IoRedirect) -> Vec<ShellWord> {
+        use ast::{IoFileRedirectKind as K, IoFileRedirectTarget as T, IoRedirect as R};
+        match redirect {
+            R::File(_, K::Write | K::Append | K::Clobber | K::ReadAndWrite, T::Filename(w))
+            | R::OutputAndError(w, _) => self.word(w, false),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A variable's value at this point of the script: its own assignments, then the
+    /// environment it started with.
+    fn lookup(&self, name: &str) -> Option<String> {
+        match self.vars.iter().rev().find(|(n, _)| n == name) {
+            Some((_, value)) => value.clone(),
+            None => (self.env)(name),
+        }
+    }
+
+    fn set_var(&mut self, name: &str, value: Option<String>) {
+        if !is_name(name) {
+            return;
+        }
+        self.vars.push((name.to_string(), value));
+        self.shared_vars = Arc::from(self.vars.as_slice());
+    }
+
+    /// What a simple command does to the script's variables: a bare assignment, `export`,
+    /// `unset`, `read`.
+    fn track_vars(&mut self, command: &Command) {
+        let words = command.program_words();
+        if words.is_empty() {
+            for a in &command.assigns {
+                if let Some((name, value)) = a.value.split_once('=') {
+                    self.set_var(name, a.literal.then(|| value.to_string()));
+                }
+            }
+            return;
+        }
+        let args = command.args();
+        match command.name() {
+            Some("export" | "readonly" | "declare" | "typeset" | "local") => {
+                for w in args.iter().filter(|w| !w.value.starts_with('-')) {
+                    if let Some((name, value)) = w.value.split_once('=') {
+                        self.set_var(name, w.literal.then(|| value.to_string()));
+                    }
+                }
+            }
+            Some("cd" | "pushd") => {
+                let target = args.iter().find(|w| !w.value.starts_with('-'));
+                let pwd = match (target, self.lookup("PWD")) {
+                    (Some(t), _) if t.literal && t.value.starts_with('/') => {
+                        Some(crate::unixpath::resolve("/", &t.value))
+                    }
+                    (Some(t), Some(pwd)) if t.literal && t.value != "-" => {
+                        Some(crate::unixpath::resolve(&pwd, &t.value))
+                    }
+                    _ => None,
+                };
+                self.set_var("PWD", pwd);
+            }
+            Some("unset" | "read" | "mapfile" | "readarray") => {
+                for w in args.iter().filter(|w| !w.value.starts_with('-')) {
+                    self.set_var(&w.value, None);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Walks a branch or loop body: what it sets may or may not have happened afterwards.
+    fn maybe(&mut self, walk: impl FnOnce(&mut Self)) {
+        let before = self.vars.clone();
+        walk(self);
+        let after = std::mem::replace(&mut self.vars, before);
+        for (name, value) in after.iter().skip(self.vars.len()) {
+            let old = self
+                .vars
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v);
+            if old != Some(value) {
+                self.vars.push((name.clone(), None));
+            }
+        }
+        self.shared_vars = Arc::from(self.vars.as_slice());
+    }
+
+    /// Walks a subshell: nothing it sets survives it.
+    fn scoped(&mut self, walk: impl FnOnce(&mut Self)) {
+        let before = self.vars.clone();
+        walk(self);
+        self.vars = before;
+        self.shared_vars = Arc::from(self.vars.as_slice());
     }
 
     /// The first operator in `want` at or after char `from`, unless a closer comes first.
@@ -461,31 +618,31 @@ impl Walk<'_> {
         use ast::CompoundCommand as C;
         match compound {
             C::BraceGroup(b) => self.list(&b.list),
-            C::Subshell(s) => self.list(&s.list),
-            C::ForClause(f) => self.list(&f.body.list),
-            C::ArithmeticForClause(f) => self.list(&f.body.list),
-            C::WhileClause(w) | C::UntilClause(w) => {
-                self.list(&w.0);
-                self.list(&w.1.list);
-            }
-            C::IfClause(clause) => {
-                self.list(&clause.condition);
-                self.list(&clause.then);
+            C::Subshell(s) => self.scoped(|w| w.list(&s.list)),
+            C::ForClause(f) => self.maybe(|w| w.list(&f.body.list)),
+            C::ArithmeticForClause(f) => self.maybe(|w| w.list(&f.body.list)),
+            C::WhileClause(c) | C::UntilClause(c) => self.maybe(|w| {
+                w.list(&c.0);
+                w.list(&c.1.list);
+            }),
+            C::IfClause(clause) => self.maybe(|w| {
+                w.list(&clause.condition);
+                w.list(&clause.then);
                 for other in clause.elses.iter().flatten() {
                     if let Some(condition) = &other.condition {
-                        self.list(condition);
+                        w.list(condition);
                     }
-                    self.list(&other.body);
+                    w.list(&other.body);
                 }
-            }
-            C::CaseClause(case) => {
+            }),
+            C::CaseClause(case) => self.maybe(|w| {
                 for item in &case.cases {
                     if let Some(list) = &item.cmd {
-                        self.list(list);
+                        w.list(list);
                     }
                 }
-            }
-            C::Coprocess(c) => self.command(&c.body),
+            }),
+            C::Coprocess(c) => self.scoped(|w| w.command(&c.body)),
             C::Arithmetic(_) => {}
         }
     }
@@ -498,22 +655,28 @@ impl Walk<'_> {
             program: 0,
             op: None,
             span: Span::default(),
+            script_vars: self.shared_vars.clone(),
+            writes: Vec::new(),
         };
         for item in simple.prefix.iter().flat_map(|p| p.0.iter()) {
             match item {
-                Item::AssignmentWord(_, w) => command.assigns.extend(self.word(w)),
-                Item::Word(w) => command.words.extend(self.word(w)),
-                Item::IoRedirect(_) | Item::ProcessSubstitution(..) => {}
+                Item::AssignmentWord(_, w) => command.assigns.extend(self.word(w, false)),
+                Item::Word(w) => command.words.extend(self.word(w, true)),
+                Item::IoRedirect(r) => command.writes.extend(self.written(r)),
+                Item::ProcessSubstitution(..) => {}
             }
         }
-        command
-            .words
-            .extend(simple.word_or_name.as_ref().and_then(|w| self.word(w)));
+        if let Some(w) = &simple.word_or_name {
+            command.words.extend(self.word(w, true));
+        }
         for item in simple.suffix.iter().flat_map(|s| s.0.iter()) {
             match item {
                 // `make X=y`: an argument, not an assignment.
-                Item::Word(w) | Item::AssignmentWord(_, w) => command.words.extend(self.word(w)),
-                Item::IoRedirect(_) | Item::ProcessSubstitution(..) => {}
+                Item::Word(w) | Item::AssignmentWord(_, w) => {
+                    command.words.extend(self.word(w, true))
+                }
+                Item::IoRedirect(r) => command.writes.extend(self.written(r)),
+                Item::ProcessSubstitution(..) => {}
             }
         }
         let spans = command.assigns.iter().chain(&command.words).map(|w| w.span);
@@ -522,8 +685,149 @@ impl Walk<'_> {
         };
         command.span = span;
         command.program = program_index(&command.words);
+        self.track_vars(&command);
         self.commands.push(command);
     }
+}
+
+/// A shell variable name.
+fn is_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The fields a word expands to when every expansion in it is a variable whose value `lookup`
+/// knows (`$X`, `${X}`, `${X:-word}`, `${X-word}`, `${X:+word}`, `${X+word}`); `None` for
+/// anything else (command substitution, arithmetic, `~`, unknown variables). With `split`,
+/// unquoted expansions split at blanks (the default IFS) and an empty one yields no field.
+pub fn expand(
+    raw: &str,
+    options: &ParserOptions,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    split: bool,
+) -> Option<Vec<String>> {
+    let pieces = brush_parser::word::parse(raw, options).ok()?;
+    let mut fields = Fields::default();
+    expand_pieces(&pieces, options, lookup, false, split, &mut fields)?;
+    Some(fields.finish())
+}
+
+/// Fields being built: those done and the one being written (`None`: none started).
+#[derive(Default)]
+struct Fields {
+    done: Vec<String>,
+    current: Option<String>,
+}
+
+impl Fields {
+    fn literal(&mut self, text: &str) {
+        self.current.get_or_insert_default().push_str(text);
+    }
+
+    /// An expansion's value outside quotes: blanks end fields.
+    fn splitting(&mut self, value: &str) {
+        for c in value.chars() {
+            if matches!(c, ' ' | '\t' | '\n') {
+                if let Some(field) = self.current.take() {
+                    self.done.push(field);
+                }
+            } else {
+                self.current.get_or_insert_default().push(c);
+            }
+        }
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        self.done.extend(self.current.take());
+        self.done
+    }
+}
+
+fn expand_pieces(
+    pieces: &[WordPieceWithSource],
+    options: &ParserOptions,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    quoted: bool,
+    split: bool,
+    out: &mut Fields,
+) -> Option<()> {
+    use brush_parser::word::{Parameter, ParameterExpr as P, ParameterTestType};
+    for piece in pieces {
+        match &piece.piece {
+            WordPiece::Text(s) | WordPiece::SingleQuotedText(s) | WordPiece::AnsiCQuotedText(s) => {
+                out.literal(s)
+            }
+            WordPiece::DoubleQuotedSequence(inner)
+            | WordPiece::GettextDoubleQuotedSequence(inner) => {
+                // A quoted part makes a field even when it is empty.
+                out.literal("");
+                expand_pieces(inner, options, lookup, true, split, out)?;
+            }
+            WordPiece::EscapeSequence(s) => out.literal(s.get(1..).unwrap_or_default()),
+            WordPiece::ParameterExpansion(expr) => {
+                let value = match expr {
+                    P::Parameter {
+                        parameter: Parameter::Named(name),
+                        indirect: false,
+                    } => lookup(name)?,
+                    P::UseDefaultValues {
+                        parameter: Parameter::Named(name),
+                        indirect: false,
+                        test_type,
+                        default_value,
+                    } => {
+                        let value = lookup(name)?;
+                        if value.is_empty() && matches!(test_type, ParameterTestType::UnsetOrNull) {
+                            expand_text(default_value.as_deref(), options, lookup)?
+                        } else {
+                            value
+                        }
+                    }
+                    P::UseAlternativeValue {
+                        parameter: Parameter::Named(name),
+                        indirect: false,
+                        test_type,
+                        alternative_value,
+                    } => {
+                        let value = lookup(name)?;
+                        if value.is_empty() && matches!(test_type, ParameterTestType::UnsetOrNull) {
+                            String::new()
+                        } else {
+                            expand_text(alternative_value.as_deref(), options, lookup)?
+                        }
+                    }
+                    _ => return None,
+                };
+                if quoted || !split {
+                    out.literal(&value);
+                } else {
+                    out.splitting(&value);
+                }
+            }
+            WordPiece::TildeExpansion(_)
+            | WordPiece::CommandSubstitution(_)
+            | WordPiece::BackquotedCommandSubstitution(_)
+            | WordPiece::ArithmeticExpression(_) => return None,
+        }
+    }
+    Some(())
+}
+
+/// The word of a `${X:-word}`, expanded to one string.
+fn expand_text(
+    text: Option<&str>,
+    options: &ParserOptions,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Option<String> {
+    let text = text.unwrap_or_default();
+    if text.is_empty() {
+        return Some(String::new());
+    }
+    let fields = expand(text, options, lookup, false)?;
+    Some(fields.concat())
 }
 
 fn token_loc(token: &Token) -> &brush_parser::SourceSpan {

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::build::Builder;
 use super::image::{HistoryItem, ImageFacts};
 use super::proof::{self, ConfigChange, FilesystemProof, SmokeRun, StartProgram};
-use crate::model::Stages;
+use crate::model::resolve_stages;
 use crate::syntax::{Dockerfile, Instruction, Keyword};
 
 /// One layer of an image.
@@ -321,7 +321,7 @@ fn lineage<'a>(
     df: &'a Dockerfile,
     target: Option<&str>,
 ) -> Option<(&'a Instruction, Vec<&'a Instruction>)> {
-    let stages = Stages::new(df, target);
+    let (stages, _) = resolve_stages(df, target, &[]);
     let chain = stages.lineage(stages.target?);
     let root = stages[chain[0]].stage.from;
     let instructions = chain

@@ -104,37 +104,7 @@ fn normalize(raw: &str) -> Option<String> {
     (!path.is_empty() && path != ".").then(|| path.to_string())
 }
 
-/// A known cache, by where it lives in the final filesystem; `*` stands for one path segment
-/// (a user's home folder).
-const CACHES: &[(&str, &str)] = &[
-    ("apt lists", "var/lib/apt/lists"),
-    ("apt cache", "var/cache/apt"),
-    ("apk cache", "var/cache/apk"),
-    ("yum/dnf cache", "var/cache/yum"),
-    ("yum/dnf cache", "var/cache/dnf"),
-    ("pip cache", "root/.cache/pip"),
-    ("pip cache", "home/*/.cache/pip"),
-    ("npm cache", "root/.npm"),
-    ("npm cache", "home/*/.npm"),
-    ("yarn cache", "usr/local/share/.cache/yarn"),
-    ("yarn cache", "root/.cache/yarn"),
-    ("yarn cache", "home/*/.cache/yarn"),
-    ("yarn cache", "root/.yarn/berry/cache"),
-];
-
-/// Which known cache holds `path`, if any.
-pub fn cache_of(path: &str) -> Option<&'static str> {
-    CACHES.iter().find_map(|(kind, root)| {
-        let mut segments = path.split('/');
-        let inside = root.split('/').all(|want| {
-            segments
-                .next()
-                .is_some_and(|have| want == "*" || want == have)
-        });
-        // the cache folder itself holds nothing; only what is below it counts
-        (inside && segments.next().is_some()).then_some(*kind)
-    })
-}
+pub use crate::knowledge::managers::cache_of;
 
 /// What stacking the layers gave.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

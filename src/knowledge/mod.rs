@@ -3,4 +3,6 @@
 //! commands that create, remove or change files. Rules, fixes, `measure` and `inspect` ask here;
 //! none keeps a table of its own.
 
+pub mod managers;
 pub mod shells;
+pub mod tools;

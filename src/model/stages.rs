@@ -65,18 +65,24 @@ pub struct Stages<'a> {
 impl<'a> Stages<'a> {
     /// Resolves the stages of `df`; `target` is `--target` (the last stage when `None`; no
     /// stage when no stage has that name, as the build then fails).
-    pub fn new(df: &'a Dockerfile, target: Option<&str>) -> Stages<'a> {
+    /// `expand` gives a FROM's image with the global ARGs expanded, when they are known.
+    pub fn new(
+        df: &'a Dockerfile,
+        target: Option<&str>,
+        expand: &dyn Fn(&str) -> Option<String>,
+    ) -> Stages<'a> {
         let mut stages = Stages::default();
         for stage in df.stages() {
             let index = stages.list.len();
-            let base = stages.base_of(&stage.base, index);
+            let image = expand(&stage.base).unwrap_or_else(|| stage.base.clone());
+            let base = stages.base_of(&image, index);
             let parent = match base {
                 Base::Stage(p) => Some(p),
                 _ => None,
             };
             let windows = match parent {
                 Some(p) => stages.list[p].windows,
-                None => df.escape == '`' || windows_image(&stage.base),
+                None => df.escape == '`' || windows_image(&image),
             };
             // A child stage starts with the shell its parent ended with.
             let posix_shell = match parent {
@@ -278,7 +284,7 @@ mod tests {
 
     fn resolved(text: &str, target: Option<&str>) -> Vec<(Option<usize>, bool, bool, bool)> {
         let df = Dockerfile::parse(text);
-        Stages::new(&df, target)
+        Stages::new(&df, target, &|_| None)
             .list
             .iter()
             .map(|s| (s.parent, s.in_final_image, s.built, s.posix_shell))
@@ -312,7 +318,7 @@ mod tests {
     fn a_from_never_means_a_later_stage() {
         let text = "FROM app AS base\nFROM alpine AS app\n";
         let df = Dockerfile::parse(text);
-        let stages = Stages::new(&df, None);
+        let stages = Stages::new(&df, None, &|_| None);
         assert_eq!(stages.list[0].base, Base::Image("app".into()));
         assert_eq!(stages.list[1].base, Base::Image("alpine".into()));
         assert!(!stages.list[0].built);
@@ -329,7 +335,7 @@ mod tests {
                     COPY --from=nginx:latest /c /c\n\
                     FROM alpine AS later\n";
         let df = Dockerfile::parse(text);
-        let stages = Stages::new(&df, Some("later"));
+        let stages = Stages::new(&df, Some("later"), &|_| None);
         assert_eq!(stages.target, Some(3));
         assert_eq!(stages.source("tools"), Source::Stage(0));
         assert_eq!(stages.source("1"), Source::Stage(1));
@@ -344,14 +350,14 @@ mod tests {
         let built: Vec<bool> = stages.list.iter().map(|s| s.built).collect();
         assert_eq!(built, [false, false, false, true]);
         // Without a target the last stage is built; a stage is built with what it copies from.
-        let stages = Stages::new(&df, None);
+        let stages = Stages::new(&df, None, &|_| None);
         assert_eq!(stages.target, Some(3));
-        let stages = Stages::new(&df, Some("APP"));
+        let stages = Stages::new(&df, Some("APP"), &|_| None);
         let built: Vec<bool> = stages.list.iter().map(|s| s.built).collect();
         assert_eq!(built, [true, true, true, true]);
         let in_image: Vec<bool> = stages.list.iter().map(|s| s.in_final_image).collect();
         assert_eq!(in_image, [false, false, true, false]);
-        let unknown = Stages::new(&df, Some("no-such-stage"));
+        let unknown = Stages::new(&df, Some("no-such-stage"), &|_| None);
         assert_eq!(unknown.target, None);
         assert!(unknown.list.iter().all(|s| !s.built && !s.in_final_image));
     }
@@ -359,7 +365,7 @@ mod tests {
     #[test]
     fn duplicate_names_are_found() {
         let df = Dockerfile::parse("FROM a AS x\nFROM b AS X\nFROM x\n");
-        let stages = Stages::new(&df, None);
+        let stages = Stages::new(&df, None, &|_| None);
         let dups: Vec<_> = stages.duplicate_names().collect();
         assert_eq!(dups, [("x", &[0, 1][..])]);
         assert_eq!(stages.list[2].parent, Some(1));
@@ -368,9 +374,9 @@ mod tests {
     #[test]
     fn windows_images_and_the_backtick_escape_are_not_posix() {
         let df = Dockerfile::parse("FROM mcr.microsoft.com/windows/servercore:ltsc2022\n");
-        assert!(!Stages::new(&df, None).list[0].posix_shell);
+        assert!(!Stages::new(&df, None, &|_| None).list[0].posix_shell);
         let df = Dockerfile::parse("# escape=`\nFROM alpine\n");
-        assert!(!Stages::new(&df, None).list[0].posix_shell);
+        assert!(!Stages::new(&df, None, &|_| None).list[0].posix_shell);
     }
 
     #[test]

@@ -2,9 +2,9 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
+use crate::model::packages::{Action, Manager, PackageCommand, classify};
 use crate::rules::Context;
 use crate::rules::Rule;
-use crate::rules::packages::{Action, Manager, PackageCommand, classify};
 use crate::syntax::Keyword;
 
 pub struct AptInstallRecommends;
@@ -133,6 +133,19 @@ mod tests {
         assert_eq!(
             fix_rule("LW104", text, true),
             "FROM d\nRUN apt-get install --no-install-recommends -y curl\n"
+        );
+    }
+
+    #[test]
+    fn flags_from_a_build_arg_count() {
+        let text = "FROM debian\nARG APT_FLAGS=\"-y --no-install-recommends\"\n\
+                    RUN apt-get update && apt-get install ${APT_FLAGS} curl \\\n && rm -rf /var/lib/apt/lists/*\n";
+        assert!(crate::rules::test_support::lint_rule("LW104", text).is_empty());
+        // A build argument without a default may be anything: the install is not trusted.
+        let unknown = text.replace("=\"-y --no-install-recommends\"", "");
+        assert_eq!(
+            crate::rules::test_support::lint_rule("LW104", &unknown).len(),
+            1
         );
     }
 }

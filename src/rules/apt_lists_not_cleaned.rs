@@ -4,10 +4,12 @@ use std::collections::HashSet;
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Fix, Safety};
+use crate::knowledge::shells::is_posix_shell;
+use crate::model::packages::{Action, Manager, classify, mount_covers, removes};
 use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::append_command;
-use crate::rules::packages::{Action, Manager, classify, mount_covers, privilege_prefix, removes};
+use crate::rules::edit::privilege_prefix;
 use crate::shell::Command;
 use crate::syntax::{Instruction, Keyword};
 
@@ -59,7 +61,7 @@ impl Rule for AptListsNotCleaned {
                     "remove them in the same RUN: `&& rm -rf /var/lib/apt/lists/*`".to_string();
                 let users = users.get_or_init(|| ListsUsers::new(cx));
                 let later = users.after(descendants.get_or_init(|| users.family(index)), inst);
-                let prefix = privilege_prefix(cx, index, inst, &install);
+                let prefix = privilege_prefix(cx, inst, &install);
                 let fix = match (later, &prefix) {
                     (Some(user), _) => {
                         let line = cx.df.position(user.span.start).line + 1;
@@ -209,8 +211,7 @@ fn runs_script(command: &Command) -> bool {
     if name.ends_with(".sh") || by_path || name == "make" {
         return true;
     }
-    let shells = ["sh", "bash", "ash", "dash", "zsh", "ksh"];
-    shells.contains(&name)
+    is_posix_shell(name)
         && command
             .args()
             .iter()
@@ -397,5 +398,15 @@ mod tests {
             fix_rule("LW102", text, false),
             "FROM debian\nRUN apt-get update \\\n\t&& apt-get install -y curl \\\n\t&& rm -rf /var/lib/apt/lists/*\n"
         );
+    }
+
+    #[test]
+    fn a_removal_through_an_env_variable_counts() {
+        let text = "FROM debian\nENV LISTS=/var/lib/apt/lists\n\
+                    RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf ${LISTS}/*\n";
+        assert!(crate::rules::test_support::lint_rule("LW102", text).is_empty());
+        let legacy = "FROM debian\nENV LISTS /var/lib/apt/lists\n\
+                      RUN apt-get update && apt-get install -y curl && rm -rf $LISTS/*\n";
+        assert!(crate::rules::test_support::lint_rule("LW102", legacy).is_empty());
     }
 }

@@ -4,10 +4,10 @@ use serde::Deserialize;
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
+use crate::model::packages::{Action, classify};
 use crate::model::paths::resolve;
 use crate::rules::Context;
 use crate::rules::Rule;
-use crate::rules::packages::{Action, classify};
 use crate::shell::Command;
 use crate::source::Span;
 use crate::syntax::Keyword;
@@ -44,20 +44,18 @@ impl Rule for BuildToolsInFinalStage {
         let allowed = &cx.options.build_tools_in_final_stage.allow_packages;
         let mut evidence = Vec::new();
         for stage in cx.lineage(last) {
-            let mut workdir = "/".to_string();
             for &inst in &cx.stages[stage].stage.instructions {
-                if inst.keyword == Keyword::Workdir
-                    && let Some(w) = inst.words().first()
-                {
-                    workdir = resolve(&workdir, &w.value);
-                }
                 if inst.keyword != Keyword::Run {
                     continue;
                 }
+                let workdir = cx
+                    .state(inst)
+                    .and_then(|s| s.workdir.as_deref())
+                    .unwrap_or("/");
                 if let Some(script) = cx.script(inst) {
                     let cleanup = cleanup(&script.commands);
                     for command in &script.commands {
-                        evidence.extend(build_evidence(command, &cleanup, &workdir));
+                        evidence.extend(build_evidence(command, &cleanup, workdir));
                     }
                     // `gcc=4:12.2.0-3` is `gcc`; an allowed `make` also allows running it.
                     evidence.retain(|e| {

@@ -1,12 +1,14 @@
 //! LW105 deleted-in-later-layer: a RUN removes what an earlier layer created; the bytes stay.
 
+use std::sync::Arc;
+
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
+use crate::model::effects::{Creation, EffectKind};
 use crate::model::paths::{resolve, within};
 use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::{append_command, first_line, merge_runs, node_span, same_flags};
-use crate::rules::packages::{Action, Manager, classify};
 use crate::shell::Command;
 use crate::source::Span;
 use crate::syntax::{Instruction, Keyword};
@@ -45,19 +47,19 @@ impl Rule for DeletedInLaterLayer {
             .flat_map(|&s| cx.stages[s].stage.instructions.iter().copied())
             .collect();
         let mut created: Vec<Created<'_>> = Vec::new();
-        let mut workdir = "/".to_string();
         for (at, &inst) in instructions.iter().enumerate() {
+            // A base image's own WORKDIR is taken to be `/`, as it is for most images.
+            let workdir = cx
+                .state(inst)
+                .and_then(|s| s.workdir.clone())
+                .unwrap_or_else(|| Arc::from("/"));
+            let workdir: &str = &workdir;
             match inst.keyword {
-                Keyword::Workdir => {
-                    if let Some(w) = inst.words().first() {
-                        workdir = resolve(&workdir, &w.value);
-                    }
-                }
                 Keyword::Copy | Keyword::Add => {
                     if let Some((sources, dest)) = inst.copy_paths() {
                         let what = format!("{} {}", inst.keyword, sources.join(" "));
                         let into_dir = dest.ends_with('/') || dest == "." || sources.len() > 1;
-                        let dest = resolve(&workdir, &dest);
+                        let dest = resolve(workdir, &dest);
                         for source in &sources {
                             let name = source
                                 .trim_end_matches('/')
@@ -87,25 +89,41 @@ impl Rule for DeletedInLaterLayer {
                     let Some(script) = cx.script(inst) else {
                         continue;
                     };
+                    let effects = cx.effects(inst);
                     let mut here: Vec<Created<'_>> = Vec::new();
-                    for command in &script.commands {
-                        for path in removed_paths(command, &workdir) {
+                    for (index, command) in script.commands.iter().enumerate() {
+                        let own = effects.iter().filter(|e| e.command == index);
+                        for effect in own.clone() {
+                            let EffectKind::Removes { path } = &effect.kind else {
+                                continue;
+                            };
                             // Removed in the layer that made it: no waste.
-                            here.retain(|c| !hits(c, &path));
+                            here.retain(|c| !hits(c, path));
                             let earlier: Vec<&Created<'_>> =
-                                created.iter().filter(|c| hits(c, &path)).collect();
+                                created.iter().filter(|c| hits(c, path)).collect();
                             // The last layer that wrote there is where the removal belongs.
                             if let Some(last) = earlier.last() {
-                                let word = command
-                                    .args()
-                                    .iter()
-                                    .find(|w| resolve_keeping_glob(&workdir, &w.value) == path)
-                                    .map_or(command.span, |w| w.span);
-                                out.push(finding(cx, &instructions, at, word, &path, last));
+                                out.push(finding(cx, &instructions, at, effect.span, path, last));
                             }
-                            created.retain(|c| !hits(c, &path));
+                            created.retain(|c| !hits(c, path));
                         }
-                        here.extend(created_paths(command, inst, &workdir));
+                        let what = command_words(command);
+                        for effect in own {
+                            let EffectKind::Creates { path, how } = &effect.kind else {
+                                continue;
+                            };
+                            // An empty folder holds no bytes; what goes into it is seen itself.
+                            if *how == Creation::Directory {
+                                continue;
+                            }
+                            here.push(Created {
+                                path: path.clone(),
+                                by: inst,
+                                span: command.span,
+                                what: what.clone(),
+                                tree: how.tree(),
+                            });
+                        }
                     }
                     created.extend(here);
                 }
@@ -113,6 +131,20 @@ impl Rule for DeletedInLaterLayer {
             }
         }
     }
+}
+
+/// A command as its words say it (not its text: no continuation lines in a message), cut.
+fn command_words(command: &Command) -> String {
+    command
+        .assigns
+        .iter()
+        .chain(&command.words)
+        .map(|w| w.value.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(60)
+        .collect()
 }
 
 /// Removing `removed` (a path, or `dir/*` for its contents) takes away something created.
@@ -125,127 +157,6 @@ fn hits(created: &Created<'_>, removed: &str) -> bool {
         && (created.path != base || !removed.ends_with("/*") || created.tree);
     let inside_created = created.tree && within(base, &created.path);
     below_removed || inside_created
-}
-
-/// Paths an `rm` removes, absolute.
-fn removed_paths(command: &Command, workdir: &str) -> Vec<String> {
-    if command.name() != Some("rm") {
-        return Vec::new();
-    }
-    command
-        .args()
-        .iter()
-        .filter(|w| w.literal && !w.value.starts_with('-'))
-        .map(|w| resolve_keeping_glob(workdir, &w.value))
-        .collect()
-}
-
-fn resolve_keeping_glob(workdir: &str, path: &str) -> String {
-    match path.strip_suffix("/*") {
-        Some(dir) => format!("{}/*", resolve(workdir, dir).trim_end_matches('/')),
-        None => resolve(workdir, path),
-    }
-}
-
-/// What a command leaves on disk: package caches and index files, downloads, clones, folders.
-fn created_paths<'a>(command: &Command, inst: &'a Instruction, workdir: &str) -> Vec<Created<'a>> {
-    // its words, not its text: no continuation lines in a message
-    let what = command
-        .assigns
-        .iter()
-        .chain(&command.words)
-        .map(|w| w.value.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(60)
-        .collect::<String>();
-    let mut paths: Vec<String> = Vec::new();
-    if let Some(pkg) = classify(command) {
-        match (pkg.manager, pkg.action) {
-            // the index is written by the update; an install only reads it
-            (Manager::Apt, Action::Update) => {
-                paths.push("/var/lib/apt/lists".into());
-            }
-            (Manager::Apk, Action::Update) => paths.push("/var/cache/apk".into()),
-            (Manager::Apk, Action::Install) if !pkg.has_flag("--no-cache") => {
-                paths.push("/var/cache/apk".into())
-            }
-            (Manager::Pip, Action::Install) if !pkg.has_flag("--no-cache-dir") => {
-                paths.push("/root/.cache/pip".into())
-            }
-            (Manager::Npm, Action::Install) => paths.push("/root/.npm".into()),
-            (Manager::Yum, Action::Install | Action::Update) => paths.push("/var/cache/yum".into()),
-            (Manager::Dnf, Action::Install | Action::Update) => paths.push("/var/cache/dnf".into()),
-            _ => {}
-        }
-    }
-    let args = command.args();
-    let value_after = |flags: &[&str]| {
-        args.iter()
-            .position(|w| flags.contains(&w.value.as_str()))
-            .and_then(|i| args.get(i + 1))
-            .map(|w| w.value.clone())
-    };
-    match command.name() {
-        Some("wget") => paths.extend(value_after(&["-O", "--output-document"])),
-        Some("curl") => paths.extend(value_after(&["-o", "--output"])),
-        Some("git") if command.subcommand().is_some_and(|s| s.value == "clone") => {
-            // Options that take a value as the next word.
-            const VALUED: [&str; 10] = [
-                "--depth",
-                "-b",
-                "--branch",
-                "-c",
-                "--config",
-                "-o",
-                "--origin",
-                "--filter",
-                "--reference",
-                "-j",
-            ];
-            let mut plain: Vec<&str> = Vec::new();
-            let mut skip = false;
-            for w in args {
-                if skip {
-                    skip = false;
-                } else if VALUED.contains(&w.value.as_str()) {
-                    skip = true;
-                } else if !w.value.starts_with('-') {
-                    plain.push(&w.value);
-                }
-            }
-            match plain.as_slice() {
-                [_, _, dir, ..] => paths.push(dir.to_string()),
-                [_, url] => {
-                    let name = url.trim_end_matches('/').rsplit('/').next().unwrap_or(url);
-                    paths.push(name.trim_end_matches(".git").to_string());
-                }
-                _ => {}
-            }
-        }
-        Some("mkdir") => paths.extend(
-            args.iter()
-                .filter(|w| !w.value.starts_with('-'))
-                .map(|w| w.value.clone()),
-        ),
-        Some("unzip") => paths.extend(value_after(&["-d"])),
-        _ => {}
-    }
-    let tree = !matches!(command.name(), Some("mkdir" | "wget" | "curl"));
-    paths
-        .into_iter()
-        .filter(|p| !p.is_empty() && !p.contains('$') && p != "-")
-        .map(|p| resolve(workdir, &p))
-        .filter(|p| p != "/")
-        .map(|path| Created {
-            path,
-            by: inst,
-            span: command.span,
-            what: what.clone(),
-            tree,
-        })
-        .collect()
 }
 
 fn finding(
@@ -431,10 +342,31 @@ mod tests {
 
     #[test]
     fn fix_merges_runs_in_between() {
-        let text = "FROM d\nRUN mkdir /w\nRUN touch /w/a\nRUN rm -rf /w\n";
+        let text = "FROM d\nRUN curl -o /w/a https://x/a\nRUN touch /w/b\nRUN rm -rf /w\n";
         assert_eq!(
             fix_rule("LW105", text, true),
-            "FROM d\nRUN mkdir /w \\\n    && touch /w/a \\\n    && rm -rf /w\n"
+            "FROM d\nRUN curl -o /w/a https://x/a \\\n    && touch /w/b \\\n    && rm -rf /w\n"
         );
+    }
+
+    #[test]
+    fn paths_named_through_variables_and_written_by_dd_downloads_and_redirects() {
+        let lint = |t: &str| crate::rules::test_support::lint_rule("LW105", t);
+        let dd = "FROM debian\nENV BIG=/opt/blob\nRUN dd if=/dev/zero of=$BIG bs=1M count=10\nRUN rm -f /opt/blob\n";
+        assert_eq!(lint(dd).len(), 1, "dd of= through ENV");
+        let download = "FROM debian\nWORKDIR /tmp\nRUN curl -fsSLO https://x/sdk.tar.gz\nRUN tar xzf sdk.tar.gz\nRUN rm sdk.tar.gz\n";
+        assert_eq!(lint(download).len(), 1, "curl -O into the WORKDIR");
+        let redirect = "FROM debian\nRUN cd /srv && env > dump.txt\nRUN rm /srv/dump.txt\n";
+        assert_eq!(lint(redirect).len(), 1, "a redirection after cd");
+        // An empty folder made in one layer and removed in another wastes nothing.
+        let empty = "FROM debian\nRUN mkdir -p /tmp/work\nRUN rm -rf /tmp/work\n";
+        assert!(lint(empty).is_empty());
+    }
+
+    #[test]
+    fn nothing_written_below_a_mount_lands_in_a_layer() {
+        let text = "FROM alpine\nWORKDIR /src\nRUN --mount=target=.,type=tmpfs rsync -a /context/. .\n\
+                    RUN --mount=target=.,type=tmpfs rm -rf docs/*\n";
+        assert!(lint_rule("LW105", text).is_empty());
     }
 }

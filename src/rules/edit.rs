@@ -2,6 +2,7 @@
 //! how a RUN's text is rebuilt.
 
 use crate::fix::{Edit, Fix, Safety};
+use crate::model::packages::PackageCommand;
 use crate::rules::Context;
 use crate::shell::{OperatorKind, Script};
 use crate::source::Span;
@@ -222,4 +223,17 @@ pub fn merge_runs(cx: &Context<'_>, group: &[&Instruction]) -> Option<Fix> {
 pub fn annotated(cx: &Context<'_>, inst: &Instruction) -> bool {
     cx.suppressions
         .annotates(cx.df.lines().line_start(inst.lines.0))
+}
+
+/// How a command appended after `install` gets the rights `install` ran with: `sudo ` (as the
+/// install has it) when it runs through sudo, nothing under root, None under another user.
+pub fn privilege_prefix(
+    cx: &Context<'_>,
+    inst: &Instruction,
+    install: &PackageCommand,
+) -> Option<String> {
+    if let Some(sudo) = install.sudo(cx.df.text()) {
+        return Some(format!("{sudo} "));
+    }
+    cx.runs_as_root(inst).then(String::new)
 }

@@ -23,7 +23,6 @@ mod ignore_unknown_rule;
 mod ignore_unused;
 mod missing_dockerignore;
 mod package_cache_kept;
-pub mod packages;
 mod source_before_deps;
 mod update_without_install;
 

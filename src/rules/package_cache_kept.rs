@@ -2,107 +2,18 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
+use crate::knowledge::managers::{Cache, cache_dirs};
+use crate::model::packages::{
+    Action, Manager, PackageCommand, classify, mount_covers, removes_any,
+};
 use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::append_command;
-use crate::rules::packages::{
-    Action, Manager, PackageCommand, classify, mount_covers, privilege_prefix, removes_any,
-};
+use crate::rules::edit::privilege_prefix;
 use crate::shell::{Command, Script};
 use crate::syntax::{Instruction, Keyword};
 
 pub struct PackageCacheKept;
-
-/// Where each manager keeps its cache, and how it is cleaned.
-struct Cache {
-    manager: &'static [Manager],
-    dirs: &'static [&'static str],
-    /// The flag that keeps the cache from being written, inserted after the subcommand.
-    flag: Option<&'static str>,
-    /// Other flags that keep it from being written (`apk add --no-network` downloads nothing).
-    also: &'static [&'static str],
-    /// The command that cleans it, appended to the RUN.
-    clean: Option<&'static str>,
-    /// hadolint's check for this manager, if it has one.
-    hadolint: Option<&'static str>,
-}
-
-const CACHES: &[Cache] = &[
-    Cache {
-        manager: &[Manager::Apk],
-        dirs: &["/var/cache/apk", "/etc/apk/cache"],
-        flag: Some("--no-cache"),
-        also: &["--no-network"],
-        clean: None,
-        hadolint: Some("DL3019"),
-    },
-    Cache {
-        manager: &[Manager::Pip],
-        dirs: &[
-            "/root/.cache/pip",
-            "~/.cache/pip",
-            "$HOME/.cache/pip",
-            "${HOME}/.cache/pip",
-        ],
-        flag: Some("--no-cache-dir"),
-        also: &[],
-        clean: None,
-        hadolint: Some("DL3042"),
-    },
-    Cache {
-        manager: &[Manager::Yum],
-        dirs: &["/var/cache/yum"],
-        flag: None,
-        also: &[],
-        clean: Some("yum clean all"),
-        hadolint: Some("DL3032"),
-    },
-    Cache {
-        manager: &[Manager::Dnf],
-        dirs: &["/var/cache/dnf"],
-        flag: None,
-        also: &[],
-        clean: Some("dnf clean all"),
-        hadolint: Some("DL3040"),
-    },
-    Cache {
-        manager: &[Manager::Microdnf],
-        dirs: &["/var/cache/yum", "/var/cache/dnf"],
-        flag: None,
-        also: &[],
-        clean: Some("microdnf clean all"),
-        hadolint: Some("DL3040"),
-    },
-    Cache {
-        manager: &[Manager::Zypper],
-        dirs: &["/var/cache/zypp"],
-        flag: None,
-        also: &[],
-        clean: Some("zypper clean --all"),
-        hadolint: Some("DL3036"),
-    },
-    Cache {
-        manager: &[Manager::Npm],
-        dirs: &["/root/.npm", "~/.npm", "$HOME/.npm", "${HOME}/.npm"],
-        flag: None,
-        also: &[],
-        clean: Some("npm cache clean --force"),
-        hadolint: None,
-    },
-    Cache {
-        manager: &[Manager::Yarn],
-        dirs: &[
-            "/usr/local/share/.cache/yarn",
-            "/root/.cache/yarn",
-            "~/.cache/yarn",
-            "$HOME/.cache/yarn",
-        ],
-        flag: None,
-        also: &[],
-        clean: Some("yarn cache clean"),
-        hadolint: Some("DL3060"),
-    },
-];
 
 impl Rule for PackageCacheKept {
     fn id(&self) -> &'static str {
@@ -110,11 +21,10 @@ impl Rule for PackageCacheKept {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-        for (index, stage) in cx.stages.iter().enumerate() {
+        for stage in cx.stages.iter() {
             if !stage.in_final_image {
                 continue;
             }
-            let pip_env = pip_cache_disabled_by_env(cx, index);
             for &inst in &stage.stage.instructions {
                 if inst.keyword != Keyword::Run {
                     continue;
@@ -127,30 +37,22 @@ impl Rule for PackageCacheKept {
                     else {
                         continue;
                     };
-                    let Some(cache) = CACHES.iter().find(|c| c.manager.contains(&pkg.manager))
-                    else {
+                    let Some(cache) = pkg.manager.spec().cache.as_ref() else {
                         continue;
                     };
-                    if pkg.manager == Manager::Pip
-                        && (pip_env.is_some_and(|at| at < inst.span.start)
-                            || pkg
-                                .command
-                                .assigns
-                                .iter()
-                                .any(|a| a.value.starts_with("PIP_NO_CACHE_DIR=")))
-                    {
+                    if pkg.manager == Manager::Pip && pip_cache_off(cx, inst, command) {
                         continue;
                     }
                     if kept_out(inst, script, &pkg, cache) {
                         continue;
                     }
                     let clean = Clean {
-                        prefix: privilege_prefix(cx, index, inst, &pkg),
+                        prefix: privilege_prefix(cx, inst, &pkg),
                         removed_after: script.commands[at + 1..]
                             .iter()
                             .any(|c| may_remove(c, pkg.manager)),
                     };
-                    out.push(finding(cx, inst, &pkg, cache, &clean));
+                    out.extend(finding(cx, inst, &pkg, cache, &clean));
                 }
             }
         }
@@ -159,18 +61,19 @@ impl Rule for PackageCacheKept {
 
 /// The cache never lands in the layer or is removed in the same RUN.
 fn kept_out(inst: &Instruction, script: &Script, pkg: &PackageCommand, cache: &Cache) -> bool {
+    let dirs = cache_dirs(cache, "/root");
     if cache.flag.is_some_and(|flag| pkg.has_flag(flag))
         || cache.also.iter().any(|f| pkg.has_flag(f))
     {
         return true;
     }
-    if cache.dirs.iter().any(|d| mount_covers(inst, d)) {
+    if dirs.iter().any(|d| mount_covers(inst, d)) {
         return true;
     }
+    let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
     script.commands.iter().any(|c| {
-        removes_any(c, cache.dirs)
-            || classify(c)
-                .is_some_and(|p| cache.manager.contains(&p.manager) && p.action == Action::Clean)
+        removes_any(c, &dirs)
+            || classify(c).is_some_and(|p| p.manager == pkg.manager && p.action == Action::Clean)
     })
 }
 
@@ -188,29 +91,10 @@ fn may_remove(command: &Command, manager: Manager) -> bool {
     let Some(p) = classify(command).filter(|p| p.action == Action::Remove) else {
         return false;
     };
-    let system = !matches!(
-        p.manager,
-        Manager::Pip | Manager::Npm | Manager::Yarn | Manager::Pnpm
-    );
-    (system && p.manager != manager)
+    (p.manager.spec().system && p.manager != manager)
         || p.packages().iter().any(|w| {
-            !w.literal || w.value.split(['=', '@']).next() == Some(manager_package(manager))
+            !w.literal || w.value.split(['=', '@']).next() == Some(manager.spec().own_package)
         })
-}
-
-fn manager_package(manager: Manager) -> &'static str {
-    match manager {
-        Manager::Apt => "apt",
-        Manager::Apk => "apk-tools",
-        Manager::Yum => "yum",
-        Manager::Dnf => "dnf",
-        Manager::Microdnf => "microdnf",
-        Manager::Zypper => "zypper",
-        Manager::Pip => "pip",
-        Manager::Npm => "npm",
-        Manager::Yarn => "yarn",
-        Manager::Pnpm => "pnpm",
-    }
 }
 
 fn finding(
@@ -219,7 +103,7 @@ fn finding(
     pkg: &PackageCommand,
     cache: &Cache,
     clean_ok: &Clean,
-) -> Diagnostic {
+) -> Option<Diagnostic> {
     let head = cx.df.slice(pkg.head_span()).to_string();
     let (message, help, fix) = match (cache.flag, cache.clean) {
         (Some(flag), _) => {
@@ -267,26 +151,22 @@ fn finding(
                 fix,
             )
         }
-        (None, None) => unreachable!("every cache has a flag or a clean command"),
+        (None, None) => return None,
     };
-    Diagnostic::new("LW103", pkg.head_span(), message)
-        .with_help(help)
-        .with_fix(fix)
-        .with_hadolint(cache.hadolint)
+    Some(
+        Diagnostic::new("LW103", pkg.head_span(), message)
+            .with_help(help)
+            .with_fix(fix)
+            .with_hadolint(cache.hadolint),
+    )
 }
 
-/// The offset of an `ENV PIP_NO_CACHE_DIR=…` in the stage or its ancestors, if any.
-fn pip_cache_disabled_by_env(cx: &Context<'_>, stage: usize) -> Option<usize> {
-    cx.lineage(stage)
-        .into_iter()
-        .flat_map(|s| cx.stages[s].stage.instructions.iter())
-        .filter(|i| i.keyword == Keyword::Env)
-        .find(|i| {
-            i.words()
-                .iter()
-                .any(|w| w.value.starts_with("PIP_NO_CACHE_DIR"))
-        })
-        .map(|i| i.span.start)
+/// pip keeps no cache when `PIP_NO_CACHE_DIR` is set to any value pip accepts (even `off` or
+/// `0`, which pip reads as "no cache" too): by the command's prefix, the script before it, or
+/// an ENV or ARG with a value in the instruction's environment.
+fn pip_cache_off(cx: &Context<'_>, inst: &Instruction, command: &Command) -> bool {
+    const NAME: &str = "PIP_NO_CACHE_DIR";
+    command.var(NAME).is_some() || cx.state(inst).is_some_and(|s| s.var(NAME).is_some())
 }
 
 #[cfg(test)]

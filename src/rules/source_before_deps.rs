@@ -7,9 +7,9 @@ use std::sync::Arc;
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
 use crate::model::BuildContext;
+use crate::model::packages::{classify, dependency_install};
 use crate::model::paths::{copies_whole_context, resolve};
 use crate::rules::edit::{first_line, node_span};
-use crate::rules::packages::{classify, dependency_install};
 use crate::rules::{Context, Rule};
 use crate::shell::{Command, OperatorKind};
 use crate::syntax::{Instruction, Keyword};
@@ -30,23 +30,10 @@ impl Rule for SourceBeforeDeps {
             let instructions = &stage.stage.instructions;
             let mut installed: Vec<&str> = Vec::new();
             let mut copy_at: Option<usize> = None;
-            // Unknown until the stage sets it: the base image may have its own.
-            let mut workdir: Option<String> = None;
             for (at, &inst) in instructions.iter().enumerate() {
                 if copy_at.is_none() && copies_whole_context(inst) {
                     copy_at = Some(at);
                     continue;
-                }
-                if inst.keyword == Keyword::Workdir {
-                    workdir = inst.words().first().and_then(|w| {
-                        let next = match &workdir {
-                            _ if w.value.contains('$') => return None,
-                            _ if w.value.starts_with('/') => resolve("/", &w.value),
-                            Some(current) => resolve(current, &w.value),
-                            None => return None,
-                        };
-                        Some(next)
-                    });
                 }
                 if inst.keyword != Keyword::Run {
                     continue;
@@ -68,7 +55,8 @@ impl Rule for SourceBeforeDeps {
                                 command,
                                 index,
                                 ecosystem,
-                                workdir: workdir.as_deref(),
+                                // Unknown until a WORKDIR sets it: the base image may have its own.
+                                workdir: cx.state(inst).and_then(|s| s.workdir.as_deref()),
                             };
                             out.push(finding(cx, &instructions[c..=at], copy, &install));
                             installed.push(ecosystem);

@@ -2,10 +2,10 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
+use crate::model::packages::{Action, Manager, PackageCommand, classify};
 use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::{node_span, same_flags};
-use crate::rules::packages::{Action, Manager, PackageCommand, classify};
 use crate::shell::Script;
 use crate::syntax::{Instruction, Keyword};
 

@@ -1,36 +1,12 @@
-//! What the package managers and dependency installers on a RUN line do: shared knowledge of the
-//! layer rules (which command installs, refreshes an index, cleans a cache) and of their fixes.
+//! What the package-manager commands of a RUN do, read through [`crate::knowledge::managers`]:
+//! which command installs, refreshes an index, cleans a cache, and with which packages.
 
+pub use crate::knowledge::managers::{Action, Manager};
+use crate::knowledge::managers::{by_program, is_pip, is_python};
 use crate::model::paths::within;
-use crate::rules::Context;
 use crate::shell::{Command, ShellWord};
 use crate::source::Span;
 use crate::syntax::Instruction;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Manager {
-    Apt,
-    Apk,
-    Yum,
-    Dnf,
-    Microdnf,
-    Zypper,
-    Pip,
-    Npm,
-    Yarn,
-    Pnpm,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Install,
-    /// Refreshes the package index (`apt-get update`, `apk update`, `dnf makecache`).
-    Update,
-    Upgrade,
-    Clean,
-    Remove,
-    Other,
-}
 
 /// A package manager command (wrappers such as `sudo` taken off).
 #[derive(Clone, Copy, Debug)]
@@ -80,19 +56,7 @@ impl<'a> PackageCommand<'a> {
 
     /// Package names: arguments that are not options (nor an option's value).
     pub fn packages(&self) -> Vec<&'a ShellWord> {
-        let takes_value: &[&str] = match self.manager {
-            Manager::Apt => &["-o", "-t", "-c", "--target-release", "--option"],
-            Manager::Apk => &["-t", "--virtual", "-X", "--repository", "-p", "--root"],
-            Manager::Pip => &[
-                "-r",
-                "--requirement",
-                "-c",
-                "--constraint",
-                "-i",
-                "--index-url",
-            ],
-            _ => &[],
-        };
+        let takes_value = self.manager.spec().valued;
         let mut out = Vec::new();
         let mut skip = false;
         for word in self.rest {
@@ -112,18 +76,9 @@ impl<'a> PackageCommand<'a> {
 pub fn classify(command: &Command) -> Option<PackageCommand<'_>> {
     let name = command.name()?;
     let mut args = command.args();
-    let manager = match name {
-        "apt-get" | "apt" | "aptitude" => Manager::Apt,
-        "apk" => Manager::Apk,
-        "yum" => Manager::Yum,
-        "dnf" => Manager::Dnf,
-        "microdnf" => Manager::Microdnf,
-        "zypper" => Manager::Zypper,
-        "npm" => Manager::Npm,
-        "yarn" => Manager::Yarn,
-        "pnpm" => Manager::Pnpm,
-        n if is_pip(n) => Manager::Pip,
-        n if n.starts_with("python") => {
+    let manager = match by_program(name) {
+        Some(manager) => manager,
+        None if is_python(name) => {
             // `python3 -m pip install …`
             let at = args.iter().position(|w| w.value == "-m")?;
             if !is_pip(&args.get(at + 1)?.value) {
@@ -132,12 +87,19 @@ pub fn classify(command: &Command) -> Option<PackageCommand<'_>> {
             args = &args[at + 2..];
             Manager::Pip
         }
-        _ => return None,
+        None => return None,
     };
     let sub_at = args.iter().position(|w| !w.value.starts_with('-'));
     let sub = sub_at.map(|i| &args[i]);
     let rest = sub_at.map_or(&[][..], |i| &args[i + 1..]);
-    let action = action(manager, sub.map(|w| w.value.as_str()), rest, args);
+    let action = match sub {
+        // A bare `yarn` installs; `yarn --version` only prints.
+        None if manager == Manager::Yarn && !asks_about_itself(args) => Action::Install,
+        None => Action::Other,
+        Some(sub) => manager
+            .spec()
+            .action(&sub.value, rest.first().map(|w| w.value.as_str())),
+    };
     Some(PackageCommand {
         manager,
         action,
@@ -151,108 +113,6 @@ pub fn classify(command: &Command) -> Option<PackageCommand<'_>> {
 fn asks_about_itself(args: &[ShellWord]) -> bool {
     args.iter()
         .any(|w| matches!(w.value.as_str(), "-v" | "--version" | "-h" | "--help"))
-}
-
-fn is_pip(name: &str) -> bool {
-    name == "pip"
-        || name
-            .strip_prefix("pip")
-            .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
-}
-
-fn action(manager: Manager, sub: Option<&str>, rest: &[ShellWord], args: &[ShellWord]) -> Action {
-    let second = rest.first().map(|w| w.value.as_str());
-    match (manager, sub) {
-        // A bare `yarn` installs; `yarn --version` only prints.
-        (Manager::Yarn, None) if !asks_about_itself(args) => Action::Install,
-        (_, None) => Action::Other,
-        (Manager::Apt, Some(s)) => match s {
-            "install" | "reinstall" => Action::Install,
-            "update" => Action::Update,
-            "upgrade" | "dist-upgrade" | "full-upgrade" => Action::Upgrade,
-            "clean" | "autoclean" => Action::Clean,
-            "remove" | "purge" | "autoremove" => Action::Remove,
-            _ => Action::Other,
-        },
-        (Manager::Apk, Some(s)) => match s {
-            "add" => Action::Install,
-            "update" => Action::Update,
-            "upgrade" => Action::Upgrade,
-            "del" => Action::Remove,
-            "cache" if second == Some("clean") || second == Some("purge") => Action::Clean,
-            _ => Action::Other,
-        },
-        (Manager::Yum | Manager::Dnf | Manager::Microdnf, Some(s)) => match s {
-            "install" | "groupinstall" | "localinstall" | "reinstall" => Action::Install,
-            "makecache" => Action::Update,
-            "update" | "upgrade" | "distro-sync" => Action::Upgrade,
-            "clean" => Action::Clean,
-            "remove" | "erase" | "autoremove" => Action::Remove,
-            _ => Action::Other,
-        },
-        (Manager::Zypper, Some(s)) => match s {
-            "install" | "in" => Action::Install,
-            "refresh" | "ref" => Action::Update,
-            "update" | "up" | "dist-upgrade" | "dup" => Action::Upgrade,
-            "clean" | "cc" => Action::Clean,
-            "remove" | "rm" => Action::Remove,
-            _ => Action::Other,
-        },
-        (Manager::Pip, Some(s)) => match s {
-            "install" => Action::Install,
-            "uninstall" => Action::Remove,
-            "cache" if second == Some("purge") || second == Some("remove") => Action::Clean,
-            _ => Action::Other,
-        },
-        (Manager::Npm, Some(s)) => match s {
-            "install" | "i" | "ci" | "add" | "isntall" => Action::Install,
-            "cache" if second == Some("clean") => Action::Clean,
-            "uninstall" | "remove" | "rm" => Action::Remove,
-            _ => Action::Other,
-        },
-        (Manager::Yarn, Some(s)) => match s {
-            "install" | "add" => Action::Install,
-            "cache" if second == Some("clean") => Action::Clean,
-            "remove" => Action::Remove,
-            _ => Action::Other,
-        },
-        (Manager::Pnpm, Some(s)) => match s {
-            "install" | "i" | "add" => Action::Install,
-            "store" if second == Some("prune") => Action::Clean,
-            "remove" | "rm" => Action::Remove,
-            _ => Action::Other,
-        },
-    }
-}
-
-/// How a command appended after `install` gets the rights `install` ran with: `sudo ` (as the
-/// install has it) when it runs through sudo, nothing under root, None under another user.
-pub fn privilege_prefix(
-    cx: &Context<'_>,
-    stage: usize,
-    inst: &Instruction,
-    install: &PackageCommand,
-) -> Option<String> {
-    if let Some(sudo) = install.sudo(cx.df.text()) {
-        return Some(format!("{sudo} "));
-    }
-    runs_as_root(cx, stage, inst).then(String::new)
-}
-
-/// Whether the stage's USER at `inst` (inherited from the stages it is built from) is root. An
-/// image's own default user is taken to be root, as it is for nearly every base image.
-pub fn runs_as_root(cx: &Context<'_>, stage: usize, inst: &Instruction) -> bool {
-    let user = cx
-        .lineage(stage)
-        .into_iter()
-        .flat_map(|s| cx.stages[s].users.iter())
-        .filter(|i| i.span.start < inst.span.start)
-        .filter_map(|i| i.words().into_iter().next())
-        .next_back();
-    user.is_none_or(|u| {
-        let name = u.value.split(':').next().unwrap_or_default();
-        name == "root" || name == "0"
-    })
 }
 
 /// Whether a `--mount` of the instruction keeps `path` out of the layer (a cache or tmpfs mount

@@ -1,0 +1,473 @@
+//! Package managers: the programs that run them, their subcommands (aliases included) and what
+//! each does, where they keep their index and cache, and what keeps the cache out of a layer
+//! (a flag, an environment variable, a clean command). One table, read by the rules, their
+//! fixes, `measure` and `inspect`.
+
+/// A package manager or dependency installer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Manager {
+    Apt,
+    Apk,
+    Yum,
+    Dnf,
+    Microdnf,
+    Zypper,
+    Pip,
+    Npm,
+    Yarn,
+    Pnpm,
+}
+
+/// What a subcommand does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Install,
+    /// Refreshes the package index (`apt-get update`, `apk update`, `dnf makecache`).
+    Update,
+    Upgrade,
+    Clean,
+    Remove,
+    Other,
+}
+
+/// Where a manager keeps downloaded packages, and how that is kept out of a layer.
+#[derive(Debug)]
+pub struct Cache {
+    /// How `measure` and `inspect` name it: "pip cache".
+    pub kind: &'static str,
+    /// Absolute folders; a leading `~` is the home of the user the manager runs as.
+    pub dirs: &'static [&'static str],
+    /// The flag that keeps the cache from being written, inserted after the subcommand.
+    pub flag: Option<&'static str>,
+    /// Other flags that keep it from being written (`apk add --no-network` downloads nothing).
+    pub also: &'static [&'static str],
+    /// The command that cleans it, appended to the RUN.
+    pub clean: Option<&'static str>,
+    /// hadolint's check for this manager's cache, if it has one.
+    pub hadolint: Option<&'static str>,
+}
+
+/// Everything known about one manager.
+#[derive(Debug)]
+pub struct Spec {
+    pub manager: Manager,
+    /// A system package manager (installs into the OS); the others install a language's
+    /// packages.
+    pub system: bool,
+    /// The package that holds the manager itself (a removal of it takes the manager away).
+    pub own_package: &'static str,
+    /// Subcommands and what they do.
+    verbs: &'static [(&'static str, Action)],
+    /// Subcommands whose action is decided by the next word: `apk cache clean`.
+    verbs2: &'static [(&'static str, &'static str, Action)],
+    /// Options that take the next word as their value (so it is not a package name).
+    pub valued: &'static [&'static str],
+    /// What `update` writes: the package lists.
+    pub index: &'static [&'static str],
+    pub cache: Option<Cache>,
+}
+
+const MANAGERS: &[Spec] = &[
+    Spec {
+        manager: Manager::Apt,
+        system: true,
+        own_package: "apt",
+        verbs: &[
+            ("install", Action::Install),
+            ("reinstall", Action::Install),
+            ("update", Action::Update),
+            ("upgrade", Action::Upgrade),
+            ("dist-upgrade", Action::Upgrade),
+            ("full-upgrade", Action::Upgrade),
+            ("clean", Action::Clean),
+            ("autoclean", Action::Clean),
+            ("remove", Action::Remove),
+            ("purge", Action::Remove),
+            ("autoremove", Action::Remove),
+        ],
+        verbs2: &[],
+        valued: &["-o", "-t", "-c", "--target-release", "--option"],
+        index: &["/var/lib/apt/lists"],
+        cache: None,
+    },
+    Spec {
+        manager: Manager::Apk,
+        system: true,
+        own_package: "apk-tools",
+        verbs: &[
+            ("add", Action::Install),
+            ("update", Action::Update),
+            ("upgrade", Action::Upgrade),
+            ("del", Action::Remove),
+        ],
+        verbs2: &[
+            ("cache", "clean", Action::Clean),
+            ("cache", "purge", Action::Clean),
+        ],
+        valued: &["-t", "--virtual", "-X", "--repository", "-p", "--root"],
+        index: &["/var/cache/apk"],
+        cache: Some(Cache {
+            kind: "apk cache",
+            dirs: &["/var/cache/apk", "/etc/apk/cache"],
+            flag: Some("--no-cache"),
+            also: &["--no-network"],
+            clean: None,
+            hadolint: Some("DL3019"),
+        }),
+    },
+    Spec {
+        manager: Manager::Yum,
+        system: true,
+        own_package: "yum",
+        verbs: RPM_VERBS,
+        verbs2: &[],
+        valued: &[],
+        index: &[],
+        cache: Some(Cache {
+            kind: "yum/dnf cache",
+            dirs: &["/var/cache/yum"],
+            flag: None,
+            also: &[],
+            clean: Some("yum clean all"),
+            hadolint: Some("DL3032"),
+        }),
+    },
+    Spec {
+        manager: Manager::Dnf,
+        system: true,
+        own_package: "dnf",
+        verbs: RPM_VERBS,
+        verbs2: &[],
+        valued: &[],
+        index: &[],
+        cache: Some(Cache {
+            kind: "yum/dnf cache",
+            dirs: &["/var/cache/dnf"],
+            flag: None,
+            also: &[],
+            clean: Some("dnf clean all"),
+            hadolint: Some("DL3040"),
+        }),
+    },
+    Spec {
+        manager: Manager::Microdnf,
+        system: true,
+        own_package: "microdnf",
+        verbs: RPM_VERBS,
+        verbs2: &[],
+        valued: &[],
+        index: &[],
+        cache: Some(Cache {
+            kind: "yum/dnf cache",
+            dirs: &["/var/cache/yum", "/var/cache/dnf"],
+            flag: None,
+            also: &[],
+            clean: Some("microdnf clean all"),
+            hadolint: Some("DL3040"),
+        }),
+    },
+    Spec {
+        manager: Manager::Zypper,
+        system: true,
+        own_package: "zypper",
+        verbs: &[
+            ("install", Action::Install),
+            ("in", Action::Install),
+            ("refresh", Action::Update),
+            ("ref", Action::Update),
+            ("update", Action::Upgrade),
+            ("up", Action::Upgrade),
+            ("dist-upgrade", Action::Upgrade),
+            ("dup", Action::Upgrade),
+            ("clean", Action::Clean),
+            ("cc", Action::Clean),
+            ("remove", Action::Remove),
+            ("rm", Action::Remove),
+        ],
+        verbs2: &[],
+        valued: &[],
+        index: &[],
+        cache: Some(Cache {
+            kind: "zypper cache",
+            dirs: &["/var/cache/zypp"],
+            flag: None,
+            also: &[],
+            clean: Some("zypper clean --all"),
+            hadolint: Some("DL3036"),
+        }),
+    },
+    Spec {
+        manager: Manager::Pip,
+        system: false,
+        own_package: "pip",
+        verbs: &[("install", Action::Install), ("uninstall", Action::Remove)],
+        verbs2: &[
+            ("cache", "purge", Action::Clean),
+            ("cache", "remove", Action::Clean),
+        ],
+        valued: &[
+            "-r",
+            "--requirement",
+            "-c",
+            "--constraint",
+            "-i",
+            "--index-url",
+        ],
+        index: &[],
+        cache: Some(Cache {
+            kind: "pip cache",
+            dirs: &["~/.cache/pip"],
+            flag: Some("--no-cache-dir"),
+            also: &[],
+            clean: None,
+            hadolint: Some("DL3042"),
+        }),
+    },
+    Spec {
+        manager: Manager::Npm,
+        system: false,
+        own_package: "npm",
+        verbs: &[
+            ("install", Action::Install),
+            ("i", Action::Install),
+            ("ci", Action::Install),
+            ("add", Action::Install),
+            ("isntall", Action::Install),
+            ("uninstall", Action::Remove),
+            ("remove", Action::Remove),
+            ("rm", Action::Remove),
+        ],
+        verbs2: &[("cache", "clean", Action::Clean)],
+        valued: &[],
+        index: &[],
+        cache: Some(Cache {
+            kind: "npm cache",
+            dirs: &["~/.npm"],
+            flag: None,
+            also: &[],
+            clean: Some("npm cache clean --force"),
+            hadolint: None,
+        }),
+    },
+    Spec {
+        manager: Manager::Yarn,
+        system: false,
+        own_package: "yarn",
+        verbs: &[
+            ("install", Action::Install),
+            ("add", Action::Install),
+            ("remove", Action::Remove),
+        ],
+        verbs2: &[("cache", "clean", Action::Clean)],
+        valued: &[],
+        index: &[],
+        cache: Some(Cache {
+            kind: "yarn cache",
+            dirs: &[
+                "/usr/local/share/.cache/yarn",
+                "~/.cache/yarn",
+                "~/.yarn/berry/cache",
+            ],
+            flag: None,
+            also: &[],
+            clean: Some("yarn cache clean"),
+            hadolint: Some("DL3060"),
+        }),
+    },
+    Spec {
+        manager: Manager::Pnpm,
+        system: false,
+        own_package: "pnpm",
+        verbs: &[
+            ("install", Action::Install),
+            ("i", Action::Install),
+            ("add", Action::Install),
+            ("remove", Action::Remove),
+            ("rm", Action::Remove),
+        ],
+        verbs2: &[("store", "prune", Action::Clean)],
+        valued: &[],
+        index: &[],
+        cache: None,
+    },
+];
+
+/// yum, dnf and microdnf share their subcommands.
+const RPM_VERBS: &[(&str, Action)] = &[
+    ("install", Action::Install),
+    ("groupinstall", Action::Install),
+    ("localinstall", Action::Install),
+    ("reinstall", Action::Install),
+    ("makecache", Action::Update),
+    ("update", Action::Upgrade),
+    ("upgrade", Action::Upgrade),
+    ("distro-sync", Action::Upgrade),
+    ("clean", Action::Clean),
+    ("remove", Action::Remove),
+    ("erase", Action::Remove),
+    ("autoremove", Action::Remove),
+];
+
+impl Manager {
+    pub fn spec(self) -> &'static Spec {
+        MANAGERS
+            .iter()
+            .find(|s| s.manager == self)
+            .expect("every manager has a spec")
+    }
+}
+
+impl Spec {
+    /// What the subcommand `sub` does; `second` is the word after it (`cache clean`).
+    pub fn action(&self, sub: &str, second: Option<&str>) -> Action {
+        if let Some(&(_, _, action)) = self
+            .verbs2
+            .iter()
+            .find(|(first, next, _)| *first == sub && Some(*next) == second)
+        {
+            return action;
+        }
+        self.verbs
+            .iter()
+            .find(|(verb, _)| *verb == sub)
+            .map_or(Action::Other, |(_, action)| *action)
+    }
+}
+
+/// The manager a program name runs (`apt-get`, `pip3.11`), without `python -m` forms.
+pub fn by_program(name: &str) -> Option<Manager> {
+    Some(match name {
+        "apt-get" | "apt" | "aptitude" => Manager::Apt,
+        "apk" => Manager::Apk,
+        "yum" => Manager::Yum,
+        "dnf" => Manager::Dnf,
+        "microdnf" => Manager::Microdnf,
+        "zypper" => Manager::Zypper,
+        "npm" => Manager::Npm,
+        "yarn" => Manager::Yarn,
+        "pnpm" => Manager::Pnpm,
+        n if is_pip(n) => Manager::Pip,
+        _ => return None,
+    })
+}
+
+/// `pip`, `pip3`, `pip3.11`.
+pub fn is_pip(name: &str) -> bool {
+    name == "pip"
+        || name
+            .strip_prefix("pip")
+            .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+}
+
+/// A Python interpreter (`python`, `python3.12`), which runs pip as `python -m pip`.
+pub fn is_python(name: &str) -> bool {
+    name.starts_with("python")
+}
+
+/// Every manager's spec.
+pub fn all() -> &'static [Spec] {
+    MANAGERS
+}
+
+/// Which known cache or package index holds `path` (relative to the image root, as layer tars
+/// write it), named as `measure` and `inspect` report it. A cache in a home folder counts for
+/// root's home and for every `/home/<user>`.
+pub fn cache_of(path: &str) -> Option<&'static str> {
+    let lists = ("apt lists", &["/var/lib/apt/lists"][..]);
+    let apt_cache = ("apt cache", &["/var/cache/apt"][..]);
+    let caches = MANAGERS
+        .iter()
+        .filter_map(|s| s.cache.as_ref().map(|c| (c.kind, c.dirs)));
+    for (kind, dirs) in [lists, apt_cache].into_iter().chain(caches) {
+        for dir in dirs {
+            let homes: &[&str] = match dir.strip_prefix('~') {
+                Some(_) => &["root", "home/*"],
+                None => &[""],
+            };
+            for home in homes {
+                let root = match dir.strip_prefix('~') {
+                    Some(rest) => format!("{home}{rest}"),
+                    None => dir.trim_start_matches('/').to_string(),
+                };
+                if holds(&root, path) {
+                    return Some(kind);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// `path` lies below `root` (not the folder itself); `*` in `root` is one path segment.
+fn holds(root: &str, path: &str) -> bool {
+    let mut segments = path.split('/');
+    let inside = root.split('/').all(|want| {
+        segments
+            .next()
+            .is_some_and(|have| want == "*" || want == have)
+    });
+    inside && segments.next().is_some()
+}
+
+/// The folders of a cache for a user whose home is `home` (`/root`), plus the ways a script
+/// writes them (`~/.npm`, `$HOME/.npm`, `${HOME}/.npm`) so a literal `rm` of any is seen.
+pub fn cache_dirs(cache: &Cache, home: &str) -> Vec<String> {
+    let mut dirs = Vec::new();
+    for dir in cache.dirs {
+        match dir.strip_prefix('~') {
+            Some(rest) => {
+                for prefix in [home, "~", "$HOME", "${HOME}"] {
+                    dirs.push(format!("{prefix}{rest}"));
+                }
+            }
+            None => dirs.push(dir.to_string()),
+        }
+    }
+    dirs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subcommands_and_their_aliases() {
+        let apt = Manager::Apt.spec();
+        assert_eq!(apt.action("install", None), Action::Install);
+        assert_eq!(apt.action("dist-upgrade", None), Action::Upgrade);
+        let apk = Manager::Apk.spec();
+        assert_eq!(apk.action("cache", Some("clean")), Action::Clean);
+        assert_eq!(apk.action("cache", Some("sync")), Action::Other);
+        assert_eq!(Manager::Zypper.spec().action("in", None), Action::Install);
+        assert_eq!(by_program("pip3.11"), Some(Manager::Pip));
+        assert_eq!(by_program("pipx"), None);
+    }
+
+    #[test]
+    fn caches_in_the_final_filesystem_by_kind() {
+        assert_eq!(cache_of("var/lib/apt/lists"), None);
+        assert_eq!(cache_of("var/lib/apt/lists/x"), Some("apt lists"));
+        assert_eq!(cache_of("var/lib/apt/listsx/x"), None);
+        assert_eq!(cache_of("root/.cache/pip/http/a"), Some("pip cache"));
+        assert_eq!(cache_of("home/app/.npm/_cacache/x"), Some("npm cache"));
+        assert_eq!(
+            cache_of("usr/local/share/.cache/yarn/v6/x"),
+            Some("yarn cache")
+        );
+        assert_eq!(cache_of("root/.yarn/berry/cache/x.zip"), Some("yarn cache"));
+        assert_eq!(cache_of("var/cache/apt/archives/x.deb"), Some("apt cache"));
+        assert_eq!(
+            cache_of("var/cache/zypp/packages/x.rpm"),
+            Some("zypper cache")
+        );
+    }
+
+    #[test]
+    fn home_caches_are_written_every_way_a_script_does() {
+        let npm = Manager::Npm.spec().cache.as_ref().unwrap();
+        assert_eq!(
+            cache_dirs(npm, "/root"),
+            ["/root/.npm", "~/.npm", "$HOME/.npm", "${HOME}/.npm"]
+        );
+    }
+}
