@@ -1,5 +1,5 @@
 //! The everyday commands of a RUN that create, move, remove or change files, and the options
-//! that say where: data for [`crate::model::effects`], which reads commands with it.
+//! that say where: data for the model's effects, which reads commands with it.
 
 /// How a downloader names the file it writes.
 #[derive(Debug)]

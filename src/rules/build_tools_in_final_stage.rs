@@ -6,11 +6,12 @@ use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
 use crate::model::packages::{Action, classify};
 use crate::model::paths::resolve;
+use crate::model::vars::Kind;
 use crate::rules::Context;
 use crate::rules::Rule;
 use crate::shell::Command;
 use crate::source::Span;
-use crate::syntax::Keyword;
+use crate::syntax::{Instruction, Keyword};
 
 /// LW301's options: toolchain packages the final image keeps on purpose.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -55,7 +56,11 @@ impl Rule for BuildToolsInFinalStage {
                 if let Some(script) = cx.script(inst) {
                     let cleanup = cleanup(&script.commands);
                     for command in &script.commands {
-                        evidence.extend(build_evidence(command, &cleanup, workdir));
+                        let mut found = build_evidence(command, &cleanup, workdir);
+                        // `ENV PHPIZE_DEPS="autoconf gcc"` then `apt-get install $PHPIZE_DEPS`:
+                        // the image publishes its toolchain for the images built on it.
+                        found.retain(|e| !published(cx, inst, e.span));
+                        evidence.extend(found);
                     }
                     // `gcc=4:12.2.0-3` is `gcc`; an allowed `make` also allows running it.
                     evidence.retain(|e| {
@@ -94,6 +99,18 @@ impl Rule for BuildToolsInFinalStage {
         }
         out.push(diagnostic);
     }
+}
+
+/// The word at `span` is a variable the image keeps in its environment (`$X`, `${X}`).
+fn published(cx: &Context<'_>, inst: &Instruction, span: Span) -> bool {
+    let written = cx.df.slice(span);
+    let Some(name) = written.strip_prefix('$') else {
+        return false;
+    };
+    let name = name.trim_start_matches('{').trim_end_matches('}');
+    cx.state(inst)
+        .and_then(|s| s.vars.get(name))
+        .is_some_and(|v| v.kind == Kind::Env)
 }
 
 /// Toolchain packages: compilers, build systems, headers.
@@ -363,6 +380,18 @@ mod tests {
             lint_rule("LW301", official).is_empty(),
             "the apt-mark idiom removes it all"
         );
+    }
+
+    #[test]
+    fn a_toolchain_the_image_publishes_in_its_environment_is_its_product() {
+        let published = "FROM debian\nENV PHPIZE_DEPS=\"autoconf gcc make\"\nRUN apt-get install -y $PHPIZE_DEPS curl\n";
+        assert!(lint_rule("LW301", published).is_empty());
+        // The same list as a build argument is only a way to write it.
+        let arg =
+            "FROM debian\nARG DEPS=\"autoconf gcc make\"\nRUN apt-get install -y $DEPS curl\n";
+        let found = lint_rule("LW301", arg);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.contains("`gcc`"), "{}", found[0].message);
     }
 
     #[test]
