@@ -30,8 +30,8 @@
 //! today's in the walk quirks above and in reading `**x` as `(.*/)?x` rather than "ends with
 //! `x`"; there the model follows today's `fsutil` and `patternmatcher` sources.
 
+mod go_regexp;
 mod pattern;
-mod regex;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! `filepath.Clean`, `filepath.Match` for the syntax check, then Docker's own translation into
 //! an exact, prefix, suffix or regular-expression match.
 
-use super::regex::Regex;
+use super::go_regexp;
 
 /// Go's `filepath.Clean` on a `/`-separated path: drop empty and `.` elements, fold `..` into
 /// its parent where there is one (a rooted path has none above `/`), `.` for nothing.
@@ -92,7 +92,7 @@ enum Matcher {
     Prefix(String),
     /// `**` then plain text: the path ends with the text (or, for `**/x`, is `x`).
     Suffix(String),
-    Regex(Regex),
+    Regex(regex::Regex),
 }
 
 /// A pattern after cleaning, without its `!`.
@@ -233,7 +233,7 @@ fn compile(pattern: &str) -> Result<Matcher, String> {
         Shape::Suffix => Matcher::Suffix(pattern.strip_prefix("**").unwrap_or(pattern).to_string()),
         Shape::Regex => {
             expr.push('$');
-            Matcher::Regex(Regex::new(&expr)?)
+            Matcher::Regex(go_regexp::compile(&expr)?)
         }
     })
 }
