@@ -194,7 +194,11 @@ fn escaped_char(t: &str) -> Result<(char, &str), String> {
     };
     let rest = &after[c.len_utf8()..];
     let invalid = || Err(format!("invalid escape sequence: `\\{c}`"));
-    let octal = |s: &str| s.as_bytes().first().is_some_and(|b| (b'0'..=b'7').contains(b));
+    let octal = |s: &str| {
+        s.as_bytes()
+            .first()
+            .is_some_and(|b| (b'0'..=b'7').contains(b))
+    };
     match c {
         // A lone `\1`–`\7` would be a backreference, which Go does not support.
         '1'..='7' if !octal(rest) => invalid(),
@@ -209,7 +213,10 @@ fn escaped_char(t: &str) -> Result<(char, &str), String> {
                 rest = &rest[1..];
             }
             // At most 0o777: always a character.
-            Ok((char::from_u32(value).unwrap_or(char::REPLACEMENT_CHARACTER), rest))
+            Ok((
+                char::from_u32(value).unwrap_or(char::REPLACEMENT_CHARACTER),
+                rest,
+            ))
         }
         'x' => {
             let mut digits = rest.chars();
@@ -321,7 +328,9 @@ fn class<'a>(t: &'a str, out: &mut String) -> Result<&'a str, String> {
             t = unicode_class(t, out, true)?;
             continue;
         }
-        if let Some(perl) = t.strip_prefix('\\').and_then(|r| r.chars().next().and_then(perl_class))
+        if let Some(perl) = t
+            .strip_prefix('\\')
+            .and_then(|r| r.chars().next().and_then(perl_class))
         {
             out.push_str(perl);
             t = &t[2..];
@@ -387,7 +396,10 @@ mod tests {
         assert!(matches(r"^(.*/)?[^/]*\.go$", "main.go"));
         assert!(matches(r"^docs/.*$", "docs/a/b"));
         assert!(matches(r"^temp[^/]$", "temp1"));
-        assert!(matches(r"^temp[^/]$", "tempé"), "one character, not one byte");
+        assert!(
+            matches(r"^temp[^/]$", "tempé"),
+            "one character, not one byte"
+        );
         assert!(!matches(r"^temp[^/]$", "temp/"));
         assert!(!matches(r"^temp[^/]$", "temp12"));
         assert!(matches(r"^\(x\)\+\$$", "(x)+$"));
@@ -415,7 +427,10 @@ mod tests {
         assert!(matches(r"^[!--]$", ","));
         // a POSIX name ends at the first `:]`, even past the class
         assert!(refused(r"^[[:a]b:]$").contains("[:a]b:]"));
-        assert!(matches(r"^[[:x]$", ":"), "no `:]` at all: `[` and `:` are characters");
+        assert!(
+            matches(r"^[[:x]$", ":"),
+            "no `:]` at all: `[` and `:` are characters"
+        );
         assert!(refused(r"^[[:foo:]]$").contains("[:foo:]"));
         assert!(refused("^[z-a]$").contains("z-a"));
         assert!(refused("^[a").contains("missing closing ]"));
@@ -425,7 +440,10 @@ mod tests {
     #[test]
     fn perl_classes_and_word_boundaries_are_ascii() {
         assert!(matches(r"^\d\w$", "1_"));
-        assert!(!matches(r"^\d$", "٣"), "Arabic-Indic three is not Go's `\\d`");
+        assert!(
+            !matches(r"^\d$", "٣"),
+            "Arabic-Indic three is not Go's `\\d`"
+        );
         assert!(!matches(r"^\w$", "é"));
         assert!(matches(r"^\W$", "é"));
         assert!(matches(r"^[\d]$", "7"));
@@ -434,9 +452,15 @@ mod tests {
         assert!(!matches(r"^\s$", "\x0b"), "Go's `\\s` has no vertical tab");
         assert!(matches(r"^\s$", "\x0c"));
         assert!(matches(r"^[[:space:]]$", "\x0b"), "but `[:space:]` does");
-        assert!(matches(r"^\S$", "\u{a0}"), "no-break space is not Go's `\\s`");
+        assert!(
+            matches(r"^\S$", "\u{a0}"),
+            "no-break space is not Go's `\\s`"
+        );
         assert!(matches(r"^a\b$", "a"));
-        assert!(matches(r"^a\bé$", "aé"), "`é` is not a word character to Go");
+        assert!(
+            matches(r"^a\bé$", "aé"),
+            "`é` is not a word character to Go"
+        );
         assert!(!matches(r"^\Ba$", "a"));
     }
 
@@ -451,7 +475,10 @@ mod tests {
         assert!(matches(r"^[^\pC]$", "\u{378}"));
         assert!(matches(r"^[\PC]$", "a"));
         for bad in [r"\pl", r"\pc", r"\pX", r"\p\{L\}", r"\pé", r"[\pz]"] {
-            assert!(refused(bad).contains("invalid character class range"), "{bad}");
+            assert!(
+                refused(bad).contains("invalid character class range"),
+                "{bad}"
+            );
         }
     }
 
@@ -459,7 +486,10 @@ mod tests {
     fn escapes_are_go_escapes() {
         assert!(matches(r"^\*$", "*"));
         assert!(matches(r"^a\ b$", "a b"));
-        assert!(matches(r"^\<\>$", "<>"), "characters to Go, word edges to the crate");
+        assert!(
+            matches(r"^\<\>$", "<>"),
+            "characters to Go, word edges to the crate"
+        );
         assert!(matches(r"^\x41\101\0$", "AA\0"));
         assert!(matches(r"^\12$", "\n"), "two octal digits");
         assert!(matches(r"^\1234$", "S4"), "three at most");
@@ -468,8 +498,24 @@ mod tests {
         assert!(matches(r"^\Aa\z$", "a"));
         assert!(matches(r"^[\x41-\x43]$", "B"));
         for bad in [
-            r"\y", r"\é", r"\1", r"\7x", r"\8", r"\x4", r"\xg0", r"\u0041", r"\U00000041", r"\e",
-            r"\Z", r"\E", r"\C", r"\K", r"[\b]", r"[\A]", r"[\Q]", "\\",
+            r"\y",
+            r"\é",
+            r"\1",
+            r"\7x",
+            r"\8",
+            r"\x4",
+            r"\xg0",
+            r"\u0041",
+            r"\U00000041",
+            r"\e",
+            r"\Z",
+            r"\E",
+            r"\C",
+            r"\K",
+            r"[\b]",
+            r"[\A]",
+            r"[\Q]",
+            "\\",
         ] {
             assert!(compile(bad).is_err(), "{bad} should not compile");
         }
@@ -484,14 +530,21 @@ mod tests {
         assert!(matches(r"^\Q\E$", ""));
         // `\Q\E` quotes nothing: a star after it repeats what came before, as in Go.
         assert_eq!(translate(r"^a\Q\E*").as_deref(), Ok("^a*"));
-        assert!(translate(r"\Q\E*").unwrap_err().contains("missing argument"));
+        assert!(
+            translate(r"\Q\E*")
+                .unwrap_err()
+                .contains("missing argument")
+        );
     }
 
     #[test]
     fn repetition_follows_go() {
         assert!(matches("^a*?b$", "aab"));
         assert!(matches("^^a$", "a"));
-        assert!(!matches("^a^b$", "ab"), "a `^` in the middle never matches there");
+        assert!(
+            !matches("^a^b$", "ab"),
+            "a `^` in the middle never matches there"
+        );
         assert!(refused("^a**").contains("nested repetition"));
         assert!(refused("^a*??").contains("nested repetition"));
         assert!(refused("*a").contains("missing argument"));
@@ -516,7 +569,10 @@ mod tests {
         // the real limit: the same path, at a smaller one).
         let expr = format!("^{}$", r"\pL".repeat(200));
         let refusal = compile_within(&expr, 1 << 20).expect_err("over 1 MiB");
-        assert!(refusal.contains("too large for layerwise (over 1 MiB"), "{refusal}");
+        assert!(
+            refusal.contains("too large for layerwise (over 1 MiB"),
+            "{refusal}"
+        );
         let expr = "^(.*/)?(.*/)?(.*/)?(.*/)?[^/]*[^/]*[^/]*x$";
         let text = "a/".repeat(200) + &"b".repeat(200);
         assert!(!matches(expr, &text));

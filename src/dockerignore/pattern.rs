@@ -283,6 +283,41 @@ mod tests {
     }
 
     #[test]
+    fn shapes_as_docker_compiles_them() {
+        fn shape(text: &str) -> &'static str {
+            match pattern(text).matcher {
+                Matcher::Exact(_) => "exact",
+                Matcher::Prefix(_) => "prefix",
+                Matcher::Suffix(_) => "suffix",
+                Matcher::Regex(_) => "regex",
+            }
+        }
+        for (text, want) in [
+            ("abc.def", "exact"),
+            ("a(b)c/def", "exact"),
+            ("a.|)$(}+{bc", "exact"),
+            ("a^b", "exact"),
+            ("dir/**", "prefix"),
+            ("**", "suffix"),
+            ("**file", "suffix"),
+            ("**/foo/bar", "suffix"),
+            // a wildcard after the leading `**` makes it a regular expression again
+            ("**/*.go", "regex"),
+            ("**/dir/**", "regex"),
+            ("*", "regex"),
+            ("a*/b", "regex"),
+            ("abc?def", "regex"),
+            ("a[b-d]e", "regex"),
+            ("a]", "regex"),
+            ("a\\b", "regex"),
+            ("**/**", "regex"),
+            ("a/*.txt**", "regex"),
+        ] {
+            assert_eq!(shape(text), want, "{text}");
+        }
+    }
+
+    #[test]
     fn shapes_match_as_docker_decides() {
         // prefix: `foo**` reaches across `/`
         assert!(pattern("foo**").matches("foobar/baz"));

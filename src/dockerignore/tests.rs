@@ -103,6 +103,130 @@ fn escapes() {
 }
 
 #[test]
+fn globs_mean_the_go_expression_docker_makes_of_them() {
+    // `[`, `]` and `\` reach Go's `regexp` as they are, so a glob can spell Go's own syntax.
+    let paths = ["a", "Z", "1", ":", "[", "[]", "é"];
+    assert_eq!(excluded("[[:alpha:]]", &paths), ["a", "Z"], "a POSIX class");
+    assert_eq!(excluded("[[:^alpha:]]", &paths), ["1", ":", "[", "é"]);
+    // `?` inside a class: `[[^/]]` is a class of `[`, `^`, `/`, then a `]`
+    let paths = ["[]", "^]", "?", "a", "]"];
+    assert_eq!(excluded("[?]", &paths), ["[]", "^]"]);
+    // and `[*]` repeats that class: any run of them, then a `]`
+    let paths = ["]", "[]", "^[^]", "*", "a]"];
+    assert_eq!(excluded("[*]", &paths), ["]", "[]", "^[^]"]);
+    // `**` inside a class is its characters
+    assert_eq!(
+        excluded("x[**]", &["x(", "x.", "x?", "xa"]),
+        ["x(", "x.", "x?"]
+    );
+    // the crate's set operators are characters to Go
+    assert_eq!(excluded("[a&&b]", &["&", "a", "c"]), ["&", "a"]);
+    assert_eq!(excluded("[a~~b]", &["~", "b", "c"]), ["~", "b"]);
+    // Perl classes and word boundaries are ASCII, as in Go
+    let paths = ["1.txt", "٣.txt", "d.txt", "_x", "é"];
+    assert_eq!(excluded("\\d*", &paths), ["1.txt"]);
+    assert_eq!(excluded("\\w?", &paths), ["_x"]);
+    assert_eq!(excluded("\\W", &paths), ["é"]);
+    assert_eq!(excluded("a\\bé*", &["aé", "ab"]), ["aé"]);
+    // Unicode classes take Go's one-letter names
+    assert_eq!(excluded("\\pL*", &["é.txt", "1.txt"]), ["é.txt"]);
+    assert_eq!(excluded("\\PL*", &["é.txt", "1.txt"]), ["1.txt"]);
+    // Go's escapes: octal, hex, C, and punctuation; `\<` and `\>` are characters
+    assert_eq!(excluded("\\101*", &["A1", "a1", "101"]), ["A1"]);
+    assert_eq!(excluded("\\x41?", &["Ab", "41b"]), ["Ab"]);
+    assert_eq!(excluded("a\\tb*", &["a\tb", "atb"]), ["a\tb"]);
+    assert_eq!(excluded("\\<x\\>*", &["<x>", "x"]), ["<x>"]);
+    // `\Q` quotes everything after it up to `\E`, Docker's translation included: the `\.`
+    // it writes for `.` and the `[^/]*\.go$` for `*.go`
+    let paths = ["a.go", "[^/]*\\.go$"];
+    assert_eq!(excluded("\\Q*.go", &paths), ["[^/]*\\.go$"]);
+    let paths = ["a.", "a.go", "a\\.", "a\\.go"];
+    assert_eq!(excluded("\\Qa.\\E*", &paths), ["a\\.", "a\\.go"]);
+    // a `^` outside a class anchors: it never matches after the first character
+    assert_eq!(excluded("a^*", &["a^", "a"]), Vec::<&str>::new());
+}
+
+#[test]
+fn globs_that_make_a_bad_go_expression_are_errors() {
+    // Each is valid for `filepath.Match` (checked first), and refused by `regexp.Compile`.
+    for text in [
+        "[Local-Only]",
+        "[z-a]*",
+        "[[:foo:]]",
+        "[[:a]b:]]",
+        "\\p{L}",
+        "\\pl*",
+        "\\1*",
+        "\\8*",
+        "\\x4*",
+        "\\x{41}",
+        "\\u0041",
+        "\\e*",
+        "\\E*",
+        "\\C*",
+        "\\y*",
+        "\\é",
+        "[\\b]",
+    ] {
+        assert_eq!(error_line(&format!("ok\n{text}")), 2, "{text}");
+    }
+    // and the same characters where Go takes them
+    for text in [
+        "[[:alpha:]]",
+        "\\pN",
+        "\\12",
+        "\\x41",
+        "\\t",
+        "\\Q(",
+        "[\\d]",
+        "\\Q",
+        "\\Q\\E",
+    ] {
+        ignore(text);
+    }
+}
+
+#[test]
+fn docker_shortcuts_and_the_expression_agree() {
+    // Docker matches some shapes without a regular expression; each is checked here beside
+    // its expression form, which the same pattern takes once a `?` or `[` comes in.
+    let paths = ["file", "dir/file", "dir/dir/file", "dirfile", "file/x"];
+    assert_eq!(excluded("**file", &paths), paths);
+    assert_eq!(
+        excluded("**fil?", &paths),
+        ["file", "dir/file", "dir/dir/file", "file/x"]
+    );
+    let paths = ["dir", "dir/a", "dir/a/b", "dirx"];
+    assert_eq!(excluded("dir/**", &paths), ["dir/a", "dir/a/b"]);
+    assert_eq!(excluded("di[r]/**", &paths), ["dir/a", "dir/a/b"]);
+    let paths = [
+        "a/file.txt",
+        "a/d/file.txt",
+        "a/d/e/file.txt",
+        "b/file.txt",
+        "a.txt",
+    ];
+    // `a**/` is `a(.*/)?`: any directories, or none at all
+    assert_eq!(
+        excluded("a**/*.txt", &paths),
+        ["a/file.txt", "a/d/file.txt", "a/d/e/file.txt", "a.txt"]
+    );
+    assert_eq!(excluded("a/*.txt**", &paths), ["a/file.txt"]);
+    assert_eq!(excluded("**/**", &["x", "x/y"]), ["x", "x/y"]);
+    assert_eq!(excluded("**/**/*.txt2", &paths), Vec::<&str>::new());
+    // no wildcard at all: an exact match, every character literal
+    let name = "dist/pkg-2.4.0rc3.dev36+g08acad9-py3-none-any.whl";
+    assert_eq!(excluded(name, &[name, "dist/pkg-2x4"]), [name]);
+    assert_eq!(excluded("dist/*.whl", &[name]), [name]);
+    assert_eq!(
+        excluded("a.|)$(}+{bc", &["a.|)$(}+{bc", "a"]),
+        ["a.|)$(}+{bc"]
+    );
+    assert_eq!(excluded("a\\\\", &["a\\", "a"]), ["a\\"]);
+    assert_eq!(excluded(".*", &[".foo", "foo"]), [".foo"]);
+}
+
+#[test]
 fn a_matching_parent_excludes_everything_below() {
     let paths = ["a/b", "a/b/c", "a/b/c/d.txt", "a/bc", "a", "b"];
     assert_eq!(excluded("a/b", &paths), ["a/b", "a/b/c", "a/b/c/d.txt"]);
