@@ -318,9 +318,17 @@ impl Output {
     }
 
     fn line(&mut self, line: &str, tracker: &Tracker, progress: &Progress) {
-        if let Some(rest) = line.strip_prefix("Step ")
-            && let Some((counter, instruction)) = rest.split_once(" : ")
+        // Docker's classic builder says `Step 2/5 : RUN …`, Podman's (Buildah) `STEP 2/5: RUN …`
+        let step = line
+            .strip_prefix("Step ")
+            .and_then(|rest| rest.split_once(" : "))
+            .or_else(|| {
+                line.strip_prefix("STEP ")
+                    .and_then(|rest| rest.split_once(": "))
+            });
+        if let Some((counter, instruction)) = step
             && counter.contains('/')
+            && counter.chars().all(|c| c.is_ascii_digit() || c == '/')
         {
             progress.step(line);
             self.steps.push(Step {
@@ -329,9 +337,13 @@ impl Output {
             });
             return;
         }
-        if let Some(arrow) = line.strip_prefix(" ---> ") {
+        if let Some(arrow) = line
+            .strip_prefix(" ---> ")
+            .or_else(|| line.strip_prefix("--> "))
+        {
             let arrow = arrow.trim();
-            if arrow == "Using cache" {
+            // Podman names the image it takes from the cache: one that was there before
+            if arrow == "Using cache" || arrow.starts_with("Using cache ") {
                 if let Some(step) = self.steps.last_mut() {
                     step.cached = true;
                 }
@@ -356,6 +368,7 @@ impl Output {
         }
         if line.starts_with("Removing intermediate container ")
             || line.starts_with("Successfully tagged ")
+            || line.starts_with("COMMIT ")
         {
             return;
         }
@@ -462,7 +475,8 @@ impl Output {
 
 fn is_hex_id(text: &str) -> bool {
     let hex = text.strip_prefix("sha256:").unwrap_or(text);
-    hex.len() >= 12 && hex.chars().all(|c| c.is_ascii_hexdigit())
+    // Docker shortens ids to 12 digits, Podman to 11
+    hex.len() >= 11 && hex.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// A spinner on a terminal; plain lines otherwise (logs, CI).
@@ -529,6 +543,57 @@ mod tests {
         Step 4/4 : RUN cat /a\n ---> Running in 3f2e1d0c9b8a\nhi\n\
         Removing intermediate container 3f2e1d0c9b8a\n ---> 77aa88bb99cc\n\
         Successfully built 77aa88bb99cc\nSuccessfully tagged x:latest\n";
+
+    /// Podman 4.3's build output through its Docker API (lines as `podman system service`
+    /// streamed them), for a rebuild after an edit of `f`.
+    const PODMAN: &str = "STEP 1/5: FROM layerwise/busybox\n\
+        STEP 2/5: RUN echo hi > /a\n\
+        --> Using cache 56a90ca47a476920591fb0748c37fec9fbebac1dfbaaad6448bf1c61b3cec1e1\n\
+        --> 56a90ca47a4\n\
+        STEP 3/5: COPY f /f\n--> 5e096aa3cde\n\
+        STEP 4/5: RUN cat /a\nhi\n--> 2e405a7ca7f\n\
+        STEP 5/5: CMD [\"sh\"]\nCOMMIT docker.io/library/lwtest\n--> ecd40b7a29c\n\
+        Successfully tagged docker.io/library/lwtest:latest\n\
+        ecd40b7a29c814ce3190fefffb1422ceb5fdb9843de957fd4177097b73fd56f7\n\
+        Successfully built ecd40b7a29c8\nSuccessfully tagged lwtest\n";
+
+    #[test]
+    fn podman_steps_and_cache_hits_count_as_the_classic_builders_do() {
+        let (output, made) = parse(PODMAN);
+        let summary: Vec<(&str, bool)> = output
+            .steps
+            .iter()
+            .map(|s| (s.instruction.as_str(), s.cached))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("FROM layerwise/busybox", false),
+                ("RUN echo hi > /a", true),
+                ("COPY f /f", false),
+                ("RUN cat /a", false),
+                ("CMD [\"sh\"]", false),
+            ]
+        );
+        assert_eq!(output.steps[3].output, ["hi"]);
+        assert_eq!(output.image.as_deref(), Some("ecd40b7a29c8"));
+        assert_eq!(
+            made.images,
+            [
+                "56a90ca47a4",
+                "5e096aa3cde",
+                "2e405a7ca7f",
+                "ecd40b7a29c",
+                "ecd40b7a29c8"
+            ]
+        );
+        let built = Built {
+            image: "ecd40b7a29c8".into(),
+            seconds: 0.0,
+            steps: output.steps,
+        };
+        assert_eq!(built.rebuilt_steps(), 3);
+    }
 
     #[test]
     fn steps_cache_hits_and_ids_come_from_the_output() {
