@@ -165,6 +165,9 @@ pub struct MeasureArgs {
     /// is a defect. Repeatable.
     #[arg(long, value_name = "CMD")]
     pub smoke: Vec<String>,
+    /// Build each version once, cold: no rebuild after an edit.
+    #[arg(long)]
+    pub no_rebuild: bool,
     /// Build this file as the rewrite instead of `fix`'s (a test seam: the proof still
     /// explains differences by the fixes `fix` applies).
     #[arg(long, value_name = "FILE", hide = true)]

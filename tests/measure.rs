@@ -362,9 +362,26 @@ fn a_file_deleted_in_a_later_run_is_hidden_before_and_gone_after() {
                 .starts_with("RUN dd")
         );
         assert!(dd["size_bytes"].as_i64().unwrap_or(0) >= BUNDLE_BYTES);
-        // only the Dockerfile is in the context: no source file to edit
+        // the table names what is hidden, with the lines that wrote and deleted it
+        let hidden = &v["before"]["hidden_paths"][0];
+        assert_eq!(hidden["path"], "opt/app/bundle.tar", "{hidden}");
+        assert_eq!(num(hidden, "/bytes"), BUNDLE_BYTES);
+        assert_eq!(
+            (num(hidden, "/line"), num(hidden, "/hidden_by_line")),
+            (4, 6)
+        );
+        assert_eq!(v["after"]["hidden_paths"], serde_json::json!([]));
+        // only the Dockerfile is in the context: no source file to edit, and the report says so
         assert!(v["edited_file"].is_null());
         assert!(v["before"]["rebuilt_steps"].is_null());
+        assert!(
+            v["rebuild_not_measured"]
+                .as_str()
+                .unwrap_or("")
+                .contains("no source file"),
+            "{}",
+            v["rebuild_not_measured"]
+        );
         assert_eq!(v["builder"], run.builder);
     }
     assert_same_sizes(&measured);
@@ -633,6 +650,55 @@ fn a_start_program_the_rewrite_loses_is_a_defect_even_with_unsafe_fixes() {
 }
 
 #[test]
+fn the_edited_file_is_one_a_copy_reads_and_the_rebuild_says_why_when_none_is() {
+    let (_daemons, runs) = runs(&[BUSYBOX]);
+    // README.md comes first in path order, but only run.sh is copied: editing the README would
+    // re-run nothing (issue 18's mail server)
+    let copies_script = write_dockerfile(
+        "FROM layerwise/busybox\nCOPY run.sh /run.sh\nRUN echo one > /one\nRUN echo two > /two\n\
+         CMD [\"sh\", \"/run.sh\"]\n",
+    );
+    let copies_nothing = write_dockerfile(
+        "FROM layerwise/busybox\nRUN echo one > /one\nRUN echo two > /two\nCMD [\"sh\"]\n",
+    );
+    for dir in [&copies_script, &copies_nothing] {
+        std::fs::write(dir.path().join("README.md"), "read me\n").expect("write");
+        std::fs::write(dir.path().join("run.sh"), "echo ok\n").expect("write");
+    }
+    for run in &runs {
+        let state = run.state();
+        let measure = |dir: &tempfile::TempDir, extra: &[&str]| {
+            let dockerfile = dir.path().join("Dockerfile");
+            let mut args = vec![dockerfile.to_str().unwrap(), "--format", "json"];
+            args.extend_from_slice(extra);
+            let out = run.measure(&args);
+            run.assert_cleaned_up(&state);
+            report(&out)
+        };
+
+        let v = measure(&copies_script, &[]);
+        assert_eq!(v["edited_file"], "run.sh", "{}", run.name());
+        assert!(v["rebuild_not_measured"].is_null());
+        // the edit re-runs the COPY, and the RUNs after it in the original
+        assert!(num(&v, "/before/rebuilt_steps") >= 3, "{}", run.name());
+
+        let v = measure(&copies_script, &["--no-rebuild"]);
+        assert!(v["edited_file"].is_null());
+        assert_eq!(v["rebuild_not_measured"], "skipped with --no-rebuild");
+        assert!(v["after"]["rebuild_seconds"].is_null());
+
+        let v = measure(&copies_nothing, &[]);
+        assert!(v["edited_file"].is_null());
+        let why = v["rebuild_not_measured"].as_str().unwrap_or("");
+        assert!(
+            why.contains("no COPY, ADD or bind mount") && why.contains("such as README.md"),
+            "{why}"
+        );
+        assert!(v["before"]["rebuilt_steps"].is_null());
+    }
+}
+
+#[test]
 fn a_rewrite_that_breaks_a_working_build_is_a_fix_defect() {
     let (_daemons, runs) = runs(&[BUSYBOX]);
     for run in &runs {
@@ -680,6 +746,34 @@ fn an_original_that_does_not_build_shows_its_step_and_compares_nothing() {
         assert!(stderr.contains("| broken-step-output"), "{stderr}");
         assert!(stderr.contains("no comparison made"), "{stderr}");
         assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_step_that_cannot_reach_the_network_gets_the_network_host_hint() {
+    let (_daemons, runs) = runs(&[BUSYBOX]);
+    // no network here: the name does not resolve
+    let dir =
+        write_dockerfile("FROM layerwise/busybox\nRUN wget -q -O /index http://deb.debian.org/\n");
+    for run in &runs {
+        let state = run.state();
+        let out = run.measure(&[
+            dir.path().join("Dockerfile").to_str().unwrap(),
+            "--network",
+            "none",
+        ]);
+        run.assert_cleaned_up(&state);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("| wget: bad address"), "{stderr}");
+        assert!(
+            stderr.contains("the step could not reach the network: with --network none"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("--network host lets it download"),
+            "{stderr}"
+        );
     }
 }
 

@@ -20,7 +20,7 @@ use crate::discover::display_path;
 use crate::docker::build::{BuildError, BuildRequest, Builder, Failure, Tracker, build};
 use crate::docker::compare::{Comparison, Rebuild, Side};
 use crate::docker::connect::{build_cache_bytes, connect, default_builder, docker_host};
-use crate::docker::context::{Context, ContextSpec, edit_target, edited};
+use crate::docker::context::{Context, ContextSpec, Reads, edit_target, edited};
 use crate::docker::image::read_image;
 use crate::docker::proof::{
     Rewrite, SmokeOutcome, SmokeRun, StartProgram, compare_configs, compare_filesystems,
@@ -32,6 +32,7 @@ use crate::fix::Safety;
 use crate::fixer::fix_text;
 use crate::fixer::summary;
 use crate::lint::LintOptions;
+use crate::model::ModelInput;
 use crate::syntax::{Dockerfile, Keyword};
 
 /// One version of the Dockerfile, ready to build.
@@ -57,6 +58,8 @@ struct Plan {
     build_args: HashMap<String, String>,
     /// Each `--smoke` command and its words.
     smoke: Vec<(String, Vec<String>)>,
+    /// `--network`, as the daemon takes it.
+    network: &'static str,
 }
 
 impl Plan {
@@ -224,6 +227,7 @@ fn prepare(args: &MeasureArgs) -> Result<Plan, Unprepared> {
         only_safe,
         build_args,
         smoke,
+        network: args.network.as_str(),
     };
     let context_error = |e: crate::docker::context::ContextError| e.to_string();
     plan.before.context = Context::build(&plan.spec(&plan.before, &[])).map_err(context_error)?;
@@ -484,7 +488,30 @@ async fn builds(
         None => None,
     };
 
-    let edited_file = edit_target(&plan.before.context.visible, &plan.after.context.visible);
+    let edit = if args.no_rebuild {
+        Err("skipped with --no-rebuild".to_string())
+    } else {
+        let input = ModelInput {
+            target: args.target.clone(),
+            build_args: plan
+                .build_args
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            ..ModelInput::default()
+        };
+        let reads_before = Reads::new(&plan.before.df, &input);
+        let reads_after = Reads::new(&plan.after.df, &input);
+        edit_target(
+            &plan.before.context.visible,
+            &plan.after.context.visible,
+            &[&reads_before, &reads_after],
+        )
+    };
+    let (edited_file, rebuild_not_measured) = match edit {
+        Ok(file) => (Some(file), None),
+        Err(why) => (None, Some(why)),
+    };
     let mut rebuilds: [Option<Rebuild>; 2] = [None, None];
     if let Some(file) = &edited_file {
         let bytes = std::fs::read(plan.context_dir.join(file)).map_err(|e| {
@@ -541,6 +568,7 @@ async fn builds(
         before_side,
         after_side,
     );
+    comparison.rebuild_not_measured = rebuild_not_measured;
     let after_image = after.as_ref().map_or(&before.image, |a| &a.image);
     let after_facts = after_facts.as_ref().unwrap_or(&before_facts);
     if after.is_some() {
@@ -819,6 +847,15 @@ fn explain_failure(plan: &Plan, e: &BuildError, message: &str) {
         return;
     }
     let Some(step) = &e.step else { return };
+    if plan.network != "host" && cannot_reach_network(message, &step.output) {
+        eprintln!(
+            "  the step could not reach the network: with --network {} a daemon without a \
+             bridge network (as in many CI setups) gives RUN only loopback; --network host \
+             lets it download",
+            plan.network
+        );
+        return;
+    }
     for (line, kind, id) in secret_mounts(&plan.before.df) {
         let in_step = step.instruction.contains(&format!("type={kind}"));
         let named = message.contains(&id) || step.output.iter().any(|l| l.contains(&id));
@@ -835,6 +872,24 @@ fn explain_failure(plan: &Plan, e: &BuildError, message: &str) {
             return;
         }
     }
+}
+
+/// Whether a failed step's words say it could not reach the network (apt, curl, wget, pip,
+/// npm, DNS).
+fn cannot_reach_network(message: &str, output: &[String]) -> bool {
+    const SIGNS: &[&str] = &[
+        "Temporary failure resolving",
+        "Could not resolve",
+        "Network is unreachable",
+        "Temporary failure in name resolution",
+        "bad address",
+        "getaddrinfo",
+        "Failed to establish a new connection",
+        "EAI_AGAIN",
+    ];
+    std::iter::once(message)
+        .chain(output.iter().map(String::as_str))
+        .any(|line| SIGNS.iter().any(|sign| line.contains(sign)))
 }
 
 /// A build that did not give an image for a reason other than a fix defect.
@@ -914,6 +969,20 @@ fn report_defect(plan: &Plan, e: &BuildError) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_that_could_not_resolve_or_connect_is_a_network_failure() {
+        let apt = [
+            "Ign:1 http://deb.debian.org/debian bookworm InRelease".to_string(),
+            "Err:1 http://deb.debian.org/debian bookworm InRelease".to_string(),
+            "  Temporary failure resolving 'deb.debian.org'".to_string(),
+        ];
+        assert!(cannot_reach_network("exit code: 100", &apt));
+        let wget = ["wget: bad address 'example.com'".to_string()];
+        assert!(cannot_reach_network("", &wget));
+        let other = ["E: Unable to locate package nosuch".to_string()];
+        assert!(!cannot_reach_network("exit code: 100", &other));
+    }
 
     #[test]
     fn build_args_take_values_or_the_environment() {

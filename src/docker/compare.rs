@@ -59,8 +59,21 @@ pub struct Side {
     pub rebuild_seconds: Option<f64>,
     pub rebuilt_steps: Option<usize>,
     pub layers: Vec<Layer>,
+    /// The largest copies of files that later layers delete or overwrite, largest first.
+    pub hidden_paths: Vec<HiddenPath>,
     #[serde(skip)]
     pub rows: Vec<Row>,
+}
+
+/// A copy of a file that a later layer hides: stored and pulled, never seen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HiddenPath {
+    pub path: String,
+    pub bytes: u64,
+    /// The line of the instruction whose layer holds the copy.
+    pub line: Option<usize>,
+    /// The line of the instruction whose layer deletes or overwrites it.
+    pub hidden_by_line: Option<usize>,
 }
 
 /// A rebuild after a source edit.
@@ -79,6 +92,17 @@ impl Side {
         rebuild: Option<Rebuild>,
     ) -> Side {
         let (layers, rows) = map_layers(df, target, &facts.history);
+        let line = |layer: usize| layers.get(layer).and_then(|l| l.line);
+        let hidden_paths = facts
+            .hidden
+            .iter()
+            .map(|h| HiddenPath {
+                path: h.path.clone(),
+                bytes: h.bytes,
+                line: line(h.layer),
+                hidden_by_line: line(h.by),
+            })
+            .collect();
         Side {
             total_bytes: facts.total_bytes,
             file_bytes: facts.analysis.visible_bytes,
@@ -90,9 +114,40 @@ impl Side {
             rebuild_seconds: rebuild.map(|r| r.seconds),
             rebuilt_steps: rebuild.map(|r| r.steps),
             layers,
+            hidden_paths,
             rows,
         }
     }
+}
+
+/// The most hidden copies the table names per side (JSON has up to 20).
+const HIDDEN_SHOWN: usize = 3;
+
+/// `hidden by later layers before: /opt/bundle.tar 3.00 MiB (line 4, hidden by line 6), …`,
+/// or nothing when no bytes are hidden.
+fn hidden_line(label: &str, side: &Side) -> String {
+    if side.hidden_paths.is_empty() {
+        return String::new();
+    }
+    let line = |l: Option<usize>| l.map_or("?".to_string(), |l| l.to_string());
+    let mut shown: Vec<String> = side
+        .hidden_paths
+        .iter()
+        .take(HIDDEN_SHOWN)
+        .map(|h| {
+            format!(
+                "/{} {} (line {}, hidden by line {})",
+                h.path,
+                HumanBytes(h.bytes),
+                line(h.line),
+                line(h.hidden_by_line)
+            )
+        })
+        .collect();
+    if side.hidden_paths.len() > HIDDEN_SHOWN {
+        shown.push("…".to_string());
+    }
+    format!("hidden by later layers{label}: {}\n", shown.join(", "))
 }
 
 /// The whole comparison, as `--format json` prints it.
@@ -105,6 +160,8 @@ pub struct Comparison {
     pub applied: Vec<String>,
     /// The file changed for the rebuild-after-edit figures.
     pub edited_file: Option<String>,
+    /// Why the rebuild after an edit was not measured, when it was not.
+    pub rebuild_not_measured: Option<String>,
     pub before: Side,
     pub after: Side,
     /// `before.total_bytes - after.total_bytes`.
@@ -134,6 +191,7 @@ impl Comparison {
             builder,
             applied,
             edited_file,
+            rebuild_not_measured: None,
             before,
             after,
             saved_bytes,
@@ -168,14 +226,24 @@ impl Comparison {
         out.push('\n');
         out.push_str(&self.totals_table().to_string());
         out.push('\n');
+        let sides: &[(&str, &Side)] = if self.applied.is_empty() {
+            &[("", &self.before)]
+        } else {
+            &[(" before", &self.before), (" after", &self.after)]
+        };
+        for (label, side) in sides {
+            out.push_str(&hidden_line(label, side));
+        }
         match &self.edited_file {
             Some(file) => out.push_str(&format!(
                 "rebuild after an edit: one line appended to {file}, rebuilt with the cache\n"
             )),
-            None => out.push_str(
-                "rebuild after an edit: not measured (the context has no source file both \
-                 versions copy)\n",
-            ),
+            None => out.push_str(&format!(
+                "rebuild after an edit: not measured: {}\n",
+                self.rebuild_not_measured
+                    .as_deref()
+                    .unwrap_or("no source file to edit")
+            )),
         }
         out.push_str(&proof::render(
             &self.filesystem,
@@ -433,6 +501,7 @@ pub fn map_layers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::docker::image::Hidden;
     use crate::docker::layers::Analysis;
 
     fn step(created_by: &str, size: Option<u64>) -> HistoryItem {
@@ -499,7 +568,12 @@ mod tests {
         assert_eq!(layers[1].instruction, None);
     }
 
-    fn side(df: &Dockerfile, own: &[(&str, Option<u64>)], rebuild: Rebuild) -> Side {
+    fn side(
+        df: &Dockerfile,
+        own: &[(&str, Option<u64>)],
+        hidden: Vec<Hidden>,
+        rebuild: Rebuild,
+    ) -> Side {
         let history = history(own);
         let facts = ImageFacts {
             total_bytes: history.iter().map(|h| h.size_bytes).sum(),
@@ -513,6 +587,7 @@ mod tests {
             },
             filesystem: Default::default(),
             config: serde_json::Value::Null,
+            hidden,
         };
         Side::new(df, None, &facts, 1.25, Some(rebuild))
     }
@@ -535,6 +610,13 @@ mod tests {
                 ("/bin/sh -c rm /big", Some(0)),
                 ("/bin/sh -c #(nop)  CMD [\"sh\"]", None),
             ],
+            // the base image's layer is the first: /big is in the second, deleted in the third
+            vec![Hidden {
+                path: "big".into(),
+                bytes: 2_000_000,
+                layer: 1,
+                by: 2,
+            }],
             Rebuild {
                 seconds: 0.5,
                 steps: 1,
@@ -550,6 +632,7 @@ mod tests {
                 ),
                 ("/bin/sh -c #(nop)  CMD [\"sh\"]", None),
             ],
+            Vec::new(),
             Rebuild {
                 seconds: 0.25,
                 steps: 0,

@@ -17,6 +17,10 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 
 use crate::dockerignore::{Builder, DockerIgnore, DockerIgnoreError};
+use crate::model::copies::Origin;
+use crate::model::stages::mount_field;
+use crate::model::{Model, ModelInput};
+use crate::syntax::{Dockerfile, Keyword};
 
 /// The name a Dockerfile from outside the context gets in the tar.
 const OUTSIDE_DOCKERFILE: &str = ".layerwise.Dockerfile";
@@ -396,12 +400,28 @@ fn is_manifest(path: &str) -> bool {
 }
 
 /// The source file the rebuild-after-edit measure changes: the first, in path order, that both
-/// builds can see and that is not a Dockerfile, an ignore file or a dependency manifest,
-/// preferring files outside dot-folders. `None` when there is none.
-pub fn edit_target(before: &[String], after: &[String]) -> Option<String> {
-    let candidates: Vec<&String> = before
+/// builds can see and read (a COPY, ADD or bind mount of a stage they run names it, or the whole
+/// context), and that is not a Dockerfile, an ignore file or a dependency manifest, preferring
+/// files outside dot-folders. When there is none, why: an edit nothing reads re-runs nothing,
+/// which would measure nothing.
+pub fn edit_target(
+    before: &[String],
+    after: &[String],
+    reads: &[&Reads],
+) -> Result<String, String> {
+    let seen: Vec<&String> = before
         .iter()
-        .filter(|p| after.contains(p) && !is_manifest(p) && p.as_str() != OUTSIDE_DOCKERFILE)
+        .filter(|p| {
+            after.binary_search(p).is_ok() && !is_manifest(p) && p.as_str() != OUTSIDE_DOCKERFILE
+        })
+        .collect();
+    let Some(first_seen) = seen.first() else {
+        return Err("the context has no source file that both versions' builds can see".into());
+    };
+    let candidates: Vec<&String> = seen
+        .iter()
+        .copied()
+        .filter(|p| reads.iter().all(|r| r.reads(p)))
         .collect();
     let hidden = |p: &str| p.split('/').any(|s| s.starts_with('.'));
     candidates
@@ -409,6 +429,82 @@ pub fn edit_target(before: &[String], after: &[String]) -> Option<String> {
         .find(|p| !hidden(p))
         .or_else(|| candidates.first())
         .map(|p| p.to_string())
+        .ok_or_else(|| {
+            format!(
+                "no COPY, ADD or bind mount of the stages built reads a source file of the \
+                 context, so an edit of one (such as {first_seen}) re-runs no step"
+            )
+        })
+}
+
+/// The context files a build reads by name: what the COPY and ADD instructions (not `--from` a
+/// stage) and the `RUN --mount` binds of the stages it runs name, matched as the builder
+/// matches them (a folder names what is below it; `*`, `?` and `[…]` within a component).
+#[derive(Debug)]
+pub struct Reads {
+    /// A COPY of the whole context, a bind without a source, or a source that cannot be told.
+    whole: bool,
+    sources: Option<DockerIgnore>,
+}
+
+impl Reads {
+    /// What a build of `df` reads, as the model sees it (`input` gives `--target` and the
+    /// build args, with which it expands the sources' variables).
+    pub fn new(df: &Dockerfile, input: &ModelInput) -> Reads {
+        let model = Model::new(df, input);
+        let mut whole = false;
+        let mut sources: Vec<String> = Vec::new();
+        for info in model.stages.list.iter().filter(|s| s.built) {
+            for inst in &info.stage.instructions {
+                if let Some(copy) = model.copy(inst) {
+                    sources.extend(
+                        copy.sources
+                            .into_iter()
+                            .filter(|s| s.origin == Origin::Context)
+                            .map(|s| s.path),
+                    );
+                }
+                if inst.keyword == Keyword::Run {
+                    for mount in inst.flag_values("mount") {
+                        let bind = mount_field(mount, "type").is_none_or(|t| t == "bind");
+                        if !bind || mount_field(mount, "from").is_some() {
+                            continue;
+                        }
+                        match mount_field(mount, "source").or(mount_field(mount, "src")) {
+                            Some(source) => sources.push(source.to_string()),
+                            None => whole = true,
+                        }
+                    }
+                }
+            }
+        }
+        let mut lines: Vec<String> = Vec::new();
+        for source in &sources {
+            // a variable may stand for any name
+            let line = source
+                .trim_start_matches("./")
+                .trim_start_matches('/')
+                .trim_end_matches('/')
+                .split('/')
+                .map(|part| if part.contains('$') { "*" } else { part })
+                .collect::<Vec<_>>()
+                .join("/");
+            match line.as_str() {
+                "" | "." | "*" => whole = true,
+                _ => lines.push(line),
+            }
+        }
+        let sources = DockerIgnore::parse(&lines.join("\n")).ok();
+        Reads {
+            whole: whole || sources.is_none(),
+            sources,
+        }
+    }
+
+    /// Whether the build reads `path` (relative to the context, `/`-separated).
+    pub fn reads(&self, path: &str) -> bool {
+        self.whole || self.sources.as_ref().is_some_and(|s| s.is_excluded(path))
+    }
 }
 
 /// The edit: one blank line appended, so the file's bytes (and the build's cache key) change.
@@ -468,6 +564,87 @@ mod tests {
                 (name, kind, h.uid().unwrap(), h.gid().unwrap(), text)
             })
             .collect()
+    }
+
+    fn reads(text: &str) -> Reads {
+        Reads::new(&Dockerfile::parse(text), &ModelInput::default())
+    }
+
+    #[test]
+    fn a_build_reads_what_copy_add_and_binds_of_the_stages_it_runs_name() {
+        let r = reads(
+            "FROM alpine AS unused\nCOPY docs /docs\n\
+             FROM alpine AS tools\nCOPY tools/*.sh /t/\n\
+             FROM alpine\nCOPY --from=tools /t /t\nCOPY ./src/ /app/src\n\
+             ADD conf/app.ini /etc/\nCOPY env/${ENV}/app.env /cfg\n\
+             RUN --mount=type=bind,source=vendor,target=/v \\\n    --mount=type=cache,target=/c true\n",
+        );
+        for path in [
+            "src/a.sh",
+            "src/deep/b.py",
+            "tools/x.sh",
+            "conf/app.ini",
+            "vendor/lib.a",
+        ] {
+            assert!(r.reads(path), "{path}");
+        }
+        // a variable stands for any one name
+        assert!(r.reads("env/prod/app.env"));
+        assert!(!r.reads("env/prod/other.env"));
+        // a stage the build does not run, a pattern that does not match, a name apart
+        for path in [
+            "docs/index.md",
+            "tools/x.py",
+            "conf/other.ini",
+            "srcs/a.sh",
+            "README.md/x",
+        ] {
+            assert!(!r.reads(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_whole_context_is_read_by_copy_dot_or_a_bind_without_a_source() {
+        assert!(reads("FROM alpine\nCOPY . /app\n").reads("README.md"));
+        assert!(reads("FROM alpine\nRUN --mount=type=bind,target=/src make\n").reads("x/y"));
+        assert!(!reads("FROM alpine\nRUN --mount=type=bind,from=b,target=/s true\n").reads("x"));
+        assert!(!reads("FROM alpine\nRUN true\n").reads("README.md"));
+        // a source that is a variable alone may be the whole context
+        assert!(reads("FROM alpine\nARG SRC=.\nCOPY ${SRC} /app\n").reads("README.md"));
+    }
+
+    #[test]
+    fn the_edited_file_is_one_the_builds_read_or_none_with_the_reason() {
+        let files = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let context = files(&["Dockerfile", "README.md", "package.json", "scripts/run.sh"]);
+        let copies_script = reads("FROM alpine\nCOPY package.json scripts/run.sh /app/\n");
+        assert_eq!(
+            edit_target(&context, &context, &[&copies_script]),
+            Ok("scripts/run.sh".to_string())
+        );
+        let copies_all = reads("FROM alpine\nCOPY . /app\n");
+        assert_eq!(
+            edit_target(&context, &context, &[&copies_all]),
+            Ok("README.md".to_string())
+        );
+        // the manifest alone is read: no source edit to measure
+        let manifest_only = reads("FROM alpine\nCOPY package.json /app/\n");
+        let why = edit_target(&context, &context, &[&manifest_only]).unwrap_err();
+        assert!(
+            why.contains("such as README.md") && why.contains("re-runs no step"),
+            "{why}"
+        );
+        // both builds must read it
+        assert!(edit_target(&context, &context, &[&copies_all, &manifest_only]).is_err());
+        assert!(
+            edit_target(
+                &files(&["Dockerfile"]),
+                &files(&["Dockerfile"]),
+                &[&copies_all]
+            )
+            .unwrap_err()
+            .contains("no source file")
+        );
     }
 
     #[test]
@@ -647,14 +824,16 @@ mod tests {
             .filter(|p| !p.starts_with(".env") && !p.starts_with("node_modules"))
             .cloned()
             .collect();
-        assert_eq!(edit_target(&before, &after).as_deref(), Some("README.md"));
+        let all = reads("FROM alpine\nCOPY . .\n");
+        let target = |b: &[String], a: &[String]| edit_target(b, a, &[&all]).ok();
+        assert_eq!(target(&before, &after).as_deref(), Some("README.md"));
         let only_manifests: Vec<String> = ["Dockerfile", "go.mod", ".dockerignore"]
             .map(String::from)
             .to_vec();
-        assert_eq!(edit_target(&only_manifests, &only_manifests), None);
+        assert_eq!(target(&only_manifests, &only_manifests), None);
         let dotted: Vec<String> = [".config/app.toml"].map(String::from).to_vec();
         assert_eq!(
-            edit_target(&dotted, &dotted).as_deref(),
+            target(&dotted, &dotted).as_deref(),
             Some(".config/app.toml")
         );
     }

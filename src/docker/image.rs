@@ -16,6 +16,7 @@ use super::DockerError;
 pub use super::archive::{ArchiveError as SaveError, HistoryEntry};
 use super::filesystem::{Filesystem, LayerMeta, read_layer};
 use super::layers::{Analysis, LayerFiles, analyse_with_final};
+pub use super::stack::Hidden;
 
 /// What the saved image holds, layers lowest first.
 #[derive(Clone, Debug, Default)]
@@ -71,7 +72,13 @@ pub struct ImageFacts {
     pub filesystem: Filesystem,
     /// The image config (its `config` object holds Entrypoint, Cmd, Env, …).
     pub config: Value,
+    /// The largest copies of files that later layers hide, largest first (at most
+    /// [`HIDDEN_KEPT`]).
+    pub hidden: Vec<Hidden>,
 }
+
+/// How many hidden copies an image's facts name.
+pub const HIDDEN_KEPT: usize = 20;
 
 /// Inspects, saves and analyses one image: sizes from `docker history`, the layer map from the
 /// saved config, hidden and cache bytes from the layer tars (streamed, never on disk).
@@ -141,12 +148,16 @@ pub async fn read_image(client: &Docker, id: &str) -> Result<ImageFacts, DockerE
         })
         .collect();
     let (analysis, visible) = analyse_with_final(&saved.layers);
+    let mut hidden = super::stack::stack(&saved.layers).hidden;
+    hidden.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
+    hidden.truncate(HIDDEN_KEPT);
     Ok(ImageFacts {
         total_bytes: inspect.size.unwrap_or(0).max(0) as u64,
         history,
         layer_count: saved.layers.len(),
         analysis,
         filesystem: Filesystem::from_layers(visible, saved.metas),
+        hidden,
         config: saved.config,
     })
 }
