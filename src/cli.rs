@@ -71,7 +71,8 @@ pub struct LintArgs {
     /// Lowest severity that makes the exit code 1 (default: warning).
     #[arg(long, value_enum)]
     pub failure_threshold: Option<Threshold>,
-    /// The build context (default: each Dockerfile's folder).
+    /// The build context of every file (default: each file's own, from the config's
+    /// `contexts`, a Compose or Bake file, or its folder).
     #[arg(long)]
     pub context: Option<PathBuf>,
     /// Write the report to this file instead of stdout.
@@ -80,6 +81,12 @@ pub struct LintArgs {
     /// Use this config file instead of the nearest `.layerwise.yaml`.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Run only these rules: IDs, names or hadolint codes, comma-separated or repeated.
+    #[arg(long, value_name = "RULES", value_delimiter = ',', value_parser = crate::config::parse_rule)]
+    pub select: Vec<crate::config::Ignored>,
+    /// Do not run these rules (as --select names them); adds to the config's `ignore`.
+    #[arg(long, value_name = "RULES", value_delimiter = ',', value_parser = crate::config::parse_rule)]
+    pub ignore: Vec<crate::config::Ignored>,
 }
 
 #[derive(Debug, Args)]
@@ -92,12 +99,19 @@ pub struct FixArgs {
     /// Print a unified diff and write nothing; exit 1 when there is something to fix.
     #[arg(long)]
     pub diff: bool,
-    /// The build context (default: each Dockerfile's folder).
+    /// The build context of every file (default: each file's own, from the config's
+    /// `contexts`, a Compose or Bake file, or its folder).
     #[arg(long)]
     pub context: Option<PathBuf>,
     /// Use this config file instead of the nearest `.layerwise.yaml`.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Run only these rules: IDs, names or hadolint codes, comma-separated or repeated.
+    #[arg(long, value_name = "RULES", value_delimiter = ',', value_parser = crate::config::parse_rule)]
+    pub select: Vec<crate::config::Ignored>,
+    /// Do not run these rules (as --select names them); adds to the config's `ignore`.
+    #[arg(long, value_name = "RULES", value_delimiter = ',', value_parser = crate::config::parse_rule)]
+    pub ignore: Vec<crate::config::Ignored>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

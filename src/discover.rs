@@ -8,18 +8,58 @@ use walkdir::WalkDir;
 /// Folders never searched: they hold other people's files or build output.
 const SKIPPED_DIRS: [&str; 3] = [".git", "node_modules", "target"];
 
-/// `Dockerfile`, `Dockerfile.*`, `*.Dockerfile`, `*.dockerfile`, `Containerfile`,
-/// `Containerfile.*` — but not the `Dockerfile.dockerignore` beside one.
+/// The names searched for, as the README and the pre-commit hooks' regex give them.
+pub const NAMES: &str = "Dockerfile, Dockerfile.*, Dockerfile-*, Dockerfile_*, *.Dockerfile, \
+                         *.dockerfile, dockerfile, and the same with Containerfile";
+
+/// `Dockerfile` and `Containerfile` (or all lowercase), alone or followed by `.`, `-` or `_` and
+/// more (`Dockerfile.dev`, `Dockerfile-base`, `Dockerfile_prod`), or after a `.`
+/// (`api.Dockerfile`, `x.dockerfile`): the names people give Dockerfiles. Not the ignore file
+/// beside one (`Dockerfile.dockerignore`), nor a name whose extension says it is something else
+/// (`dockerfile_test.go`, `Dockerfile.md`).
 pub fn is_dockerfile_name(name: &str) -> bool {
-    if name.ends_with(".dockerignore") {
+    const NOT_DOCKERFILES: [&str; 20] = [
+        "dockerignore",
+        "containerignore",
+        "md",
+        "txt",
+        "rst",
+        "go",
+        "rs",
+        "py",
+        "js",
+        "ts",
+        "sh",
+        "json",
+        "yml",
+        "yaml",
+        "toml",
+        "orig",
+        "rej",
+        "bak",
+        "swp",
+        "tmp",
+    ];
+    if let Some((_, extension)) = name.rsplit_once('.')
+        && NOT_DOCKERFILES.contains(&extension.to_ascii_lowercase().as_str())
+    {
         return false;
     }
-    let stem_match =
-        |stem: &str| name == stem || name.strip_prefix(stem).is_some_and(|r| r.starts_with('.'));
-    stem_match("Dockerfile")
-        || stem_match("Containerfile")
-        || name.ends_with(".Dockerfile")
-        || name.ends_with(".dockerfile")
+    // `-` and `_` only after the capitalized stem: `dockerfile_parser` is more often code.
+    let after_stem = |stem: &str, separators: &[char]| {
+        name.strip_prefix(stem)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(separators))
+    };
+    let as_extension = |stem: &str| {
+        name.strip_suffix(stem)
+            .is_some_and(|before| before.len() > 1 && before.ends_with('.'))
+    };
+    ["Dockerfile", "Containerfile"]
+        .iter()
+        .any(|stem| after_stem(stem, &['.', '-', '_']) || as_extension(stem))
+        || ["dockerfile", "containerfile"]
+            .iter()
+            .any(|stem| after_stem(stem, &['.']) || as_extension(stem))
 }
 
 /// A path that was asked for but does not exist, or a file or folder found while searching
@@ -46,7 +86,20 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Missing>) {
             continue;
         }
         match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => search(path, &mut files, &mut missing),
+            Ok(meta) if meta.is_dir() => {
+                let before = (files.len(), missing.len());
+                search(path, &mut files, &mut missing);
+                // A wrong path in CI must not pass green as "0 files checked".
+                if (files.len(), missing.len()) == before {
+                    missing.push(Missing {
+                        path: path.clone(),
+                        message: format!(
+                            "no Dockerfile in {} (searched for {NAMES})",
+                            display_path(path)
+                        ),
+                    });
+                }
+            }
             Ok(_) => files.push(path.clone()),
             Err(e) => missing.push(Missing {
                 path: path.clone(),
@@ -121,19 +174,31 @@ mod tests {
         for yes in [
             "Dockerfile",
             "Dockerfile.dev",
+            "Dockerfile-base",
+            "Dockerfile_dev",
             "api.Dockerfile",
             "x.dockerfile",
+            "dockerfile",
+            "dockerfile.prod",
             "Containerfile",
             "Containerfile.ci",
+            "Containerfile-arm64",
+            "build.Containerfile",
         ] {
             assert!(is_dockerfile_name(yes), "{yes}");
         }
         for no in [
             "Dockerfile.dockerignore",
+            "Containerfile.containerignore",
             "Dockerfilex",
             "README.md",
+            "Dockerfile.md",
             "dockerfile.txt",
+            "dockerfile_test.go",
+            "dockerfile_parser",
+            "dockerfile-utils.js",
             "docker-compose.yml",
+            ".Dockerfile",
         ] {
             assert!(!is_dockerfile_name(no), "{no}");
         }
@@ -162,6 +227,24 @@ mod tests {
         assert_eq!(missing.len(), 1);
         assert!(
             missing[0].message.contains("No such file"),
+            "{}",
+            missing[0].message
+        );
+    }
+
+    #[test]
+    fn a_folder_without_a_dockerfile_is_named_as_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("docs")).unwrap();
+        std::fs::write(dir.path().join("docs/notes.txt"), "FROM a\n").unwrap();
+        let (files, missing) = discover(&[dir.path().join("docs")]);
+        assert!(files.is_empty());
+        assert_eq!(missing.len(), 1);
+        assert!(
+            missing[0].message.starts_with("no Dockerfile in ")
+                && missing[0]
+                    .message
+                    .contains("docs (searched for Dockerfile, "),
             "{}",
             missing[0].message
         );

@@ -186,11 +186,12 @@ fn a_directory_is_searched_and_never_read_as_a_file() {
     let dir = tempfile::tempdir().unwrap();
     // A folder with a Dockerfile's name: not a file to read.
     std::fs::create_dir_all(dir.path().join("svc/Dockerfile")).unwrap();
-    let run = layerwise(&["lint", "svc"], dir.path());
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains("0 files checked"), "{}", run.all());
-    let run = layerwise(&["fix", "svc"], dir.path());
-    assert_eq!(run.code, 0, "{}", run.all());
+    // So the folder holds no Dockerfile: an error that names it, never a green "0 files".
+    for command in ["lint", "fix"] {
+        let run = layerwise(&[command, "svc"], dir.path());
+        assert_eq!(run.code, 2, "{}", run.all());
+        assert!(run.all().contains("no Dockerfile in svc"), "{}", run.all());
+    }
     // A folder as the report file.
     std::fs::write(dir.path().join("Dockerfile"), "FROM a\n").unwrap();
     let run = layerwise(&["lint", "-o", "svc", "Dockerfile"], dir.path());

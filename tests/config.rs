@@ -141,16 +141,16 @@ fn a_bad_config_is_an_error_with_file_line_and_column() {
     }
     write(dir.path(), ".layerwise.yaml", "severity:\n  LW101: loud\n");
     let err = String::from_utf8_lossy(&layerwise(&["lint"], dir.path()).stderr).into_owned();
-    // miette wraps the long message; the place and the snippet are whole.
+    // The place, the choices in plain words, and the snippet.
     assert!(
-        err.contains(".layerwise.yaml:2:10: severity.LW101: unknown"),
+        err.contains(".layerwise.yaml:2:10: severity.LW101: `loud` is not one of error,"),
         "{err}"
     );
     assert!(err.contains("LW101: loud"), "the snippet: {err}");
     write(dir.path(), ".layerwise.yaml", "ignore: []\nexcludes: [x]\n");
     let err = String::from_utf8_lossy(&layerwise(&["lint"], dir.path()).stderr).into_owned();
     assert!(
-        err.contains(".layerwise.yaml:2:1: unknown field `excludes`"),
+        err.contains(".layerwise.yaml:2:1: unknown key `excludes`: did you mean `exclude`?"),
         "{err}"
     );
 }

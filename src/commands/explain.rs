@@ -3,12 +3,29 @@
 use std::io::Write;
 
 use super::Exit;
-use crate::rules::{all_meta, lookup};
+use crate::rules::lookup;
 
 pub fn run(key: &str) -> Exit {
     let Some(meta) = lookup(key) else {
-        let known: Vec<&str> = all_meta().iter().map(|m| m.id.as_str()).collect();
-        eprintln!("error: no rule `{key}` (rules: {})", known.join(", "));
+        if let Some(code) = crate::hadolint::uncovered(key) {
+            // Not an error: the answer is that this is hadolint's business.
+            let name = if code.code == "SC" {
+                key.to_ascii_uppercase()
+            } else {
+                code.code.to_string()
+            };
+            let text = format!(
+                "{name} is a hadolint rule layerwise does not cover: {}.\n\
+                 layerwise's rules are about layers, bytes and cache; `layerwise rules` lists \
+                 them, with the hadolint codes they cover.\n",
+                code.checks
+            );
+            return match std::io::stdout().write_all(text.as_bytes()) {
+                Ok(()) => Exit::Clean,
+                Err(_) => Exit::Trouble,
+            };
+        }
+        eprintln!("error: {}", crate::config::unknown_rule(key));
         return Exit::Trouble;
     };
     let mut text = format!(

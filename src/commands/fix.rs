@@ -6,11 +6,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use similar::TextDiff;
 
-use std::sync::Arc;
-
-use super::{Exit, configured_files, load, print_config_error};
+use super::{Exit, Selection, Target, load, print_config_error, targets};
 use crate::cli::FixArgs;
-use crate::config::Config;
 use crate::discover::display_path;
 use crate::fix::{FileChange, Safety};
 use crate::fixer::{FixOutcome, fix_text};
@@ -29,7 +26,14 @@ pub fn run(args: &FixArgs) -> Exit {
     if !super::context_is_a_folder(args.context.as_deref()) {
         return Exit::Trouble;
     }
-    let (files, missing) = match configured_files(&args.paths, args.config.as_deref()) {
+    let selection = Selection::new(&args.select, &args.ignore);
+    let found = targets(
+        &args.paths,
+        args.config.as_deref(),
+        args.context.as_deref(),
+        &selection,
+    );
+    let (files, missing) = match found {
         Ok(found) => found,
         Err(e) => {
             print_config_error(e);
@@ -42,17 +46,18 @@ pub fn run(args: &FixArgs) -> Exit {
         Safety::Safe
     };
     // Names that lead to one file (symlinks) are fixed once, under the first name.
-    let mut targets = std::collections::HashSet::new();
+    let mut seen = std::collections::HashSet::new();
     let files: Vec<_> = files
         .into_iter()
-        .filter(|(path, _)| {
-            path == Path::new("-")
-                || std::fs::canonicalize(path).map_or(true, |t| targets.insert(t))
+        .filter(|target| {
+            target.path == Path::new("-")
+                || std::fs::canonicalize(&target.path).map_or(true, |t| seen.insert(t))
         })
         .collect();
+    let only = selection.only();
     let fixed: Vec<Fixed> = files
         .par_iter()
-        .map(|(path, config)| fix_file(path, config, args.context.as_deref(), max))
+        .map(|target| fix_file(target, only.clone(), max))
         .collect();
     let mut exit = Exit::Clean;
     for m in &missing {
@@ -102,12 +107,8 @@ pub fn run(args: &FixArgs) -> Exit {
     exit
 }
 
-fn fix_file(
-    path: &Path,
-    config: &Option<Arc<Config>>,
-    context: Option<&Path>,
-    max: Safety,
-) -> Fixed {
+fn fix_file(target: &Target, only: Option<Vec<String>>, max: Safety) -> Fixed {
+    let path = target.path.as_path();
     let display = display_path(path);
     let loaded = load(path);
     let original = loaded
@@ -115,7 +116,7 @@ fn fix_file(
         .map(|df| df.text().to_string())
         .unwrap_or_default();
     let outcome = loaded.map_err(|e| e.message).and_then(|df| {
-        if let Some(error) = df.errors.first() {
+        if let Some(error) = df.build_errors().first() {
             let line = df.position(error.span.start).line + 1;
             return Err(format!(
                 "not fixed: it does not parse (line {line}: {})",
@@ -124,8 +125,9 @@ fn fix_file(
         }
         let options = LintOptions {
             path: Some(path.to_path_buf()),
-            context: context.map(Path::to_path_buf),
-            config: config.clone(),
+            context: target.context.clone(),
+            config: target.config.clone(),
+            only,
             ..LintOptions::default()
         };
         Ok(fix_text(df.text(), &options, max))

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::{ConfiguredFile, Exit, configured_files, load, print_config_error, syntax_errors};
+use super::{Exit, Selection, Target, load, print_config_error, syntax_errors, targets};
 use crate::cli::{LintArgs, Threshold};
 use crate::diagnostic::Severity;
 use crate::discover::display_path;
@@ -18,7 +18,14 @@ pub fn run(args: &LintArgs, color: bool) -> Exit {
     if !super::context_is_a_folder(args.context.as_deref()) {
         return Exit::Trouble;
     }
-    let (files, missing) = match configured_files(&args.paths, args.config.as_deref()) {
+    let selection = Selection::new(&args.select, &args.ignore);
+    let found = targets(
+        &args.paths,
+        args.config.as_deref(),
+        args.context.as_deref(),
+        &selection,
+    );
+    let (files, missing) = match found {
         Ok(found) => found,
         Err(e) => {
             print_config_error(e);
@@ -28,16 +35,16 @@ pub fn run(args: &LintArgs, color: bool) -> Exit {
     // The flag wins over each file's config.
     let thresholds: HashMap<PathBuf, Threshold> = files
         .iter()
-        .map(|(path, config)| {
-            let from_config = config.as_ref().and_then(|c| c.failure_threshold);
+        .map(|target| {
+            let from_config = target.config.as_ref().and_then(|c| c.failure_threshold);
             let threshold = args
                 .failure_threshold
                 .or(from_config)
                 .unwrap_or(Threshold::Warning);
-            (path.clone(), threshold)
+            (target.path.clone(), threshold)
         })
         .collect();
-    let mut results = lint_files(&files, args.context.as_ref());
+    let mut results = lint_files(&files, selection.only());
     let checked = results.len();
     results.extend(missing.into_iter().map(|m| FileResult {
         display: display_path(&m.path),
@@ -82,31 +89,49 @@ pub fn run(args: &LintArgs, color: bool) -> Exit {
     })
 }
 
-/// Lints files in parallel with the default config; results come back in the order of `files`.
+/// Lints files in parallel with the default config and one build context for all; results
+/// come back in the order of `files`.
 pub fn lint_paths(files: &[PathBuf], context: Option<&PathBuf>) -> Vec<FileResult> {
-    let files: Vec<ConfiguredFile> = files.iter().map(|p| (p.clone(), None)).collect();
-    lint_files(&files, context)
+    let targets: Vec<Target> = files
+        .iter()
+        .map(|path| Target {
+            path: path.clone(),
+            config: None,
+            context: context.cloned(),
+        })
+        .collect();
+    lint_files(&targets, None)
 }
 
-/// Lints files in parallel, each with its config; results come back in the order of `files`.
-pub fn lint_files(files: &[ConfiguredFile], context: Option<&PathBuf>) -> Vec<FileResult> {
+/// Lints files in parallel, each with its config and context; results come back in the order
+/// of `files`. `only` runs just those rules.
+pub fn lint_files(files: &[Target], only: Option<Vec<String>>) -> Vec<FileResult> {
     files
         .par_iter()
-        .map(|(path, config)| {
+        .map(|target| {
+            let path = &target.path;
             let display = display_path(path);
             match load(path) {
                 Ok(df) => {
                     let options = LintOptions {
                         path: (path.as_os_str() != "-").then(|| path.clone()),
-                        context: context.cloned(),
-                        config: config.clone(),
+                        context: target.context.clone(),
+                        config: target.config.clone(),
+                        only: only.clone(),
                         ..LintOptions::default()
                     };
-                    let diagnostics = lint(&df, &options);
+                    let mut diagnostics = lint(&df, &options);
+                    let errors = syntax_errors(&df);
+                    if !errors.is_empty() {
+                        // `fix` never rewrites a file that does not parse: offer no fix.
+                        for d in &mut diagnostics {
+                            d.fix = None;
+                        }
+                    }
                     FileResult {
                         path: path.clone(),
                         display,
-                        errors: syntax_errors(&df),
+                        errors,
                         source: Some(Arc::new(df)),
                         diagnostics,
                     }
@@ -117,7 +142,7 @@ pub fn lint_files(files: &[ConfiguredFile], context: Option<&PathBuf>) -> Vec<Fi
                     source: None,
                     diagnostics: Vec::new(),
                     errors: vec![error],
-                },
+                            },
             }
         })
         .collect()

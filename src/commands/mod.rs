@@ -12,7 +12,8 @@ pub mod rules;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{Config, ConfigError, Configs};
+use crate::config::{Config, ConfigError, Configs, Ignored};
+use crate::contexts::Contexts;
 use crate::discover::{Missing, discover};
 use crate::report::FileError;
 use crate::syntax::Dockerfile;
@@ -96,9 +97,9 @@ fn plain_error(message: String) -> FileError {
     }
 }
 
-/// A parse error of a file, placed.
+/// The parse errors of a file (or what BuildKit refuses in one that parsed), placed.
 pub fn syntax_errors(df: &Dockerfile) -> Vec<FileError> {
-    df.errors
+    df.build_errors()
         .iter()
         .map(|e| FileError {
             message: e.message.clone(),
@@ -108,30 +109,139 @@ pub fn syntax_errors(df: &Dockerfile) -> Vec<FileError> {
         .collect()
 }
 
-/// A file to work on and the config that applies to it.
-pub type ConfiguredFile = (PathBuf, Option<Arc<Config>>);
+/// A file to work on, the config that applies to it and its build context.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub path: PathBuf,
+    pub config: Option<Arc<Config>>,
+    /// The build context: `--context`, the config's `contexts`, or what a Compose or Bake file
+    /// names; `None` is the file's own folder.
+    pub context: Option<PathBuf>,
+}
 
-/// The files under `paths` with the config of each, those its `exclude` names left out.
-/// `config` names one config file for all instead of the nearest `.layerwise.yaml`.
-pub fn configured_files(
+/// Rules chosen on the command line (`--select`, `--ignore`), as the config names them.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub select: Vec<Ignored>,
+    pub ignore: Vec<Ignored>,
+}
+
+impl Selection {
+    pub fn new(select: &[Ignored], ignore: &[Ignored]) -> Self {
+        Selection {
+            select: select.to_vec(),
+            ignore: ignore.to_vec(),
+        }
+    }
+
+    /// The rules to run, when `--select` names some.
+    pub fn only(&self) -> Option<Vec<String>> {
+        if self.select.is_empty() {
+            return None;
+        }
+        let mut ids: Vec<String> = self.select.iter().map(|r| r.id.to_string()).collect();
+        ids.sort();
+        ids.dedup();
+        Some(ids)
+    }
+
+    /// The config with the command line's choices added: `--ignore` as entries of `ignore`,
+    /// and a `--select` of one hadolint check of a rule (DL3042 of LW103) as that rule's only
+    /// check.
+    fn apply(&self, config: Option<Arc<Config>>) -> Option<Arc<Config>> {
+        let partial: Vec<Ignored> = self
+            .select
+            .iter()
+            .filter(|r| r.hadolint.is_some())
+            .copied()
+            .collect();
+        if self.ignore.is_empty() && partial.is_empty() {
+            return config;
+        }
+        let mut changed = config.as_deref().cloned().unwrap_or_default();
+        changed.ignore.extend(self.ignore.iter().copied());
+        // A whole rule selected as well as one of its checks: the whole rule.
+        changed.only_checks.extend(partial.into_iter().filter(|p| {
+            !self
+                .select
+                .iter()
+                .any(|r| r.id == p.id && r.hadolint.is_none())
+        }));
+        Some(Arc::new(changed))
+    }
+}
+
+/// The files under `paths` with the config and build context of each, those the config's
+/// `exclude` names left out. `config` names one config file for all instead of the nearest
+/// `.layerwise.yaml`; `context` one build context for all.
+pub fn targets(
     paths: &[PathBuf],
     config: Option<&Path>,
-) -> Result<(Vec<ConfiguredFile>, Vec<Missing>), ConfigError> {
+    context: Option<&Path>,
+    selection: &Selection,
+) -> Result<(Vec<Target>, Vec<Missing>), ConfigError> {
     let (files, missing) = discover(paths);
     let mut configs = Configs::new(config)?;
+    let mut contexts = Contexts::new();
+    // The command line's choices, applied once per config file rather than per Dockerfile:
+    // each config as found, and as changed.
+    type Applied = (Option<Arc<Config>>, Option<Arc<Config>>);
+    let mut applied: Vec<Applied> = Vec::new();
     let mut out = Vec::with_capacity(files.len());
     for path in files {
         let config = configs.for_file(&path)?;
         let excluded =
             path != Path::new("-") && config.as_ref().is_some_and(|c| c.is_excluded(&path));
-        if !excluded {
-            out.push((path, config));
+        if excluded {
+            continue;
         }
+        let context = match context {
+            Some(dir) => Some(dir.to_path_buf()),
+            None => contexts.for_file(&path, config.as_deref()),
+        };
+        let same = |a: &Option<Arc<Config>>| match (a, &config) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        let config = match applied.iter().find(|(from, _)| same(from)) {
+            Some((_, to)) => to.clone(),
+            None => {
+                let to = selection.apply(config.clone());
+                applied.push((config, to.clone()));
+                to
+            }
+        };
+        out.push(Target {
+            path,
+            config,
+            context,
+        });
+    }
+    for warning in &contexts.warnings {
+        eprintln!("warning: {warning}");
     }
     Ok((out, missing))
 }
 
-/// Prints a config error with its snippet, for people.
+/// Prints a config error with its snippet, for people: lines wrapped at spaces only, so that
+/// `failure-threshold` or a path is never cut in two.
 pub fn print_config_error(error: ConfigError) {
-    eprintln!("{:?}", miette::Report::new(error));
+    let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false)
+        .with_break_words(false)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
+    let mut text = String::new();
+    match handler.render_report(&mut text, &error) {
+        Ok(()) => eprintln!("{text}"),
+        Err(_) => eprintln!("error: {error}"),
+    }
 }

@@ -106,6 +106,7 @@ enum State {
 /// Files whose change changes the findings of open Dockerfiles.
 const WATCHED: &[&str] = &[
     "**/.layerwise.yaml",
+    "**/.layerwise.yml",
     "**/.dockerignore",
     "**/*.dockerignore",
 ];
@@ -482,7 +483,7 @@ impl Server {
     /// A file changed on disk: if it is a config file, check it again now, so that its error
     /// is shown or cleared even when no open Dockerfile uses it.
     fn config_changed(&mut self, path: &Path) {
-        if path.file_name().and_then(|n| n.to_str()) != Some(config::FILE_NAME) {
+        if !config::is_config_name(path) {
             return;
         }
         match Config::load(path) {
@@ -496,7 +497,7 @@ impl Server {
         let path = absolute(error.path());
         let message = match error {
             ConfigError::Invalid(invalid) => invalid.message.clone(),
-            ConfigError::Read { .. } => error.to_string(),
+            ConfigError::Read { .. } | ConfigError::Both { .. } => error.to_string(),
         };
         if self.config_errors.get(&path) == Some(&message) {
             return;
@@ -568,7 +569,7 @@ impl Server {
             encoding: self.client.encoding,
         };
         let mut out: Vec<lsp::Diagnostic> = df
-            .errors
+            .build_errors()
             .iter()
             .map(|e| convert::syntax_error(&e.message, e.span, &lines))
             .collect();

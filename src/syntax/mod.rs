@@ -85,6 +85,36 @@ impl Dockerfile {
         })
     }
 
+    /// The parse errors, or else what BuildKit refuses once a file parsed, in its words:
+    /// anything but ARG before the first FROM, or no FROM at all. BuildKit's parser accepts
+    /// such a file (its own test files include some); its build does not.
+    pub fn build_errors(&self) -> Vec<SyntaxError> {
+        if !self.errors.is_empty() {
+            return self.errors.clone();
+        }
+        let mut first_arg = None;
+        for inst in self.instructions() {
+            match inst.keyword {
+                Keyword::From => return Vec::new(),
+                Keyword::Arg => {
+                    first_arg.get_or_insert(inst.keyword_span);
+                }
+                _ => {
+                    return vec![SyntaxError {
+                        span: inst.keyword_span,
+                        message: "no build stage in current context (only ARG may come before \
+                                  the first FROM)"
+                            .into(),
+                    }];
+                }
+            }
+        }
+        vec![SyntaxError {
+            span: first_arg.unwrap_or_else(|| Span::empty(0)),
+            message: "dockerfile contains no stages to build (there is no FROM)".into(),
+        }]
+    }
+
     /// The build stages: each FROM and the instructions after it.
     pub fn stages(&self) -> Vec<Stage<'_>> {
         let mut stages: Vec<Stage<'_>> = Vec::new();

@@ -587,6 +587,36 @@ mod tests {
     }
 
     #[test]
+    fn no_from_is_a_build_error_in_buildkit_words() {
+        let messages = |text: &str| -> Vec<(usize, String)> {
+            let df = Dockerfile::parse(text);
+            df.build_errors()
+                .iter()
+                .map(|e| (df.position(e.span.start).line + 1, e.message.clone()))
+                .collect()
+        };
+        let run = messages("# a fragment\nRUN make\n");
+        assert_eq!(run.len(), 1);
+        assert_eq!(run[0].0, 2);
+        assert!(
+            run[0].1.starts_with("no build stage in current context"),
+            "{run:?}"
+        );
+        let args = messages("ARG A=1\nARG B\n");
+        assert_eq!(args.len(), 1);
+        assert_eq!(args[0].0, 1);
+        assert!(
+            args[0]
+                .1
+                .starts_with("dockerfile contains no stages to build"),
+            "{args:?}"
+        );
+        assert!(messages("ARG V=1\nFROM a:$V\nRUN x\n").is_empty());
+        // One error at a time, as BuildKit stops at the first.
+        assert_eq!(messages("FORM a\nRUN x\n").len(), 1);
+    }
+
+    #[test]
     fn crlf_bom_and_case_insensitive_keywords() {
         let text = "\u{feff}from a\r\nrun b \\\r\n  c\r\n";
         let df = Dockerfile::parse(text);
