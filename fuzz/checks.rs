@@ -132,6 +132,7 @@ pub fn lint(data: &[u8]) {
         source: Some(std::sync::Arc::new(df)),
         diagnostics,
         errors,
+        rules: Vec::new(),
     }];
     let report = Report {
         files: &results,

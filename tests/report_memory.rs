@@ -97,9 +97,10 @@ fn every_format_streams_its_report() {
             held >> 10
         );
         // A format that built its whole report (or a tree of it) before writing would hold
-        // about what it writes; one that streams holds a finding, or a batch of them.
+        // about what it writes; one that streams holds a finding, or a batch of them. Markdown
+        // lists what fits in a pull request comment and counts the rest.
         assert!(
-            out.bytes > 2 * findings,
+            out.bytes > 2 * findings || format == Format::Markdown,
             "{format:?}: {} bytes for {findings} findings",
             out.bytes
         );

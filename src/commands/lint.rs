@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::{Exit, Selection, Target, load, print_config_error, syntax_errors, targets};
 use crate::cli::{LintArgs, Threshold};
+use crate::config::Config;
 use crate::diagnostic::Severity;
 use crate::discover::display_path;
 use crate::lint::{LintOptions, lint};
@@ -56,6 +57,7 @@ pub fn run(args: &LintArgs, color: bool) -> Exit {
             position: None,
             span: None,
         }],
+        rules: Vec::new(),
     }));
     results.sort_by(|a, b| a.display.cmp(&b.display));
     let report = Report {
@@ -128,12 +130,20 @@ pub fn lint_files(files: &[Target], only: Option<Vec<String>>) -> Vec<FileResult
                             d.fix = None;
                         }
                     }
+                    let config = target.config.as_deref().unwrap_or(Config::default_ref());
+                    let rules = crate::rules::all_meta()
+                        .iter()
+                        .map(|m| m.id.as_str())
+                        .filter(|id| config.enabled(id))
+                        .filter(|id| only.as_ref().is_none_or(|o| o.iter().any(|r| r == id)))
+                        .collect();
                     FileResult {
                         path: path.clone(),
                         display,
                         errors,
                         source: Some(Arc::new(df)),
                         diagnostics,
+                        rules,
                     }
                 }
                 Err(error) => FileResult {
@@ -142,7 +152,8 @@ pub fn lint_files(files: &[Target], only: Option<Vec<String>>) -> Vec<FileResult
                     source: None,
                     diagnostics: Vec::new(),
                     errors: vec![error],
-                            },
+                    rules: Vec::new(),
+                },
             }
         })
         .collect()

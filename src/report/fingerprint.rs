@@ -80,6 +80,7 @@ mod tests {
             diagnostics: lint(&df, &LintOptions::default()),
             source: Some(Arc::new(df)),
             errors: Vec::new(),
+            rules: Vec::new(),
         };
         let mut fingerprints = Fingerprints::new(&file);
         file.diagnostics

@@ -326,6 +326,7 @@ mod tests {
             source: Some(Arc::new(Dockerfile::parse(text))),
             diagnostics: Vec::new(),
             errors: Vec::new(),
+            rules: Vec::new(),
         };
         let error = crate::report::FileError {
             message: String::new(),

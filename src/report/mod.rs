@@ -11,11 +11,15 @@
 mod checkstyle;
 pub mod fingerprint;
 mod github;
+mod gitlab;
 mod gnu;
 mod human;
 mod json;
+mod junit;
+mod markdown;
 mod pretty;
 mod sarif;
+mod sonarqube;
 
 use std::cell::Cell;
 use std::io::{self, Write};
@@ -30,10 +34,14 @@ use crate::syntax::{Dockerfile, Instruction, NodeKind};
 
 pub use checkstyle::Checkstyle;
 pub use github::Github;
+pub use gitlab::Gitlab;
 pub use gnu::Gnu;
 pub use human::Human;
 pub use json::Json;
+pub use junit::Junit;
+pub use markdown::{Markdown, cell as markdown_cell};
 pub use sarif::Sarif;
+pub use sonarqube::Sonarqube;
 
 /// What linting one file gave.
 #[derive(Debug)]
@@ -44,6 +52,9 @@ pub struct FileResult {
     pub source: Option<Arc<Dockerfile>>,
     pub diagnostics: Vec<Diagnostic>,
     pub errors: Vec<FileError>,
+    /// The rules that ran on the file, by ID (none when it could not be read); reports that
+    /// count passing checks (JUnit) list them.
+    pub rules: Vec<&'static str>,
 }
 
 /// A file that could not be read, or an instruction that did not parse.
@@ -164,6 +175,10 @@ pub fn reporter(format: Format) -> Box<dyn Reporter> {
         Format::Gnu => Box::new(Gnu),
         Format::Checkstyle => Box::new(Checkstyle),
         Format::Github => Box::new(Github),
+        Format::Gitlab => Box::new(Gitlab),
+        Format::Sonarqube => Box::new(Sonarqube),
+        Format::Junit => Box::new(Junit),
+        Format::Markdown => Box::new(Markdown),
     }
 }
 
@@ -179,6 +194,14 @@ pub enum Format {
     Checkstyle,
     /// GitHub Actions workflow commands (annotations).
     Github,
+    /// GitLab Code Quality JSON, for merge requests.
+    Gitlab,
+    /// SonarQube's generic external issues JSON (SonarQube 10.3+, SonarQube Cloud).
+    Sonarqube,
+    /// JUnit XML: a test case per file and rule, failed by findings.
+    Junit,
+    /// Markdown tables for a pull request comment.
+    Markdown,
 }
 
 #[cfg(test)]
@@ -197,6 +220,7 @@ mod tests {
             source: Some(df.clone()),
             diagnostics: Vec::new(),
             errors: Vec::new(),
+            rules: Vec::new(),
         };
         for offset in 0..=text.len() + 1 {
             let scanned = df
