@@ -51,6 +51,20 @@ pub enum Command {
     },
     /// Write a commented starter `.layerwise.yaml`.
     Init(InitArgs),
+    /// Print the completion script of a shell (bash, zsh, fish, powershell, elvish).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write one per command into a folder.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `layerwise.1` and a page per command (`layerwise-lint.1`, …) into this folder.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

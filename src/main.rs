@@ -30,6 +30,8 @@ fn main() {
         Command::Inspect(args) => commands::inspect::run(args, color),
         Command::Lsp { .. } => commands::lsp::run(),
         Command::Init(args) => commands::init::run(args),
+        Command::Completions { shell } => commands::completions::run(*shell),
+        Command::Man(args) => commands::man::run(args),
     };
     std::process::exit(exit as i32);
 }

@@ -418,3 +418,77 @@ fn one_file_named_twice_is_checked_and_fixed_once() {
     assert_eq!(text, "FROM a\nRUN a \\\n    && b\n");
     assert!(dir.path().join("b.Dockerfile").is_symlink());
 }
+
+#[test]
+fn completions_cover_every_subcommand_in_each_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = layerwise(&["completions", shell], dir.path());
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        // fish names long flags without their dashes (`-l failure-threshold`).
+        for word in [
+            "lint",
+            "fix",
+            "measure",
+            "inspect",
+            "explain",
+            "failure-threshold",
+        ] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    // The bash script is valid shell and completes a subcommand's flags (bash calls the
+    // function with the command, the word being completed and the one before it).
+    let out = layerwise(&["completions", "bash"], dir.path());
+    let script = dir.path().join("layerwise.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let completed = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}; COMP_WORDS=(layerwise lint --for); COMP_CWORD=2; \
+             _layerwise layerwise --for lint; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&completed.stdout).contains("--format"),
+        "{}",
+        String::from_utf8_lossy(&completed.stderr)
+    );
+    let bad = layerwise(&["completions", "tcsh"], dir.path());
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn man_pages_are_roff_one_per_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = layerwise(&["man"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(page.starts_with(".ie \\n(.g .ds Aq"), "{}", &page[..80]);
+    assert!(page.contains(".TH layerwise 1"), "{page}");
+    let pages = dir.path().join("man1");
+    std::fs::create_dir(&pages).unwrap();
+    let out = layerwise(&["man", "--dir", "man1"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut written: Vec<String> = std::fs::read_dir(&pages)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    for name in [
+        "layerwise.1",
+        "layerwise-lint.1",
+        "layerwise-fix.1",
+        "layerwise-measure.1",
+    ] {
+        assert!(written.iter().any(|w| w == name), "{written:?}");
+    }
+    let lint = std::fs::read_to_string(pages.join("layerwise-lint.1")).unwrap();
+    assert!(lint.contains("\\-\\-select"), "{lint}");
+    let missing = layerwise(&["man", "--dir", "nowhere"], dir.path());
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("nowhere: not a folder"));
+}

@@ -1,11 +1,13 @@
 //! The subcommands: each takes its parsed arguments and returns how the run ended.
 
+pub mod completions;
 pub mod explain;
 pub mod fix;
 pub mod init;
 pub mod inspect;
 pub mod lint;
 pub mod lsp;
+pub mod man;
 pub mod measure;
 pub mod rules;
 
