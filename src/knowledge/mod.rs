@@ -5,4 +5,5 @@
 
 pub mod managers;
 pub mod shells;
+pub mod toolchains;
 pub mod tools;

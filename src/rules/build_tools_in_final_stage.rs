@@ -2,8 +2,13 @@
 
 use serde::Deserialize;
 
+mod rewrite;
+
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
+use crate::knowledge::toolchains;
+use crate::model::Base;
+use crate::model::copies::Origin;
 use crate::model::packages::{Action, classify};
 use crate::model::paths::resolve;
 use crate::model::vars::Kind;
@@ -19,12 +24,20 @@ use crate::syntax::{Instruction, Keyword};
 pub struct BuildToolsOptions {
     #[serde(default)]
     pub allow_packages: Vec<String>,
+    /// The runtime stage's base, instead of the one the rewrite would choose.
+    #[serde(default)]
+    pub runtime_base: Option<String>,
+    /// More paths the rewrite copies from the builder (data files the program reads).
+    #[serde(default)]
+    pub keep: Vec<String>,
 }
 
 pub struct BuildToolsInFinalStage;
 
 /// Something in the final image that builds software.
 struct Evidence {
+    /// The stage it is in: the final one, one it is built on, or one it copies whole.
+    stage: usize,
     span: Span,
     what: String,
     /// The toolchain it points at, for the runtime stage the fix proposes.
@@ -42,9 +55,13 @@ impl Rule for BuildToolsInFinalStage {
         let Some(last) = cx.stages.len().checked_sub(1) else {
             return;
         };
+        if toolchain_is_the_image(cx, last) {
+            return;
+        }
         let allowed = &cx.options.build_tools_in_final_stage.allow_packages;
         let mut evidence = Vec::new();
-        for stage in cx.lineage(last) {
+        let mut builds = false;
+        for stage in reached(cx, last) {
             for &inst in &cx.stages[stage].stage.instructions {
                 if inst.keyword != Keyword::Run {
                     continue;
@@ -56,11 +73,16 @@ impl Rule for BuildToolsInFinalStage {
                 if let Some(script) = cx.script(inst) {
                     let cleanup = cleanup(&script.commands);
                     for command in &script.commands {
+                        builds |= command.name().is_some_and(|name| {
+                            let args: Vec<&str> =
+                                command.args().iter().map(|w| w.value.as_str()).collect();
+                            toolchains::builds_from_source(name, &args)
+                        });
                         let mut found = build_evidence(command, &cleanup, workdir);
                         // `ENV PHPIZE_DEPS="autoconf gcc"` then `apt-get install $PHPIZE_DEPS`:
                         // the image publishes its toolchain for the images built on it.
                         found.retain(|e| !published(cx, inst, e.span));
-                        evidence.extend(found);
+                        evidence.extend(found.into_iter().map(|e| Evidence { stage, ..e }));
                     }
                     // `gcc=4:12.2.0-3` is `gcc`; an allowed `make` also allows running it.
                     evidence.retain(|e| {
@@ -69,6 +91,11 @@ impl Rule for BuildToolsInFinalStage {
                     });
                 }
             }
+        }
+        if !builds {
+            // Headers and compilers with nothing built here: `-dev` packages standing in for
+            // runtime libraries, or tools kept for whoever runs the image.
+            return;
         }
         let Some(first) = evidence.first() else {
             return;
@@ -85,19 +112,64 @@ impl Rule for BuildToolsInFinalStage {
             .map(|n| format!("`{n}`"))
             .collect::<Vec<_>>()
             .join(", ");
+        let lineage = cx.lineage(last);
+        let how = match first.stage {
+            s if s == last => String::new(),
+            s if lineage.contains(&s) => format!(
+                ": the final stage is built `FROM` the stage that builds ({})",
+                stage_name(cx, s)
+            ),
+            s => format!(
+                ": the final stage copies the whole filesystem of the stage that builds ({})",
+                stage_name(cx, s)
+            ),
+        };
         let mut diagnostic = Diagnostic::new(
             self.id(),
             first.span,
             format!(
-                "the final image builds software ({listed}) and keeps the toolchain that a multi-stage build would leave behind"
+                "the final image builds software ({listed}) and keeps the toolchain that a multi-stage build would leave behind{how}"
             ),
         )
         .with_help("build in a stage of its own (`FROM … AS build`) and copy only the result into a slim runtime stage")
-        .with_fix(two_stages(cx, last, first));
+        .with_fix(fix(cx, last, first));
         for e in evidence.iter().skip(1).take(3) {
             diagnostic = diagnostic.with_label(e.span, format!("`{}`", e.what));
         }
         out.push(diagnostic);
+    }
+}
+
+/// The stages whose files end up in the final image: its lineage, and the lineage of any stage
+/// it copies whole (`COPY --from=build / /`).
+fn reached(cx: &Context<'_>, last: usize) -> Vec<usize> {
+    let mut out = cx.lineage(last);
+    let mut at = 0;
+    while at < out.len() {
+        for &inst in &cx.stages[out[at]].stage.instructions {
+            let Some(copy) = cx.copy(inst) else {
+                continue;
+            };
+            for source in &copy.sources {
+                let whole = matches!(source.path.trim_end_matches(['/', '.']), "");
+                if let (true, Origin::Stage(from)) = (whole, &source.origin) {
+                    for s in cx.lineage(*from) {
+                        if !out.contains(&s) {
+                            out.push(s);
+                        }
+                    }
+                }
+            }
+        }
+        at += 1;
+    }
+    out
+}
+
+fn stage_name(cx: &Context<'_>, stage: usize) -> String {
+    match &cx.stages[stage].stage.name {
+        Some(name) => format!("`{name}`"),
+        None => format!("stage {stage}"),
     }
 }
 
@@ -113,19 +185,57 @@ fn published(cx: &Context<'_>, inst: &Instruction, span: Span) -> bool {
         .is_some_and(|v| v.kind == Kind::Env)
 }
 
-/// Toolchain packages: compilers, build systems, headers.
-fn is_build_package(name: &str) -> Option<&'static str> {
-    let name = name.split(['=', ':']).next().unwrap_or(name);
-    match name {
-        "build-essential" | "build-base" | "gcc" | "g++" | "make" | "cmake" | "clang"
-        | "autoconf" | "automake" | "libtool" | "pkg-config" | "pkgconf" | "gcc-c++" => Some("c"),
-        "golang" | "go" => Some("go"),
-        "rustc" | "cargo" => Some("rust"),
-        "maven" | "gradle" => Some("java"),
-        n if n.starts_with("golang-") => Some("go"),
-        n if n.starts_with("openjdk-") && n.ends_with("-jdk") => Some("java"),
-        n if n.ends_with("-dev") || n.ends_with("-devel") || n == "linux-headers" => Some("c"),
-        _ => None,
+/// The toolchain is what the image is for: a development container, or an image whose start
+/// command is a shell, an interpreter's prompt or a toolchain (set here or kept from an
+/// operating-system, language or toolchain base).
+fn toolchain_is_the_image(cx: &Context<'_>, last: usize) -> bool {
+    if cx
+        .path
+        .is_some_and(|p| p.to_string_lossy().contains(".devcontainer"))
+    {
+        return true;
+    }
+    let lineage = cx.lineage(last);
+    let base = lineage.first().map(|&s| &cx.stages[s].base);
+    if let Some(Base::Image(image)) = base
+        && toolchains::dev_container(image)
+    {
+        return true;
+    }
+    let mut entrypoint = None;
+    let mut cmd = None;
+    for &stage in &lineage {
+        for &inst in &cx.stages[stage].stage.instructions {
+            match inst.keyword {
+                Keyword::Entrypoint => entrypoint = Some(start_words(inst)),
+                Keyword::Cmd => cmd = Some(start_words(inst)),
+                _ => {}
+            }
+        }
+    }
+    let command: Vec<String> = match (entrypoint, cmd) {
+        (Some(mut e), Some(c)) => {
+            e.extend(c);
+            e
+        }
+        (Some(e), None) => e,
+        (None, Some(c)) => c,
+        (None, None) => {
+            return match base {
+                Some(Base::Image(image)) => toolchains::starts_a_prompt(image),
+                _ => false,
+            };
+        }
+    };
+    let words: Vec<&str> = command.iter().map(String::as_str).collect();
+    toolchains::toolchain_is_the_product(&words)
+}
+
+/// The words of a CMD or ENTRYPOINT, in either form.
+fn start_words(inst: &Instruction) -> Vec<String> {
+    match &inst.exec {
+        Some(values) => values.clone(),
+        None => inst.words().into_iter().map(|w| w.value).collect(),
     }
 }
 
@@ -147,9 +257,12 @@ fn cleanup(commands: &[Command]) -> Cleanup {
         .filter_map(classify)
         .filter(|p| p.action == Action::Remove)
         .collect();
-    let marks_auto = commands
-        .iter()
-        .any(|c| c.name() == Some("apt-mark") && c.subcommand().is_some_and(|s| s.value == "auto"));
+    // `apt-mark auto '.*'`, or through xargs: `apt-mark showmanual | xargs apt-mark auto`.
+    let marks_auto = commands.iter().any(|c| {
+        c.words
+            .windows(2)
+            .any(|w| w[0].value.rsplit('/').next() == Some("apt-mark") && w[1].value == "auto")
+    });
     let auto_removes = removals
         .iter()
         .any(|p| p.has_flag("--auto-remove") || p.sub.is_some_and(|s| s.value == "autoremove"));
@@ -159,7 +272,12 @@ fn cleanup(commands: &[Command]) -> Cleanup {
             .flat_map(|p| p.packages().into_iter().map(|w| w.value.clone()))
             .collect(),
         any: !removals.is_empty(),
-        everything: marks_auto && auto_removes,
+        // `apt-get purge -y $(…)`: a list the model cannot read is taken to be what was built
+        // with.
+        everything: (marks_auto && auto_removes)
+            || removals
+                .iter()
+                .any(|p| p.packages().iter().any(|w| !w.literal)),
     }
 }
 
@@ -172,7 +290,13 @@ fn build_evidence(command: &Command, cleanup: &Cleanup, workdir: &str) -> Vec<Ev
             .iter()
             .position(|w| w.value == "-t" || w.value == "--virtual")
             .and_then(|i| pkg.rest.get(i + 1))
-            .map(|w| w.value.clone());
+            .map(|w| w.value.clone())
+            .or_else(|| {
+                pkg.rest
+                    .iter()
+                    .find_map(|w| w.value.strip_prefix("--virtual="))
+                    .map(str::to_string)
+            });
         if cleanup.everything || virtual_name.is_some_and(|v| cleanup.packages.contains(&v)) {
             return found;
         }
@@ -180,8 +304,9 @@ fn build_evidence(command: &Command, cleanup: &Cleanup, workdir: &str) -> Vec<Ev
             if cleanup.packages.contains(&word.value) {
                 continue;
             }
-            if let Some(ecosystem) = is_build_package(&word.value) {
+            if let Some(ecosystem) = toolchains::build_package(&word.value) {
                 found.push(Evidence {
+                    stage: 0,
                     span: word.span,
                     what: word.value.clone(),
                     ecosystem,
@@ -243,6 +368,7 @@ fn build_evidence(command: &Command, cleanup: &Cleanup, workdir: &str) -> Vec<Ev
         .reduce(Span::cover)
         .unwrap_or(command.span);
     found.push(Evidence {
+        stage: 0,
         span,
         what: if script.is_some() && sub == Some("run") {
             format!("{what} build")
@@ -277,13 +403,22 @@ fn runtime_base(ecosystem: &str) -> &'static str {
     }
 }
 
+/// The rewrite into two stages when the model is sure of it; otherwise the sketch, saying why.
+fn fix(cx: &Context<'_>, last: usize, evidence: &Evidence) -> Option<Fix> {
+    let options = &cx.options.build_tools_in_final_stage;
+    match rewrite::two_stages(cx, options.runtime_base.as_deref(), &options.keep) {
+        Ok(fix) => Some(fix),
+        Err(why) => sketch(cx, last, evidence, &why),
+    }
+}
+
 /// A display-only sketch: the final stage becomes `AS build`, and a slim runtime stage copies
 /// the build output and keeps the image's start-up settings.
-fn two_stages(cx: &Context<'_>, last: usize, evidence: &Evidence) -> Option<Fix> {
+fn sketch(cx: &Context<'_>, last: usize, evidence: &Evidence, why: &str) -> Option<Fix> {
     let stage = &cx.stages[last];
     let from = stage.stage.from;
-    if stage.stage.name.is_some() && cx.stages.len() > 1 {
-        // Already named and part of a multi-stage build: the sketch would not fit blindly.
+    if cx.stages.len() > 1 {
+        // Already a multi-stage build: the sketch would not fit blindly.
         return None;
     }
     let nl = cx.style.newline;
@@ -320,7 +455,7 @@ fn two_stages(cx: &Context<'_>, last: usize, evidence: &Evidence) -> Option<Fix>
     edits.push(Edit::insert(end, runtime.trim_end().to_string()));
     Some(Fix::new(
         format!(
-            "build in `AS build` and copy {output} into a `{}` runtime stage",
+            "build in `AS build` and copy {output} into a `{}` runtime stage (a sketch: {why})",
             runtime_base(evidence.ecosystem)
         ),
         Safety::DisplayOnly,
@@ -334,7 +469,8 @@ mod tests {
 
     #[test]
     fn allowed_packages_from_the_config() {
-        let text = "FROM debian\nRUN apt-get install -y make=4.3-4.1 gcc\n";
+        let text =
+            "FROM debian\nRUN apt-get install -y make=4.3-4.1 gcc\nRUN make\nCMD [\"/app\"]\n";
         let config = "rules: {build-tools-in-final-stage: {allow-packages: [make]}}";
         let found = lint_rule_configured("LW301", text, config);
         assert_eq!(found.len(), 1);
@@ -365,7 +501,7 @@ mod tests {
         assert_eq!(
             lint_rule(
                 "LW301",
-                "FROM alpine\nRUN apk add --no-cache gcc musl-dev\n"
+                "FROM alpine\nRUN apk add --no-cache gcc musl-dev && make\nCMD [\"/app\"]\n"
             )
             .len(),
             1
@@ -384,11 +520,10 @@ mod tests {
 
     #[test]
     fn a_toolchain_the_image_publishes_in_its_environment_is_its_product() {
-        let published = "FROM debian\nENV PHPIZE_DEPS=\"autoconf gcc make\"\nRUN apt-get install -y $PHPIZE_DEPS curl\n";
+        let published = "FROM debian\nENV PHPIZE_DEPS=\"autoconf gcc make\"\nRUN apt-get install -y $PHPIZE_DEPS curl\nRUN pip install x\nCMD [\"/app\"]\n";
         assert!(lint_rule("LW301", published).is_empty());
         // The same list as a build argument is only a way to write it.
-        let arg =
-            "FROM debian\nARG DEPS=\"autoconf gcc make\"\nRUN apt-get install -y $DEPS curl\n";
+        let arg = "FROM debian\nARG DEPS=\"autoconf gcc make\"\nRUN apt-get install -y $DEPS curl\nRUN pip install x\nCMD [\"/app\"]\n";
         let found = lint_rule("LW301", arg);
         assert_eq!(found.len(), 1);
         assert!(found[0].message.contains("`gcc`"), "{}", found[0].message);
@@ -401,8 +536,77 @@ mod tests {
     }
 
     #[test]
-    fn display_only_fixes_are_never_applied() {
-        let text = "FROM golang:1.22\nRUN go build -o /bin/app .\n";
+    fn the_toolchain_is_the_product() {
+        let app = "FROM debian\nRUN apt-get install -y gcc make\nCOPY . /src\nRUN make -C /src\n";
+        // A shell, a prompt or a toolchain as the start command; or none on an OS base.
+        for start in [
+            "CMD [\"bash\"]",
+            "CMD /bin/sh -l",
+            "ENTRYPOINT [\"make\"]",
+            "CMD [\"python3\"]",
+            "",
+        ] {
+            let text = format!("{app}{start}\n");
+            assert!(lint_rule("LW301", &text).is_empty(), "{text}");
+        }
+        for start in ["CMD [\"/src/app\"]", "CMD bash -c /src/app"] {
+            let text = format!("{app}{start}\n");
+            assert_eq!(lint_rule("LW301", &text).len(), 1, "{text}");
+        }
+        // An unknown base keeps its own start command: an application's.
+        let notebook = "FROM jupyter/base-notebook\nRUN apt-get install -y g++ make && npm install -g ijavascript\n";
+        assert_eq!(lint_rule("LW301", notebook).len(), 1);
+        let devcontainer = "FROM mcr.microsoft.com/devcontainers/base:ubuntu\nRUN apt-get install -y gcc && make\nCMD [\"/app\"]\n";
+        assert!(lint_rule("LW301", devcontainer).is_empty());
+    }
+
+    #[test]
+    fn nothing_built_nothing_to_move() {
+        // Only `make`, or `-dev` packages standing in for runtime libraries.
+        for text in [
+            "FROM debian\nRUN apt-get install -y make curl\nCMD [\"/app\"]\n",
+            "FROM debian\nRUN apt-get install -y libexif-dev chromium\nENTRYPOINT [\"chromium\"]\n",
+            "FROM debian\nRUN apt-get install -y microsoft-edge-dev && pip install x\nCMD [\"/app\"]\n",
+        ] {
+            assert!(lint_rule("LW301", text).is_empty(), "{text}");
+        }
+        let pip = "FROM python:3.12\nRUN apt-get install -y gcc libffi-dev && pip install cffi\nCMD [\"python\", \"app.py\"]\n";
+        assert_eq!(lint_rule("LW301", pip).len(), 1);
+    }
+
+    #[test]
+    fn toolchains_removed_in_the_same_run() {
+        for text in [
+            "FROM debian\nRUN apt-get install -y gcc libpq-dev && make && apt-get purge -y $(cat /deps)\nCMD [\"/app\"]\n",
+            "FROM debian\nRUN apt-get install -y gcc && make && apt-mark showmanual | xargs apt-mark auto && apt-get autoremove -y\nCMD [\"/app\"]\n",
+            "FROM alpine\nRUN apk add --virtual=.build-deps gcc musl-dev && make && apk del .build-deps\nCMD [\"/app\"]\n",
+        ] {
+            assert!(lint_rule("LW301", text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_final_stage_on_the_builder_or_a_copy_of_its_whole_filesystem() {
+        let on_builder = "FROM debian AS build\nRUN apt-get install -y gcc && gcc -o /app app.c\nFROM build\nCMD [\"/app\"]\n";
+        let found = lint_rule("LW301", on_builder);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0]
+                .message
+                .contains("built `FROM` the stage that builds (`build`)")
+        );
+        let whole = "FROM debian AS build\nRUN apt-get install -y gcc && gcc -o /app app.c\nFROM scratch\nCOPY --from=build / /\nCMD [\"/app\"]\n";
+        let found = lint_rule("LW301", whole);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.contains("copies the whole filesystem"));
+        let one_file = whole.replace("COPY --from=build / /", "COPY --from=build /app /app");
+        assert!(lint_rule("LW301", &one_file).is_empty());
+    }
+
+    #[test]
+    fn a_sketch_is_never_applied() {
+        let text = "FROM golang:1.22\nRUN go build -o /bin/app .\nCMD [\"/bin/app\"]\n";
+        assert_eq!(lint_rule("LW301", text).len(), 1);
         assert_eq!(fix_rule("LW301", text, true), text);
     }
 }

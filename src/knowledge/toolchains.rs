@@ -1,0 +1,344 @@
+//! What layerwise knows about building software: toolchain packages, the commands that compile
+//! or install from source, what an image's start command says about its purpose, and which
+//! smaller image of the same family runs what a toolchain image built.
+
+/// A toolchain package: compilers, build systems, headers. Gives the ecosystem it builds for.
+pub fn build_package(name: &str) -> Option<&'static str> {
+    let name = name.split(['=', ':']).next().unwrap_or(name);
+    match name {
+        "build-essential" | "build-base" | "gcc" | "g++" | "make" | "cmake" | "clang"
+        | "autoconf" | "automake" | "libtool" | "pkg-config" | "pkgconf" | "gcc-c++" => Some("c"),
+        "golang" | "go" => Some("go"),
+        "rustc" | "cargo" => Some("rust"),
+        "maven" | "gradle" => Some("java"),
+        n if n.starts_with("golang-") => Some("go"),
+        n if n.starts_with("openjdk-") && n.ends_with("-jdk") => Some("java"),
+        n if n == "linux-headers" || headers(n) => Some("c"),
+        _ => None,
+    }
+}
+
+/// A `-dev`/`-devel` package of headers. Browsers publish development channels under the same
+/// suffix (`microsoft-edge-dev`, `brave-browser-dev`): those are programs, not headers.
+fn headers(name: &str) -> bool {
+    let Some(stem) = name
+        .strip_suffix("-dev")
+        .or_else(|| name.strip_suffix("-devel"))
+    else {
+        return false;
+    };
+    !BROWSER_CHANNELS.iter().any(|b| stem.ends_with(b))
+}
+
+const BROWSER_CHANNELS: &[&str] = &[
+    "microsoft-edge",
+    "google-chrome",
+    "brave-browser",
+    "vivaldi",
+    "opera",
+    "firefox",
+    "chromium-browser",
+];
+
+/// Packages whose files every image of the family already has the runtime part of: the C
+/// library's headers. A program built against nothing else needs no library re-installed.
+pub fn libc_headers(name: &str) -> bool {
+    let name = name.split(['=', ':']).next().unwrap_or(name);
+    matches!(
+        name,
+        "libc6-dev" | "libc-dev" | "musl-dev" | "linux-libc-dev" | "glibc-devel" | "linux-headers"
+    )
+}
+
+/// A command that compiles, or installs from source (which compiles native parts with the
+/// toolchain in the image): what makes installed headers and compilers a toolchain in use.
+/// `args` are the words after the program.
+pub fn builds_from_source(name: &str, args: &[&str]) -> bool {
+    let sub = args.iter().find(|a| !a.starts_with('-')).copied();
+    let base = name.rsplit('/').next().unwrap_or(name);
+    match base {
+        "gcc"
+        | "g++"
+        | "cc"
+        | "c++"
+        | "clang"
+        | "clang++"
+        | "cmake"
+        | "make"
+        | "gmake"
+        | "ninja"
+        | "meson"
+        | "qmake"
+        | "configure"
+        | "cpanm"
+        | "dpkg-buildpackage"
+        | "docker-php-ext-install"
+        | "mvn"
+        | "mvnw"
+        | "gradle"
+        | "gradlew"
+        | "rebar3"
+        | "cabal"
+        | "stack"
+        | "bazel" => true,
+        "go" | "cargo" => matches!(sub, Some("build" | "install" | "get")),
+        "pip" | "pip3" | "npm" | "yarn" | "pnpm" | "gem" | "bundle" | "pecl" | "luarocks" => {
+            matches!(sub, Some("install" | "ci" | "add") | None)
+        }
+        "python" | "python2" | "python3" => args.iter().any(|a| *a == "setup.py"),
+        "R" => sub == Some("CMD"),
+        "Rscript" => true,
+        "apt-get" | "apt" => args.contains(&"--compile") || sub == Some("build-dep"),
+        "dotnet" => matches!(sub, Some("build" | "publish")),
+        _ => false,
+    }
+}
+
+/// The image's start program says the toolchain is what it is for: a shell or an interpreter's
+/// prompt (a build environment, a development container), or a toolchain itself (`ENTRYPOINT
+/// ["javac"]`, `CMD ["make"]`). `command` is the start command's words.
+pub fn toolchain_is_the_product(command: &[&str]) -> bool {
+    let Some(program) = command.first() else {
+        return false;
+    };
+    let program = program.rsplit('/').next().unwrap_or(program);
+    let only_flags = command[1..]
+        .iter()
+        .all(|a| a.starts_with('-') && *a != "-c");
+    if PROMPTS.contains(&program) {
+        return only_flags;
+    }
+    // A wrapper named after its toolchain (`go.bash`, `mvn.sh`) is the toolchain too.
+    let stem = program.split('.').next().unwrap_or(program);
+    TOOLCHAIN_PROGRAMS.contains(&program) || TOOLCHAIN_PROGRAMS.contains(&stem)
+}
+
+/// Shells and interpreters that give a prompt when started with no script.
+const PROMPTS: &[&str] = &[
+    "sh", "bash", "ash", "dash", "zsh", "fish", "ksh", "python", "python2", "python3", "node",
+    "irb", "ruby", "php", "perl", "R", "julia", "ghci", "iex", "erl", "jshell", "pwsh", "lua",
+];
+
+/// Programs that build software: an image started as one of these is a build tool.
+const TOOLCHAIN_PROGRAMS: &[&str] = &[
+    "gcc", "g++", "cc", "c++", "clang", "make", "cmake", "go", "cargo", "rustc", "mvn", "gradle",
+    "javac", "bazel", "bazelisk", "distccd", "dotnet", "tsc", "swift", "ghc", "kotlinc",
+];
+
+/// Images whose own start command is a shell or an interpreter's prompt: operating systems,
+/// language and toolchain images, development containers. A file that sets no CMD or
+/// ENTRYPOINT on one of these keeps that prompt, so its toolchain is what the image is for.
+pub fn starts_a_prompt(image: &str) -> bool {
+    if dev_container(image) {
+        return true;
+    }
+    let repo = image_repository(image);
+    let name = repo.rsplit('/').next().unwrap_or(repo);
+    PROMPT_IMAGES.contains(&name)
+}
+
+/// A development container's base image (`mcr.microsoft.com/devcontainers/…`).
+pub fn dev_container(image: &str) -> bool {
+    let repo = image_repository(image);
+    repo.contains("devcontainers") || repo.contains("/vscode/")
+}
+
+const PROMPT_IMAGES: &[&str] = &[
+    "debian",
+    "ubuntu",
+    "alpine",
+    "busybox",
+    "fedora",
+    "centos",
+    "rockylinux",
+    "almalinux",
+    "amazonlinux",
+    "archlinux",
+    "oraclelinux",
+    "photon",
+    "leap",
+    "tumbleweed",
+    "ubi",
+    "ubi8",
+    "ubi9",
+    "buildpack-deps",
+    "golang",
+    "rust",
+    "python",
+    "node",
+    "ruby",
+    "php",
+    "perl",
+    "gcc",
+    "openjdk",
+    "eclipse-temurin",
+    "amazoncorretto",
+    "maven",
+    "gradle",
+    "haskell",
+    "elixir",
+    "erlang",
+    "julia",
+    "swift",
+    "r-base",
+    "clojure",
+    "sdk",
+];
+
+/// `registry:5000/library/debian:bookworm@sha256:…` → `registry:5000/library/debian`.
+pub fn image_repository(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    match image.rfind(':') {
+        Some(colon) if !image[colon..].contains('/') => &image[..colon],
+        _ => image,
+    }
+}
+
+/// The tag of an image reference (`latest` when none is written).
+pub fn image_tag(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    match image.rfind(':') {
+        Some(colon) if !image[colon..].contains('/') => &image[colon + 1..],
+        _ => "latest",
+    }
+}
+
+/// The smaller image of the same family that runs what a toolchain image built: an
+/// operating system's slim variant (`debian:bookworm` → `debian:bookworm-slim`), the
+/// distribution a toolchain image is made from when its tag names it (`golang:1.22-bookworm` →
+/// `debian:bookworm-slim`, `rust:1-alpine3.20` → `alpine:3.20`), the image itself when nothing
+/// smaller of its family is known and it is an operating system. `None` when the family's
+/// distribution cannot be told from the tag (`golang:1.22`): its release changes with the
+/// image's, and a program linked against a newer C library does not start on an older one.
+pub fn runtime_base(image: &str) -> Option<String> {
+    let repo = image_repository(image);
+    let tag = image_tag(image);
+    let name = repo.rsplit('/').next().unwrap_or(repo);
+    let official = repo == name || repo.starts_with("docker.io/") || repo.starts_with("library/");
+    match name {
+        _ if !official => None,
+        "debian" if tag.ends_with("-slim") => Some(image.to_string()),
+        "debian" if tag == "latest" => Some("debian:stable-slim".into()),
+        "debian" if !tag.contains("backports") => Some(format!("{repo}:{tag}-slim")),
+        "ubuntu" | "alpine" | "fedora" | "rockylinux" | "almalinux" | "amazonlinux" => {
+            Some(image.to_string())
+        }
+        "golang" | "rust" | "gcc" | "buildpack-deps" => distribution_of(tag),
+        _ => None,
+    }
+}
+
+/// The distribution a toolchain image's tag names: `1.22-bookworm`, `1-slim-bookworm`,
+/// `1.22-alpine3.20`, `bookworm-curl`.
+fn distribution_of(tag: &str) -> Option<String> {
+    for part in tag.split('-') {
+        if DEBIAN.contains(&part) {
+            return Some(format!("debian:{part}-slim"));
+        }
+        if UBUNTU.contains(&part) {
+            return Some(format!("ubuntu:{part}"));
+        }
+        if let Some(version) = part.strip_prefix("alpine") {
+            return Some(if version.is_empty() {
+                "alpine".to_string()
+            } else {
+                format!("alpine:{version}")
+            });
+        }
+    }
+    None
+}
+
+const DEBIAN: &[&str] = &["buster", "bullseye", "bookworm", "trixie", "forky", "sid"];
+const UBUNTU: &[&str] = &["focal", "jammy", "noble", "oracular", "plucky", "questing"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_but_not_browser_channels() {
+        assert_eq!(build_package("libssl-dev"), Some("c"));
+        assert_eq!(build_package("openssl-devel"), Some("c"));
+        assert_eq!(build_package("microsoft-edge-dev"), None);
+        assert_eq!(build_package("google-chrome-dev"), None);
+        assert_eq!(build_package("gcc=4:12.2.0-3"), Some("c"));
+    }
+
+    #[test]
+    fn start_commands() {
+        assert!(toolchain_is_the_product(&["/bin/bash"]));
+        assert!(toolchain_is_the_product(&["bash", "-l"]));
+        assert!(!toolchain_is_the_product(&["bash", "-c", "run-app"]));
+        assert!(!toolchain_is_the_product(&["python3", "app.py"]));
+        assert!(toolchain_is_the_product(&["python3"]));
+        assert!(toolchain_is_the_product(&["javac"]));
+        assert!(toolchain_is_the_product(&["go.bash"]));
+        assert!(!toolchain_is_the_product(&["gopher.sh"]));
+        assert!(!toolchain_is_the_product(&["/usr/local/bin/app"]));
+        assert!(!toolchain_is_the_product(&[]));
+    }
+
+    #[test]
+    fn images() {
+        assert!(starts_a_prompt("debian:bookworm-slim"));
+        assert!(starts_a_prompt("docker.io/library/golang:1.22@sha256:abc"));
+        assert!(starts_a_prompt(
+            "mcr.microsoft.com/devcontainers/base:ubuntu"
+        ));
+        assert!(!starts_a_prompt("jupyter/scipy-notebook"));
+        assert_eq!(
+            image_repository("localhost:5000/app:1"),
+            "localhost:5000/app"
+        );
+        assert_eq!(image_repository("localhost:5000/app"), "localhost:5000/app");
+        assert_eq!(image_tag("debian:bookworm"), "bookworm");
+        assert_eq!(image_tag("localhost:5000/app"), "latest");
+    }
+
+    #[test]
+    fn runtime_bases() {
+        let base = |i| runtime_base(i);
+        assert_eq!(
+            base("debian:bookworm").as_deref(),
+            Some("debian:bookworm-slim")
+        );
+        assert_eq!(
+            base("debian:bookworm-slim").as_deref(),
+            Some("debian:bookworm-slim")
+        );
+        assert_eq!(
+            base("golang:1.22-bookworm").as_deref(),
+            Some("debian:bookworm-slim")
+        );
+        assert_eq!(
+            base("rust:1-slim-bookworm").as_deref(),
+            Some("debian:bookworm-slim")
+        );
+        assert_eq!(
+            base("golang:1.22-alpine3.20").as_deref(),
+            Some("alpine:3.20")
+        );
+        assert_eq!(
+            base("buildpack-deps:jammy").as_deref(),
+            Some("ubuntu:jammy")
+        );
+        assert_eq!(
+            base("golang:1.22"),
+            None,
+            "the distribution changes with the tag"
+        );
+        assert_eq!(base("ghcr.io/acme/debian:12"), None);
+        assert_eq!(base("alpine:3.20").as_deref(), Some("alpine:3.20"));
+    }
+
+    #[test]
+    fn source_builds() {
+        assert!(builds_from_source("make", &[]));
+        assert!(builds_from_source("./configure", &["--prefix=/usr"]));
+        assert!(builds_from_source("pip", &["install", "-r", "req.txt"]));
+        assert!(builds_from_source("go", &["build", "-o", "/app"]));
+        assert!(!builds_from_source("go", &["version"]));
+        assert!(!builds_from_source("curl", &["-o", "x"]));
+    }
+}
