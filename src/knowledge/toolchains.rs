@@ -85,7 +85,7 @@ pub fn builds_from_source(name: &str, args: &[&str]) -> bool {
         "pip" | "pip3" | "npm" | "yarn" | "pnpm" | "gem" | "bundle" | "pecl" | "luarocks" => {
             matches!(sub, Some("install" | "ci" | "add") | None)
         }
-        "python" | "python2" | "python3" => args.iter().any(|a| *a == "setup.py"),
+        "python" | "python2" | "python3" => args.contains(&"setup.py"),
         "R" => sub == Some("CMD"),
         "Rscript" => true,
         "apt-get" | "apt" => args.contains(&"--compile") || sub == Some("build-dep"),

@@ -2,8 +2,6 @@
 
 use serde::Deserialize;
 
-mod rewrite;
-
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
 use crate::knowledge::toolchains;
@@ -14,6 +12,7 @@ use crate::model::paths::resolve;
 use crate::model::vars::Kind;
 use crate::rules::Context;
 use crate::rules::Rule;
+use crate::rules::multi_stage_rewrite;
 use crate::shell::Command;
 use crate::source::Span;
 use crate::syntax::{Instruction, Keyword};
@@ -406,7 +405,7 @@ fn runtime_base(ecosystem: &str) -> &'static str {
 /// The rewrite into two stages when the model is sure of it; otherwise the sketch, saying why.
 fn fix(cx: &Context<'_>, last: usize, evidence: &Evidence) -> Option<Fix> {
     let options = &cx.options.build_tools_in_final_stage;
-    match rewrite::two_stages(cx, options.runtime_base.as_deref(), &options.keep) {
+    match multi_stage_rewrite::two_stages(cx, options.runtime_base.as_deref(), &options.keep) {
         Ok(fix) => Some(fix),
         Err(why) => sketch(cx, last, evidence, &why),
     }

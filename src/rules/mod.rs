@@ -22,6 +22,7 @@ mod edit;
 mod ignore_unknown_rule;
 mod ignore_unused;
 mod missing_dockerignore;
+mod multi_stage_rewrite;
 mod package_cache_kept;
 mod source_before_deps;
 mod update_without_install;
