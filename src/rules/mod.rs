@@ -14,6 +14,7 @@ use crate::suppress::Suppressions;
 
 mod apt_install_recommends;
 mod apt_lists_not_cleaned;
+mod archive_kept_in_layer;
 mod build_tools_in_final_stage;
 mod consecutive_run;
 mod deleted_in_later_layer;
@@ -24,6 +25,8 @@ mod ignore_unused;
 mod missing_dockerignore;
 mod multi_stage_rewrite;
 mod package_cache_kept;
+mod package_upgrade_in_image;
+mod permission_change_copies_files;
 mod source_before_deps;
 mod update_without_install;
 
@@ -70,6 +73,9 @@ pub static ALL: &[&dyn Rule] = &[
     &package_cache_kept::PackageCacheKept,
     &apt_install_recommends::AptInstallRecommends,
     &deleted_in_later_layer::DeletedInLaterLayer,
+    &permission_change_copies_files::PermissionChangeCopiesFiles,
+    &archive_kept_in_layer::ArchiveKeptInLayer,
+    &package_upgrade_in_image::PackageUpgradeInImage,
     &source_before_deps::SourceBeforeDeps,
     &update_without_install::UpdateWithoutInstall,
     &build_tools_in_final_stage::BuildToolsInFinalStage,
