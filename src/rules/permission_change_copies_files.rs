@@ -130,10 +130,13 @@ impl Rule for PermissionChangeCopiesFiles {
                             if removed_later {
                                 continue;
                             }
-                            let earlier =
-                                created.iter().rev().find(|c| c.touched_by(path, recursive));
+                            // The last layer that put files there (an empty folder made
+                            // since does not hide them).
+                            let earlier = created.iter().rev().find(|c| {
+                                !matches!(c.made, Made::Empty) && c.touched_by(path, recursive)
+                            });
                             match earlier {
-                                Some(c) if !matches!(c.made, Made::Empty) => {
+                                Some(c) => {
                                     let fix = if fix_offered {
                                         None
                                     } else {
@@ -145,11 +148,15 @@ impl Rule for PermissionChangeCopiesFiles {
                                             .with_fix(fix),
                                     );
                                 }
-                                Some(_) => {}
                                 None => {
-                                    let empty_here = here.iter().any(|c| c.touched_by(path, false));
+                                    // A folder made empty by this file holds only what it
+                                    // shows being put there.
+                                    let empty = here
+                                        .iter()
+                                        .chain(created.iter())
+                                        .any(|c| c.touched_by(path, false));
                                     if recursive
-                                        && !empty_here
+                                        && !empty
                                         && !NEARLY_EMPTY.iter().any(|d| within(path, d))
                                         && !may_create_before(script, index, path)
                                     {
@@ -615,6 +622,13 @@ mod tests {
         let download =
             "FROM d\nRUN wget -O /usr/bin/tool https://x/tool\nRUN chmod 755 /usr/bin/tool\n";
         assert_eq!(count(download), 1);
+        let later_mkdir =
+            "FROM d\nCOPY . /app\nRUN mkdir -p /app/logs\nRUN chown -R app:app /app\n";
+        assert_eq!(
+            count(later_mkdir),
+            1,
+            "an empty folder made since hides nothing"
+        );
         let find =
             "FROM d\nCOPY site /srv/www/site\nRUN find /srv/www -type f -exec chmod 644 {} +\n";
         assert_eq!(count(find), 1, "find -exec chmod over a copied tree");
@@ -633,6 +647,7 @@ mod tests {
             "FROM d\nCOPY a.tgz /tmp/\nRUN tar xzf /tmp/a.tgz -C /opt && chown -R app /opt/a\n",
             // An empty folder, a nearly empty one, one a package may have made in this RUN.
             "FROM d\nRUN mkdir -p /data\nRUN chown app /data\n",
+            "FROM d\nRUN mkdir -p /opt/app\nRUN chown -R app /opt/app\n",
             "FROM d\nRUN chown -R app:app /tmp /var/log\n",
             "FROM d\nRUN apt-get install -y nginx && chown -R www-data /var/lib/nginx\n",
             "FROM d\nRUN useradd -m app && chown -R app /home/app\n",
