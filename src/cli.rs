@@ -173,6 +173,9 @@ pub struct MeasureArgs {
     /// Keep the images built, tagged layerwise-measure:before and :after.
     #[arg(long)]
     pub keep_images: bool,
+    /// Also write the comparison as one self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// The most each build may take, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 1800,
           value_parser = clap::value_parser!(u64).range(1..))]

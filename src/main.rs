@@ -26,7 +26,7 @@ fn main() {
         Command::Fix(args) => commands::fix::run(args),
         Command::Rules { json } => commands::rules::run(*json),
         Command::Explain { rule } => commands::explain::run(rule),
-        Command::Measure(args) => commands::measure::run(args),
+        Command::Measure(args) => commands::measure::run(args, color),
         Command::Inspect(args) => commands::inspect::run(args, color),
         Command::Lsp { .. } => commands::lsp::run(),
         Command::Init(args) => commands::init::run(args),

@@ -301,15 +301,19 @@ const BUNDLE_BYTES: i64 = 3072 * 1024;
 fn a_file_deleted_in_a_later_run_is_hidden_before_and_gone_after() {
     let (_daemons, runs) = runs(&[BUSYBOX]);
     let mut measured = Vec::new();
-    for run in &runs {
+    for (i, run) in runs.iter().enumerate() {
         let state = run.state();
         let dockerfile = fixture("deleted-file/Dockerfile");
+        let pages = tempfile::tempdir().expect("temp dir");
+        let page = pages.path().join("measure.html");
         let out = run.measure(&[
             dockerfile.to_str().unwrap(),
             "--format",
             "json",
             "--smoke",
             "ls -l /opt/app/bundle",
+            "--html",
+            page.to_str().unwrap(),
         ]);
         let v = report(&out);
         run.assert_cleaned_up(&state);
@@ -371,6 +375,20 @@ fn a_file_deleted_in_a_later_run_is_hidden_before_and_gone_after() {
             (4, 6)
         );
         assert_eq!(v["after"]["hidden_paths"], serde_json::json!([]));
+        // the layer that wrote it holds the hidden bytes, as the hidden copy says
+        assert_eq!(dd["hidden_bytes"], BUNDLE_BYTES);
+        // the page: a bar per layer of each version, the bundle's the one hidden part
+        let html = std::fs::read_to_string(&page).expect("the page is written");
+        let layer_count = |side: &str| v[side]["layers"].as_array().map_or(0, |l| l.len());
+        assert_eq!(
+            html.matches("<g class=\"layer\">").count(),
+            layer_count("before") + layer_count("after")
+        );
+        assert_eq!(html.matches("class=\"bar hidden\"").count(), 1);
+        assert!(html.contains("<span class=\"add\">+"), "the rewrite's diff");
+        if i == 0 {
+            page_in_a_browser(&page, &v);
+        }
         // only the Dockerfile is in the context: no source file to edit, and the report says so
         assert!(v["edited_file"].is_null());
         assert!(v["before"]["rebuilt_steps"].is_null());
@@ -1472,4 +1490,53 @@ fn target_and_build_args_reach(run: &Run, dir: &Path) {
         .as_str()
         .unwrap_or("");
     assert!(created_by.contains("GREETING=hello"), "{created_by}");
+}
+
+/// measure's page in headless Chromium: its DOM holds a bar per layer of both versions, the
+/// bundle's hidden part and the hidden copy's row, and its screenshot is a chart, not a blank.
+fn page_in_a_browser(page: &Path, v: &Value) {
+    let Some(chromium) = common::browser::chromium() else {
+        return;
+    };
+    let scratch = page.parent().expect("the page's folder");
+    let dom = common::browser::browse(&chromium, page, &["--dump-dom"], scratch);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let layers = |side: &str| v[side]["layers"].as_array().map_or(0, |l| l.len());
+    assert_eq!(
+        dom.matches("<g class=\"layer\">").count(),
+        layers("before") + layers("after"),
+        "{dom}"
+    );
+    assert!(dom.contains("class=\"bar kept\""), "{dom}");
+    assert_eq!(dom.matches("class=\"bar hidden\"").count(), 1, "{dom}");
+    assert!(dom.contains("<code>/opt/app/bundle.tar</code>"), "{dom}");
+    let shot = scratch.join("measure.png");
+    let out = common::browser::browse(
+        &chromium,
+        page,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1100,1500",
+            "--hide-scrollbars",
+        ],
+        scratch,
+    );
+    assert!(
+        shot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (kept, hidden, other) = common::browser::colours(&shot);
+    assert!(kept > 2000, "the kept parts are drawn: {kept} green pixels");
+    assert!(
+        hidden > 200,
+        "the hidden part is drawn: {hidden} red pixels"
+    );
+    assert!(
+        other > 10_000,
+        "text and tables are drawn: {other} dark pixels"
+    );
+    // kept for a look after the run
+    let keep = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/measure-report.png");
+    let _ = std::fs::copy(&shot, &keep);
 }

@@ -31,8 +31,10 @@ use crate::docker::{DockerError, cleanup};
 use crate::fix::Safety;
 use crate::fixer::fix_text;
 use crate::fixer::summary;
+use crate::fsutil::write_atomic;
 use crate::lint::LintOptions;
 use crate::model::ModelInput;
+use crate::picture::bars::terminal_width;
 use crate::syntax::{Dockerfile, Keyword};
 
 /// One version of the Dockerfile, ready to build.
@@ -82,7 +84,7 @@ impl Plan {
     }
 }
 
-pub fn run(args: &MeasureArgs) -> Exit {
+pub fn run(args: &MeasureArgs, color: bool) -> Exit {
     let plan = match prepare(args) {
         Ok(plan) => plan,
         Err(Unprepared::Config(e)) => {
@@ -105,7 +107,7 @@ pub fn run(args: &MeasureArgs) -> Exit {
             return Exit::Trouble;
         }
     };
-    runtime.block_on(measure(args, &plan))
+    runtime.block_on(measure(args, &plan, color))
 }
 
 /// Why there is nothing to build: a config file that is not valid, or another reason.
@@ -290,7 +292,7 @@ fn parse_build_args(args: &[String]) -> Result<HashMap<String, String>, String> 
     Ok(out)
 }
 
-async fn measure(args: &MeasureArgs, plan: &Plan) -> Exit {
+async fn measure(args: &MeasureArgs, plan: &Plan, color: bool) -> Exit {
     let host = docker_host();
     // The request timeout bounds the wait for the daemon's first answer; `docker save` gives
     // it only once the whole image is written.
@@ -330,7 +332,7 @@ async fn measure(args: &MeasureArgs, plan: &Plan) -> Exit {
     };
     let tracker = Tracker::default();
     let exit = tokio::select! {
-        exit = run_builds(&client, &host, builder, args, plan, &tracker) => exit,
+        exit = run_builds(&client, &host, builder, args, plan, &tracker, color) => exit,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("interrupted: the build was stopped");
             Exit::Trouble
@@ -380,14 +382,23 @@ async fn run_builds(
     args: &MeasureArgs,
     plan: &Plan,
     tracker: &Tracker,
+    color: bool,
 ) -> Exit {
     match builds(client, host, builder, args, plan, tracker).await {
         Ok(comparison) => {
             let text = match args.format {
-                MeasureFormat::Table => comparison.to_table(),
+                MeasureFormat::Table => comparison.to_terminal(color, terminal_width()),
                 MeasureFormat::Json => comparison.to_json() + "\n",
             };
             print!("{text}");
+            if let Some(html) = &args.html {
+                let page = crate::docker::page::render(&comparison, &rewrite_diffs(plan));
+                if let Err(e) = write_atomic(html, page.as_bytes()) {
+                    eprintln!("error: {e}");
+                    return Exit::Trouble;
+                }
+                eprintln!("wrote {}", display_path(html));
+            }
             let defects = defects(&comparison, plan.only_safe);
             if defects.is_empty() {
                 return Exit::Clean;
@@ -946,13 +957,23 @@ fn report_defect(plan: &Plan, e: &BuildError) {
     show_step(e);
     eprintln!("fixes applied: {}", summary(&plan.applied));
     eprintln!("the rewrite:");
+    for (_, diff) in rewrite_diffs(plan) {
+        eprint!("{diff}");
+    }
+}
+
+/// The rewrite as unified diffs, each with the file it changes: the Dockerfile's, and the
+/// `.dockerignore` proposed, when there is one.
+fn rewrite_diffs(plan: &Plan) -> Vec<(String, String)> {
     let name = &plan.display;
-    let diff = similar::TextDiff::from_lines(plan.before.df.text(), plan.after.df.text())
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{name}"), &format!("b/{name}"))
-        .to_string();
-    eprint!("{diff}");
+    let mut diffs = vec![(
+        name.clone(),
+        similar::TextDiff::from_lines(plan.before.df.text(), plan.after.df.text())
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{name}"), &format!("b/{name}"))
+            .to_string(),
+    )];
     if let Some(ignore) = &plan.after.ignore {
         let path = plan.context_dir.join(".dockerignore");
         let old = std::fs::read_to_string(&path).unwrap_or_default();
@@ -962,8 +983,9 @@ fn report_defect(plan: &Plan, e: &BuildError) {
             .context_radius(3)
             .header(&format!("a/{shown}"), &format!("b/{shown}"))
             .to_string();
-        eprint!("{diff}");
+        diffs.push((shown, diff));
     }
+    diffs
 }
 
 #[cfg(test)]

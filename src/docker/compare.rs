@@ -17,6 +17,7 @@ use super::build::Builder;
 use super::image::{HistoryItem, ImageFacts};
 use super::proof::{self, ConfigChange, FilesystemProof, SmokeRun, StartProgram};
 use crate::model::resolve_stages;
+use crate::picture::bars::{Part, Scale, width};
 use crate::syntax::{Dockerfile, Instruction, Keyword};
 
 /// One layer of an image.
@@ -29,6 +30,25 @@ pub struct Layer {
     pub instruction: Option<String>,
     pub created_by: String,
     pub size_bytes: u64,
+    /// Of its files, the bytes a later layer deletes or overwrites.
+    pub hidden_bytes: u64,
+    /// Of its files still in the final filesystem, the bytes in known caches.
+    pub cache_bytes: u64,
+}
+
+impl Layer {
+    /// The parts of its bar: kept, cache left, hidden (`size_bytes` is `docker history`'s,
+    /// which counts a little more than the files, so kept is what is left of it).
+    pub fn parts(&self) -> [(Part, u64); 3] {
+        let kept = self
+            .size_bytes
+            .saturating_sub(self.hidden_bytes + self.cache_bytes);
+        [
+            (Part::Kept, kept),
+            (Part::Cache, self.cache_bytes),
+            (Part::Hidden, self.hidden_bytes),
+        ]
+    }
 }
 
 /// One instruction of the Dockerfile, as a row of the table.
@@ -91,7 +111,12 @@ impl Side {
         build_seconds: f64,
         rebuild: Option<Rebuild>,
     ) -> Side {
-        let (layers, rows) = map_layers(df, target, &facts.history);
+        let (mut layers, rows) = map_layers(df, target, &facts.history);
+        // the history's layers are the saved image's, in order, and the stacking's
+        for (i, layer) in layers.iter_mut().enumerate() {
+            layer.hidden_bytes = facts.analysis.hidden_by_layer.get(i).copied().unwrap_or(0);
+            layer.cache_bytes = facts.analysis.cache_by_layer.get(i).copied().unwrap_or(0);
+        }
         let line = |layer: usize| layers.get(layer).and_then(|l| l.line);
         let hidden_paths = facts
             .hidden
@@ -208,6 +233,15 @@ impl Comparison {
 
     /// The instruction table, the totals table, and a line on what the rewrite was.
     pub fn to_table(&self) -> String {
+        self.render(None)
+    }
+
+    /// [`Comparison::to_table`] with the layers' bars ([`Comparison::bars`]) before the proof.
+    pub fn to_terminal(&self, color: bool, cells: usize) -> String {
+        self.render(Some((color, cells)))
+    }
+
+    fn render(&self, bars: Option<(bool, usize)>) -> String {
         let mut out = String::new();
         let fixes = if self.applied.is_empty() {
             "no fix applies: before and after are the same build".to_string()
@@ -245,12 +279,55 @@ impl Comparison {
                     .unwrap_or("no source file to edit")
             )),
         }
+        if let Some((color, cells)) = bars {
+            out.push_str(&self.bars(color, cells));
+        }
         out.push_str(&proof::render(
             &self.filesystem,
             &self.config_changes,
             self.start_program.as_ref(),
             &self.smoke,
         ));
+        out
+    }
+
+    /// A bar per layer of each version, all at one scale, for a terminal `cells` wide: what
+    /// each layer keeps, leaves as cache, and stores only for a later layer to hide.
+    pub fn bars(&self, color: bool, cells: usize) -> String {
+        let sides = [("before", &self.before), ("after", &self.after)];
+        let layers = || sides.iter().flat_map(|(_, side)| &side.layers);
+        let largest = layers().map(|l| l.size_bytes).max().unwrap_or(0);
+        if largest == 0 {
+            return String::new();
+        }
+        let label = |l: &Layer| l.line.map_or("–".to_string(), |n| n.to_string());
+        let label_width = layers().map(|l| label(l).len()).max().unwrap_or(1);
+        let size_width = layers()
+            .map(|l| bytes(l.size_bytes).len())
+            .max()
+            .unwrap_or(1);
+        // "  NN " + bar + " " + size
+        let bar_cells = cells
+            .saturating_sub(label_width + size_width + 4)
+            .clamp(10, 120);
+        let scale = Scale::fitting(largest, bar_cells, color);
+        let mut out = format!(
+            "bytes per layer, by line ({})\n",
+            scale.legend(&[Part::Kept, Part::Cache, Part::Hidden])
+        );
+        for (name, side) in sides {
+            out.push_str(&format!("{name}: {}\n", bytes(side.total_bytes)));
+            for layer in &side.layers {
+                let bar = scale.bar(&layer.parts());
+                let pad = bar_cells.saturating_sub(width(&bar));
+                out.push_str(&format!(
+                    "  {:>label_width$} {bar}{} {:>size_width$}\n",
+                    label(layer),
+                    " ".repeat(pad),
+                    bytes(layer.size_bytes)
+                ));
+            }
+        }
         out
     }
 
@@ -281,10 +358,24 @@ impl Comparison {
     }
 
     fn totals_table(&self) -> Table {
-        let (b, a) = (&self.before, &self.after);
         let mut table = Table::new();
         table.load_preset(presets::UTF8_FULL_CONDENSED);
         table.set_header(vec!["", "before", "after", "change"]);
+        for row in self.totals() {
+            table.add_row(row);
+        }
+        for column in 1..4 {
+            if let Some(c) = table.column_mut(column) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        table
+    }
+
+    /// The totals as rows of figure, before, after and change, for the table and the page.
+    pub fn totals(&self) -> Vec<Vec<String>> {
+        let (b, a) = (&self.before, &self.after);
+        let mut table = Vec::new();
         let sized = |name: &str, before: u64, after: u64| {
             vec![
                 name.to_string(),
@@ -309,38 +400,33 @@ impl Comparison {
             };
             vec![name.to_string(), show(before), show(after), diff]
         };
-        table.add_row(sized("image size", b.total_bytes, a.total_bytes));
-        table.add_row(counted("layers", Some(b.layer_count), Some(a.layer_count)));
-        table.add_row(sized(
+        table.push(sized("image size", b.total_bytes, a.total_bytes));
+        table.push(counted("layers", Some(b.layer_count), Some(a.layer_count)));
+        table.push(sized(
             "hidden by later layers",
             b.hidden_bytes,
             a.hidden_bytes,
         ));
-        table.add_row(sized(
+        table.push(sized(
             "caches left in the image",
             b.cache_bytes,
             a.cache_bytes,
         ));
-        table.add_row(timed(
+        table.push(timed(
             "cold build",
             Some(b.build_seconds),
             Some(a.build_seconds),
         ));
-        table.add_row(counted(
+        table.push(counted(
             "steps re-run after an edit",
             b.rebuilt_steps,
             a.rebuilt_steps,
         ));
-        table.add_row(timed(
+        table.push(timed(
             "rebuild after an edit",
             b.rebuild_seconds,
             a.rebuild_seconds,
         ));
-        for column in 1..4 {
-            if let Some(c) = table.column_mut(column) {
-                c.set_cell_alignment(CellAlignment::Right);
-            }
-        }
         table
     }
 }
@@ -454,6 +540,8 @@ pub fn map_layers(
                 instruction: None,
                 created_by: h.created_by.clone(),
                 size_bytes: h.size_bytes,
+                hidden_bytes: 0,
+                cache_bytes: 0,
             })
             .collect();
         return (layers, Vec::new());
@@ -469,6 +557,8 @@ pub fn map_layers(
             instruction: Some(full_text(from)),
             created_by: item.created_by.clone(),
             size_bytes: item.size_bytes,
+            hidden_bytes: 0,
+            cache_bytes: 0,
         });
     }
     let mut rows = vec![Row {
@@ -486,6 +576,8 @@ pub fn map_layers(
                 instruction: mapped.then(|| full_text(inst)),
                 created_by: item.created_by.clone(),
                 size_bytes: item.size_bytes,
+                hidden_bytes: 0,
+                cache_bytes: 0,
             });
         }
         rows.push(Row {
@@ -502,7 +594,7 @@ pub fn map_layers(
 mod tests {
     use super::*;
     use crate::docker::image::Hidden;
-    use crate::docker::layers::Analysis;
+    use crate::docker::stack::Analysis;
 
     fn step(created_by: &str, size: Option<u64>) -> HistoryItem {
         HistoryItem {
@@ -575,15 +667,22 @@ mod tests {
         rebuild: Rebuild,
     ) -> Side {
         let history = history(own);
+        let layer_count = history.iter().filter(|h| !h.empty_layer).count();
+        // the per-layer totals of the same stacking as the hidden copies
+        let mut hidden_by_layer = vec![0; layer_count];
+        for h in &hidden {
+            hidden_by_layer[h.layer] += h.bytes;
+        }
         let facts = ImageFacts {
             total_bytes: history.iter().map(|h| h.size_bytes).sum(),
-            layer_count: history.iter().filter(|h| !h.empty_layer).count(),
+            layer_count,
             history,
             analysis: Analysis {
-                hidden_bytes: 0,
-                hidden_by_layer: Vec::new(),
+                hidden_bytes: hidden_by_layer.iter().sum(),
+                hidden_by_layer,
                 visible_bytes: 0,
                 caches: Vec::new(),
+                cache_by_layer: Vec::new(),
             },
             filesystem: Default::default(),
             config: serde_json::Value::Null,
@@ -600,7 +699,7 @@ mod tests {
         let after_df = Dockerfile::parse(
             "FROM busybox\nRUN head -c 2000000 /dev/zero > /big \\\n    && rm /big\nCMD [\"sh\"]\n",
         );
-        let mut before = side(
+        let before = side(
             &before_df,
             &[
                 (
@@ -622,7 +721,6 @@ mod tests {
                 steps: 1,
             },
         );
-        before.hidden_bytes = 2_000_000;
         let after = side(
             &after_df,
             &[
@@ -649,6 +747,107 @@ mod tests {
         assert_eq!(comparison.saved_bytes, 2_000_000);
         insta::assert_snapshot!(comparison.to_table());
         insta::assert_snapshot!("json", comparison.to_json());
+    }
+
+    /// Before: 2,000,000 bytes written and deleted in the next layer, and a 500,000-byte
+    /// cache; after: neither.
+    fn wasteful_and_fixed() -> Comparison {
+        let before_df = Dockerfile::parse(
+            "FROM busybox\nRUN head -c 2000000 /dev/zero > /big\nRUN rm /big\nRUN fetch\n",
+        );
+        let after_df = Dockerfile::parse("FROM busybox\nRUN fetch && clean\nCMD [\"sh\"]\n");
+        let rebuild = Rebuild {
+            seconds: 0.5,
+            steps: 1,
+        };
+        let mut before = side(
+            &before_df,
+            &[
+                (
+                    "/bin/sh -c head -c 2000000 /dev/zero > /big",
+                    Some(2_000_000),
+                ),
+                ("/bin/sh -c rm /big", Some(0)),
+                ("/bin/sh -c fetch", Some(1_000_000)),
+            ],
+            vec![Hidden {
+                path: "big".into(),
+                bytes: 2_000_000,
+                layer: 1,
+                by: 2,
+            }],
+            rebuild,
+        );
+        before.layers[3].cache_bytes = 500_000;
+        let after = side(
+            &after_df,
+            &[
+                ("/bin/sh -c fetch && clean", Some(500_000)),
+                ("/bin/sh -c #(nop)  CMD [\"sh\"]", None),
+            ],
+            Vec::new(),
+            rebuild,
+        );
+        Comparison::new(
+            "Dockerfile".into(),
+            Builder::Classic,
+            vec!["LW103".into(), "LW105".into()],
+            None,
+            before,
+            after,
+        )
+    }
+
+    #[test]
+    fn bars_draw_both_versions_at_one_scale_with_their_waste() {
+        let bars = wasteful_and_fixed().bars(false, 44);
+        // 44 cells: "  N " + 29 for the bars + " " + 10 for the size
+        assert_eq!(
+            bars,
+            "bytes per layer, by line (█ kept  ▓ cache left  ░ hidden by a later layer)\n\
+             before: 4.67 MiB\n\
+             \x20 1 ███████████████████████████▌    1.81 MiB\n\
+             \x20 2 ░░░░░░░░░░░░░░░░░░░░░░░░░░░░░   1.91 MiB\n\
+             \x20 3                                      0 B\n\
+             \x20 4 ███████▓▓▓▓▓▓▓▓               976.56 KiB\n\
+             after: 2.29 MiB\n\
+             \x20 1 ███████████████████████████▌    1.81 MiB\n\
+             \x20 2 ███████▎                      488.28 KiB\n"
+        );
+    }
+
+    #[test]
+    fn the_page_holds_both_versions_bars_the_totals_and_the_rewrite() {
+        let diff =
+            "--- a/Dockerfile\n+++ b/Dockerfile\n@@ -1 +1 @@\n-RUN fetch\n+RUN fetch && clean\n";
+        let page = super::super::page::render(
+            &wasteful_and_fixed(),
+            &[("Dockerfile".into(), diff.into())],
+        );
+        assert_eq!(page.matches("<g class=\"layer\">").count(), 4 + 2, "{page}");
+        assert_eq!(page.matches("class=\"bar hidden\"").count(), 1);
+        assert_eq!(page.matches("class=\"bar cache\"").count(), 1);
+        assert!(page.contains("<text class=\"heading\" x=\"0\""), "{page}");
+        assert!(page.contains(">before</text>") && page.contains(">after</text>"));
+        assert!(page.contains("hidden by later layers"), "{page}");
+        // the hidden copy, with the lines that wrote and hid it
+        assert!(
+            page.contains(
+                "<td>before</td><td class=\"grow\"><code>/big</code></td><td class=\"num\">1.91 MiB</td><td class=\"num\">2</td><td class=\"num\">3</td>"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("<span class=\"add\">+RUN fetch &#38;&#38; clean</span>"),
+            "{page}"
+        );
+        assert!(page.contains("applied (LW103, LW105)"), "{page}");
+        for outside in ["<link", "src=\"http", "@import", "url(http", "<script src"] {
+            assert!(
+                !page.contains(outside),
+                "the page refers outside: {outside}"
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::io::{self, Read};
 
 use sha2::{Digest, Sha256};
 
-use super::layers::{Change, LayerFiles, Visible};
+use super::layers::{Change, LayerFiles};
+use super::stack::Visible;
 
 /// What a path is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -168,15 +169,19 @@ pub struct Filesystem {
 impl Filesystem {
     /// The final filesystem from the stacking's visible paths, taking each path's metadata
     /// out of the layers' (which are consumed).
-    pub fn from_layers(visible: Vec<Visible>, mut metas: Vec<LayerMeta>) -> Filesystem {
+    pub fn from_layers(
+        visible: impl IntoIterator<Item = (String, Visible)>,
+        mut metas: Vec<LayerMeta>,
+    ) -> Filesystem {
+        let visible = visible.into_iter();
         let mut kept = HashMap::new();
-        let mut paths = Vec::with_capacity(visible.len());
+        let mut paths = Vec::with_capacity(visible.size_hint().0);
         // a kept file shows when the layer it came from is the one its path shows
         let mut kept_by_layer: Vec<HashMap<String, Vec<u8>>> = metas
             .iter_mut()
             .map(|m| std::mem::take(&mut m.kept).into_iter().collect())
             .collect();
-        for v in visible {
+        for (path, v) in visible {
             let Some(meta) = metas
                 .get_mut(v.layer)
                 .and_then(|m| m.entries.get_mut(v.change))
@@ -195,13 +200,10 @@ impl Filesystem {
                     digest: None,
                 },
             );
-            if let Some(bytes) = kept_by_layer
-                .get_mut(v.layer)
-                .and_then(|k| k.remove(&v.path))
-            {
-                kept.insert(v.path.clone(), bytes);
+            if let Some(bytes) = kept_by_layer.get_mut(v.layer).and_then(|k| k.remove(&path)) {
+                kept.insert(path.clone(), bytes);
             }
-            paths.push((v.path, meta));
+            paths.push((path, meta));
         }
         Filesystem { paths, kept }
     }
@@ -271,7 +273,7 @@ fn split(path: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker::layers::analyse_with_final;
+    use crate::docker::stack::stack as stack_layers;
 
     enum E<'a> {
         Dir(&'a str, u32),
@@ -330,8 +332,7 @@ mod tests {
             .iter()
             .map(|l| read_layer(&tar(l)[..]).unwrap())
             .unzip();
-        let (_, visible) = analyse_with_final(&files);
-        Filesystem::from_layers(visible, metas)
+        Filesystem::from_layers(stack_layers(&files).into_paths(), metas)
     }
 
     fn sha(data: &[u8]) -> [u8; 32] {

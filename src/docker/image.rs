@@ -15,8 +15,9 @@ use serde_json::Value;
 use super::DockerError;
 pub use super::archive::{ArchiveError as SaveError, HistoryEntry};
 use super::filesystem::{Filesystem, LayerMeta, read_layer};
-use super::layers::{Analysis, LayerFiles, analyse_with_final};
+use super::layers::LayerFiles;
 pub use super::stack::Hidden;
+use super::stack::{Analysis, stack};
 
 /// What the saved image holds, layers lowest first.
 #[derive(Clone, Debug, Default)]
@@ -147,16 +148,20 @@ pub async fn read_image(client: &Docker, id: &str) -> Result<ImageFacts, DockerE
             }
         })
         .collect();
-    let (analysis, visible) = analyse_with_final(&saved.layers);
-    let mut hidden = super::stack::stack(&saved.layers).hidden;
+    // one stacking gives the totals, the hidden copies and the final filesystem's paths
+    let layer_count = saved.layers.len();
+    let mut stacked = stack(&saved.layers);
+    drop(saved.layers);
+    let analysis = stacked.analysis();
+    let mut hidden = std::mem::take(&mut stacked.hidden);
     hidden.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
     hidden.truncate(HIDDEN_KEPT);
     Ok(ImageFacts {
         total_bytes: inspect.size.unwrap_or(0).max(0) as u64,
         history,
-        layer_count: saved.layers.len(),
+        layer_count,
         analysis,
-        filesystem: Filesystem::from_layers(visible, saved.metas),
+        filesystem: Filesystem::from_layers(stacked.into_paths(), saved.metas),
         hidden,
         config: saved.config,
     })

@@ -1,4 +1,4 @@
-//! What the layers of an image hold, read from their tars, and what stacking them hides.
+//! What the layers of an image hold, read from their tars; [`super::stack`] stacks them.
 //!
 //! A layer tar lists what the layer adds or changes, plus whiteouts for what it deletes: a file
 //! `.wh.<name>` deletes `<name>` from the layers below, and `.wh..wh..opq` in a directory hides
@@ -8,7 +8,6 @@
 //! when it is first covered, so a file overwritten twice counts its two lower copies and never
 //! the visible one (dive's "wasted bytes" counts every copy of a path that occurs in two layers).
 
-use std::collections::BTreeMap;
 use std::io::Read;
 
 /// One entry of a layer tar, as the stacking needs it.
@@ -106,151 +105,14 @@ fn normalize(raw: &str) -> Option<String> {
 
 pub use crate::knowledge::managers::cache_of;
 
-/// What stacking the layers gave.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Analysis {
-    /// Bytes of lower-layer files that a later layer deletes or overwrites.
-    pub hidden_bytes: u64,
-    /// Hidden bytes per layer that holds them (index into the layers given).
-    pub hidden_by_layer: Vec<u64>,
-    /// Bytes of the files of the final filesystem.
-    pub visible_bytes: u64,
-    /// Bytes of known caches in the final filesystem, per kind of cache, largest first.
-    pub caches: Vec<(&'static str, u64)>,
-}
-
-impl Analysis {
-    pub fn cache_bytes(&self) -> u64 {
-        self.caches.iter().map(|(_, b)| b).sum()
-    }
-}
-
-/// A path of the merged filesystem: which layer and change of it it comes from, and its bytes.
-#[derive(Clone, Copy, Debug)]
-struct Node {
-    layer: usize,
-    change: usize,
-    bytes: u64,
-    dir: bool,
-}
-
-/// One path of the final filesystem: the layer and the change in it that the path shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Visible {
-    pub path: String,
-    pub layer: usize,
-    pub change: usize,
-}
-
-/// Stacks the layers, lowest first, and measures what is hidden and what caches remain.
-pub fn analyse(layers: &[LayerFiles]) -> Analysis {
-    analyse_with_final(layers).0
-}
-
-/// [`analyse`], and the paths of the final filesystem in path order, each with the change
-/// that shows there (a directory shows its topmost entry: its mode and owner are that one's).
-pub fn analyse_with_final(layers: &[LayerFiles]) -> (Analysis, Vec<Visible>) {
-    let mut visible: BTreeMap<String, Node> = BTreeMap::new();
-    let mut hidden = vec![0u64; layers.len()];
-    for (index, layer) in layers.iter().enumerate() {
-        // A layer's deletions apply to the layers below it, whatever their order in the tar.
-        for (path, change) in &layer.changes {
-            match change {
-                Change::Opaque => remove_below(&mut visible, path, &mut hidden),
-                Change::Whiteout => {
-                    remove(&mut visible, path, &mut hidden);
-                    remove_below(&mut visible, path, &mut hidden);
-                }
-                _ => {}
-            }
-        }
-        for (at, (path, change)) in layer.changes.iter().enumerate() {
-            let (bytes, dir) = match change {
-                Change::File(bytes) => (*bytes, false),
-                Change::Dir => (0, true),
-                Change::Other => (0, false),
-                Change::Whiteout | Change::Opaque => continue,
-            };
-            // A file where the new path needs a directory is replaced by that directory.
-            for (slash, _) in path.match_indices('/') {
-                if visible.get(&path[..slash]).is_some_and(|n| !n.dir) {
-                    remove(&mut visible, &path[..slash], &mut hidden);
-                }
-            }
-            match visible.get(path.as_str()).copied() {
-                // a folder again: it stays, and shows its topmost entry's mode and owner
-                Some(old) if old.dir && dir => {}
-                Some(old) => {
-                    remove(&mut visible, path, &mut hidden);
-                    if old.dir {
-                        remove_below(&mut visible, path, &mut hidden);
-                    }
-                }
-                None => {}
-            }
-            visible.insert(
-                path.clone(),
-                Node {
-                    layer: index,
-                    change: at,
-                    bytes,
-                    dir,
-                },
-            );
-        }
-    }
-    let mut caches: Vec<(&'static str, u64)> = Vec::new();
-    for (path, node) in &visible {
-        if node.bytes == 0 {
-            continue;
-        }
-        if let Some(kind) = cache_of(path) {
-            match caches.iter_mut().find(|(k, _)| *k == kind) {
-                Some((_, bytes)) => *bytes += node.bytes,
-                None => caches.push((kind, node.bytes)),
-            }
-        }
-    }
-    caches.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let analysis = Analysis {
-        hidden_bytes: hidden.iter().sum(),
-        hidden_by_layer: hidden,
-        visible_bytes: visible.values().map(|n| n.bytes).sum(),
-        caches,
-    };
-    let paths = visible
-        .into_iter()
-        .map(|(path, node)| Visible {
-            path,
-            layer: node.layer,
-            change: node.change,
-        })
-        .collect();
-    (analysis, paths)
-}
-
-fn remove(visible: &mut BTreeMap<String, Node>, path: &str, hidden: &mut [u64]) {
-    if let Some(node) = visible.remove(path) {
-        hidden[node.layer] += node.bytes;
-    }
-}
-
-/// Removes everything strictly below the directory `dir`.
-fn remove_below(visible: &mut BTreeMap<String, Node>, dir: &str, hidden: &mut [u64]) {
-    let prefix = format!("{dir}/");
-    let below: Vec<String> = visible
-        .range(prefix.clone()..)
-        .take_while(|(path, _)| path.starts_with(&prefix))
-        .map(|(path, _)| path.clone())
-        .collect();
-    for path in below {
-        remove(visible, &path, hidden);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::docker::stack::{Analysis, stack};
+
+    fn analyse(layers: &[LayerFiles]) -> Analysis {
+        stack(layers).analysis()
+    }
 
     /// A layer tar made the way Docker writes them: directories, files, whiteouts.
     enum Entry<'a> {
@@ -419,6 +281,7 @@ mod tests {
         let analysis = analyse(&layers);
         assert_eq!(analysis.caches, [("apt lists", 1000), ("pip cache", 70)]);
         assert_eq!(analysis.cache_bytes(), 1070);
+        assert_eq!(analysis.cache_by_layer, [1070, 0]);
         assert_eq!(analysis.hidden_bytes, 300);
     }
 

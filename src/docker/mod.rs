@@ -15,6 +15,7 @@ pub mod context;
 pub mod filesystem;
 pub mod image;
 pub mod layers;
+pub mod page;
 pub mod proof;
 pub mod smoke;
 pub mod stack;

@@ -7,11 +7,13 @@
 //! tar; a file where a later layer puts a folder (or the reverse) is replaced. Each hidden copy
 //! of a path counts once, in the layer that holds it, so the hidden bytes of all layers add up
 //! to what removing the waste would reclaim, and every stored byte is either hidden or visible.
-//! [`super::layers::analyse`] gives `measure` the totals of the same stacking.
+//! It is the one stacking of both commands: `measure` reads its totals
+//! ([`Stacked::analysis`]), its hidden copies and its final paths (for the proof's
+//! [`super::filesystem::Filesystem`]) from the same [`Stacked`].
 
 use std::collections::BTreeMap;
 
-use super::layers::{Change, LayerFiles};
+use super::layers::{Change, LayerFiles, cache_of};
 
 /// What one layer did to the filesystem below it. Files are every entry but folders (regular
 /// files, links, devices).
@@ -32,11 +34,14 @@ pub struct LayerStats {
     pub hides_bytes: u64,
 }
 
-/// A file of the final filesystem.
+/// A path of the final filesystem.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Visible {
     /// The layer it comes from.
     pub layer: usize,
+    /// The index of its entry among that layer's changes (a folder: the topmost one's, whose
+    /// mode and owner it shows).
+    pub change: usize,
     pub bytes: u64,
 }
 
@@ -55,8 +60,10 @@ pub struct Hidden {
 #[derive(Clone, Debug, Default)]
 pub struct Stacked {
     pub layers: Vec<LayerStats>,
-    /// The final filesystem's files (folders left out), by path.
+    /// The final filesystem's files (every entry but folders), by path.
     pub files: BTreeMap<String, Visible>,
+    /// The final filesystem's folders, by path.
+    pub folders: BTreeMap<String, Visible>,
     /// Every hidden copy that holds bytes, in the order they were hidden.
     pub hidden: Vec<Hidden>,
 }
@@ -73,11 +80,71 @@ impl Stacked {
     pub fn visible_bytes(&self) -> u64 {
         self.files.values().map(|f| f.bytes).sum()
     }
+
+    /// The totals `measure` shows: hidden bytes, visible bytes and the caches left, in all
+    /// and per layer.
+    pub fn analysis(&self) -> Analysis {
+        let mut caches: Vec<(&'static str, u64)> = Vec::new();
+        let mut cache_by_layer = vec![0u64; self.layers.len()];
+        for (path, file) in &self.files {
+            if file.bytes == 0 {
+                continue;
+            }
+            if let Some(kind) = cache_of(path) {
+                cache_by_layer[file.layer] += file.bytes;
+                match caches.iter_mut().find(|(k, _)| *k == kind) {
+                    Some((_, bytes)) => *bytes += file.bytes,
+                    None => caches.push((kind, file.bytes)),
+                }
+            }
+        }
+        caches.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        Analysis {
+            hidden_bytes: self.hidden_bytes(),
+            hidden_by_layer: self.layers.iter().map(|l| l.hidden_bytes).collect(),
+            visible_bytes: self.visible_bytes(),
+            caches,
+            cache_by_layer,
+        }
+    }
+
+    /// Every path of the final filesystem, files and folders, in path order.
+    pub fn into_paths(self) -> impl Iterator<Item = (String, Visible)> {
+        let mut files = self.files.into_iter().peekable();
+        let mut folders = self.folders.into_iter().peekable();
+        std::iter::from_fn(move || match (files.peek(), folders.peek()) {
+            (Some((file, _)), Some((folder, _))) if folder < file => folders.next(),
+            (Some(_), _) => files.next(),
+            (None, _) => folders.next(),
+        })
+    }
+}
+
+/// The stacking's totals, as `measure` shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Analysis {
+    /// Bytes of lower-layer files that a later layer deletes or overwrites.
+    pub hidden_bytes: u64,
+    /// Hidden bytes per layer that holds them (index into the layers given).
+    pub hidden_by_layer: Vec<u64>,
+    /// Bytes of the files of the final filesystem.
+    pub visible_bytes: u64,
+    /// Bytes of known caches in the final filesystem, per kind of cache, largest first.
+    pub caches: Vec<(&'static str, u64)>,
+    /// Those cache bytes per layer that left them (index into the layers given).
+    pub cache_by_layer: Vec<u64>,
+}
+
+impl Analysis {
+    pub fn cache_bytes(&self) -> u64 {
+        self.caches.iter().map(|(_, b)| b).sum()
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Node {
     layer: usize,
+    change: usize,
     bytes: u64,
     dir: bool,
 }
@@ -152,7 +219,7 @@ pub fn stack(layers: &[LayerFiles]) -> Stacked {
                 _ => {}
             }
         }
-        for (path, change) in &layer.changes {
+        for (at, (path, change)) in layer.changes.iter().enumerate() {
             let (bytes, dir) = match change {
                 Change::File(bytes) => (*bytes, false),
                 Change::Dir => (0, true),
@@ -165,8 +232,15 @@ pub fn stack(layers: &[LayerFiles]) -> Stacked {
                     s.remove(&path[..slash], index);
                 }
             }
+            match s.nodes.get_mut(path.as_str()) {
+                // a folder again: it stays, and shows its topmost entry's mode and owner
+                Some(old) if old.dir && dir => {
+                    (old.layer, old.change) = (index, at);
+                    continue;
+                }
+                _ => {}
+            }
             match s.nodes.get(path.as_str()).copied() {
-                Some(old) if old.dir && dir => continue,
                 Some(old) if !old.dir && !dir => {
                     // the same path written again: a change, not a removal
                     let (path, old) = s.nodes.remove_entry(path.as_str()).expect("present");
@@ -189,29 +263,30 @@ pub fn stack(layers: &[LayerFiles]) -> Stacked {
                 path.clone(),
                 Node {
                     layer: index,
+                    change: at,
                     bytes,
                     dir,
                 },
             );
         }
     }
-    let files = s
-        .nodes
-        .into_iter()
-        .filter(|(_, n)| !n.dir)
-        .map(|(path, n)| {
-            (
-                path,
-                Visible {
-                    layer: n.layer,
-                    bytes: n.bytes,
-                },
-            )
-        })
-        .collect();
+    let (mut files, mut folders) = (BTreeMap::new(), BTreeMap::new());
+    for (path, n) in s.nodes {
+        let visible = Visible {
+            layer: n.layer,
+            change: n.change,
+            bytes: n.bytes,
+        };
+        if n.dir {
+            folders.insert(path, visible);
+        } else {
+            files.insert(path, visible);
+        }
+    }
     Stacked {
         layers: s.layers,
         files,
+        folders,
         hidden: s.hidden,
     }
 }
@@ -219,7 +294,6 @@ pub fn stack(layers: &[LayerFiles]) -> Stacked {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker::layers::analyse;
     use proptest::prelude::*;
 
     fn layer(changes: &[(&str, Change)]) -> LayerFiles {
@@ -281,6 +355,7 @@ mod tests {
             s.files["app.bin"],
             Visible {
                 layer: 2,
+                change: 0,
                 bytes: 300
             }
         );
@@ -331,24 +406,30 @@ mod tests {
     }
 
     proptest! {
-        /// The same stacking as measure's: the same hidden and visible totals, and every stored
-        /// byte is one or the other.
+        /// Every stored byte is hidden or visible, each hidden byte is hidden by one layer and
+        /// named by one hidden copy, and `measure`'s totals are the stacking's.
         #[test]
-        fn agrees_with_measures_analysis(
+        fn every_stored_byte_is_hidden_or_visible_once(
             layers in prop::collection::vec(prop::collection::vec(any_change(), 0..8), 1..5)
         ) {
             let layers: Vec<LayerFiles> =
                 layers.into_iter().map(|changes| LayerFiles { changes }).collect();
             let s = stack(&layers);
-            let a = analyse(&layers);
-            prop_assert_eq!(s.hidden_bytes(), a.hidden_bytes);
-            prop_assert_eq!(s.visible_bytes(), a.visible_bytes);
-            let per_layer: Vec<u64> = s.layers.iter().map(|l| l.hidden_bytes).collect();
-            prop_assert_eq!(per_layer, a.hidden_by_layer);
+            let a = s.analysis();
+            prop_assert_eq!(a.hidden_bytes, s.hidden_bytes());
+            prop_assert_eq!(a.visible_bytes, s.visible_bytes());
+            prop_assert_eq!(a.hidden_by_layer.iter().sum::<u64>(), a.hidden_bytes);
             prop_assert_eq!(s.hidden_bytes() + s.visible_bytes(), s.stored_bytes());
             let hides: u64 = s.layers.iter().map(|l| l.hides_bytes).sum();
             prop_assert_eq!(hides, s.hidden_bytes());
             prop_assert_eq!(s.hidden.iter().map(|h| h.bytes).sum::<u64>(), s.hidden_bytes());
+            // the final paths: in order, each once, each pointing at its own layer's entry
+            let paths: Vec<(String, Visible)> = s.into_paths().collect();
+            prop_assert!(paths.windows(2).all(|w| w[0].0 < w[1].0));
+            for (path, v) in &paths {
+                let (at, _) = &layers[v.layer].changes[v.change];
+                prop_assert_eq!(at, path);
+            }
         }
     }
 }

@@ -287,6 +287,7 @@ mod tests {
                     p.to_string(),
                     Visible {
                         layer: *l,
+                        change: 0,
                         bytes: *b,
                     },
                 )

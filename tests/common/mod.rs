@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod big_inputs;
+pub mod browser;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
