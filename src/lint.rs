@@ -9,6 +9,7 @@ use crate::diagnostic::Diagnostic;
 use crate::fix::{FileChange, Style};
 use crate::model::{Model, ModelInput};
 use crate::rules::{self, Context, Pass};
+use crate::source::Span;
 use crate::suppress::Suppressions;
 use crate::syntax::Dockerfile;
 
@@ -105,10 +106,143 @@ pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
         }
     }
     out.retain(|d| wanted(d.rule) && !suppressions.suppresses(d) && !config.ignores(d));
+    if !model.stages.triggers().is_empty() {
+        for d in &mut out {
+            place_in_trigger(&model, d);
+        }
+    }
     for d in &mut out {
         let default = rules::meta(d.rule).map_or(d.severity, |m| m.severity);
         d.severity = config.severity(d.rule, default);
     }
     out.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
+    // An ONBUILD trigger run by two stages is found once.
+    out.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.message == b.message);
     out
+}
+
+/// A finding inside an ONBUILD says which build runs it; a fix whose edits reach over the
+/// ONBUILD (a merge, a move) is dropped, since it would take the instruction out of it.
+fn place_in_trigger(model: &Model<'_>, d: &mut Diagnostic) {
+    let triggers = model.stages.triggers();
+    let inside = |span: Span| {
+        triggers
+            .iter()
+            .find(|t| t.wrapper.span.start <= span.start && span.end <= t.wrapper.span.end)
+    };
+    if let Some(fix) = &d.fix {
+        let crosses = fix.edits.iter().any(|e| {
+            triggers.iter().any(|t| {
+                let overlaps =
+                    e.span.start <= t.wrapper.span.end && t.wrapper.span.start <= e.span.end;
+                let within = t.inner.span.start <= e.span.start && e.span.end <= t.inner.span.end;
+                overlaps && !within
+            })
+        });
+        if crosses {
+            d.fix = None;
+        }
+    }
+    let Some(trigger) = inside(d.span) else {
+        return;
+    };
+    let stage = |s: usize| match &model.stages[s].stage.name {
+        Some(name) => format!("`{name}`"),
+        None => format!("{}", s + 1),
+    };
+    let line = |s: usize| {
+        model
+            .df
+            .position(model.stages[s].stage.from.span.start)
+            .line
+            + 1
+    };
+    let where_ = match trigger.runs_in.as_slice() {
+        [] => "in every image built FROM this one".to_string(),
+        [one] => format!(
+            "in the stage built FROM {} on line {}",
+            stage(trigger.written_in),
+            line(*one)
+        ),
+        many => format!(
+            "in the {} stages built FROM {} (lines {})",
+            many.len(),
+            stage(trigger.written_in),
+            many.iter()
+                .map(|&s| line(s).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    d.message = format!("{} (ONBUILD trigger, runs {where_})", d.message);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::{fix_rule, lint_rule};
+
+    #[test]
+    fn an_onbuild_trigger_is_checked_where_it_runs() {
+        // Nothing here builds on it: a finding about the images others build.
+        let alone = "FROM debian\nONBUILD RUN apt-get update && apt-get install -y curl\n";
+        let found = lint_rule("LW102", alone);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0]
+                .message
+                .ends_with("(ONBUILD trigger, runs in every image built FROM this one)"),
+            "{}",
+            found[0].message
+        );
+        assert_eq!(lint_rule("LW104", alone).len(), 1);
+        // A later stage runs it: this image holds the lists.
+        let here = "FROM debian AS base\nONBUILD RUN apt-get update && apt-get install -y curl\nFROM base\nCMD [\"curl\"]\n";
+        let found = lint_rule("LW102", here);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0]
+                .message
+                .contains("runs in the stage built FROM `base` on line 3"),
+            "{}",
+            found[0].message
+        );
+        // Two stages run it; it is one finding.
+        let twice = "FROM debian AS base\nONBUILD RUN apt-get update && apt-get install -y curl\nFROM base AS a\nFROM base\nCOPY --from=a / /\n";
+        let found = lint_rule("LW102", twice);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].message.contains("2 stages"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn a_trigger_s_fix_stays_inside_its_onbuild() {
+        let text = "FROM debian\nONBUILD RUN apt-get update && apt-get install -y curl\n";
+        assert_eq!(
+            fix_rule("LW102", text, false),
+            "FROM debian\nONBUILD RUN apt-get update && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n"
+        );
+        // Triggers are not joined with each other or with the RUNs around them.
+        let runs = "FROM debian\nRUN a\nONBUILD RUN b\nONBUILD RUN c\nRUN d\n";
+        assert!(lint_rule("LW101", runs).is_empty());
+        let child = "FROM debian AS base\nONBUILD RUN b\nONBUILD RUN c\nFROM base\nRUN d\nRUN e\n";
+        let found = lint_rule("LW101", child);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.starts_with("2 consecutive"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn a_trigger_sees_the_state_of_the_stage_that_runs_it() {
+        // The pip cache setting of the child's parent stage reaches the trigger.
+        let text = "FROM python AS base\nONBUILD RUN pip install flask\nENV PIP_NO_CACHE_DIR=1\nFROM base\n";
+        assert!(lint_rule("LW103", text).is_empty());
+        let without = "FROM python AS base\nONBUILD RUN pip install flask\nFROM base\n";
+        assert_eq!(lint_rule("LW103", without).len(), 1);
+    }
 }

@@ -18,7 +18,7 @@ use crate::shell::{self, Script, ShellError};
 use crate::syntax::{Dockerfile, Instruction, Keyword};
 
 pub use context::BuildContext;
-pub use stages::{Base, Source, StageInfo, Stages};
+pub use stages::{Base, Source, StageInfo, Stages, Trigger};
 pub use vars::{State, Vars};
 
 /// What the model is built from besides the text.
@@ -123,6 +123,14 @@ impl<'a> Model<'a> {
             }
             finals.push(state);
         }
+        // ONBUILD triggers run in later stages but sit earlier in the file: back into file order
+        // for the lookups (a trigger run by two stages keeps the state of the first).
+        states.sort_by_key(|(at, _)| *at);
+        states.dedup_by_key(|(at, _)| *at);
+        scripts.sort_by_key(|(at, _)| *at);
+        scripts.dedup_by_key(|(at, _)| *at);
+        shell_errors.sort_by_key(|(at, _)| *at);
+        shell_errors.dedup_by_key(|(at, _)| *at);
         let root = input.context.clone().or_else(|| {
             let parent = input.path.as_deref()?.parent()?;
             Some(if parent.as_os_str().is_empty() {

@@ -60,6 +60,22 @@ pub struct Stages<'a> {
     by_name: FnvHashMap<String, Vec<usize>>,
     /// The stage the build produces.
     pub target: Option<usize>,
+    /// The ONBUILD triggers, by the start of the instruction each wraps.
+    triggers: Vec<Trigger<'a>>,
+}
+
+/// An instruction an ONBUILD wraps, and where the build runs it.
+#[derive(Debug, Clone)]
+pub struct Trigger<'a> {
+    /// The wrapped instruction, as it runs.
+    pub inner: &'a Instruction,
+    /// The `ONBUILD` itself.
+    pub wrapper: &'a Instruction,
+    /// The stage the ONBUILD is written in.
+    pub written_in: usize,
+    /// The stages of this file built `FROM` that stage, which run it first; none: it runs in
+    /// the images others build on this one.
+    pub runs_in: Vec<usize>,
 }
 
 impl<'a> Stages<'a> {
@@ -119,6 +135,7 @@ impl<'a> Stages<'a> {
                 users,
             });
         }
+        stages.place_triggers();
         stages.target = match target {
             // BuildKit refuses a target no stage is named: nothing is built then.
             Some(name) => stages
@@ -129,6 +146,68 @@ impl<'a> Stages<'a> {
         };
         stages.mark_reached();
         stages
+    }
+
+    /// Puts each ONBUILD trigger where the build runs it: at the start of every stage of this
+    /// file built `FROM` its stage, else (for the images others build on this one) right after
+    /// the ONBUILD itself, so that every rule reads it like the instruction it wraps.
+    fn place_triggers(&mut self) {
+        for s in 0..self.list.len() {
+            let wrapped: Vec<(&'a Instruction, &'a Instruction)> = self.list[s]
+                .stage
+                .instructions
+                .iter()
+                .filter_map(|&w| Some((w, w.onbuild.as_deref()?)))
+                .collect();
+            if wrapped.is_empty() {
+                continue;
+            }
+            let children: Vec<usize> = (s + 1..self.list.len())
+                .filter(|&c| self.list[c].parent == Some(s))
+                .collect();
+            for &(wrapper, inner) in &wrapped {
+                self.triggers.push(Trigger {
+                    inner,
+                    wrapper,
+                    written_in: s,
+                    runs_in: children.clone(),
+                });
+            }
+            if children.is_empty() {
+                let list = &mut self.list[s].stage.instructions;
+                for &(wrapper, inner) in wrapped.iter().rev() {
+                    let at = list
+                        .iter()
+                        .position(|i| std::ptr::eq(*i, wrapper))
+                        .unwrap_or(0);
+                    list.insert(at + 1, inner);
+                }
+            } else {
+                for &c in &children {
+                    let list = &mut self.list[c].stage.instructions;
+                    list.splice(0..0, wrapped.iter().map(|&(_, inner)| inner));
+                    self.list[c].users = list
+                        .iter()
+                        .copied()
+                        .filter(|i| i.keyword == Keyword::User)
+                        .collect();
+                }
+            }
+        }
+        self.triggers.sort_by_key(|t| t.inner.span.start);
+    }
+
+    /// The ONBUILD trigger an instruction is, if it is one.
+    pub fn trigger(&self, inst: &Instruction) -> Option<&Trigger<'a>> {
+        self.triggers
+            .binary_search_by_key(&inst.span.start, |t| t.inner.span.start)
+            .ok()
+            .map(|i| &self.triggers[i])
+    }
+
+    /// Every ONBUILD trigger of the file, in file order.
+    pub fn triggers(&self) -> &[Trigger<'a>] {
+        &self.triggers
     }
 
     /// What a `FROM` of stage `index` builds on: the latest earlier stage of that name, else an
