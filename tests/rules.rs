@@ -212,9 +212,10 @@ fn examples(docs: &str, section: &str) -> Vec<String> {
 
 #[test]
 fn docs_examples_behave_as_they_say() {
-    // Context rules see an empty folder: no .dockerignore, nothing else; LW402's examples see
-    // one whose .dockerignore misses a `.env`.
+    // Context rules see a folder with no .dockerignore and a `.git` to keep out; LW402's
+    // examples see one whose .dockerignore misses a `.env`.
     let empty = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(empty.path().join(".git")).unwrap();
     let gaps = tempfile::tempdir().unwrap();
     std::fs::write(gaps.path().join(".dockerignore"), "*.log\n").unwrap();
     std::fs::write(gaps.path().join(".env"), "TOKEN=x\n").unwrap();

@@ -136,13 +136,14 @@ const MANAGERS: &[Spec] = &[
         manager: Manager::Dnf,
         system: true,
         own_package: "dnf",
-        verbs: RPM_VERBS,
+        verbs: DNF_VERBS,
         verbs2: &[],
         valued: &[],
         index: &[],
         cache: Some(Cache {
             kind: "yum/dnf cache",
-            dirs: &["/var/cache/dnf"],
+            // dnf4's, then dnf5's (Fedora 41 on): see `dnf_generation`.
+            dirs: &["/var/cache/dnf", "/var/cache/libdnf5"],
             flag: None,
             also: &[],
             clean: Some("dnf clean all"),
@@ -159,7 +160,7 @@ const MANAGERS: &[Spec] = &[
         index: &[],
         cache: Some(Cache {
             kind: "yum/dnf cache",
-            dirs: &["/var/cache/yum", "/var/cache/dnf"],
+            dirs: &["/var/cache/yum", "/var/cache/dnf", "/var/cache/libdnf5"],
             flag: None,
             also: &[],
             clean: Some("microdnf clean all"),
@@ -292,21 +293,74 @@ const MANAGERS: &[Spec] = &[
     },
 ];
 
-/// yum, dnf and microdnf share their subcommands.
+/// yum and microdnf share their subcommands (yum's `*-minimal` upgrades included).
 const RPM_VERBS: &[(&str, Action)] = &[
     ("install", Action::Install),
     ("groupinstall", Action::Install),
     ("localinstall", Action::Install),
     ("reinstall", Action::Install),
+    ("downgrade", Action::Install),
     ("makecache", Action::Update),
     ("update", Action::Upgrade),
     ("upgrade", Action::Upgrade),
+    ("update-minimal", Action::Upgrade),
+    ("upgrade-minimal", Action::Upgrade),
+    ("groupupdate", Action::Upgrade),
     ("distro-sync", Action::Upgrade),
     ("clean", Action::Clean),
     ("remove", Action::Remove),
     ("erase", Action::Remove),
     ("autoremove", Action::Remove),
 ];
+
+/// dnf's subcommands with the short aliases dnf4 and dnf5 accept (`dnf in`, `dnf up-min`).
+const DNF_VERBS: &[(&str, Action)] = &[
+    ("install", Action::Install),
+    ("in", Action::Install),
+    ("groupinstall", Action::Install),
+    ("localinstall", Action::Install),
+    ("reinstall", Action::Install),
+    ("rei", Action::Install),
+    ("downgrade", Action::Install),
+    ("dg", Action::Install),
+    ("swap", Action::Install),
+    ("makecache", Action::Update),
+    ("mc", Action::Update),
+    ("update", Action::Upgrade),
+    ("upgrade", Action::Upgrade),
+    ("up", Action::Upgrade),
+    ("update-minimal", Action::Upgrade),
+    ("upgrade-minimal", Action::Upgrade),
+    ("up-min", Action::Upgrade),
+    ("distro-sync", Action::Upgrade),
+    ("distrosync", Action::Upgrade),
+    ("dsync", Action::Upgrade),
+    ("clean", Action::Clean),
+    ("remove", Action::Remove),
+    ("rm", Action::Remove),
+    ("erase", Action::Remove),
+    ("autoremove", Action::Remove),
+];
+
+/// Which dnf an image's name says it has: 5 for Fedora 41 and later (its cache is
+/// `/var/cache/libdnf5`), 4 for the Fedora before and the Enterprise Linux family
+/// (`/var/cache/dnf`); `None` when the name does not tell.
+pub fn dnf_generation(image: &str) -> Option<u8> {
+    let name = image.rsplit('/').next().unwrap_or(image);
+    let (repo, tag) = name.split_once(':').unwrap_or((name, "latest"));
+    let tag = tag.split('@').next().unwrap_or(tag);
+    match repo {
+        "fedora" | "fedora-minimal" => match tag.parse::<u32>() {
+            Ok(v) if v >= 41 => Some(5),
+            Ok(_) => Some(4),
+            Err(_) if matches!(tag, "latest" | "rawhide") => Some(5),
+            Err(_) => None,
+        },
+        "centos" | "rockylinux" | "almalinux" | "oraclelinux" | "ubi8" | "ubi9" | "ubi"
+        | "ubi8-minimal" | "ubi9-minimal" | "centos-stream" | "stream9" | "stream10" => Some(4),
+        _ => None,
+    }
+}
 
 impl Manager {
     pub fn spec(self) -> &'static Spec {
@@ -340,7 +394,7 @@ pub fn by_program(name: &str) -> Option<Manager> {
         "apt-get" | "apt" | "aptitude" => Manager::Apt,
         "apk" => Manager::Apk,
         "yum" => Manager::Yum,
-        "dnf" => Manager::Dnf,
+        "dnf" | "dnf5" | "dnf-3" => Manager::Dnf,
         "microdnf" => Manager::Microdnf,
         "zypper" => Manager::Zypper,
         "npm" => Manager::Npm,
@@ -439,6 +493,18 @@ mod tests {
         assert_eq!(apk.action("cache", Some("clean")), Action::Clean);
         assert_eq!(apk.action("cache", Some("sync")), Action::Other);
         assert_eq!(Manager::Zypper.spec().action("in", None), Action::Install);
+        let dnf = Manager::Dnf.spec();
+        for (alias, action) in [
+            ("in", Action::Install),
+            ("rei", Action::Install),
+            ("up", Action::Upgrade),
+            ("up-min", Action::Upgrade),
+            ("mc", Action::Update),
+        ] {
+            assert_eq!(dnf.action(alias, None), action, "dnf {alias}");
+        }
+        assert_eq!(Manager::Yum.spec().action("in", None), Action::Other);
+        assert_eq!(by_program("dnf5"), Some(Manager::Dnf));
         assert_eq!(by_program("pip3.11"), Some(Manager::Pip));
         assert_eq!(by_program("pipx"), None);
     }
@@ -460,6 +526,20 @@ mod tests {
             cache_of("var/cache/zypp/packages/x.rpm"),
             Some("zypper cache")
         );
+    }
+
+    #[test]
+    fn the_dnf_of_an_image() {
+        assert_eq!(dnf_generation("fedora:41"), Some(5));
+        assert_eq!(
+            dnf_generation("registry.fedoraproject.org/fedora:43"),
+            Some(5)
+        );
+        assert_eq!(dnf_generation("fedora"), Some(5));
+        assert_eq!(dnf_generation("fedora:40"), Some(4));
+        assert_eq!(dnf_generation("rockylinux:9"), Some(4));
+        assert_eq!(dnf_generation("fedora:${V}"), None);
+        assert_eq!(dnf_generation("debian"), None);
     }
 
     #[test]

@@ -101,7 +101,7 @@ mod tests {
     #[test]
     fn the_same_instruction_twice_counts_on() {
         let text =
-            "FROM debian\nRUN apt-get install -y curl\nFROM debian\nRUN apt-get install -y curl\n";
+            "FROM debian AS a\nRUN apt-get install -y curl\nFROM a\nRUN apt-get install -y curl\n";
         let found = fingerprints(text);
         let lw104: Vec<&String> = found
             .iter()

@@ -16,13 +16,22 @@ impl Rule for AptInstallRecommends {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         for (index, stage) in cx.stages.iter().enumerate() {
-            // An earlier RUN may have turned recommends off for good in apt's config.
+            // What a stage the image does not keep installs costs build time, not image bytes.
+            if !stage.in_final_image {
+                continue;
+            }
+            // A RUN may have turned recommends off for good in apt's config: the installs after
+            // that point (later in the same RUN too) follow it.
             let configured_at = cx
                 .lineage(index)
                 .into_iter()
                 .flat_map(|s| cx.stages[s].stage.instructions.iter())
-                .find(|i| i.keyword == Keyword::Run && i.args_text().contains("Install-Recommends"))
-                .map(|i| i.span.end);
+                .filter(|i| i.keyword == Keyword::Run)
+                .find_map(|i| {
+                    let at = i.args_text().find("Install-Recommends")?;
+                    let start = i.args.start + at;
+                    Some(i.span_of(start..start + 1).start)
+                });
             for &inst in &stage.stage.instructions {
                 if inst.keyword != Keyword::Run
                     || configured_at.is_some_and(|at| at <= inst.span.start)
@@ -36,6 +45,9 @@ impl Rule for AptInstallRecommends {
                     let Some(install) = classify(command).filter(is_apt_install) else {
                         continue;
                     };
+                    if configured_at.is_some_and(|at| at < command.span.start) {
+                        continue;
+                    }
                     if chooses_recommends(&install) {
                         continue;
                     }
@@ -103,6 +115,16 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn apt_s_config_written_before_the_install_counts() {
+        let same_run = "FROM debian\nRUN echo 'APT::Install-Recommends \"false\";' > /etc/apt/apt.conf.d/99norec \\\n && apt-get update && apt-get install -y curl\n";
+        assert!(lint_rule("LW104", same_run).is_empty());
+        let earlier = "FROM debian\nRUN echo 'APT::Install-Recommends \"0\";' > /etc/apt/apt.conf.d/99norec\nRUN apt-get install -y curl\n";
+        assert!(lint_rule("LW104", earlier).is_empty());
+        let after = "FROM debian\nRUN apt-get install -y curl && echo 'APT::Install-Recommends \"0\";' > /etc/apt/apt.conf.d/99norec\n";
+        assert_eq!(lint_rule("LW104", after).len(), 1);
     }
 
     #[test]

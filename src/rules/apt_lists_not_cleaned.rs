@@ -10,7 +10,7 @@ use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::append_command;
 use crate::rules::edit::privilege_prefix;
-use crate::shell::Command;
+use crate::shell::{Command, OperatorKind};
 use crate::syntax::{Instruction, Keyword};
 
 const LISTS: &str = "/var/lib/apt/lists";
@@ -38,23 +38,25 @@ impl Rule for AptListsNotCleaned {
                 let Some(script) = cx.script(inst) else {
                     continue;
                 };
-                let install = script.commands.iter().find_map(|c| {
-                    classify(c).filter(|p| p.manager == Manager::Apt && p.action == Action::Install)
-                });
-                let Some(install) = install else {
+                // The install (else an upgrade, which needs the lists as an install does) of a
+                // RUN that writes the lists: one that reads what an earlier layer wrote leaves
+                // nothing new here.
+                let commands = &script.commands;
+                let apt = |action: Action| {
+                    commands.iter().find_map(|c| {
+                        classify(c).filter(|p| p.manager == Manager::Apt && p.action == action)
+                    })
+                };
+                let Some(install) = apt(Action::Install).or_else(|| apt(Action::Upgrade)) else {
                     continue;
                 };
-                // `apt-get dist-clean` (apt 2.7+) removes the lists too.
-                let cleaned = script.commands.iter().any(|c| {
-                    removes(c, LISTS)
-                        || classify(c).is_some_and(|p| {
-                            p.manager == Manager::Apt
-                                && p.sub.is_some_and(|s| {
-                                    matches!(s.value.as_str(), "dist-clean" | "distclean")
-                                })
-                        })
-                });
-                if cleaned {
+                let Some(last_fill) = (0..commands.len())
+                    .rev()
+                    .find(|&i| writes_lists(commands, i))
+                else {
+                    continue;
+                };
+                if cleaned_after(&commands[last_fill..]) {
                     continue;
                 }
                 let mut help =
@@ -84,13 +86,12 @@ impl Rule for AptListsNotCleaned {
                     }
                 };
                 let name = install.command.name().unwrap_or("apt-get");
+                let sub = install.sub.map_or("install", |s| s.value.as_str());
                 out.push(
                     Diagnostic::new(
                         self.id(),
                         install.command.span,
-                        format!(
-                            "`{name} install` leaves the package lists in {LISTS} in this layer"
-                        ),
+                        format!("`{name} {sub}` leaves the package lists in {LISTS} in this layer"),
                     )
                     .with_help(help)
                     .with_fix(fix),
@@ -98,6 +99,40 @@ impl Rule for AptListsNotCleaned {
             }
         }
     }
+}
+
+/// Whether command `at` writes apt's lists: `apt-get update`, `add-apt-repository` (which
+/// updates), or a downloaded setup script piped into a shell (`curl … | bash -`, as
+/// NodeSource's, which updates).
+fn writes_lists(commands: &[Command], at: usize) -> bool {
+    let command = &commands[at];
+    let piped_in = at.checked_sub(1).is_some_and(|i| {
+        commands[i]
+            .op
+            .is_some_and(|op| op.kind == OperatorKind::Pipe)
+    });
+    classify(command).is_some_and(|p| p.manager == Manager::Apt && p.action == Action::Update)
+        || matches!(
+            command.name(),
+            Some("add-apt-repository" | "apt-add-repository")
+        )
+        || (piped_in && command.name().is_some_and(is_posix_shell))
+}
+
+/// The lists are removed after `from[0]` (the last command that writes them) by a command that
+/// runs whatever came before: not one after `||`. `apt-get dist-clean` (apt 2.7+) removes them
+/// too.
+fn cleaned_after(from: &[Command]) -> bool {
+    from.windows(2).any(|pair| {
+        let [before, c] = pair else { return false };
+        before.op.is_none_or(|op| op.kind != OperatorKind::Or)
+            && (removes(c, LISTS)
+                || classify(c).is_some_and(|p| {
+                    p.manager == Manager::Apt
+                        && p.sub
+                            .is_some_and(|s| matches!(s.value.as_str(), "dist-clean" | "distclean"))
+                }))
+    })
 }
 
 /// The instructions of each stage that read apt's lists before refreshing them, in file order.
@@ -240,6 +275,47 @@ mod tests {
     use crate::rules::test_support::{fix_rule, lint_rule};
 
     #[test]
+    fn a_removal_counts_only_after_the_last_update_and_not_after_or() {
+        for text in [
+            "FROM debian\nRUN rm -rf /var/lib/apt/lists/* && apt-get update && apt-get install -y curl\n",
+            "FROM debian\nRUN apt-get update && rm -rf /var/lib/apt/lists/* && apt-get update && apt-get install -y curl\n",
+            "FROM debian\nRUN apt-get update && apt-get install -y curl || rm -rf /var/lib/apt/lists/*\n",
+        ] {
+            assert_eq!(lint_rule("LW102", text).len(), 1, "{text}");
+        }
+        let after = "FROM debian\nRUN apt-get update && apt-get install -y curl; rm -rf /var/lib/apt/lists/*\n";
+        assert!(lint_rule("LW102", after).is_empty());
+        // The fix removes them at the end, after the last update.
+        let before = "FROM debian\nRUN rm -rf /var/lib/apt/lists/* && apt-get update && apt-get install -y curl\n";
+        assert!(
+            fix_rule("LW102", before, false)
+                .ends_with("apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n")
+        );
+    }
+
+    #[test]
+    fn a_run_that_writes_no_lists_leaves_none() {
+        // The lists come from an earlier layer (or the base image): removing them here saves
+        // nothing.
+        let text = "FROM debian\nRUN apt-get install -y curl\n";
+        assert!(lint_rule("LW102", text).is_empty());
+        for writes in [
+            "FROM ubuntu\nRUN add-apt-repository ppa:x/y && apt-get install -y z\n",
+            "FROM debian\nRUN curl -fsSL https://deb.nodesource.com/setup_20.x | bash - && apt-get install -y nodejs\n",
+        ] {
+            assert_eq!(lint_rule("LW102", writes).len(), 1, "{writes}");
+        }
+    }
+
+    #[test]
+    fn an_upgrade_leaves_the_lists_as_an_install_does() {
+        let text = "FROM debian\nRUN apt-get update && apt-get dist-upgrade -y\n";
+        assert_eq!(lint_rule("LW102", text).len(), 1);
+        let clean = "FROM debian\nRUN apt-get update && apt-get upgrade -y && rm -rf /var/lib/apt/lists/*\n";
+        assert!(lint_rule("LW102", clean).is_empty());
+    }
+
+    #[test]
     fn fires_without_removal_in_the_same_run() {
         let found = lint_rule(
             "LW102",
@@ -258,16 +334,15 @@ mod tests {
 
     #[test]
     fn removal_in_a_later_run_does_not_count() {
-        let text = "FROM debian\nRUN apt-get install -y curl\nRUN rm -rf /var/lib/apt/lists/*\n";
+        let text = "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN rm -rf /var/lib/apt/lists/*\n";
         assert_eq!(lint_rule("LW102", text).len(), 1);
     }
 
     #[test]
     fn cache_mounts_and_builder_stages_are_fine() {
-        let mounted =
-            "FROM debian\nRUN --mount=type=cache,target=/var/lib/apt apt-get install -y x\n";
+        let mounted = "FROM debian\nRUN --mount=type=cache,target=/var/lib/apt apt-get update && apt-get install -y x\n";
         assert!(lint_rule("LW102", mounted).is_empty());
-        let builder = "FROM debian AS build\nRUN apt-get install -y gcc\nFROM scratch\nCOPY --from=build /x /x\n";
+        let builder = "FROM debian AS build\nRUN apt-get update && apt-get install -y gcc\nFROM scratch\nCOPY --from=build /x /x\n";
         assert!(lint_rule("LW102", builder).is_empty());
     }
 

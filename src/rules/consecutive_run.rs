@@ -51,7 +51,19 @@ impl Rule for ConsecutiveRun {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let max_runs = cx.options.consecutive_run.max_runs;
         for stage in &cx.stages {
-            let groups = groups(&stage.stage.instructions);
+            // The layers of a stage the image does not keep are never pulled or stored.
+            if !stage.in_final_image {
+                continue;
+            }
+            // ONBUILD triggers are left alone: joined, they would cross the ONBUILD.
+            let own: Vec<&Instruction> = stage
+                .stage
+                .instructions
+                .iter()
+                .copied()
+                .filter(|i| cx.stages.trigger(i).is_none())
+                .collect();
+            let groups = groups(&own);
             for group in groups.into_iter().filter(|g| g.len() > max_runs) {
                 let n = group.len();
                 let second = group[1];

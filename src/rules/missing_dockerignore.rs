@@ -27,13 +27,18 @@ impl Rule for MissingDockerignore {
             return;
         };
         let ignore_file = context.ignore_file();
-        if ignore_file.found {
+        // Podman and Buildah read a .containerignore: such a project has chosen its ignore file.
+        if ignore_file.found || ignore_file.containerignore {
             return;
         }
         let path = &ignore_file.path;
         let needed = needed_sources(cx.df);
         let unwanted = context.unwanted(&|_| false, &needed);
-        let fix = (!unwanted.is_empty()).then(|| {
+        // Nothing to keep out: an ignore file would change nothing.
+        if unwanted.is_empty() {
+            return;
+        }
+        let fix = Some({
             Fix::new(
                 format!(
                     "create {} excluding {} path(s)",
@@ -95,7 +100,15 @@ mod tests {
     fn fires_only_without_an_ignore_file() {
         let dir = tempfile::tempdir().unwrap();
         let df = Dockerfile::parse("FROM a\nCOPY . /app\n");
+        // A context with nothing to keep out needs no ignore file.
+        std::fs::write(dir.path().join("main.go"), "package main\n").unwrap();
+        assert!(lint(&df, &options(dir.path())).is_empty());
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
         assert_eq!(lint(&df, &options(dir.path())).len(), 1);
+        // Podman's and Buildah's own ignore file counts.
+        std::fs::write(dir.path().join(".containerignore"), ".git\n").unwrap();
+        assert!(lint(&df, &options(dir.path())).is_empty());
+        std::fs::remove_file(dir.path().join(".containerignore")).unwrap();
         std::fs::write(dir.path().join("Dockerfile.dockerignore"), ".git\n").unwrap();
         assert!(lint(&df, &options(dir.path())).is_empty());
         let specific = Dockerfile::parse("FROM a\nCOPY src /app\n");

@@ -2,15 +2,16 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
-use crate::knowledge::managers::{Cache, cache_dirs};
+use crate::knowledge::managers::{Cache, cache_dirs, dnf_generation};
+use crate::model::Base;
 use crate::model::packages::{
-    Action, Manager, PackageCommand, classify, mount_covers, removes_any,
+    Action, Manager, PackageCommand, classify, mount_covers, removes, removes_any,
 };
 use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::append_command;
 use crate::rules::edit::privilege_prefix;
-use crate::shell::{Command, Script};
+use crate::shell::{Command, OperatorKind};
 use crate::syntax::{Instruction, Keyword};
 
 pub struct PackageCacheKept;
@@ -21,11 +22,20 @@ impl Rule for PackageCacheKept {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-        for stage in cx.stages.iter() {
+        for (index, stage) in cx.stages.iter().enumerate() {
             if !stage.in_final_image {
                 continue;
             }
+            let image = match &cx.stages[cx.lineage(index)[0]].base {
+                Base::Image(image) => Some(image.as_str()),
+                _ => None,
+            };
+            let mut docker_clean_gone = docker_clean_removed_before(cx, index);
             for &inst in &stage.stage.instructions {
+                if let Some(gone) = apt_archives(cx, inst, docker_clean_gone) {
+                    docker_clean_gone = Some(gone.removed_on);
+                    out.extend(gone.finding);
+                }
                 if inst.keyword != Keyword::Run {
                     continue;
                 }
@@ -33,7 +43,9 @@ impl Rule for PackageCacheKept {
                     continue;
                 };
                 for (at, command) in script.commands.iter().enumerate() {
-                    let Some(pkg) = classify(command).filter(|p| p.action == Action::Install)
+                    // An upgrade downloads and caches packages as an install does.
+                    let Some(pkg) = classify(command)
+                        .filter(|p| matches!(p.action, Action::Install | Action::Upgrade))
                     else {
                         continue;
                     };
@@ -43,7 +55,7 @@ impl Rule for PackageCacheKept {
                     if pkg.manager == Manager::Pip && pip_cache_off(cx, inst, command) {
                         continue;
                     }
-                    if kept_out(inst, script, &pkg, cache) {
+                    if kept_out(inst, &script.commands[at..], &pkg, cache, image) {
                         continue;
                     }
                     let clean = Clean {
@@ -59,21 +71,143 @@ impl Rule for PackageCacheKept {
     }
 }
 
-/// The cache never lands in the layer or is removed in the same RUN.
-fn kept_out(inst: &Instruction, script: &Script, pkg: &PackageCommand, cache: &Cache) -> bool {
-    let dirs = cache_dirs(cache, "/root");
+/// The cache never lands in the layer, or is removed after the install (`from[0]`) in the same
+/// RUN: a clean before it, or one that runs only when a command fails (`|| yum clean all`),
+/// leaves the cache the install writes.
+fn kept_out(
+    inst: &Instruction,
+    from: &[Command],
+    pkg: &PackageCommand,
+    cache: &Cache,
+    image: Option<&str>,
+) -> bool {
     if cache.flag.is_some_and(|flag| pkg.has_flag(flag))
         || cache.also.iter().any(|f| pkg.has_flag(f))
     {
         return true;
     }
+    let mut dirs = cache_dirs(cache, "/root");
+    // dnf5 keeps its cache in /var/cache/libdnf5, dnf4 in /var/cache/dnf: where the image or
+    // the program tells which dnf runs, only its folder counts.
+    let generation = match pkg.command.name() {
+        Some("dnf5") => Some(5),
+        _ if matches!(pkg.manager, Manager::Dnf | Manager::Microdnf) => {
+            image.and_then(dnf_generation)
+        }
+        _ => None,
+    };
+    match generation {
+        Some(5) => dirs.retain(|d| d != "/var/cache/dnf"),
+        Some(_) => dirs.retain(|d| d != "/var/cache/libdnf5"),
+        None => {}
+    }
     if dirs.iter().any(|d| mount_covers(inst, d)) {
         return true;
     }
     let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
-    script.commands.iter().any(|c| {
-        removes_any(c, &dirs)
-            || classify(c).is_some_and(|p| p.manager == pkg.manager && p.action == Action::Clean)
+    from.windows(2).any(|pair| {
+        let [before, c] = pair else { return false };
+        let unconditional = before.op.is_none_or(|op| op.kind != OperatorKind::Or);
+        unconditional
+            && (removes_any(c, &dirs)
+                || classify(c)
+                    .is_some_and(|p| p.manager == pkg.manager && p.action == Action::Clean))
+    })
+}
+
+/// apt's archives: Docker's Debian and Ubuntu images clean `/var/cache/apt` after every install
+/// through `/etc/apt/apt.conf.d/docker-clean`. A RUN that removes that file turns it off for
+/// every later install of the stage (and the stages built on it).
+const DOCKER_CLEAN: &str = "/etc/apt/apt.conf.d/docker-clean";
+const APT_CACHE: &str = "/var/cache/apt";
+
+/// The offset of the first instruction before stage `index` (in the stages it is built on)
+/// that removes docker-clean.
+fn docker_clean_removed_before(cx: &Context<'_>, index: usize) -> Option<usize> {
+    let lineage = cx.lineage(index);
+    lineage[..lineage.len() - 1]
+        .iter()
+        .flat_map(|&s| cx.stages[s].stage.instructions.iter())
+        .find(|inst| {
+            cx.script(inst)
+                .is_some_and(|s| s.commands.iter().any(|c| removes(c, DOCKER_CLEAN)))
+        })
+        .map(|inst| inst.span.start)
+}
+
+struct AptArchives {
+    /// Where docker-clean was removed (this RUN or an earlier one).
+    removed_on: usize,
+    finding: Option<Diagnostic>,
+}
+
+/// A RUN that installs with apt after docker-clean is gone, keeping the `.deb` files in
+/// `/var/cache/apt`: neither `apt-get clean` after the install nor a cache mount on it.
+fn apt_archives(
+    cx: &Context<'_>,
+    inst: &Instruction,
+    removed_before: Option<usize>,
+) -> Option<AptArchives> {
+    let script = cx.script(inst)?;
+    let removed_here = script
+        .commands
+        .iter()
+        .position(|c| removes(c, DOCKER_CLEAN));
+    let removed_on = removed_before.or(removed_here.map(|_| inst.span.start))?;
+    let first = removed_here.map_or(0, |at| at + 1);
+    let installs = |c: &Command| {
+        classify(c).is_some_and(|p| {
+            p.manager == Manager::Apt && matches!(p.action, Action::Install | Action::Upgrade)
+        })
+    };
+    let last = script.commands[first..]
+        .iter()
+        .rposition(installs)
+        .map(|at| first + at);
+    let finding = last.and_then(|at| {
+        if mount_covers(inst, APT_CACHE) {
+            return None;
+        }
+        let cleaned = script.commands[at..].windows(2).any(|pair| {
+            let [before, c] = pair else { return false };
+            before.op.is_none_or(|op| op.kind != OperatorKind::Or)
+                && (removes(c, APT_CACHE)
+                    || classify(c).is_some_and(|p| {
+                        p.manager == Manager::Apt
+                            && p.sub.is_some_and(|s| {
+                                matches!(s.value.as_str(), "clean" | "dist-clean" | "distclean")
+                            })
+                    }))
+        });
+        if cleaned {
+            return None;
+        }
+        let pkg = classify(&script.commands[at])?;
+        let line = cx.df.position(removed_on).line + 1;
+        let prefix = privilege_prefix(cx, inst, &pkg);
+        let fix = prefix.and_then(|prefix| {
+            let command = format!("{prefix}apt-get clean");
+            append_command(cx, inst, &command)
+                .map(|edit| Fix::new(format!("append `&& {command}`"), Safety::Safe, vec![edit]))
+        });
+        let head = cx.df.slice(pkg.head_span()).to_string();
+        Some(
+            Diagnostic::new(
+                "LW103",
+                pkg.head_span(),
+                format!(
+                    "`{head}` keeps the downloaded .deb files in {APT_CACHE}: the RUN on line {line} removed {DOCKER_CLEAN}, which cleaned them"
+                ),
+            )
+            .with_help(format!(
+                "end the RUN with `&& apt-get clean`, or mount a cache on {APT_CACHE} (`--mount=type=cache,target={APT_CACHE},sharing=locked`)"
+            ))
+            .with_fix(fix),
+        )
+    });
+    Some(AptArchives {
+        removed_on,
+        finding,
     })
 }
 
@@ -172,6 +306,108 @@ fn pip_cache_off(cx: &Context<'_>, inst: &Instruction, command: &Command) -> boo
 #[cfg(test)]
 mod tests {
     use crate::rules::test_support::{fix_rule, lint_rule};
+
+    #[test]
+    fn a_clean_before_the_install_or_after_or_is_no_clean() {
+        for text in [
+            "FROM centos\nRUN yum clean all && yum install -y gcc\n",
+            "FROM node\nRUN yarn cache clean && yarn install\n",
+            "FROM opensuse/leap\nRUN zypper clean && zypper in -y x\n",
+            "FROM centos\nRUN yum install -y gcc || yum clean all\n",
+        ] {
+            assert_eq!(lint_rule("LW103", text).len(), 1, "{text}");
+        }
+        let fixed = fix_rule(
+            "LW103",
+            "FROM centos\nRUN yum clean all && yum install -y gcc\n",
+            false,
+        );
+        assert_eq!(
+            fixed,
+            "FROM centos\nRUN yum clean all && yum install -y gcc \\\n    && yum clean all\n"
+        );
+    }
+
+    #[test]
+    fn upgrades_and_aliases_fill_the_cache_too() {
+        for text in [
+            "FROM fedora:40\nRUN dnf -y upgrade\n",
+            "FROM fedora:40\nRUN dnf upgrade-minimal -y\n",
+            "FROM centos:7\nRUN yum -y update\n",
+            "FROM alpine\nRUN apk upgrade\n",
+            "FROM opensuse/leap\nRUN zypper -n up\n",
+            "FROM fedora:40\nRUN dnf in -y gcc\n",
+            "FROM fedora:40\nRUN dnf rei -y gcc\n",
+            "FROM fedora:40\nRUN dnf up -y\n",
+            "FROM fedora:40\nRUN dnf up-min -y\n",
+        ] {
+            assert_eq!(lint_rule("LW103", text).len(), 1, "{text}");
+        }
+        assert!(lint_rule("LW103", "FROM alpine\nRUN apk upgrade --no-cache\n").is_empty());
+    }
+
+    #[test]
+    fn dnf5_caches_in_libdnf5() {
+        let mounted =
+            "FROM fedora:41\nRUN --mount=type=cache,target=/var/cache/libdnf5 dnf install -y gcc\n";
+        assert!(lint_rule("LW103", mounted).is_empty());
+        // On Fedora 41 and later the dnf4 folder is not where the cache is.
+        let wrong = "FROM fedora:42\nRUN dnf install -y gcc && rm -rf /var/cache/dnf\n";
+        assert_eq!(lint_rule("LW103", wrong).len(), 1);
+        let right = "FROM fedora:42\nRUN dnf install -y gcc && rm -rf /var/cache/libdnf5\n";
+        assert!(lint_rule("LW103", right).is_empty());
+        let dnf4 = "FROM rockylinux:9\nRUN dnf install -y gcc && rm -rf /var/cache/dnf\n";
+        assert!(lint_rule("LW103", dnf4).is_empty());
+    }
+
+    #[test]
+    fn apt_archives_stay_once_docker_clean_is_gone() {
+        let text = "FROM debian\nRUN rm -f /etc/apt/apt.conf.d/docker-clean\n\
+                    RUN --mount=type=cache,target=/var/lib/apt apt-get update && apt-get install -y curl\n";
+        let found = lint_rule("LW103", text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].message.contains("line 2"), "{}", found[0].message);
+        assert!(
+            fix_rule("LW103", text, false)
+                .ends_with("apt-get install -y curl \\\n    && apt-get clean\n")
+        );
+        // Docker's docs: both folders mounted.
+        let docs = "FROM debian\nRUN rm -f /etc/apt/apt.conf.d/docker-clean\n\
+                    RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \\\n  --mount=type=cache,target=/var/lib/apt,sharing=locked \\\n  apt-get update && apt-get install -y curl\n";
+        assert!(lint_rule("LW103", docs).is_empty());
+        // docker-clean in place: apt cleans its archives itself.
+        let kept = "FROM debian\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\n";
+        assert!(lint_rule("LW103", kept).is_empty());
+        // Gone in a parent stage counts too.
+        let parent = "FROM debian AS base\nRUN rm -f /etc/apt/apt.conf.d/docker-clean\nFROM base\nRUN apt-get update && apt-get install -y curl && apt-get clean\nRUN apt-get install -y jq\n";
+        let found = lint_rule("LW103", parent);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].message.starts_with("`apt-get install` keeps"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn the_shell_s_own_exports_and_build_args_turn_pip_s_cache_off() {
+        for text in [
+            "FROM python\nRUN export PIP_NO_CACHE_DIR=1 && pip install x\n",
+            "FROM python\nRUN export PIP_NO_CACHE_DIR=1; pip install x\n",
+            "FROM python\nRUN PIP_NO_CACHE_DIR=1 pip install x\n",
+            "FROM python\nARG PIP_NO_CACHE_DIR=1\nRUN pip install x\n",
+        ] {
+            assert!(lint_rule("LW103", text).is_empty(), "{text}");
+        }
+        assert_eq!(
+            lint_rule(
+                "LW103",
+                "FROM python\nARG PIP_NO_CACHE_DIR\nRUN pip install x\n"
+            )
+            .len(),
+            1
+        );
+    }
 
     #[test]
     fn each_manager_is_caught() {
