@@ -238,7 +238,10 @@ fn reader_uid() -> Option<u32> {
 #[test]
 fn an_unreadable_file_is_named() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = folder_with("Dockerfile", b"FROM a\nRUN apt-get install -y x\n");
+    let dir = folder_with(
+        "Dockerfile",
+        b"FROM a\nRUN apt-get update && apt-get install -y x\n",
+    );
     let path = dir.path().join("Dockerfile");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
     let uid = reader_uid();
@@ -258,7 +261,7 @@ fn an_unreadable_file_is_named() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     assert_eq!(
         std::fs::read(&path).unwrap(),
-        b"FROM a\nRUN apt-get install -y x\n"
+        b"FROM a\nRUN apt-get update && apt-get install -y x\n"
     );
 }
 

@@ -141,7 +141,7 @@ fn folders_are_searched_and_output_is_sorted() {
     ] {
         let path = dir.path().join(f);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, "FROM a\nRUN apt-get install -y x\n").unwrap();
+        std::fs::write(path, "FROM a\nRUN apt-get update && apt-get install -y x\n").unwrap();
     }
     let out = layerwise(&["lint", "--format", "json"], dir.path());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -353,18 +353,19 @@ fn a_context_that_is_not_a_folder_is_a_usage_error() {
 #[test]
 fn columns_count_characters_in_every_format_and_a_bom_takes_none() {
     let dir = tempfile::tempdir().unwrap();
-    let line = "RUN echo \"é😀\" && apt-get install -y --no-install-recommends curl\n";
+    let line =
+        "RUN echo \"é😀\" && apt-get update && apt-get install -y --no-install-recommends curl\n";
     std::fs::write(dir.path().join("u.Dockerfile"), format!("FROM a\n{line}")).unwrap();
-    // `apt-get` is the 18th character of the line, its 22nd byte
+    // LW102 points at the install: its `apt-get` is the 36th character of the line, its 40th byte
     let gnu = layerwise(&["lint", "--format", "gnu", "u.Dockerfile"], dir.path());
     assert!(
-        stdout(&gnu).contains("u.Dockerfile:2:18:"),
+        stdout(&gnu).contains("u.Dockerfile:2:36:"),
         "{}",
         stdout(&gnu)
     );
     let human = layerwise(&["lint", "u.Dockerfile"], dir.path());
     assert!(
-        stdout(&human).contains("u.Dockerfile:2:18]"),
+        stdout(&human).contains("u.Dockerfile:2:36]"),
         "{}",
         stdout(&human)
     );

@@ -37,7 +37,7 @@ fn findings(out: &Output) -> Vec<(String, String)> {
         .collect()
 }
 
-const WASTEFUL: &str = "FROM debian\nRUN apt-get install -y curl\n";
+const WASTEFUL: &str = "FROM debian\nRUN apt-get update && apt-get install -y curl\n";
 
 /// A repository with a config at its root and a Dockerfile two folders down.
 fn repo() -> tempfile::TempDir {
@@ -195,7 +195,7 @@ fn init_writes_a_starter_that_loads_and_refuses_to_overwrite() {
 #[test]
 fn fix_leaves_suppressed_findings_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let text = "FROM debian\n# layerwise ignore=LW102\nRUN apt-get install -y --no-install-recommends curl\nWORKDIR /a\n# hadolint ignore=DL3009\nRUN apt-get install -y --no-install-recommends git\nWORKDIR /b\nRUN pip install requests\n";
+    let text = "FROM debian\n# layerwise ignore=LW102\nRUN apt-get update && apt-get install -y --no-install-recommends curl\nWORKDIR /a\n# hadolint ignore=DL3009\nRUN apt-get update && apt-get install -y --no-install-recommends git\nWORKDIR /b\nRUN pip install requests\n";
     write(dir.path(), "Dockerfile", text);
     let out = layerwise(&["fix", "--diff", "Dockerfile"], dir.path());
     let diff = String::from_utf8_lossy(&out.stdout);

@@ -2,7 +2,7 @@
 //! `compose.yaml` or `docker-bake.hcl` that builds it, or its own folder; `--context` for all.
 //!
 //! The probe is LW401 (the whole context is copied and the context has no `.dockerignore`):
-//! the repository root has one, `svc/` has none.
+//! the repository root has one, `svc/` has none and holds a `.env`.
 
 mod common;
 
@@ -19,6 +19,8 @@ fn repo() -> tempfile::TempDir {
     std::fs::create_dir_all(root.join(".git")).unwrap();
     std::fs::create_dir_all(root.join("svc")).unwrap();
     std::fs::write(root.join(".dockerignore"), ".git\n").unwrap();
+    // something for svc's own context to keep out (LW401 is quiet about a context with nothing)
+    std::fs::write(root.join("svc/.env"), "TOKEN=x\n").unwrap();
     std::fs::write(root.join("svc/api.Dockerfile"), COPIES_ALL).unwrap();
     std::fs::write(root.join("svc/worker.Dockerfile"), COPIES_ALL).unwrap();
     dir

@@ -38,7 +38,8 @@ fn files_with_findings(value: &serde_json::Value) -> Vec<String> {
 #[test]
 fn folders_are_searched_for_the_names_people_use() {
     let dir = tempfile::tempdir().unwrap();
-    let wasteful = "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\n";
+    let wasteful =
+        "FROM debian\nRUN apt-get update\nRUN apt-get update && apt-get install -y curl\n";
     // Names of the shared corpus (`Dockerfile-base`, `Dockerfile-versioned`) and others seen in
     // real repositories, next to files that only look alike.
     for name in [
@@ -185,7 +186,7 @@ fn a_file_without_from_is_an_error_in_buildkits_words() {
     write(
         dir.path(),
         "fragment.Dockerfile",
-        "# a fragment\nRUN apt-get install -y curl\n",
+        "# a fragment\nRUN apt-get update && apt-get install -y curl\n",
     );
     write(dir.path(), "args.Dockerfile", "ARG VERSION=1\n");
     let (code, value) = json(&["fragment.Dockerfile", "args.Dockerfile"], dir.path());
@@ -216,7 +217,7 @@ fn a_file_without_from_is_an_error_in_buildkits_words() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         std::fs::read_to_string(dir.path().join("fragment.Dockerfile")).unwrap(),
-        "# a fragment\nRUN apt-get install -y curl\n"
+        "# a fragment\nRUN apt-get update && apt-get install -y curl\n"
     );
 }
 
@@ -227,7 +228,7 @@ fn a_file_that_does_not_parse_is_not_counted_as_fixable() {
     write(
         dir.path(),
         "Dockerfile",
-        "FROM debian\nRUN apt-get update\nENV ONLY_A_KEY\nRUN apt-get install -y curl\n",
+        "FROM debian\nRUN apt-get update\nENV ONLY_A_KEY\nRUN apt-get update && apt-get install -y curl\n",
     );
     let (code, value) = json(&["Dockerfile"], dir.path());
     assert_eq!(code, Some(2));
@@ -247,7 +248,7 @@ fn a_file_that_does_not_parse_is_not_counted_as_fixable() {
     write(
         dir.path(),
         "Dockerfile",
-        "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\n",
+        "FROM debian\nRUN apt-get update\nRUN apt-get update && apt-get install -y curl\n",
     );
     let human = layerwise(&["lint", "Dockerfile"], dir.path());
     assert!(
@@ -264,7 +265,7 @@ fn a_layerwise_yml_is_read_like_a_layerwise_yaml() {
     write(
         dir.path(),
         "svc/Dockerfile",
-        "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\n",
+        "FROM debian\nRUN apt-get update\nRUN apt-get update && apt-get install -y curl\n",
     );
     let (_, before) = json(&["svc"], dir.path());
     assert!(

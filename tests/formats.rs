@@ -124,7 +124,7 @@ fn sarif() {
         .unwrap();
     assert_eq!(
         lw104["locations"][0]["physicalLocation"]["region"]["startColumn"],
-        24
+        42
     );
     assert!(lw104["fixes"][0]["artifactChanges"][0]["replacements"].is_array());
     let notes = run["invocations"][0]["toolExecutionNotifications"]
@@ -158,17 +158,17 @@ fn sarif_fingerprints_survive_unrelated_edits() {
             })
             .collect()
     };
-    let before = fingerprints("FROM debian\nRUN apt-get install -y curl\n");
+    let before = fingerprints("FROM debian\nRUN apt-get update && apt-get install -y curl\n");
     let moved = fingerprints(
-        "# a comment\nFROM debian\nLABEL a=b\n\nRUN   apt-get install   -y curl\nEXPOSE 80\n",
+        "# a comment\nFROM debian\nLABEL a=b\n\nRUN   apt-get update && apt-get install   -y curl\nEXPOSE 80\n",
     );
     assert!(!before.is_empty());
     assert_eq!(before, moved, "same instruction, new lines and spacing");
-    let changed = fingerprints("FROM debian\nRUN apt-get install -y wget\n");
+    let changed = fingerprints("FROM debian\nRUN apt-get update && apt-get install -y wget\n");
     assert_ne!(before, changed, "a different instruction");
     // Two identical instructions get different fingerprints.
     let twice = fingerprints(
-        "FROM debian\nRUN apt-get install -y curl\nFROM debian\nRUN apt-get install -y curl\n",
+        "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN apt-get update && apt-get install -y curl\n",
     );
     let lw104: Vec<_> = twice.iter().filter(|(r, _)| r == "LW104").collect();
     assert_eq!(lw104.len(), 2);
@@ -293,8 +293,7 @@ fn gitlab_fingerprints_are_sarifs_and_survive_unrelated_edits() {
                 .collect(),
         }
     };
-    let text =
-        "FROM debian\nRUN apt-get install -y curl\nFROM debian\nRUN apt-get install -y curl\n";
+    let text = "FROM debian\nRUN apt-get update && apt-get install -y curl\nFROM debian\nRUN apt-get update && apt-get install -y curl\n";
     let gitlab = fingerprints(text, "gitlab");
     assert_eq!(
         gitlab,
@@ -361,7 +360,7 @@ fn sonarqube_report_validates_against_the_generic_issue_format() {
     }
     // The finding after the 🐳: UTF-16 columns, 0-based.
     let lw104 = issues.iter().find(|i| i["ruleId"] == "LW104").unwrap();
-    assert_eq!(lw104["primaryLocation"]["textRange"]["startColumn"], 23);
+    assert_eq!(lw104["primaryLocation"]["textRange"]["startColumn"], 41);
     insta::assert_snapshot!("format_sonarqube", text);
 }
 
@@ -515,7 +514,9 @@ fn markdown_stays_within_a_comment_and_counts_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("FROM debian\n");
     for n in 0..3000 {
-        text.push_str(&format!("RUN apt-get install -y package{n}\n"));
+        text.push_str(&format!(
+            "RUN apt-get update && apt-get install -y package{n}\n"
+        ));
     }
     std::fs::write(dir.path().join("Dockerfile"), &text).unwrap();
     let out = layerwise(&["lint", "--format", "markdown", "Dockerfile"], dir.path());

@@ -273,7 +273,11 @@ fn incremental_changes_are_applied_exactly() {
     // a replacement inside the first line.
     let edits = [
         ((1, 0), (1, 0), "RUN echo \u{1d11e}\n"),
-        ((1, 11), (1, 11), " && apt-get install -y curl"),
+        (
+            (1, 11),
+            (1, 11),
+            " && apt-get update && apt-get install -y curl",
+        ),
         ((0, 5), (0, 11), "ubuntu"),
     ];
     for (version, (start, end, text)) in edits.iter().enumerate() {
@@ -291,7 +295,7 @@ fn incremental_changes_are_applied_exactly() {
             }),
         );
     }
-    let expected = "FROM ubuntu:bookworm-slim\nRUN echo \u{1d11e} && apt-get install -y curl\n";
+    let expected = "FROM ubuntu:bookworm-slim\nRUN echo \u{1d11e} && apt-get update && apt-get install -y curl\n";
     let published = client.diagnostics_until(&uri, |p| p["version"] == 4);
     assert_eq!(codes(&published), ["LW102", "LW104"]);
     assert_ranges_match_the_cli(expected, &published, true);
@@ -310,7 +314,7 @@ fn incremental_changes_are_applied_exactly() {
     let fixed = apply_edits(expected, &edits_for(&actions[0]["edit"], &uri), true);
     assert_eq!(
         fixed,
-        "FROM ubuntu:bookworm-slim\nRUN echo \u{1d11e} && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n"
+        "FROM ubuntu:bookworm-slim\nRUN echo \u{1d11e} && apt-get update && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n"
     );
     assert_eq!(client.shutdown().code(), Some(0));
 }
@@ -450,7 +454,10 @@ fn malformed_json_gets_a_parse_error_and_the_server_goes_on() {
     client.send(&json!({"jsonrpc": "2.0", "id": 99}));
     let error = client.next_matching("an invalid request", |m| m["id"] == 99);
     assert_eq!(error["error"]["code"], -32600);
-    client.open(&uri, "FROM debian\nRUN apt-get install -y curl\n");
+    client.open(
+        &uri,
+        "FROM debian\nRUN apt-get update && apt-get install -y curl\n",
+    );
     assert_eq!(codes(&client.diagnostics(&uri)), ["LW102", "LW104"]);
     assert_eq!(client.shutdown().code(), Some(0));
 }
@@ -461,7 +468,7 @@ fn a_header_that_lies_about_the_length_costs_at_most_that_message() {
     let mut client = Client::spawn(BIN, dir.path());
     client.initialize(editor_caps());
     let open = json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
-        "uri": uri, "languageId": "dockerfile", "version": 1, "text": "FROM debian\nRUN apt-get install -y curl\n"}}})
+        "uri": uri, "languageId": "dockerfile", "version": 1, "text": "FROM debian\nRUN apt-get update && apt-get install -y curl\n"}}})
     .to_string();
     // Too long: the body runs into the next frame, which is still read.
     let ping = json!({"jsonrpc": "2.0", "id": 50, "method": "layerwise/nothing"}).to_string();
@@ -520,7 +527,7 @@ fn out_of_range_positions_clamp() {
             "textDocument": {"uri": uri, "version": 2},
             "contentChanges": [{
                 "range": {"start": {"line": 0, "character": 400}, "end": {"line": 90, "character": 4294967295u64}},
-                "text": "\nRUN apt-get install -y curl\n"
+                "text": "\nRUN apt-get update && apt-get install -y curl\n"
             }]
         }),
     );
@@ -540,7 +547,7 @@ fn out_of_range_positions_clamp() {
 
 #[test]
 fn closed_documents_are_forgotten() {
-    let text = "FROM debian\nRUN apt-get install -y curl\n";
+    let text = "FROM debian\nRUN apt-get update && apt-get install -y curl\n";
     let (dir, uri) = workspace(text);
     let mut client = Client::spawn(BIN, dir.path());
     client.initialize(editor_caps());
@@ -561,7 +568,7 @@ fn closed_documents_are_forgotten() {
 
 #[test]
 fn a_client_that_disappears_ends_the_server() {
-    let text = "FROM debian\nRUN apt-get install -y curl\n";
+    let text = "FROM debian\nRUN apt-get update && apt-get install -y curl\n";
     let (dir, uri) = workspace(text);
     let mut client = Client::spawn(BIN, dir.path());
     client.initialize(editor_caps());

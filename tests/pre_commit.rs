@@ -65,8 +65,7 @@ fn run(pre_commit: &Path, hook: &str, repo: &Path) -> (Option<i32>, String) {
     (out.status.code(), text)
 }
 
-const WASTEFUL: &str =
-    "FROM debian:bookworm-slim\nRUN apt-get update\nRUN apt-get install -y curl\n";
+const WASTEFUL: &str = "FROM debian:bookworm-slim\nRUN apt-get update\nRUN apt-get update && apt-get install -y curl\n";
 const CLEAN: &str = "FROM debian:bookworm-slim\nRUN apt-get update \\\n    && apt-get install -y --no-install-recommends curl \\\n    && rm -rf /var/lib/apt/lists/*\n";
 
 #[test]

@@ -11,7 +11,7 @@ use common::{layerwise, stderr, stdout};
 /// check).
 const WASTEFUL: &str = "FROM debian\n\
                         RUN apt-get update\n\
-                        RUN apt-get install -y python3-pip npm\n\
+                        RUN apt-get update && apt-get install -y python3-pip npm\n\
                         RUN pip install flask && npm install -g left-pad\n";
 
 fn dir_with(text: &str) -> tempfile::TempDir {

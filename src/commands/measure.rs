@@ -170,10 +170,17 @@ fn prepare(args: &MeasureArgs) -> Result<Plan, Unprepared> {
     let config = Configs::new(args.config.as_deref())
         .and_then(|mut configs| configs.for_file(&dockerfile))
         .map_err(Unprepared::Config)?;
+    let build_args = parse_build_args(&args.build_args)?;
+    // The stage and arguments the build uses, so the rules read the image that is built.
     let options = LintOptions {
         path: Some(dockerfile.clone()),
         context: Some(context_dir.clone()),
         config,
+        target: args.target.clone(),
+        build_args: build_args
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         ..LintOptions::default()
     };
     let smoke = args
@@ -206,7 +213,6 @@ fn prepare(args: &MeasureArgs) -> Result<Plan, Unprepared> {
             );
         }
     }
-    let build_args = parse_build_args(&args.build_args)?;
     let mut plan = Plan {
         display,
         dockerfile,
