@@ -186,3 +186,49 @@ fn the_pre_commit_package_pins_the_wheel_of_this_version() {
     assert_eq!(toml_value(&wheel, "manifest-path"), Some("../Cargo.toml"));
     assert!(wheel.contains("dynamic = [\"version\"]"), "{wheel}");
 }
+
+#[test]
+fn the_projects_own_dockerfile_lints_clean_and_sends_only_what_the_build_reads() {
+    let root = manifest_dir();
+    let out = common::layerwise(&["lint", "--format", "json", "Dockerfile"], root);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", common::stderr(&out)));
+    assert_eq!(report["files_checked"], 1, "{report:#}");
+    assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
+    assert_eq!(report["errors"], serde_json::json!([]), "{report:#}");
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+
+    // Two stages, the image's on distroless, and every COPY's source is let through by the
+    // .dockerignore (which keeps target/ and .git out of the context).
+    let text = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let froms: Vec<&str> = text.lines().filter(|l| l.starts_with("FROM ")).collect();
+    assert_eq!(froms.len(), 2, "{froms:?}");
+    assert!(froms[0].ends_with(" AS build"), "{froms:?}");
+    assert_eq!(froms[1], "FROM gcr.io/distroless/cc-debian12");
+    assert!(text.contains("COPY --from=build /usr/local/bin/layerwise /usr/local/bin/layerwise"));
+    assert!(text.contains("ENTRYPOINT [\"/usr/local/bin/layerwise\"]"));
+    let ignore = std::fs::read_to_string(root.join(".dockerignore")).unwrap();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("COPY ") && !l.contains("--from"))
+    {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for source in &words[1..words.len() - 1] {
+            assert!(root.join(source).exists(), "{source} is missing");
+            let allowed = ignore.lines().any(|rule| {
+                rule.strip_prefix('!')
+                    .is_some_and(|kept| kept.trim_end_matches('/') == *source)
+            });
+            assert!(allowed, "{source} is not let through by .dockerignore");
+        }
+    }
+    for kept_out in ["target", ".git", ".cache"] {
+        assert!(
+            !ignore
+                .lines()
+                .any(|rule| rule.trim_end_matches('/') == format!("!{kept_out}")),
+            "{kept_out}"
+        );
+    }
+    assert!(ignore.lines().any(|rule| rule == "*"), "{ignore}");
+}
