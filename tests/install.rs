@@ -99,8 +99,7 @@ fn wheel() -> Option<PathBuf> {
     Some(wheel)
 }
 
-const WASTEFUL: &str =
-    "FROM debian:bookworm-slim\nRUN apt-get update\nRUN apt-get install -y curl\n";
+const WASTEFUL: &str = "FROM debian:bookworm-slim\nRUN apt-get update\nRUN apt-get update && apt-get install -y curl\n";
 
 #[test]
 fn the_wheel_installs_in_a_fresh_virtualenv_and_its_layerwise_runs() {
