@@ -16,6 +16,17 @@ pub enum Manager {
     Npm,
     Yarn,
     Pnpm,
+    /// `gem` and Bundler share RubyGems' cache of `.gem` files.
+    Gem,
+    Bundler,
+    /// `conda`, `mamba` and `micromamba`.
+    Conda,
+    Composer,
+    Uv,
+    Poetry,
+    /// Build tools whose builds fetch and cache: `go build`, `cargo install`.
+    Go,
+    Cargo,
 }
 
 /// What a subcommand does.
@@ -41,10 +52,13 @@ pub struct Cache {
     pub flag: Option<&'static str>,
     /// Other flags that keep it from being written (`apk add --no-network` downloads nothing).
     pub also: &'static [&'static str],
-    /// The command that cleans it, appended to the RUN.
+    /// The command that cleans it, appended to the RUN; `{program}` is the program the install
+    /// ran (`mamba clean --all --yes` after `mamba install`).
     pub clean: Option<&'static str>,
     /// hadolint's check for this manager's cache, if it has one.
     pub hadolint: Option<&'static str>,
+    /// Variables that move the cache, with what follows their value: `GEM_HOME` + `/cache`.
+    pub relocated: &'static [(&'static str, &'static str)],
 }
 
 /// Everything known about one manager.
@@ -54,6 +68,9 @@ pub struct Spec {
     /// A system package manager (installs into the OS); the others install a language's
     /// packages.
     pub system: bool,
+    /// A build tool: its "installs" compile (`go build`, `cargo build`), and what it caches are
+    /// its build and module caches, not packages the image needs.
+    pub compiles: bool,
     /// The package that holds the manager itself (a removal of it takes the manager away).
     pub own_package: &'static str,
     /// Subcommands and what they do.
@@ -71,6 +88,7 @@ const MANAGERS: &[Spec] = &[
     Spec {
         manager: Manager::Apt,
         system: true,
+        compiles: false,
         own_package: "apt",
         verbs: &[
             ("install", Action::Install),
@@ -93,6 +111,7 @@ const MANAGERS: &[Spec] = &[
     Spec {
         manager: Manager::Apk,
         system: true,
+        compiles: false,
         own_package: "apk-tools",
         verbs: &[
             ("add", Action::Install),
@@ -113,11 +132,13 @@ const MANAGERS: &[Spec] = &[
             also: &["--no-network"],
             clean: None,
             hadolint: Some("DL3019"),
+            relocated: &[],
         }),
     },
     Spec {
         manager: Manager::Yum,
         system: true,
+        compiles: false,
         own_package: "yum",
         verbs: RPM_VERBS,
         verbs2: &[],
@@ -130,11 +151,13 @@ const MANAGERS: &[Spec] = &[
             also: &[],
             clean: Some("yum clean all"),
             hadolint: Some("DL3032"),
+            relocated: &[],
         }),
     },
     Spec {
         manager: Manager::Dnf,
         system: true,
+        compiles: false,
         own_package: "dnf",
         verbs: DNF_VERBS,
         verbs2: &[],
@@ -148,11 +171,13 @@ const MANAGERS: &[Spec] = &[
             also: &[],
             clean: Some("dnf clean all"),
             hadolint: Some("DL3040"),
+            relocated: &[],
         }),
     },
     Spec {
         manager: Manager::Microdnf,
         system: true,
+        compiles: false,
         own_package: "microdnf",
         verbs: RPM_VERBS,
         verbs2: &[],
@@ -165,11 +190,13 @@ const MANAGERS: &[Spec] = &[
             also: &[],
             clean: Some("microdnf clean all"),
             hadolint: Some("DL3040"),
+            relocated: &[],
         }),
     },
     Spec {
         manager: Manager::Zypper,
         system: true,
+        compiles: false,
         own_package: "zypper",
         verbs: &[
             ("install", Action::Install),
@@ -195,11 +222,13 @@ const MANAGERS: &[Spec] = &[
             also: &[],
             clean: Some("zypper clean --all"),
             hadolint: Some("DL3036"),
+            relocated: &[],
         }),
     },
     Spec {
         manager: Manager::Pip,
         system: false,
+        compiles: false,
         own_package: "pip",
         verbs: &[("install", Action::Install), ("uninstall", Action::Remove)],
         verbs2: &[
@@ -222,11 +251,13 @@ const MANAGERS: &[Spec] = &[
             also: &[],
             clean: None,
             hadolint: Some("DL3042"),
+            relocated: &[("PIP_CACHE_DIR", "")],
         }),
     },
     Spec {
         manager: Manager::Npm,
         system: false,
+        compiles: false,
         own_package: "npm",
         verbs: &[
             ("install", Action::Install),
@@ -248,11 +279,13 @@ const MANAGERS: &[Spec] = &[
             also: &[],
             clean: Some("npm cache clean --force"),
             hadolint: None,
+            relocated: &[("npm_config_cache", ""), ("NPM_CONFIG_CACHE", "")],
         }),
     },
     Spec {
         manager: Manager::Yarn,
         system: false,
+        compiles: false,
         own_package: "yarn",
         verbs: &[
             ("install", Action::Install),
@@ -273,11 +306,13 @@ const MANAGERS: &[Spec] = &[
             also: &[],
             clean: Some("yarn cache clean"),
             hadolint: Some("DL3060"),
+            relocated: &[("YARN_CACHE_FOLDER", "")],
         }),
     },
     Spec {
         manager: Manager::Pnpm,
         system: false,
+        compiles: false,
         own_package: "pnpm",
         verbs: &[
             ("install", Action::Install),
@@ -291,7 +326,278 @@ const MANAGERS: &[Spec] = &[
         index: &[],
         cache: None,
     },
+    Spec {
+        manager: Manager::Gem,
+        system: false,
+        compiles: false,
+        own_package: "rubygems",
+        verbs: &[
+            ("install", Action::Install),
+            ("i", Action::Install),
+            ("update", Action::Upgrade),
+            ("uninstall", Action::Remove),
+        ],
+        verbs2: &[],
+        valued: &[
+            "-v",
+            "--version",
+            "-i",
+            "--install-dir",
+            "-n",
+            "--bindir",
+            "-s",
+            "--source",
+        ],
+        index: &[],
+        cache: Some(GEM_CACHE),
+    },
+    Spec {
+        manager: Manager::Bundler,
+        system: false,
+        compiles: false,
+        own_package: "bundler",
+        verbs: &[("install", Action::Install), ("update", Action::Upgrade)],
+        verbs2: &[],
+        valued: &[
+            "--gemfile",
+            "--path",
+            "--jobs",
+            "-j",
+            "--retry",
+            "--without",
+            "--with",
+        ],
+        index: &[],
+        cache: Some(GEM_CACHE),
+    },
+    Spec {
+        manager: Manager::Conda,
+        system: false,
+        compiles: false,
+        own_package: "conda",
+        verbs: &[
+            ("install", Action::Install),
+            ("create", Action::Install),
+            ("update", Action::Upgrade),
+            ("upgrade", Action::Upgrade),
+            ("clean", Action::Clean),
+            ("remove", Action::Remove),
+            ("uninstall", Action::Remove),
+        ],
+        verbs2: &[
+            ("env", "create", Action::Install),
+            ("env", "update", Action::Install),
+        ],
+        valued: &[
+            "-n",
+            "--name",
+            "-p",
+            "--prefix",
+            "-c",
+            "--channel",
+            "-f",
+            "--file",
+        ],
+        index: &[],
+        cache: Some(Cache {
+            kind: "conda packages",
+            dirs: &[
+                "/opt/conda/pkgs",
+                "~/.conda/pkgs",
+                "~/miniconda3/pkgs",
+                "~/micromamba/pkgs",
+            ],
+            flag: None,
+            also: &[],
+            clean: Some("{program} clean --all --yes"),
+            hadolint: None,
+            relocated: &[
+                ("CONDA_PKGS_DIRS", ""),
+                ("CONDA_DIR", "/pkgs"),
+                ("MAMBA_ROOT_PREFIX", "/pkgs"),
+            ],
+        }),
+    },
+    Spec {
+        manager: Manager::Composer,
+        system: false,
+        compiles: false,
+        own_package: "composer",
+        verbs: &[
+            ("install", Action::Install),
+            ("require", Action::Install),
+            ("create-project", Action::Install),
+            ("update", Action::Upgrade),
+            ("upgrade", Action::Upgrade),
+            ("clear-cache", Action::Clean),
+            ("clearcache", Action::Clean),
+            ("cc", Action::Clean),
+            ("remove", Action::Remove),
+        ],
+        verbs2: &[],
+        valued: &["-d", "--working-dir"],
+        index: &[],
+        cache: Some(Cache {
+            kind: "composer cache",
+            dirs: &["~/.composer/cache", "~/.cache/composer"],
+            flag: None,
+            also: &[],
+            clean: Some("composer clear-cache"),
+            hadolint: None,
+            relocated: &[("COMPOSER_CACHE_DIR", ""), ("COMPOSER_HOME", "/cache")],
+        }),
+    },
+    Spec {
+        manager: Manager::Uv,
+        system: false,
+        compiles: false,
+        own_package: "uv",
+        verbs: &[
+            ("sync", Action::Install),
+            ("add", Action::Install),
+            ("remove", Action::Remove),
+        ],
+        verbs2: &[
+            ("pip", "install", Action::Install),
+            ("pip", "sync", Action::Install),
+            ("pip", "uninstall", Action::Remove),
+            ("tool", "install", Action::Install),
+            ("cache", "clean", Action::Clean),
+            ("cache", "prune", Action::Clean),
+        ],
+        valued: &[
+            "-r",
+            "--requirement",
+            "-c",
+            "--constraint",
+            "-p",
+            "--python",
+        ],
+        index: &[],
+        cache: Some(Cache {
+            kind: "uv cache",
+            dirs: &["~/.cache/uv"],
+            flag: Some("--no-cache"),
+            also: &["-n"],
+            clean: None,
+            hadolint: None,
+            relocated: &[("UV_CACHE_DIR", "")],
+        }),
+    },
+    Spec {
+        manager: Manager::Poetry,
+        system: false,
+        compiles: false,
+        own_package: "poetry",
+        verbs: &[
+            ("install", Action::Install),
+            ("add", Action::Install),
+            ("update", Action::Upgrade),
+            ("remove", Action::Remove),
+        ],
+        verbs2: &[],
+        valued: &[
+            "-C",
+            "--directory",
+            "-E",
+            "--extras",
+            "--with",
+            "--without",
+            "--only",
+        ],
+        index: &[],
+        cache: Some(Cache {
+            kind: "poetry cache",
+            dirs: &["~/.cache/pypoetry"],
+            flag: None,
+            also: &[],
+            clean: Some("rm -rf \"${POETRY_CACHE_DIR:-$HOME/.cache/pypoetry}\""),
+            hadolint: None,
+            relocated: &[("POETRY_CACHE_DIR", "")],
+        }),
+    },
+    Spec {
+        manager: Manager::Go,
+        system: false,
+        compiles: true,
+        own_package: "golang",
+        verbs: &[
+            ("build", Action::Install),
+            ("install", Action::Install),
+            ("get", Action::Install),
+            ("test", Action::Install),
+            ("run", Action::Install),
+        ],
+        verbs2: &[
+            ("mod", "download", Action::Install),
+            ("mod", "tidy", Action::Install),
+            ("clean", "-cache", Action::Clean),
+            ("clean", "-modcache", Action::Clean),
+        ],
+        valued: &["-o", "-ldflags", "-gcflags", "-tags", "-mod", "-C", "-p"],
+        index: &[],
+        cache: Some(Cache {
+            kind: "go build and module cache",
+            dirs: &["~/.cache/go-build", "/go/pkg/mod", "~/go/pkg/mod"],
+            flag: None,
+            also: &[],
+            clean: Some("go clean -cache -modcache"),
+            hadolint: None,
+            relocated: &[("GOCACHE", ""), ("GOMODCACHE", ""), ("GOPATH", "/pkg/mod")],
+        }),
+    },
+    Spec {
+        manager: Manager::Cargo,
+        system: false,
+        compiles: true,
+        own_package: "cargo",
+        verbs: &[
+            ("install", Action::Install),
+            ("build", Action::Install),
+            ("fetch", Action::Install),
+        ],
+        verbs2: &[],
+        valued: &[
+            "--root",
+            "--target",
+            "-p",
+            "--package",
+            "-j",
+            "--jobs",
+            "--features",
+            "-F",
+        ],
+        index: &[],
+        cache: Some(Cache {
+            kind: "cargo registry",
+            dirs: &["~/.cargo/registry", "/usr/local/cargo/registry"],
+            flag: None,
+            also: &[],
+            clean: Some("rm -rf \"${CARGO_HOME:-$HOME/.cargo}/registry\""),
+            hadolint: None,
+            relocated: &[("CARGO_HOME", "/registry")],
+        }),
+    },
 ];
+
+/// RubyGems' cache of downloaded `.gem` files, `$GEM_HOME/cache`: the official Ruby images',
+/// Debian's and Alpine's system gems, a user install.
+const GEM_CACHE: Cache = Cache {
+    kind: "gem cache",
+    dirs: &[
+        "/usr/local/bundle/cache",
+        "/usr/local/lib/ruby/gems/*/cache",
+        "/var/lib/gems/*/cache",
+        "/usr/lib/ruby/gems/*/cache",
+        "~/.gem/ruby/*/cache",
+        "~/.local/share/gem/ruby/*/cache",
+    ],
+    flag: None,
+    also: &[],
+    clean: Some("rm -rf \"$(gem env gemdir)/cache\""),
+    hadolint: None,
+    relocated: &[("GEM_HOME", "/cache")],
+};
 
 /// yum and microdnf share their subcommands (yum's `*-minimal` upgrades included).
 const RPM_VERBS: &[(&str, Action)] = &[
@@ -400,9 +706,27 @@ pub fn by_program(name: &str) -> Option<Manager> {
         "npm" => Manager::Npm,
         "yarn" => Manager::Yarn,
         "pnpm" => Manager::Pnpm,
+        "gem" => Manager::Gem,
+        "bundle" | "bundler" => Manager::Bundler,
+        "conda" | "mamba" | "micromamba" => Manager::Conda,
+        "composer" | "composer.phar" => Manager::Composer,
+        "uv" => Manager::Uv,
+        "poetry" => Manager::Poetry,
+        "go" => Manager::Go,
+        "cargo" => Manager::Cargo,
         n if is_pip(n) => Manager::Pip,
         _ => return None,
     })
+}
+
+/// The variable that turns a manager's cache off whatever its value: pip reads even
+/// `PIP_NO_CACHE_DIR=off` as "no cache".
+pub fn cache_off_variable(manager: Manager) -> Option<&'static str> {
+    match manager {
+        Manager::Pip => Some("PIP_NO_CACHE_DIR"),
+        Manager::Uv => Some("UV_NO_CACHE"),
+        _ => None,
+    }
 }
 
 /// `pip`, `pip3`, `pip3.11`.
@@ -433,7 +757,7 @@ pub fn cache_of(path: &str) -> Option<&'static str> {
         .iter()
         .filter_map(|s| s.cache.as_ref().map(|c| (c.kind, c.dirs)));
     for (kind, dirs) in [lists, apt_cache].into_iter().chain(caches) {
-        for dir in dirs {
+        for dir in dirs.iter().filter(|d| d.starts_with(['/', '~'])) {
             let homes: &[&str] = match dir.strip_prefix('~') {
                 Some(_) => &["root", "home/*"],
                 None => &[""],
@@ -526,6 +850,19 @@ mod tests {
             cache_of("var/cache/zypp/packages/x.rpm"),
             Some("zypper cache")
         );
+        assert_eq!(
+            cache_of("var/lib/gems/3.1.0/cache/rails-7.gem"),
+            Some("gem cache")
+        );
+        assert_eq!(
+            cache_of("root/.cache/go-build/00/x-d"),
+            Some("go build and module cache")
+        );
+        assert_eq!(
+            cache_of("usr/local/cargo/registry/cache/x.crate"),
+            Some("cargo registry")
+        );
+        assert_eq!(cache_of("opt/conda/pkgs/x.conda"), Some("conda packages"));
     }
 
     #[test]

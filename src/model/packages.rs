@@ -28,7 +28,17 @@ impl<'a> PackageCommand<'a> {
             .program_words()
             .first()
             .map_or(self.command.span, |w| w.span);
-        self.sub.map_or(first, |sub| first.cover(sub.span))
+        let last = match (self.sub, self.rest.first()) {
+            // a subcommand of two words: `go mod download`, `conda env update`
+            (Some(sub), Some(next))
+                if self.manager.spec().action(&sub.value, Some(&next.value))
+                    != self.manager.spec().action(&sub.value, None) =>
+            {
+                Some(next)
+            }
+            (sub, _) => sub,
+        };
+        last.map_or(first, |word| first.cover(word.span))
     }
 
     pub fn has_flag(&self, flag: &str) -> bool {

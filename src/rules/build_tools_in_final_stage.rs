@@ -282,7 +282,9 @@ fn cleanup(commands: &[Command]) -> Cleanup {
 
 fn build_evidence(command: &Command, cleanup: &Cleanup, workdir: &str) -> Vec<Evidence> {
     let mut found = Vec::new();
-    if let Some(pkg) = classify(command).filter(|p| p.action == Action::Install) {
+    if let Some(pkg) =
+        classify(command).filter(|p| p.action == Action::Install && !p.manager.spec().compiles)
+    {
         // `apk add --virtual .build-deps gcc …` removed later by its virtual name.
         let virtual_name = pkg
             .rest

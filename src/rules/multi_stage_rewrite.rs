@@ -231,7 +231,8 @@ fn read_run<'a>(cx: &Context<'_>, inst: &'a Instruction) -> Result<Run<'a>, Stri
             continue;
         };
         let args: Vec<&str> = command.args().iter().map(|w| w.value.as_str()).collect();
-        if let Some(pkg) = classify(command) {
+        // A build tool's build (`go build`) is a build step, not an install.
+        if let Some(pkg) = classify(command).filter(|p| !p.manager.spec().compiles) {
             if !matches!(pkg.manager, Manager::Apt | Manager::Apk) {
                 return Err(format!(
                     "line {line} installs with {}, whose packages the runtime stage would need",

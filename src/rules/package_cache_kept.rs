@@ -2,11 +2,9 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
-use crate::knowledge::managers::{Cache, cache_dirs, dnf_generation};
+use crate::knowledge::managers::{Cache, cache_dirs, cache_off_variable, dnf_generation};
 use crate::model::Base;
-use crate::model::packages::{
-    Action, Manager, PackageCommand, classify, mount_covers, removes, removes_any,
-};
+use crate::model::packages::{Action, Manager, PackageCommand, classify, mount_covers, removes};
 use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::append_command;
@@ -43,19 +41,41 @@ impl Rule for PackageCacheKept {
                     continue;
                 };
                 for (at, command) in script.commands.iter().enumerate() {
-                    // An upgrade downloads and caches packages as an install does.
-                    let Some(pkg) = classify(command)
-                        .filter(|p| matches!(p.action, Action::Install | Action::Upgrade))
-                    else {
+                    // An upgrade downloads and caches packages as an install does; `apk
+                    // update` writes its index into the cache folder.
+                    let Some(pkg) = classify(command).filter(|p| {
+                        matches!(p.action, Action::Install | Action::Upgrade)
+                            || apk_index_unread(cx, &stage.stage.instructions, inst, at, p)
+                    }) else {
                         continue;
                     };
                     let Some(cache) = pkg.manager.spec().cache.as_ref() else {
                         continue;
                     };
-                    if pkg.manager == Manager::Pip && pip_cache_off(cx, inst, command) {
+                    if cache_off(cx, inst, command, pkg.manager) {
                         continue;
                     }
-                    if kept_out(inst, &script.commands[at..], &pkg, cache, image) {
+                    // One clean after the last install of a manager covers them all: the
+                    // finding is on that last one.
+                    if cache.flag.is_none()
+                        && script.commands[at + 1..].iter().any(|c| {
+                            classify(c).is_some_and(|p| {
+                                p.manager == pkg.manager
+                                    && matches!(p.action, Action::Install | Action::Upgrade)
+                            })
+                        })
+                    {
+                        continue;
+                    }
+                    // A build tool's caches are what its next build in the stage reads
+                    // (`RUN go build -a std` warms them on purpose).
+                    if pkg.manager.spec().compiles
+                        && builds_again(cx, &stage.stage.instructions, inst, pkg.manager)
+                    {
+                        continue;
+                    }
+                    let dirs = cache_dirs_here(cx, inst, command, cache);
+                    if kept_out(inst, &script.commands[at..], &pkg, &dirs, image) {
                         continue;
                     }
                     let clean = Clean {
@@ -78,15 +98,21 @@ fn kept_out(
     inst: &Instruction,
     from: &[Command],
     pkg: &PackageCommand,
-    cache: &Cache,
+    dirs: &[String],
     image: Option<&str>,
 ) -> bool {
+    let cache = pkg
+        .manager
+        .spec()
+        .cache
+        .as_ref()
+        .expect("a manager with a cache");
     if cache.flag.is_some_and(|flag| pkg.has_flag(flag))
         || cache.also.iter().any(|f| pkg.has_flag(f))
     {
         return true;
     }
-    let mut dirs = cache_dirs(cache, "/root");
+    let mut dirs = dirs.to_vec();
     // dnf5 keeps its cache in /var/cache/libdnf5, dnf4 in /var/cache/dnf: where the image or
     // the program tells which dnf runs, only its folder counts.
     let generation = match pkg.command.name() {
@@ -104,15 +130,134 @@ fn kept_out(
     if dirs.iter().any(|d| mount_covers(inst, d)) {
         return true;
     }
-    let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
+    let cleans = |c: &Command| {
+        dirs.iter().any(|d| removes_dir(c, d))
+            || classify(c).is_some_and(|p| {
+                // gem and Bundler share one cache; so do conda, mamba and micromamba
+                p.manager.spec().cache.as_ref().map(|c| c.kind) == Some(cache.kind)
+                    && p.action == Action::Clean
+            })
+    };
     from.windows(2).any(|pair| {
         let [before, c] = pair else { return false };
         let unconditional = before.op.is_none_or(|op| op.kind != OperatorKind::Or);
-        unconditional
-            && (removes_any(c, &dirs)
-                || classify(c)
-                    .is_some_and(|p| p.manager == pkg.manager && p.action == Action::Clean))
+        unconditional && cleans(c)
     })
+}
+
+/// `apk update` (at `at` in `inst`'s script) whose index no later install of the stage reads:
+/// every later `apk add` or `upgrade` fetches its own with `--no-cache` (or `--no-network`
+/// needs none). Then `--no-cache` on the update keeps the index out of the layer, safely.
+fn apk_index_unread(
+    cx: &Context<'_>,
+    instructions: &[&Instruction],
+    inst: &Instruction,
+    at: usize,
+    pkg: &PackageCommand,
+) -> bool {
+    if pkg.manager != Manager::Apk || pkg.action != Action::Update {
+        return false;
+    }
+    let later_here = cx.script(inst).map_or(&[][..], |s| &s.commands[at + 1..]);
+    let later_runs = instructions
+        .iter()
+        .skip_while(|i| i.span.start <= inst.span.start)
+        .filter_map(|i| cx.script(i))
+        .flat_map(|s| s.commands.iter());
+    let fetches_own = |p: &PackageCommand| p.has_flag("--no-cache") || p.has_flag("--no-network");
+    // an install after it in the RUN that shows the update is only for show
+    let shown = later_here.iter().any(|c| {
+        classify(c).is_some_and(|p| {
+            p.manager == Manager::Apk
+                && matches!(p.action, Action::Install | Action::Upgrade)
+                && fetches_own(&p)
+        })
+    });
+    shown
+        && later_here.iter().chain(later_runs).all(|c| {
+            // a script may `apk add` from the index: keep it
+            !runs_a_script(c)
+                && classify(c).is_none_or(|p| {
+                    p.manager != Manager::Apk
+                        || !matches!(p.action, Action::Install | Action::Upgrade)
+                        || fetches_own(&p)
+                })
+        })
+}
+
+/// A shell, or a program named by its path or as a `.sh` file: what it runs is unknown.
+fn runs_a_script(command: &Command) -> bool {
+    command.name().is_some_and(|name| {
+        crate::knowledge::shells::is_posix_shell(name)
+            || matches!(name, "source" | "." | "busybox")
+            || name.contains('/')
+            || name.ends_with(".sh")
+    })
+}
+
+/// A RUN after `inst` in the stage runs `manager` again to build or fetch.
+fn builds_again(
+    cx: &Context<'_>,
+    instructions: &[&Instruction],
+    inst: &Instruction,
+    manager: Manager,
+) -> bool {
+    instructions
+        .iter()
+        .skip_while(|i| i.span.start <= inst.span.start)
+        .filter_map(|i| cx.script(i))
+        .flat_map(|s| s.commands.iter())
+        .any(|c| classify(c).is_some_and(|p| p.manager == manager && p.action == Action::Install))
+}
+
+/// Where the cache of `cache` is for this command: its usual folders, the ways a script names
+/// them through the variables that move it (`$GEM_HOME/cache`), and where those variables
+/// point when the file or the command sets them.
+fn cache_dirs_here(
+    cx: &Context<'_>,
+    inst: &Instruction,
+    command: &Command,
+    cache: &Cache,
+) -> Vec<String> {
+    let mut dirs = cache_dirs(cache, "/root");
+    // The folder the clean command removes, as written (`"$(gem env gemdir)/cache"`).
+    if let Some(target) = cache.clean.and_then(|c| c.strip_prefix("rm -rf ")) {
+        dirs.push(target.trim_matches('"').to_string());
+    }
+    for (name, suffix) in cache.relocated {
+        dirs.push(format!("${name}{suffix}"));
+        dirs.push(format!("${{{name}}}{suffix}"));
+        let value = command
+            .var(name)
+            .flatten()
+            .or_else(|| cx.state(inst).and_then(|s| s.var(name)));
+        if let Some(value) = value.filter(|v| v.starts_with('/')) {
+            dirs.push(format!("{}{suffix}", value.trim_end_matches('/')));
+        }
+    }
+    dirs
+}
+
+/// `rm` of `dir` (see [`removes`]), where a `*` segment of `dir` stands for any one segment
+/// (`/var/lib/gems/*/cache`).
+fn removes_dir(command: &Command, dir: &str) -> bool {
+    if !dir.split('/').any(|segment| segment == "*") {
+        return removes(command, dir);
+    }
+    command.name() == Some("rm")
+        && command.args().iter().any(|w| {
+            let target: Vec<&str> = w.value.split('/').collect();
+            // the dir with its `*`s taken from the removed path
+            let concrete: Vec<&str> = dir
+                .split('/')
+                .enumerate()
+                .map(|(i, s)| match (s, target.get(i)) {
+                    ("*", Some(t)) if *t != "*" => t,
+                    _ => s,
+                })
+                .collect();
+            !w.value.starts_with('-') && removes(command, &concrete.join("/"))
+        })
 }
 
 /// apt's archives: Docker's Debian and Ubuntu images clean `/var/cache/apt` after every install
@@ -241,7 +386,15 @@ fn finding(
     let head = cx.df.slice(pkg.head_span()).to_string();
     let (message, help, fix) = match (cache.flag, cache.clean) {
         (Some(flag), _) => {
-            let at = pkg.sub.as_ref().map_or(pkg.head_span().end, |s| s.span.end);
+            // after the subcommand, or its second word (`uv pip install`)
+            let second = pkg.sub.zip(pkg.rest.first()).filter(|(sub, next)| {
+                pkg.manager.spec().action(&sub.value, Some(&next.value))
+                    != pkg.manager.spec().action(&sub.value, None)
+            });
+            let at = match second {
+                Some((_, next)) => next.span.end,
+                None => pkg.sub.as_ref().map_or(pkg.head_span().end, |s| s.span.end),
+            };
             let fix = Fix::new(
                 format!("add `{flag}`"),
                 Safety::Safe,
@@ -254,9 +407,17 @@ fn finding(
             )
         }
         (None, Some(clean)) => {
+            // the program as the install ran it (`/opt/conda/bin/conda`): it may not be on PATH
+            let program = pkg
+                .command
+                .program_words()
+                .first()
+                .map_or("", |w| w.value.as_str());
+            let clean = clean.replace("{program}", program);
+            let clean = clean.as_str();
             let mut help = format!("end the same RUN with `&& {clean}`");
-            // npm and yarn keep a cache per user: the user that installed can clean it.
-            let per_user = matches!(pkg.manager, Manager::Npm | Manager::Yarn);
+            // A language's manager keeps its cache where the user that installed can clean it.
+            let per_user = !pkg.manager.spec().system;
             let prefix = clean_ok
                 .prefix
                 .clone()
@@ -279,7 +440,8 @@ fn finding(
             };
             (
                 format!(
-                    "`{head}` keeps its package cache in this layer; `{clean}` is not run in the same RUN"
+                    "`{head}` keeps its {} in this layer; `{clean}` is not run in the same RUN",
+                    cache.kind
                 ),
                 help,
                 fix,
@@ -296,11 +458,13 @@ fn finding(
 }
 
 /// pip keeps no cache when `PIP_NO_CACHE_DIR` is set to any value pip accepts (even `off` or
-/// `0`, which pip reads as "no cache" too): by the command's prefix, the script before it, or
-/// an ENV or ARG with a value in the instruction's environment.
-fn pip_cache_off(cx: &Context<'_>, inst: &Instruction, command: &Command) -> bool {
-    const NAME: &str = "PIP_NO_CACHE_DIR";
-    command.var(NAME).is_some() || cx.state(inst).is_some_and(|s| s.var(NAME).is_some())
+/// `0`, which pip reads as "no cache" too), uv none with `UV_NO_CACHE`: by the command's prefix,
+/// the script before it, or an ENV or ARG with a value in the instruction's environment.
+fn cache_off(cx: &Context<'_>, inst: &Instruction, command: &Command, manager: Manager) -> bool {
+    let Some(name) = cache_off_variable(manager) else {
+        return false;
+    };
+    command.var(name).is_some() || cx.state(inst).is_some_and(|s| s.var(name).is_some())
 }
 
 #[cfg(test)]
@@ -474,6 +638,122 @@ mod tests {
     fn yarn_version_is_not_an_install() {
         let text = "FROM node:alpine\nRUN apk add --no-cache yarn && yarn --version\n";
         assert!(lint_rule("LW103", text).is_empty());
+    }
+
+    #[test]
+    fn language_managers_and_build_tools_are_caught_and_fixed_once() {
+        for (text, fixed) in [
+            (
+                "FROM ruby:3.3\nRUN gem install rails\n",
+                "FROM ruby:3.3\nRUN gem install rails \\\n    && rm -rf \"$(gem env gemdir)/cache\"\n",
+            ),
+            (
+                "FROM ruby:3.3\nRUN bundle install\n",
+                "FROM ruby:3.3\nRUN bundle install \\\n    && rm -rf \"$(gem env gemdir)/cache\"\n",
+            ),
+            (
+                "FROM x\nRUN /opt/conda/bin/conda env update -f e.yml\n",
+                "FROM x\nRUN /opt/conda/bin/conda env update -f e.yml \\\n    && /opt/conda/bin/conda clean --all --yes\n",
+            ),
+            (
+                "FROM x\nRUN mamba install -y numpy\n",
+                "FROM x\nRUN mamba install -y numpy \\\n    && mamba clean --all --yes\n",
+            ),
+            (
+                "FROM php\nRUN composer install\n",
+                "FROM php\nRUN composer install \\\n    && composer clear-cache\n",
+            ),
+            (
+                "FROM python\nRUN uv pip install --system flask\n",
+                "FROM python\nRUN uv pip install --no-cache --system flask\n",
+            ),
+            (
+                "FROM python\nRUN poetry install\n",
+                "FROM python\nRUN poetry install \\\n    && rm -rf \"${POETRY_CACHE_DIR:-$HOME/.cache/pypoetry}\"\n",
+            ),
+            (
+                "FROM golang\nRUN go mod download && go build -o /app .\n",
+                "FROM golang\nRUN go mod download && go build -o /app . \\\n    && go clean -cache -modcache\n",
+            ),
+            (
+                "FROM rust\nRUN cargo install ripgrep\n",
+                "FROM rust\nRUN cargo install ripgrep \\\n    && rm -rf \"${CARGO_HOME:-$HOME/.cargo}/registry\"\n",
+            ),
+        ] {
+            let found = lint_rule("LW103", text);
+            assert_eq!(found.len(), 1, "{text}: {found:#?}");
+            assert_eq!(fix_rule("LW103", text, false), fixed, "{text}");
+            assert!(lint_rule("LW103", fixed).is_empty(), "{fixed}");
+        }
+        let go = &lint_rule("LW103", "FROM golang\nRUN go mod download && go build .\n")[0];
+        assert!(
+            go.message
+                .starts_with("`go build` keeps its go build and module cache")
+        );
+    }
+
+    #[test]
+    fn language_caches_kept_out_their_own_ways() {
+        for text in [
+            "FROM ruby\nRUN gem install a && rm -rf /usr/local/bundle/cache\n",
+            "FROM debian\nRUN gem install a && rm -rf /var/lib/gems/3.1.0/cache/*.gem\n",
+            "FROM ruby\nENV GEM_HOME=/gems\nRUN gem install a && rm -rf /gems/cache\n",
+            "FROM x\nRUN mamba install -y a && mamba clean -afy\n",
+            "FROM x\nRUN conda install -y a && conda clean --all\n",
+            "FROM python\nRUN UV_NO_CACHE=1 uv sync\n",
+            "FROM python\nENV UV_NO_CACHE=1\nRUN uv pip install x\n",
+            "FROM python\nRUN --mount=type=cache,target=/root/.cache/uv uv sync\n",
+            "FROM python\nENV POETRY_CACHE_DIR=/tmp/pc\nRUN poetry install && rm -rf /tmp/pc\n",
+            "FROM golang\nRUN --mount=type=cache,target=/root/.cache/go-build go build .\n",
+            "FROM golang\nRUN go build . && go clean -modcache -cache\n",
+            "FROM php\nRUN composer install && composer cc\n",
+            "FROM rust\nRUN cargo install x && rm -rf /usr/local/cargo/registry\n",
+            "FROM golang\nRUN go version && cargo --version && gem --version\n",
+        ] {
+            let found = lint_rule("LW103", text);
+            assert!(found.is_empty(), "{text}: {found:#?}");
+        }
+        // `go clean` without -cache cleans the package's objects, not the caches.
+        assert_eq!(
+            lint_rule("LW103", "FROM golang\nRUN go build . && go clean\n").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_build_tool_s_cache_read_by_a_later_build_is_kept() {
+        let warmed = "FROM golang\nRUN go build -a std\nCOPY . .\nRUN go build\n";
+        let found = lint_rule("LW103", warmed);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(&warmed[found[0].span.range()], "go build");
+        assert!(found[0].span.start > warmed.find("COPY").unwrap());
+        // one clean after the last install of a manager covers the RUN: one finding
+        let twice = "FROM centos\nRUN yum install -y a && yum install -y b\n";
+        assert_eq!(lint_rule("LW103", twice).len(), 1);
+    }
+
+    #[test]
+    fn apk_update_only_when_no_install_reads_its_index() {
+        let shown = "FROM alpine\nRUN apk update && apk add --no-cache git\n";
+        assert_eq!(
+            fix_rule("LW103", shown, false),
+            "FROM alpine\nRUN apk update --no-cache && apk add --no-cache git\n"
+        );
+        for read in [
+            // the add reads the index the update wrote
+            "FROM alpine\nRUN apk update && apk add --no-cache git\nRUN apk add curl\n",
+            // a script may add packages from it
+            "FROM alpine\nRUN apk update && apk add --no-cache git && sh /tmp/setup.sh\n",
+            // nothing after it shows the update is for show
+            "FROM alpine\nRUN apk update\n",
+        ] {
+            assert!(
+                !lint_rule("LW103", read)
+                    .iter()
+                    .any(|d| d.message.starts_with("`apk update`")),
+                "{read}"
+            );
+        }
     }
 
     #[test]
