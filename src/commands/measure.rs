@@ -535,7 +535,6 @@ async fn builds(
             eprintln!("error: cannot read {file} for the rebuild after an edit: {e}");
             Exit::Trouble
         })?;
-        let replaced = [(file.clone(), edited(&bytes))];
         let versions: &[(&Version, &'static str)] = if plan.unchanged() {
             &[(&plan.before, "before (rebuild)")]
         } else {
@@ -545,6 +544,9 @@ async fn builds(
             ]
         };
         for (i, (version, label)) in versions.iter().enumerate() {
+            // An edit of its own for each: the rewrite's stages that repeat the original's
+            // (LW301's build stage) would take the original's rebuild from the cache.
+            let replaced = [(file.clone(), edited(&bytes))];
             let context = Context::build(&plan.spec(version, &replaced)).map_err(|e| {
                 eprintln!("error: {e}");
                 Exit::Trouble
