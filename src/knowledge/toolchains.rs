@@ -137,6 +137,40 @@ pub fn starts_a_prompt(image: &str) -> bool {
     PROMPT_IMAGES.contains(&name)
 }
 
+/// Folders every image of a Linux distribution has (and the language and toolchain images
+/// built on one): a COPY into them creates none of them.
+const STANDARD_FOLDERS: &[&str] = &[
+    "/bin",
+    "/etc",
+    "/home",
+    "/opt",
+    "/root",
+    "/srv",
+    "/tmp",
+    "/usr",
+    "/usr/bin",
+    "/usr/lib",
+    "/usr/local",
+    "/usr/local/bin",
+    "/usr/local/lib",
+    "/usr/local/sbin",
+    "/usr/local/share",
+    "/usr/sbin",
+    "/usr/share",
+    "/var",
+    "/var/cache",
+    "/var/lib",
+    "/var/log",
+];
+
+/// Whether the image (a distribution's, or a language or toolchain image built on one) is
+/// known to have the folder `dir` (absolute, normalized). busybox has few of them.
+pub fn has_standard_folder(image: &str, dir: &str) -> bool {
+    let repo = image_repository(image);
+    let name = repo.rsplit('/').next().unwrap_or(repo);
+    dir == "/" || (starts_a_prompt(image) && name != "busybox" && STANDARD_FOLDERS.contains(&dir))
+}
+
 /// A development container's base image (`mcr.microsoft.com/devcontainers/…`).
 pub fn dev_container(image: &str) -> bool {
     let repo = image_repository(image);
@@ -330,6 +364,19 @@ mod tests {
         );
         assert_eq!(base("ghcr.io/acme/debian:12"), None);
         assert_eq!(base("alpine:3.20").as_deref(), Some("alpine:3.20"));
+    }
+
+    #[test]
+    fn standard_folders_of_distribution_images() {
+        assert!(has_standard_folder(
+            "debian:bookworm-slim",
+            "/usr/local/bin"
+        ));
+        assert!(has_standard_folder("python:3.12", "/opt"));
+        assert!(!has_standard_folder("busybox", "/usr/local/bin"));
+        assert!(!has_standard_folder("debian", "/app"));
+        assert!(!has_standard_folder("acme/app:1", "/usr/local/bin"));
+        assert!(has_standard_folder("acme/app:1", "/"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
+use crate::knowledge::toolchains;
 use crate::knowledge::tools::PERMISSION_CHANGERS;
 use crate::model::copies::{Copy, Origin};
 use crate::model::effects::{Creation, EffectKind};
@@ -301,7 +302,13 @@ fn fix_for(
         return None;
     }
     match created.made {
-        Made::Copied(source) => into_copy(cx, &instructions[from..=at], script, source),
+        Made::Copied(source) => into_copy(
+            cx,
+            &instructions[..from],
+            &instructions[from..=at],
+            script,
+            source,
+        ),
         Made::Ran => into_run(cx, &instructions[from..=at], script),
         Made::Empty => None,
     }
@@ -364,9 +371,11 @@ fn is_symbolic_mode(value: &str) -> bool {
 }
 
 /// A COPY followed by a RUN that only changes mode or owner of exactly what it copied: the
-/// change becomes the COPY's `--chmod`/`--chown` and the RUN goes.
+/// change becomes the COPY's `--chmod`/`--chown` and the RUN goes. `earlier` are the
+/// instructions of the stage's lineage before the COPY.
 fn into_copy(
     cx: &Context<'_>,
+    earlier: &[&Instruction],
     span: &[&Instruction],
     script: &Script,
     source: usize,
@@ -473,7 +482,12 @@ fn into_copy(
         return None;
     }
     let exact_mode = mode.as_ref().is_none_or(|(_, exact)| *exact);
-    let safety = if known_file == Some(true) && exact_mode {
+    // `COPY --chown` also owns the folders it creates for the destination (both builders do
+    // it), where the RUN changed the file alone: safe only when the folder is already there.
+    let parent = landing.rsplit_once('/').map_or("/", |(p, _)| p);
+    let parent = if parent.is_empty() { "/" } else { parent };
+    let folders_kept = owner.is_none() || folder_exists(cx, earlier, copy_inst, parent);
+    let safety = if known_file == Some(true) && exact_mode && folders_kept {
         Safety::Safe
     } else {
         Safety::Unsafe
@@ -513,6 +527,41 @@ fn into_copy(
         safety,
         edits,
     ))
+}
+
+/// Whether the folder `dir` exists when `at` runs: it is `/`, a WORKDIR made it, an earlier
+/// instruction put something in it, or the base image is a distribution's and has it.
+fn folder_exists(cx: &Context<'_>, earlier: &[&Instruction], at: &Instruction, dir: &str) -> bool {
+    let holds = |path: &str| within(path, dir);
+    let workdirs = earlier
+        .iter()
+        .chain(std::iter::once(&at))
+        .filter_map(|i| cx.state(i).and_then(|s| s.workdir.as_deref()));
+    if workdirs.into_iter().any(holds) {
+        return true;
+    }
+    let made = earlier.iter().any(|&inst| match cx.copy(inst) {
+        Some(copy) => copy
+            .sources
+            .iter()
+            .filter_map(|s| copy.landing(s))
+            .any(|l| holds(&l)),
+        None => cx.effects(inst).iter().any(|e| match &e.kind {
+            EffectKind::Creates { path, .. } => holds(path),
+            _ => false,
+        }),
+    });
+    if made {
+        return true;
+    }
+    let Some(stage) = cx.stages.of(at) else {
+        return false;
+    };
+    let root = cx.lineage(stage).first().copied().unwrap_or(stage);
+    match &cx.stages[root].base {
+        crate::model::Base::Image(image) => toolchains::has_standard_folder(image, dir),
+        _ => false,
+    }
 }
 
 /// Whether the `# syntax=` frontend (BuildKit's own when there is none) knows `COPY --chmod`:
@@ -679,6 +728,57 @@ mod tests {
             fix_rule("LW106", plus_x, true),
             "FROM d\nWORKDIR /app\nCOPY --chmod=755 --chown=app:app start.sh ./\n"
         );
+    }
+
+    #[test]
+    fn copy_chown_is_safe_only_where_the_copy_makes_no_folder() {
+        // `COPY --chown` owns the folders it creates too (both builders do): measured on
+        // busybox, whose image has no /usr/local/bin
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("a.sh"), "echo a\n").expect("write");
+        let safety = |text: &str| {
+            let df = crate::syntax::Dockerfile::parse(text);
+            let options = crate::lint::LintOptions {
+                path: Some(dir.path().join("Dockerfile")),
+                context: Some(dir.path().to_path_buf()),
+                only: Some(vec!["LW106".into()]),
+                ..Default::default()
+            };
+            let found = crate::lint::lint(&df, &options);
+            assert_eq!(found.len(), 1, "{text}");
+            found[0].fix.as_ref().map(|f| f.safety)
+        };
+        let unsafe_fix = Some(crate::fix::Safety::Unsafe);
+        let safe_fix = Some(crate::fix::Safety::Safe);
+        for (text, want) in [
+            (
+                "FROM busybox\nCOPY a.sh /usr/local/bin/a.sh\nRUN chown 1:1 /usr/local/bin/a.sh\n",
+                unsafe_fix,
+            ),
+            (
+                "FROM debian:bookworm-slim\nCOPY a.sh /usr/local/bin/a.sh\nRUN chown 1:1 /usr/local/bin/a.sh\n",
+                safe_fix,
+            ),
+            (
+                "FROM busybox\nWORKDIR /app\nCOPY a.sh a.sh\nRUN chown 1:1 a.sh\n",
+                safe_fix,
+            ),
+            (
+                "FROM busybox\nCOPY b /srv/x/b\nCOPY a.sh /srv/x/a.sh\nRUN chown 1:1 /srv/x/a.sh\n",
+                safe_fix,
+            ),
+            (
+                "FROM busybox\nCOPY a.sh /a.sh\nRUN chown 1:1 /a.sh\n",
+                safe_fix,
+            ),
+            // --chmod leaves the folders it creates as they are
+            (
+                "FROM busybox\nCOPY a.sh /usr/local/bin/a.sh\nRUN chmod 755 /usr/local/bin/a.sh\n",
+                safe_fix,
+            ),
+        ] {
+            assert_eq!(safety(text), want, "{text}");
+        }
     }
 
     #[test]
