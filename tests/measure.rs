@@ -1491,6 +1491,126 @@ fn target_and_build_args_reach(run: &Run, dir: &Path) {
     assert!(created_by.contains("GREETING=hello"), "{created_by}");
 }
 
+/// The toolchain fixtures install gcc or Go from Debian for real (most of a minute a build), so
+/// each is measured once: the run with `builder` where a daemon offers it, else the first.
+fn run_with(runs: &[Run], builder: &str) -> Option<Run> {
+    runs.iter()
+        .find(|r| r.builder == builder)
+        .or(runs.first())
+        .cloned()
+}
+
+/// `measure --unsafe` of a fixture that compiles `hello` where it runs: LW301 rewrites it into
+/// two stages. Both build (else measure fails), the program runs the same in both, the image is
+/// at most half the size, and every difference is LW301's. Gives the report.
+fn rewritten_into_two_stages(run: &Run, name: &str, toolchain: &str) -> Value {
+    let state = run.state();
+    let dockerfile = fixture(&format!("{name}/Dockerfile"));
+    let out = run.measure(&[
+        dockerfile.to_str().unwrap(),
+        "--unsafe",
+        "--network",
+        "host",
+        "--format",
+        "json",
+        "--smoke",
+        "hello world",
+    ]);
+    let v = report(&out);
+    run.assert_cleaned_up(&state);
+    assert_eq!(applied(&v), ["LW301"], "{}", run.name());
+    let smoke = &v["smoke"][0];
+    assert_eq!(smoke["before"], smoke["after"], "{}", run.name());
+    assert_eq!(smoke["after"]["exit_code"], 0, "{smoke}");
+    assert_eq!(smoke["after"]["output"], "hello, world\n", "{smoke}");
+    assert_eq!(v["start_program"]["before"], "usr/local/bin/hello");
+    assert_eq!(v["start_program"]["after"], "usr/local/bin/hello");
+    let (before, after) = (
+        num(&v, "/before/total_bytes"),
+        num(&v, "/after/total_bytes"),
+    );
+    assert!(
+        2 * after <= before,
+        "{}: {after} bytes after, {before} before: not half",
+        run.name()
+    );
+    assert_eq!(num(&v, "/saved_bytes"), before - after);
+    // the toolchain gone, the sources left in the build stage: LW301's, nothing unexpected
+    assert_proven(run, &v);
+    let groups = v["filesystem"]["explained"].as_array().expect("explained");
+    assert!(
+        groups
+            .iter()
+            .all(|g| g["rule"] == "LW301" || g["rule"].is_null()),
+        "{groups:#?}"
+    );
+    let packages = groups
+        .iter()
+        .find(|g| !g["packages"].is_null())
+        .expect("a group of packages");
+    assert_eq!(packages["rule"], "LW301");
+    assert!(
+        packages["packages"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|n| n == toolchain)),
+        "{packages}"
+    );
+    // what the toolchain's packages hold is most of what the rewrite saves
+    assert!(
+        2 * num(packages, "/bytes") > before - after,
+        "{packages}, {} saved",
+        before - after
+    );
+    let sources = groups
+        .iter()
+        .find(|g| {
+            g["reason"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("the build's sources")
+        })
+        .expect("the build's own files");
+    assert!(
+        sources["sample"].as_array().is_some_and(|s| s
+            .iter()
+            .all(|p| p.as_str().unwrap_or("").starts_with("src/"))),
+        "{sources}"
+    );
+    v
+}
+
+#[test]
+fn a_c_program_built_where_it_runs_is_rewritten_into_two_stages_that_build_and_run() {
+    let (_daemons, runs) = runs(&[DEBIAN]);
+    let Some(run) = run_with(&runs, "classic") else {
+        return;
+    };
+    let v = rewritten_into_two_stages(&run, "c-program", "gcc");
+    assert!(
+        explained_rules(&v).iter().all(|r| r == "LW301"),
+        "{:#?}",
+        v["filesystem"]["explained"]
+    );
+}
+
+#[test]
+fn a_go_program_built_where_it_runs_is_rewritten_into_two_stages_that_build_and_run() {
+    let (_daemons, runs) = runs(&[DEBIAN]);
+    let Some(run) = run_with(&runs, "buildkit") else {
+        return;
+    };
+    let v = rewritten_into_two_stages(&run, "go-program", "golang-go");
+    // `go build` fills root's build cache: the build stage keeps it
+    let cache = v["filesystem"]["explained"]
+        .as_array()
+        .and_then(|g| {
+            g.iter()
+                .find(|g| g["reason"] == "Go's build cache, left in the build stage")
+        })
+        .expect("Go's build cache");
+    assert!(num(cache, "/files") > 10, "{cache}");
+}
+
 /// measure's page in headless Chromium: its DOM holds a bar per layer of both versions, the
 /// bundle's hidden part and the hidden copy's row, and its screenshot is a chart, not a blank.
 fn page_in_a_browser(page: &Path, v: &Value) {

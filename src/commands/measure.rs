@@ -23,8 +23,8 @@ use crate::docker::connect::{build_cache_bytes, connect, default_builder, docker
 use crate::docker::context::{Context, ContextSpec, Reads, edit_target, edited};
 use crate::docker::image::read_image;
 use crate::docker::proof::{
-    Rewrite, SmokeOutcome, SmokeRun, StartProgram, compare_configs, compare_filesystems,
-    start_program,
+    Rewrite, SmokeOutcome, SmokeRun, StartProgram, build_stage_dirs, compare_configs,
+    compare_filesystems, start_program,
 };
 use crate::docker::smoke;
 use crate::docker::{DockerError, cleanup};
@@ -508,15 +508,7 @@ async fn builds(
     let edit = if args.no_rebuild {
         Err("skipped with --no-rebuild".to_string())
     } else {
-        let input = ModelInput {
-            target: args.target.clone(),
-            build_args: plan
-                .build_args
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            ..ModelInput::default()
-        };
+        let input = model_input(args, plan);
         let reads_before = Reads::new(&plan.before.df, &input);
         let reads_after = Reads::new(&plan.after.df, &input);
         edit_target(
@@ -604,6 +596,7 @@ async fn builds(
             .cloned()
             .collect();
         let dockerfile = &plan.before.context.dockerfile;
+        let build_dirs = build_stage_dirs(&plan.after.df, &model_input(args, plan));
         let rewrite = Rewrite {
             applied: &plan.applied,
             ignored: &ignored,
@@ -612,6 +605,7 @@ async fn builds(
                 .binary_search(dockerfile)
                 .is_ok()
                 .then_some(dockerfile.as_str()),
+            build_dirs: &build_dirs,
         };
         comparison.filesystem =
             compare_filesystems(&before_facts.filesystem, &after_facts.filesystem, &rewrite);
@@ -647,6 +641,19 @@ async fn builds(
         });
     }
     Ok(comparison)
+}
+
+/// What the model of either version is built from: the target and build arguments.
+fn model_input(args: &MeasureArgs, plan: &Plan) -> ModelInput {
+    ModelInput {
+        target: args.target.clone(),
+        build_args: plan
+            .build_args
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        ..ModelInput::default()
+    }
 }
 
 /// Runs one `--smoke` command in a container of `image`, with progress.

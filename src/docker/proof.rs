@@ -6,8 +6,9 @@
 //! What each rule's fix may change is written down in one place, [`explains`]: LW102 the apt
 //! lists, LW103 the other package-manager caches (both as [`super::layers::cache_of`] knows
 //! them), LW104 the files of the packages it no longer installs (named from dpkg's database in
-//! both images), LW401/LW402 the context files the proposed `.dockerignore` keeps out. The
-//! other rules (LW101, LW105, LW201, LW202: merging, moving or deleting earlier) leave the final
+//! both images), LW301 what stays in the build stage of its two (the toolchain's packages and
+//! caches, the build's working folders), LW401/LW402 the context files the proposed
+//! `.dockerignore` keeps out. The other rules (LW101, LW105, LW201, LW202: merging, moving or deleting earlier) leave the final
 //! filesystem as it was, so they explain nothing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -17,6 +18,9 @@ use serde_json::Value;
 
 use super::filesystem::{Filesystem, Kind, Meta};
 use super::layers::cache_of;
+use crate::knowledge::toolchains::{build_cache_below, build_cache_of};
+use crate::model::{Model, ModelInput};
+use crate::syntax::{Dockerfile, Keyword};
 
 /// The config fields compared: what decides how a container of the image runs.
 pub const CONFIG_FIELDS: &[&str] = &[
@@ -57,7 +61,7 @@ pub struct Explained {
     pub bytes: u64,
     /// A few of the paths, the largest first.
     pub sample: Vec<String>,
-    /// For LW104: the packages installed in only one of the images.
+    /// For LW104 and LW301: the packages installed in only one of the images.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub packages: Vec<String>,
     /// How the verdict line names the group: `1,204 files of the apt lists (LW102)`.
@@ -105,6 +109,9 @@ pub struct Rewrite<'a> {
     /// The Dockerfile's path in the context, when a COPY can see it (`COPY . .` copies it,
     /// and its text is what the fixes change).
     pub dockerfile: Option<&'a str>,
+    /// The folders the rewrite's build stages run in ([`build_stage_dirs`]): for LW301, what
+    /// the build leaves there stays in the build stage.
+    pub build_dirs: &'a [String],
 }
 
 /// Why a difference happened.
@@ -121,6 +128,8 @@ enum Cause {
 /// The reasons of the groups whose label is not `N files of REASON`.
 const PACKAGES: &str = "the files of packages not installed, and what their scripts wrote";
 const IGNORED: &str = "context files the proposed .dockerignore keeps out";
+const TOOLCHAIN: &str = "the toolchain's packages, installed in the build stage only";
+const BUILD_FILES: &str = "the build's sources and outputs, left in the build stage";
 
 /// What a rule's fix changes in the final filesystem, and so which differences it explains.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,6 +142,9 @@ enum Explains {
     Packages,
     /// Context files the proposed `.dockerignore` keeps out.
     IgnoredContext,
+    /// What a build stage keeps that the runtime stage does not copy: the toolchain's
+    /// packages, its caches, the build's working folders.
+    BuildStage,
 }
 
 /// The one place that says which rule's fix explains which differences; a rule not here
@@ -142,6 +154,7 @@ fn explains(rule: &str) -> Option<Explains> {
         "LW102" => Some(Explains::Caches(&["apt lists"])),
         "LW103" => Some(Explains::CachesBut(&["apt lists"])),
         "LW104" => Some(Explains::Packages),
+        "LW301" => Some(Explains::BuildStage),
         "LW401" | "LW402" => Some(Explains::IgnoredContext),
         _ => None,
     }
@@ -265,6 +278,12 @@ impl PackageChange {
         }
     }
 
+    /// Whether `path` is in a package manager's index or cache, which an install leaves as it
+    /// runs (`var/cache/apt/archives/partial` made private), when packages changed.
+    fn installs(&self, path: &str) -> bool {
+        !self.changed.is_empty() && cache_of(path).is_some()
+    }
+
     /// Whether the difference at `path` comes from the packages that changed: their files,
     /// the package database, or what their scripts wrote: files in the system's folders, and
     /// folders anywhere (`/usr/local/share/ca-certificates`).
@@ -303,8 +322,14 @@ pub fn compare_filesystems(
         .collect();
     let packages = rules
         .iter()
-        .any(|(_, e)| *e == Explains::Packages)
+        .any(|(_, e)| matches!(e, Explains::Packages | Explains::BuildStage))
         .then(|| PackageChange::new(before, after));
+    let build_dirs: Vec<&str> = rewrite
+        .build_dirs
+        .iter()
+        .map(|d| d.trim_matches('/'))
+        .filter(|d| !d.is_empty())
+        .collect();
     let ignored: BTreeSet<String> = rewrite
         .ignored
         .iter()
@@ -325,6 +350,27 @@ pub fn compare_filesystems(
                     .as_ref()
                     .filter(|p| p.explains(path, dir))
                     .map(|_| PACKAGES.to_string()),
+                Explains::BuildStage => {
+                    let only_before = change == "only before";
+                    let cache = build_cache_of(path)
+                        .or_else(|| build_cache_below(path).filter(|_| dir))
+                        .filter(|_| only_before);
+                    let worked_in = build_dirs.iter().any(|d| {
+                        path.strip_prefix(d)
+                            .is_some_and(|rest| rest.starts_with('/'))
+                    });
+                    if let Some(cache) = cache {
+                        Some(format!("{cache}, left in the build stage"))
+                    } else if only_before && worked_in {
+                        Some(BUILD_FILES.to_string())
+                    } else {
+                        // the toolchain's install also left apt's own folders as it runs them
+                        packages
+                            .as_ref()
+                            .filter(|p| p.explains(path, dir) || p.installs(path))
+                            .map(|_| TOOLCHAIN.to_string())
+                    }
+                }
                 Explains::IgnoredContext => {
                     let kept_out = change == "only before" && ends_with_any(path, &ignored);
                     let new_file = change == "only after"
@@ -402,21 +448,27 @@ pub fn compare_filesystems(
         let mut names = Vec::new();
         let (rule, reason, label) = match cause {
             Cause::Rule(rule, reason) => {
-                let label = if reason == PACKAGES {
+                let label = if reason == PACKAGES || reason == TOOLCHAIN {
                     names = packages
                         .as_ref()
                         .map(|p| p.changed.iter().cloned().collect())
                         .unwrap_or_default();
                     let n = names.len();
+                    let whose = if reason == PACKAGES {
+                        "not installed"
+                    } else {
+                        "of the toolchain left in the build stage"
+                    };
                     format!(
-                        "{} package{} not installed ({rule})",
+                        "{} package{} {whose} ({rule})",
                         thousands(n as u64),
                         if n == 1 { "" } else { "s" }
                     )
                 } else if reason == IGNORED {
                     format!("{count} context files the new .dockerignore keeps out ({rule})")
                 } else {
-                    format!("{count} files of {reason} ({rule})")
+                    let files = if files == 1 { "file" } else { "files" };
+                    format!("{count} {files} of {reason} ({rule})")
                 };
                 (Some(rule), reason, label)
             }
@@ -450,6 +502,32 @@ pub fn compare_filesystems(
     };
     proof.explained.sort_by_key(order);
     proof
+}
+
+/// The folders where the stages that are built but not in the image (a rewrite's build stage)
+/// run their RUNs: each RUN's WORKDIR, as image paths. What a build writes there stays behind.
+pub fn build_stage_dirs(df: &Dockerfile, input: &ModelInput) -> Vec<String> {
+    let model = Model::new(df, input);
+    let mut dirs: Vec<String> = Vec::new();
+    for stage in model
+        .stages
+        .list
+        .iter()
+        .filter(|s| s.built && !s.in_final_image)
+    {
+        for inst in &stage.stage.instructions {
+            if inst.keyword != Keyword::Run {
+                continue;
+            }
+            if let Some(dir) = model.state(inst).and_then(|s| s.workdir.as_deref())
+                && dir != "/"
+                && !dirs.iter().any(|d| d == dir)
+            {
+                dirs.push(dir.to_string());
+            }
+        }
+    }
+    dirs
 }
 
 /// `a/b/c` and the folders above it: `a/b`, `a`.
@@ -1016,6 +1094,112 @@ mod tests {
     }
 
     #[test]
+    fn what_stays_in_the_build_stage_is_explained_by_lw301_and_nothing_else_is() {
+        let status = |packages: &[&str]| {
+            packages
+                .iter()
+                .map(|p| format!("Package: {p}\nStatus: install ok installed\n"))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .into_bytes()
+        };
+        let exe = Meta {
+            mode: 0o755,
+            ..file(900, 9)
+        };
+        let mut before = fs(&[
+            ("usr/bin/gcc-12", file(1000, 1)),
+            ("etc/alternatives/cc", file(0, 2)),
+            ("root/.cache", dir()),
+            ("root/.cache/go-build", dir()),
+            ("root/.cache/go-build/01/ab-d", file(70, 3)),
+            ("src", dir()),
+            ("src/hello.c", file(160, 4)),
+            ("srv/data.txt", file(5, 5)),
+            ("usr/local/bin/hello", exe.clone()),
+            ("var/cache/apt/archives/partial", dir()),
+        ]);
+        before
+            .kept
+            .insert("var/lib/dpkg/status".into(), status(&["libc6", "gcc-12"]));
+        before.kept.insert(
+            "var/lib/dpkg/info/gcc-12.list".into(),
+            b"/usr/bin/gcc-12\n".to_vec(),
+        );
+        let mut after = fs(&[
+            ("src", dir()),
+            ("usr/local/bin/hello", exe),
+            (
+                "var/cache/apt/archives/partial",
+                Meta {
+                    mode: 0o700,
+                    ..dir()
+                },
+            ),
+        ]);
+        after
+            .kept
+            .insert("var/lib/dpkg/status".into(), status(&["libc6"]));
+        let rules = applied(&["LW301"]);
+        let dirs = vec!["/src".to_string()];
+        let rewrite = Rewrite {
+            applied: &rules,
+            build_dirs: &dirs,
+            ..Rewrite::default()
+        };
+        let proof = compare_filesystems(&before, &after, &rewrite);
+        let groups: Vec<(&str, u64)> = proof
+            .explained
+            .iter()
+            .map(|e| (e.reason.as_str(), e.files))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("Go's build cache, left in the build stage", 3),
+                (BUILD_FILES, 1),
+                (TOOLCHAIN, 3)
+            ]
+        );
+        assert!(
+            proof
+                .explained
+                .iter()
+                .all(|e| e.rule.as_deref() == Some("LW301"))
+        );
+        assert_eq!(proof.explained[2].packages, ["gcc-12"]);
+        assert_eq!(
+            proof.explained[2].label,
+            "1 package of the toolchain left in the build stage (LW301)"
+        );
+        // a user's file outside the build's folders is not the build's to explain
+        let unexpected: Vec<&str> = proof.unexpected.iter().map(|u| u.path.as_str()).collect();
+        assert_eq!(unexpected, ["srv/data.txt"]);
+
+        // without LW301 applied, none of it is explained
+        let proof = compare_filesystems(
+            &before,
+            &after,
+            &Rewrite {
+                build_dirs: &dirs,
+                ..Rewrite::default()
+            },
+        );
+        assert!(proof.explained.is_empty());
+        assert_eq!(proof.unexpected.len(), 8);
+    }
+
+    #[test]
+    fn the_build_stage_dirs_are_the_workdirs_of_stages_left_out_of_the_image() {
+        let df = Dockerfile::parse(
+            "FROM debian AS build\nWORKDIR /src\nRUN make\nWORKDIR /\nRUN true\n\
+             FROM debian AS unused\nWORKDIR /other\nRUN make\n\
+             FROM debian\nWORKDIR /app\nCOPY --from=build /src/app /app/app\nRUN true\n",
+        );
+        assert_eq!(build_stage_dirs(&df, &ModelInput::default()), ["/src"]);
+    }
+
+    #[test]
     fn files_the_new_dockerignore_keeps_out_are_explained_by_lw401() {
         let before = fs(&[
             ("app", dir()),
@@ -1037,6 +1221,7 @@ mod tests {
             ignored: &ignored,
             added: &added,
             dockerfile: None,
+            build_dirs: &[],
         };
         let proof = compare_filesystems(&before, &after, &rewrite);
         assert!(proof.unexpected.is_empty(), "{:?}", proof.unexpected);

@@ -94,6 +94,51 @@ pub fn builds_from_source(name: &str, args: &[&str]) -> bool {
     }
 }
 
+/// The caches a toolchain fills in the home folder of the user who builds (`~` is that home):
+/// what a build leaves besides its output. Gives the cache's name.
+const BUILD_CACHES: &[(&str, &str)] = &[
+    ("~/.cache/go-build", "Go's build cache"),
+    ("~/go/pkg/mod", "Go's module cache"),
+    ("~/.cargo/registry", "Cargo's registry"),
+    ("~/.cargo/git", "Cargo's git checkouts"),
+    ("~/.cache/ccache", "ccache's cache"),
+    ("~/.ccache", "ccache's cache"),
+    ("~/.m2/repository", "Maven's repository"),
+    ("~/.gradle/caches", "Gradle's caches"),
+];
+
+/// The toolchain cache holding `path` (an image path without the leading `/`, as a layer's
+/// tar names it), for root's home or a home under `/home`; the cache's folder itself is in it.
+pub fn build_cache_of(path: &str) -> Option<&'static str> {
+    let rest = in_home(path)?;
+    BUILD_CACHES.iter().find_map(|(dir, name)| {
+        let dir = dir.trim_start_matches("~/");
+        let inside = rest == dir || rest.strip_prefix(dir).is_some_and(|r| r.starts_with('/'));
+        inside.then_some(*name)
+    })
+}
+
+/// The toolchain cache that the folder `path` holds (`root/.cache` holds Go's build cache):
+/// a folder made only to hold it.
+pub fn build_cache_below(path: &str) -> Option<&'static str> {
+    let rest = in_home(path)?;
+    BUILD_CACHES.iter().find_map(|(dir, name)| {
+        let dir = dir.trim_start_matches("~/");
+        dir.strip_prefix(rest)
+            .is_some_and(|r| r.starts_with('/'))
+            .then_some(*name)
+    })
+}
+
+/// `path` relative to the home folder it is in (`root/` or `home/NAME/`).
+fn in_home(path: &str) -> Option<&str> {
+    path.strip_prefix("root/").or_else(|| {
+        path.strip_prefix("home/")
+            .and_then(|p| p.split_once('/'))
+            .map(|(_, rest)| rest)
+    })
+}
+
 /// The image's start program says the toolchain is what it is for: a shell or an interpreter's
 /// prompt (a build environment, a development container), or a toolchain itself (`ENTRYPOINT
 /// ["javac"]`, `CMD ["make"]`). `command` is the start command's words.
@@ -377,6 +422,32 @@ mod tests {
         assert!(!has_standard_folder("debian", "/app"));
         assert!(!has_standard_folder("acme/app:1", "/usr/local/bin"));
         assert!(has_standard_folder("acme/app:1", "/"));
+    }
+
+    #[test]
+    fn build_caches_in_any_home() {
+        assert_eq!(
+            build_cache_of("root/.cache/go-build/01/ab-a"),
+            Some("Go's build cache")
+        );
+        assert_eq!(
+            build_cache_of("root/.cache/go-build"),
+            Some("Go's build cache")
+        );
+        assert_eq!(
+            build_cache_of("home/dev/.cargo/registry/index"),
+            Some("Cargo's registry")
+        );
+        assert_eq!(build_cache_of("root/.cache/go-builder"), None);
+        assert_eq!(build_cache_of("root/.cache"), None);
+        assert_eq!(build_cache_of("srv/.cache/go-build/x"), None);
+        assert_eq!(build_cache_below("root/.cache"), Some("Go's build cache"));
+        assert_eq!(
+            build_cache_below("home/dev/go/pkg"),
+            Some("Go's module cache")
+        );
+        assert_eq!(build_cache_below("root/.cache/go-build"), None);
+        assert_eq!(build_cache_below("root/.config"), None);
     }
 
     #[test]

@@ -44,7 +44,6 @@ pub fn two_stages(
         .iter()
         .rposition(|r| r.class == Class::Build)
         .ok_or("nothing is compiled into a file the image runs")?;
-    let artifacts = artifacts(cx, &runs)?;
     let static_go = runs.iter().any(|r| r.static_go);
     let mut runtime: Vec<(Manager, Vec<String>)> = Vec::new();
     for run in &runs {
@@ -61,6 +60,7 @@ pub fn two_stages(
             }
         }
     }
+    let artifacts = artifacts(cx, &runs)?;
     if runtime.len() > 1 {
         return Err("packages come from more than one package manager".into());
     }
@@ -72,6 +72,14 @@ pub fn two_stages(
             )
         })?,
     };
+    if toolchains::image_repository(&base).rsplit('/').next() == Some("alpine")
+        && let Some(link) = artifacts.cxx_link
+    {
+        return Err(format!(
+            "`{link}` links a C++ program against libstdc++, which the `{base}` runtime image does not have"
+        ));
+    }
+    let artifacts = artifacts.paths;
     start_uses_artifacts(cx, &artifacts)?;
     let build_dirs: Vec<&str> = runs
         .iter()
@@ -336,10 +344,45 @@ fn cleans_only(cx: &Context<'_>, inst: &Instruction, command: &Command) -> bool 
         })
 }
 
-/// What the build writes that the runtime stage needs: the output of every link (`-o`), or
-/// the prefix `make install` fills.
-fn artifacts(cx: &Context<'_>, runs: &[Run<'_>]) -> Result<Vec<String>, String> {
+/// What the build writes that the runtime stage needs.
+struct Artifacts {
+    /// The output of every link (`-o`), or the prefix `make install` fills.
+    paths: Vec<String>,
+    /// A C++ driver linking a program against the shared libstdc++: the command's name.
+    cxx_link: Option<String>,
+}
+
+/// Libraries of the C library itself, which every image of the family has: a program linked
+/// against these (`-lm`) runs wherever the C library does.
+const LIBC_LIBRARIES: &[&str] = &["c", "m", "pthread", "dl", "rt", "util", "resolv"];
+
+/// A link that needs a shared library the runtime image may not have and whose package
+/// layerwise cannot name: `-lgomp`, `-fopenmp` (libgomp), `-fsanitize=…` (the sanitizers'
+/// runtimes). A static link (`-static`) needs none.
+fn foreign_library(args: &[&str]) -> Option<String> {
+    if args.contains(&"-static") {
+        return None;
+    }
+    let mut words = args.iter();
+    while let Some(&word) = words.next() {
+        let library = match word {
+            "-l" => words.next().copied(),
+            _ => word.strip_prefix("-l"),
+        };
+        if let Some(library) = library {
+            if !LIBC_LIBRARIES.contains(&library) && library != "stdc++" {
+                return Some(format!("-l{library}"));
+            }
+        } else if word == "-fopenmp" || word.starts_with("-fsanitize=") {
+            return Some(word.to_string());
+        }
+    }
+    None
+}
+
+fn artifacts(cx: &Context<'_>, runs: &[Run<'_>]) -> Result<Artifacts, String> {
     let mut out: Vec<String> = Vec::new();
+    let mut cxx_link = None;
     for run in runs.iter().filter(|r| r.class == Class::Build) {
         let Some(script) = cx.script(run.inst) else {
             continue;
@@ -367,6 +410,15 @@ fn artifacts(cx: &Context<'_>, runs: &[Run<'_>]) -> Result<Vec<String>, String> 
                 .any(|w| matches!(w.value.as_str(), "-c" | "-S" | "-E"));
             let found = match name {
                 "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" if !compiles_only => {
+                    let words: Vec<&str> = args.iter().map(|w| w.value.as_str()).collect();
+                    if let Some(library) = foreign_library(&words) {
+                        return Err(format!(
+                            "`{name} {library}` links a library whose runtime package layerwise cannot name"
+                        ));
+                    }
+                    if matches!(name, "g++" | "c++" | "clang++") && !words.contains(&"-static") {
+                        cxx_link.get_or_insert_with(|| name.to_string());
+                    }
                     value_of("-o").map(|w| (w.literal, resolve(&cwd, &w.value)))
                 }
                 "go" if command.subcommand().is_some_and(|s| s.value == "build") => {
@@ -417,7 +469,10 @@ fn artifacts(cx: &Context<'_>, runs: &[Run<'_>]) -> Result<Vec<String>, String> 
     if out.is_empty() {
         return Err("which file the build writes is not in the Dockerfile".into());
     }
-    Ok(out)
+    Ok(Artifacts {
+        paths: out,
+        cxx_link,
+    })
 }
 
 /// The start command runs what the build wrote: the artifacts are what the image is for.
@@ -492,6 +547,18 @@ mod tests {
     }
 
     #[test]
+    fn libc_libraries_and_static_links_are_rewritten() {
+        for text in [
+            "FROM debian:bookworm\nRUN apt-get install -y gcc\nWORKDIR /src\nCOPY a.c .\nRUN gcc -o /app a.c -lm -lpthread\nCMD [\"/app\"]\n",
+            "FROM debian:bookworm\nRUN apt-get install -y g++\nWORKDIR /src\nCOPY a.cpp .\nRUN g++ -o /app a.cpp\nCMD [\"/app\"]\n",
+            "FROM alpine:3.20\nRUN apk add --no-cache g++\nWORKDIR /src\nCOPY a.cpp .\nRUN g++ -static -fopenmp -o /app a.cpp\nCMD [\"/app\"]\n",
+        ] {
+            let (safety, title) = safety(text);
+            assert_eq!(safety, Safety::Unsafe, "{text}: {title}");
+        }
+    }
+
+    #[test]
     fn make_install_into_a_prefix() {
         let text = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y build-essential curl\nCOPY . /src\nWORKDIR /src\nRUN ./configure --prefix=/opt/tool && make && make install\nCMD [\"/opt/tool/bin/tool\"]\n";
         let fixed = fix_rule("LW301", text, true);
@@ -526,6 +593,18 @@ mod tests {
             (
                 "FROM debian:bookworm\nRUN apt-get install -y gcc git\nWORKDIR /src\nRUN git clone x . && gcc -o /app a.c\nCMD [\"/app\"]\n",
                 "`git`",
+            ),
+            (
+                "FROM debian:bookworm\nRUN apt-get install -y gcc\nWORKDIR /src\nCOPY a.c .\nRUN gcc -fopenmp -o /app a.c\nCMD [\"/app\"]\n",
+                "`gcc -fopenmp`",
+            ),
+            (
+                "FROM debian:bookworm\nRUN apt-get install -y gcc\nWORKDIR /src\nCOPY a.c .\nRUN gcc -o /app a.c -lm -l gomp\nCMD [\"/app\"]\n",
+                "`gcc -lgomp`",
+            ),
+            (
+                "FROM alpine:3.20\nRUN apk add --no-cache g++\nWORKDIR /src\nCOPY a.cpp .\nRUN g++ -O2 -o /app a.cpp\nCMD [\"/app\"]\n",
+                "libstdc++, which the `alpine:3.20` runtime image",
             ),
         ] {
             let (safety, title) = safety(text);
