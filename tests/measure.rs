@@ -1611,6 +1611,254 @@ fn a_go_program_built_where_it_runs_is_rewritten_into_two_stages_that_build_and_
     assert!(num(cache, "/files") > 10, "{cache}");
 }
 
+#[test]
+fn a_permission_change_stores_the_files_again_before_and_not_after() {
+    let (_daemons, runs) = runs(&[BUSYBOX]);
+    let mut measured = Vec::new();
+    for run in &runs {
+        let state = run.state();
+        let dockerfile = fixture("permission-change/Dockerfile");
+        let out = run.measure(&[
+            dockerfile.to_str().unwrap(),
+            "--unsafe",
+            "--format",
+            "json",
+            "--smoke",
+            "stat -c '%n %s %a %u:%g' /opt/app/greet.sh /opt/app/data.bin",
+            "--smoke",
+            "greet.sh world",
+        ]);
+        let v = report(&out);
+        run.assert_cleaned_up(&state);
+        measured.push(measured_by(run, &v));
+
+        // both changes moved: the script's to the COPY, the data's to the RUN that made it
+        assert_eq!(applied(&v), ["LW106", "LW106"], "{}", run.name());
+        // the same files with the same modes and owners, one copy each
+        assert_proven(run, &v);
+        assert!(explained_rules(&v).is_empty());
+        assert_eq!(v["filesystem"]["changed"]["files"], 0);
+        let stat = &v["smoke"][0];
+        assert_eq!(stat["before"], stat["after"]);
+        let lines: Vec<&str> = stat["after"]["output"]
+            .as_str()
+            .unwrap_or("")
+            .lines()
+            .collect();
+        assert!(
+            lines.len() == 2
+                && lines[0].starts_with("/opt/app/greet.sh ")
+                && lines[0].ends_with(" 755 65534:65534")
+                && lines[1].starts_with("/opt/app/data.bin ")
+                && lines[1].ends_with(" 600 0:0"),
+            "{stat}"
+        );
+        assert_eq!(v["smoke"][1]["after"]["output"], "hello, world\n");
+        assert_eq!(v["smoke"][1]["before"], v["smoke"][1]["after"]);
+
+        // before, each change stored its files again: the first copies are hidden by the
+        // layers of the chmod (line 8) and the chown (line 10)
+        let hidden: Vec<(String, i64, i64, i64)> = v["before"]["hidden_paths"]
+            .as_array()
+            .expect("hidden paths")
+            .iter()
+            .map(|h| {
+                (
+                    h["path"].as_str().unwrap_or("").to_string(),
+                    num(h, "/bytes"),
+                    num(h, "/line"),
+                    num(h, "/hidden_by_line"),
+                )
+            })
+            .collect();
+        let data = hidden
+            .iter()
+            .find(|h| h.0 == "opt/app/data.bin")
+            .unwrap_or_else(|| panic!("the data's first copy is hidden: {hidden:?}"));
+        let script = hidden
+            .iter()
+            .find(|h| h.0 == "opt/app/greet.sh")
+            .unwrap_or_else(|| panic!("the script's first copy is hidden: {hidden:?}"));
+        assert_eq!((data.2, data.3), (6, 8));
+        assert_eq!((script.2, script.3), (9, 10));
+        // the file made is the dd layer's: all of it was stored again
+        let dd = v["before"]["layers"]
+            .as_array()
+            .and_then(|l| l.iter().find(|l| l["line"] == 6))
+            .expect("the layer of line 6");
+        assert!(data.1 > 0 && data.1 <= num(dd, "/size_bytes"), "{dd}");
+        assert_eq!(num(&v, "/before/hidden_bytes"), data.1 + script.1);
+        assert_eq!(num(&v, "/after/hidden_bytes"), 0);
+        let saved = num(&v, "/saved_bytes");
+        assert!(
+            saved >= data.1 + script.1,
+            "{}: saved {saved}, the copies stored again hold {}",
+            run.name(),
+            data.1 + script.1
+        );
+        assert!(num(&v, "/before/layer_count") > num(&v, "/after/layer_count"));
+    }
+    assert_same_sizes(&measured);
+}
+
+/// A small HTTP server on 127.0.0.1 that answers every request with one body, for builds
+/// with `--network host` to download from; it stops when dropped.
+struct FileServer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FileServer {
+    fn start(body: Vec<u8>) -> FileServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a local port");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("address").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => serve(stream, &body),
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        FileServer {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+fn serve(mut stream: std::net::TcpStream, body: &[u8]) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    // the request's head, up to its blank line
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    let _ = write!(
+        stream,
+        "HTTP/1.0 200 OK\r\nContent-Type: application/gzip\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(body);
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A `.tar.gz` of a tool: `bin/tool` and 1 MiB of data that does not compress.
+fn tool_archive() -> Vec<u8> {
+    let mut data = vec![0u8; 1 << 20];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for chunk in data.chunks_mut(8) {
+        // xorshift: bytes gzip cannot shrink, the same on every run
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    let script = b"#!/bin/sh\necho tool 1.0\n";
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut archive = tar::Builder::new(gz);
+    for (path, bytes, mode) in [
+        ("bin/tool", &script[..], 0o755),
+        ("data/blob", &data[..], 0o644),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(mode);
+        header.set_mtime(1_700_000_000);
+        header.set_cksum();
+        archive
+            .append_data(&mut header, path, bytes)
+            .expect("tar entry");
+    }
+    archive
+        .into_inner()
+        .and_then(|gz| gz.finish())
+        .expect("the archive")
+}
+
+#[test]
+fn an_archive_unpacked_in_a_later_layer_is_kept_before_and_removed_after() {
+    let (_daemons, runs) = runs(&[BUSYBOX]);
+    let archive = tool_archive();
+    let server = FileServer::start(archive.clone());
+    let url = format!("TOOL_URL=http://127.0.0.1:{}/tool.tar.gz", server.port);
+    let size = archive.len() as i64;
+    let mut measured = Vec::new();
+    for run in &runs {
+        let state = run.state();
+        let dockerfile = fixture("archive-kept/Dockerfile");
+        let out = run.measure(&[
+            dockerfile.to_str().unwrap(),
+            "--unsafe",
+            "--network",
+            "host",
+            "--build-arg",
+            &url,
+            "--format",
+            "json",
+            "--smoke",
+            "sh -c 'sha256sum /opt/tool/data/blob && /opt/tool/bin/tool'",
+        ]);
+        let v = report(&out);
+        run.assert_cleaned_up(&state);
+        measured.push(measured_by(run, &v));
+
+        assert!(
+            applied(&v).contains(&"LW107".to_string()),
+            "{:?}",
+            applied(&v)
+        );
+        // the tool unpacked the same, and it runs
+        let smoke = &v["smoke"][0];
+        assert_eq!(smoke["before"], smoke["after"]);
+        assert!(
+            smoke["after"]["output"]
+                .as_str()
+                .is_some_and(|o| o.ends_with("/opt/tool/data/blob\ntool 1.0\n")),
+            "{smoke}"
+        );
+        // the archive is the one difference, and LW107's
+        assert_proven(run, &v);
+        assert_eq!(explained_rules(&v), ["LW107"]);
+        let archives = &v["filesystem"]["explained"][0];
+        assert_eq!(archives["sample"], serde_json::json!(["tmp/tool.tar.gz"]));
+        assert_eq!(num(archives, "/bytes"), size, "the archive served");
+        // before, the download's layer (line 6) holds it; the rewrite saves at least that
+        let download = v["before"]["layers"]
+            .as_array()
+            .and_then(|l| l.iter().find(|l| l["line"] == 6))
+            .expect("the layer of line 6");
+        assert!(num(download, "/size_bytes") >= size, "{download}");
+        let saved = num(&v, "/saved_bytes");
+        assert!(
+            saved >= size,
+            "{}: saved {saved}, the archive is {size}",
+            run.name()
+        );
+    }
+    drop(server);
+    assert_same_sizes(&measured);
+}
+
 /// measure's page in headless Chromium: its DOM holds a bar per layer of both versions, the
 /// bundle's hidden part and the hidden copy's row, and its screenshot is a chart, not a blank.
 fn page_in_a_browser(page: &Path, v: &Value) {

@@ -7,7 +7,8 @@
 //! lists, LW103 the other package-manager caches (both as [`super::layers::cache_of`] knows
 //! them), LW104 the files of the packages it no longer installs (named from dpkg's database in
 //! both images), LW301 what stays in the build stage of its two (the toolchain's packages and
-//! caches, the build's working folders), LW401/LW402 the context files the proposed
+//! caches, the build's working folders), LW107 the archives it removes once unpacked,
+//! LW401/LW402 the context files the proposed
 //! `.dockerignore` keeps out. The other rules (LW101, LW105, LW201, LW202: merging, moving or deleting earlier) leave the final
 //! filesystem as it was, so they explain nothing.
 
@@ -19,6 +20,7 @@ use serde_json::Value;
 use super::filesystem::{Filesystem, Kind, Meta};
 use super::layers::cache_of;
 use crate::knowledge::toolchains::{build_cache_below, build_cache_of};
+use crate::knowledge::tools::is_archive;
 use crate::model::{Model, ModelInput};
 use crate::syntax::{Dockerfile, Keyword};
 
@@ -121,6 +123,9 @@ enum Cause {
     Rule(String, String),
     /// The Dockerfile itself, copied into the image.
     Dockerfile,
+    /// `/dev`, `/proc`, `/sys`: a RUN's container mounts over them, and leaves them as empty
+    /// folders in its layer when the base image has none (a rewrite with fewer RUNs may not).
+    RunMounts,
     /// Logs and records that differ between any two builds.
     AnyBuild,
 }
@@ -145,6 +150,8 @@ enum Explains {
     /// What a build stage keeps that the runtime stage does not copy: the toolchain's
     /// packages, its caches, the build's working folders.
     BuildStage,
+    /// Archives, packages and installers (by their names), removed once unpacked.
+    Archives,
 }
 
 /// The one place that says which rule's fix explains which differences; a rule not here
@@ -154,6 +161,7 @@ fn explains(rule: &str) -> Option<Explains> {
         "LW102" => Some(Explains::Caches(&["apt lists"])),
         "LW103" => Some(Explains::CachesBut(&["apt lists"])),
         "LW104" => Some(Explains::Packages),
+        "LW107" => Some(Explains::Archives),
         "LW301" => Some(Explains::BuildStage),
         "LW401" | "LW402" => Some(Explains::IgnoredContext),
         _ => None,
@@ -371,6 +379,11 @@ pub fn compare_filesystems(
                             .map(|_| TOOLCHAIN.to_string())
                     }
                 }
+                Explains::Archives => {
+                    let name = path.rsplit('/').next().unwrap_or(path);
+                    (change == "only before" && !dir && is_archive(name))
+                        .then(|| "archives removed once unpacked".to_string())
+                }
                 Explains::IgnoredContext => {
                     let kept_out = change == "only before" && ends_with_any(path, &ignored);
                     let new_file = change == "only after"
@@ -389,6 +402,9 @@ pub fn compare_filesystems(
             && (path == name || path.ends_with(&format!("/{name}")))
         {
             return Some(Cause::Dockerfile);
+        }
+        if dir && matches!(path, "dev" | "proc" | "sys") {
+            return Some(Cause::RunMounts);
         }
         differs_between_builds(path).then_some(Cause::AnyBuild)
     };
@@ -476,6 +492,12 @@ pub fn compare_filesystems(
                 None,
                 "the Dockerfile, copied into the image: its text is what the fixes change".into(),
                 "the rewritten Dockerfile".to_string(),
+            ),
+            Cause::RunMounts => (
+                None,
+                "folders a RUN's container mounts over, left in its layer when the base has none"
+                    .to_string(),
+                format!("{count} mount points a RUN leaves"),
             ),
             Cause::AnyBuild => (
                 None,
@@ -1187,6 +1209,49 @@ mod tests {
         );
         assert!(proof.explained.is_empty());
         assert_eq!(proof.unexpected.len(), 8);
+    }
+
+    #[test]
+    fn the_mount_points_a_run_leaves_are_no_defect() {
+        // busybox has no /dev: a RUN leaves it, a rewrite without RUN does not
+        let before = fs(&[
+            ("bin", dir()),
+            ("dev", dir()),
+            ("proc", dir()),
+            ("sys", dir()),
+        ]);
+        let after = fs(&[("bin", dir())]);
+        let proof = compare_filesystems(&before, &after, &Rewrite::default());
+        assert!(proof.unexpected.is_empty(), "{:?}", proof.unexpected);
+        assert_eq!(proof.explained[0].label, "3 mount points a RUN leaves");
+        // a file named so is not a mount point
+        let before = fs(&[("dev", file(4, 1))]);
+        let proof = compare_filesystems(&before, &fs(&[]), &Rewrite::default());
+        assert_eq!(proof.unexpected.len(), 1);
+    }
+
+    #[test]
+    fn archives_gone_after_lw107_are_explained_and_other_files_are_not() {
+        let before = fs(&[
+            ("opt/tool/bin/tool", file(900, 1)),
+            ("tmp/tool.tar.gz", file(400, 2)),
+            ("tmp/notes.txt", file(10, 3)),
+        ]);
+        let after = fs(&[("opt/tool/bin/tool", file(900, 1))]);
+        let rules = applied(&["LW107"]);
+        let rewrite = Rewrite {
+            applied: &rules,
+            ..Rewrite::default()
+        };
+        let proof = compare_filesystems(&before, &after, &rewrite);
+        assert_eq!(proof.explained.len(), 1);
+        assert_eq!(proof.explained[0].rule.as_deref(), Some("LW107"));
+        assert_eq!(
+            (proof.explained[0].files, proof.explained[0].bytes),
+            (1, 400)
+        );
+        let unexpected: Vec<&str> = proof.unexpected.iter().map(|u| u.path.as_str()).collect();
+        assert_eq!(unexpected, ["tmp/notes.txt"]);
     }
 
     #[test]

@@ -81,6 +81,18 @@ impl BuildContext {
         self.overlay.iter().any(|(p, _)| *p == path) || path.is_file()
     }
 
+    /// The size of a regular file (in the overlay or on disk): one `stat`, no read.
+    pub fn file_size(&self, path: &Path) -> Option<u64> {
+        let path = self.root.join(path);
+        if let Some((_, text)) = self.overlay.iter().find(|(p, _)| *p == path) {
+            return Some(text.len() as u64);
+        }
+        std::fs::metadata(&path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    }
+
     /// Whether anything (a file or a folder) is at `path`, excluded or not.
     pub fn exists(&self, path: &Path) -> bool {
         let path = self.root.join(path);

@@ -253,11 +253,14 @@ fn finding(
                 Made::Copied(_) => "copied",
                 _ => "created",
             };
+            let size = copied_size(cx, c)
+                .map(|n| format!(" ({} here)", indicatif::HumanBytes(n)))
+                .unwrap_or_default();
             Diagnostic::new(
                 "LW106",
                 word,
                 format!(
-                    "`{head}` changes the {verb} of `{path}`, {origin} in an earlier layer (line {line}, `{}`): this layer stores every file it changes again",
+                    "`{head}` changes the {verb} of `{path}`, {origin} in an earlier layer (line {line}, `{}`): this layer stores every file it changes again{size}",
                     c.what
                 ),
             )
@@ -278,6 +281,20 @@ fn finding(
             "set the permissions in the base image, or give the user a group the files already have, instead of changing them in a layer of their own",
         ),
     }
+}
+
+/// The bytes stored again, where the build context tells: a file copied from it by name (a
+/// folder or a pattern would need a walk of the context, too slow for the editor).
+fn copied_size(cx: &Context<'_>, created: &Created<'_>) -> Option<u64> {
+    let Made::Copied(index) = created.made else {
+        return None;
+    };
+    let copy = cx.copy(created.by)?;
+    let source = copy.sources.get(index)?;
+    if source.origin != Origin::Context || source.path.contains(['*', '?', '[']) {
+        return None;
+    }
+    cx.context.as_ref()?.file_size(Path::new(&source.path))
 }
 
 /// The fix for a RUN that changes what `created` put in a layer: the change moved to where the
@@ -778,6 +795,36 @@ mod tests {
             ),
         ] {
             assert_eq!(safety(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_message_says_how_much_a_copied_file_holds() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("big.bin"), vec![0u8; 3 << 20]).expect("write");
+        let options = crate::lint::LintOptions {
+            path: Some(dir.path().join("Dockerfile")),
+            context: Some(dir.path().to_path_buf()),
+            only: Some(vec!["LW106".into()]),
+            ..Default::default()
+        };
+        let message = |text: &str| {
+            let df = crate::syntax::Dockerfile::parse(text);
+            let found = crate::lint::lint(&df, &options);
+            assert_eq!(found.len(), 1, "{text}");
+            found[0].message.clone()
+        };
+        let named = message("FROM d\nCOPY big.bin /data/big.bin\nRUN chmod 600 /data/big.bin\n");
+        assert!(
+            named.ends_with("stores every file it changes again (3.00 MiB here)"),
+            "{named}"
+        );
+        // a pattern or a file the model does not see: no figure rather than a guess
+        for text in [
+            "FROM d\nCOPY *.bin /data/\nRUN chmod -R 600 /data\n",
+            "FROM d\nRUN dd if=/dev/zero of=/big bs=1M count=3\nRUN chmod 600 /big\n",
+        ] {
+            assert!(message(text).ends_with("changes again"), "{text}");
         }
     }
 
