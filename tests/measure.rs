@@ -1501,9 +1501,10 @@ fn run_with(runs: &[Run], builder: &str) -> Option<Run> {
 }
 
 /// `measure --unsafe` of a fixture that compiles `hello` where it runs: LW301 rewrites it into
-/// two stages. Both build (else measure fails), the program runs the same in both, the image is
-/// at most half the size, and every difference is LW301's. Gives the report.
-fn rewritten_into_two_stages(run: &Run, name: &str, toolchain: &str) -> Value {
+/// two stages (and the rules of `also` fix what they find). Both build (else measure fails),
+/// the program runs the same in both, the image is at most half the size, and every difference
+/// is LW301's (or one of `also`'s). Gives the report.
+fn rewritten_into_two_stages(run: &Run, name: &str, toolchain: &str, also: &[&str]) -> Value {
     let state = run.state();
     let dockerfile = fixture(&format!("{name}/Dockerfile"));
     let out = run.measure(&[
@@ -1518,7 +1519,11 @@ fn rewritten_into_two_stages(run: &Run, name: &str, toolchain: &str) -> Value {
     ]);
     let v = report(&out);
     run.assert_cleaned_up(&state);
-    assert_eq!(applied(&v), ["LW301"], "{}", run.name());
+    let mut rules = applied(&v);
+    rules.sort();
+    let mut want: Vec<&str> = also.iter().copied().chain(["LW301"]).collect();
+    want.sort();
+    assert_eq!(rules, want, "{}", run.name());
     let smoke = &v["smoke"][0];
     assert_eq!(smoke["before"], smoke["after"], "{}", run.name());
     assert_eq!(smoke["after"]["exit_code"], 0, "{smoke}");
@@ -1539,9 +1544,9 @@ fn rewritten_into_two_stages(run: &Run, name: &str, toolchain: &str) -> Value {
     assert_proven(run, &v);
     let groups = v["filesystem"]["explained"].as_array().expect("explained");
     assert!(
-        groups
-            .iter()
-            .all(|g| g["rule"] == "LW301" || g["rule"].is_null()),
+        groups.iter().all(|g| g["rule"].is_null()
+            || g["rule"] == "LW301"
+            || also.iter().any(|r| g["rule"] == *r)),
         "{groups:#?}"
     );
     let packages = groups
@@ -1585,7 +1590,7 @@ fn a_c_program_built_where_it_runs_is_rewritten_into_two_stages_that_build_and_r
     let Some(run) = run_with(&runs, "classic") else {
         return;
     };
-    let v = rewritten_into_two_stages(&run, "c-program", "gcc");
+    let v = rewritten_into_two_stages(&run, "c-program", "gcc", &[]);
     assert!(
         explained_rules(&v).iter().all(|r| r == "LW301"),
         "{:#?}",
@@ -1599,16 +1604,23 @@ fn a_go_program_built_where_it_runs_is_rewritten_into_two_stages_that_build_and_
     let Some(run) = run_with(&runs, "buildkit") else {
         return;
     };
-    let v = rewritten_into_two_stages(&run, "go-program", "golang-go");
-    // `go build` fills root's build cache: the build stage keeps it
+    // LW103 also cleans the Go cache where it is made, in what becomes the build stage
+    let v = rewritten_into_two_stages(&run, "go-program", "golang-go", &["LW103"]);
+    // `go build` filled root's build cache before: the build stage keeps it
+    assert!(num(&v, "/before/cache_bytes") > 0);
+    assert_eq!(num(&v, "/after/cache_bytes"), 0);
     let cache = v["filesystem"]["explained"]
         .as_array()
         .and_then(|g| {
-            g.iter()
-                .find(|g| g["reason"] == "Go's build cache, left in the build stage")
+            g.iter().find(|g| {
+                g["sample"][0]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("root/.cache/go-build/"))
+            })
         })
         .expect("Go's build cache");
     assert!(num(cache, "/files") > 10, "{cache}");
+    assert_eq!(num(cache, "/bytes"), num(&v, "/before/cache_bytes"));
 }
 
 #[test]
