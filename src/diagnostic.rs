@@ -95,3 +95,51 @@ impl Diagnostic {
         self
     }
 }
+
+/// Text quoted in a message, cut to at most `max` characters: at a word boundary where one is
+/// near, and always with `…` to say something was left out.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let keep: String = text.chars().take(max.saturating_sub(1)).collect();
+    let cut_in_word = text[keep.len()..].starts_with(|c: char| !c.is_whitespace());
+    let kept = match keep.rfind(char::is_whitespace) {
+        // Back to the last whole word, unless that loses more than half.
+        Some(at) if cut_in_word && at >= keep.len() / 2 => &keep[..at],
+        _ => &keep,
+    };
+    format!("{}…", kept.trim_end())
+}
+
+/// A command as its words say it (no continuation lines, the shell's quoting taken off), cut
+/// for a message.
+pub fn command_text(words: impl IntoIterator<Item = impl AsRef<str>>, max: usize) -> String {
+    let joined = words
+        .into_iter()
+        .map(|w| w.as_ref().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    shorten(&joined, max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shorten;
+
+    #[test]
+    fn cut_text_ends_with_an_ellipsis_at_a_word_boundary() {
+        assert_eq!(
+            shorten("apt-get install -y curl", 60),
+            "apt-get install -y curl"
+        );
+        let pip = "pip3 install --break-system-packages -r requirements.txt";
+        assert_eq!(shorten(pip, 45), "pip3 install --break-system-packages -r…");
+        // Backing off to a space would lose more than half: cut in the word.
+        assert_eq!(shorten(pip, 30), "pip3 install --break-system-p…");
+        // One long word: cut inside it, still marked.
+        let word = "a".repeat(80);
+        assert_eq!(shorten(&word, 10), format!("{}…", "a".repeat(9)));
+        assert_eq!(shorten("héllo wörld ünïcode", 8), "héllo…");
+    }
+}

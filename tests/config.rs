@@ -193,6 +193,38 @@ fn init_writes_a_starter_that_loads_and_refuses_to_overwrite() {
 }
 
 #[test]
+fn the_starter_s_examples_load_when_uncommented() {
+    let dir = repo();
+    assert_eq!(layerwise(&["init"], dir.path()).status.code(), Some(0));
+    let starter = std::fs::read_to_string(dir.path().join(".layerwise.yaml")).unwrap();
+    // An example line is `#  ` and the text; taking off the `#` keeps its indentation.
+    let examples = starter.lines().filter(|l| l.starts_with("#  ")).count();
+    assert!(examples >= 10, "{starter}");
+    let uncommented: String = starter
+        .lines()
+        .map(|l| {
+            l.strip_prefix('#')
+                .filter(|_| l.starts_with("#  "))
+                .unwrap_or(l)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    write(dir.path(), ".layerwise.yaml", &uncommented);
+    let out = layerwise(&["lint", "--format", "json"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{uncommented}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The examples took effect: LW104 is off (`ignore: [DL3015]`, its hadolint code), LW102
+    // is still reported.
+    let rules: Vec<(String, String)> = findings(&out).into_iter().collect();
+    assert!(rules.iter().any(|(_, r)| r == "LW102"), "{rules:?}");
+    assert!(!rules.iter().any(|(_, r)| r == "LW104"), "{rules:?}");
+}
+
+#[test]
 fn fix_leaves_suppressed_findings_alone() {
     let dir = tempfile::tempdir().unwrap();
     let text = "FROM debian\n# layerwise ignore=LW102\nRUN apt-get update && apt-get install -y --no-install-recommends curl\nWORKDIR /a\n# hadolint ignore=DL3009\nRUN apt-get update && apt-get install -y --no-install-recommends git\nWORKDIR /b\nRUN pip install requests\n";

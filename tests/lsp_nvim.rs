@@ -28,6 +28,18 @@ fn nvim() -> Option<String> {
     found
 }
 
+/// The first Lua block of the README's Neovim section: the recipe for Neovim 0.7 and later.
+fn readme_recipe(manifest: &Path) -> String {
+    let readme = std::fs::read_to_string(manifest.join("README.md")).expect("README");
+    let section = &readme[readme.find("### Neovim").expect("a Neovim section")..];
+    let start = section.find("```lua\n").expect("a Lua block") + "```lua\n".len();
+    let end = start + section[start..].find("```").expect("the block ends");
+    let recipe = section[start..end].to_string();
+    // Neovim 0.7 (Debian 12's, which CI runs) has no `vim.fs`: the recipe must not need it.
+    assert!(!recipe.contains("vim.fs."), "{recipe}");
+    recipe
+}
+
 #[test]
 fn neovim_shows_the_diagnostics_and_applies_a_quickfix_and_an_ignore() {
     let Some(version) = nvim() else { return };
@@ -39,10 +51,21 @@ fn neovim_shows_the_diagnostics_and_applies_a_quickfix_and_an_ignore() {
     std::fs::write(&file, &text).expect("write");
     std::fs::write(dir.path().join(".dockerignore"), ".git\n").expect("write");
     let out = dir.path().join("result.json");
+    // The README's recipe as written, with `layerwise` found on PATH as a user's would be.
+    let recipe = dir.path().join("recipe.lua");
+    std::fs::write(&recipe, readme_recipe(manifest)).expect("write");
+    let bin = Path::new(env!("CARGO_BIN_EXE_layerwise"));
+    let path = std::env::join_paths(
+        std::iter::once(bin.parent().expect("bin dir").to_path_buf()).chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )),
+    )
+    .expect("PATH");
     let status = Command::new("nvim")
         .args(["--headless", "-n", "-i", "NONE", "--noplugin", "-u"])
         .arg(manifest.join("fixtures/lsp/nvim.lua"))
-        .env("LAYERWISE_BIN", env!("CARGO_BIN_EXE_layerwise"))
+        .env("PATH", path)
+        .env("LW_RECIPE", &recipe)
         .env("LW_FILE", &file)
         .env("LW_OUT", &out)
         .env("XDG_STATE_HOME", dir.path())

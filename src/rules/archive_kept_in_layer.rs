@@ -1,7 +1,7 @@
 //! LW107 archive-kept-in-layer: an archive, package or installer lands in one layer and is
 //! unpacked or installed in a later one; the archive stays in its layer.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, shorten};
 use crate::fix::{Fix, Safety};
 use crate::knowledge::tools::is_archive;
 use crate::model::copies::Origin;
@@ -180,11 +180,7 @@ fn words(command: &Command) -> String {
 }
 
 fn short(text: &str) -> String {
-    if text.chars().count() > 60 {
-        text.chars().take(57).collect::<String>() + "…"
-    } else {
-        text.to_string()
-    }
+    shorten(text, 60)
 }
 
 /// The word of `command` naming an archive it unpacks, installs or runs, and that archive's

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, command_text};
 use crate::fix::{Edit, Fix, Safety};
 use crate::model::effects::{Creation, EffectKind};
 use crate::model::paths::{resolve, within};
@@ -135,16 +135,8 @@ impl Rule for DeletedInLaterLayer {
 
 /// A command as its words say it (not its text: no continuation lines in a message), cut.
 fn command_words(command: &Command) -> String {
-    command
-        .assigns
-        .iter()
-        .chain(&command.words)
-        .map(|w| w.value.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(60)
-        .collect()
+    let words = command.assigns.iter().chain(&command.words);
+    command_text(words.map(|w| &w.value), 60)
 }
 
 /// Removing `removed` (a path, or `dir/*` for its contents) takes away something created.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, command_text};
 use crate::fix::{Edit, Fix, Safety};
 use crate::knowledge::toolchains;
 use crate::knowledge::tools::PERMISSION_CHANGERS;
@@ -197,27 +197,12 @@ impl Rule for PermissionChangeCopiesFiles {
 }
 
 fn copy_sources(copy: &Copy) -> String {
-    let names: Vec<&str> = copy.sources.iter().map(|s| s.path.as_str()).collect();
-    let mut text = names.join(" ");
-    if text.chars().count() > 60 {
-        text = text.chars().take(57).collect::<String>() + "…";
-    }
-    text
+    command_text(copy.sources.iter().map(|s| &s.path), 60)
 }
 
 /// A command as its words say it, cut.
 fn command_words(command: &Command) -> String {
-    let text = command
-        .words
-        .iter()
-        .map(|w| w.value.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
-    if text.chars().count() > 60 {
-        text.chars().take(57).collect::<String>() + "…"
-    } else {
-        text
-    }
+    command_text(command.words.iter().map(|w| &w.value), 60)
 }
 
 /// Whether a command before the `at`th of the script may have written `path` in this layer.
