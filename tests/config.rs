@@ -239,3 +239,36 @@ fn fix_leaves_suppressed_findings_alone() {
     ));
     assert!(!lint.iter().any(|(_, r)| r == "LW102"), "{lint:?}");
 }
+
+#[test]
+fn fixes_beside_ignored_runs_make_no_new_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    // LW102's cleanup on line 5 once raised LW105 (the lists line 3 keeps, on purpose).
+    let lists = "FROM debian\n# layerwise ignore=LW102\nRUN apt-get update && apt-get install -y --no-install-recommends curl\nCOPY x /x\nRUN apt-get update && apt-get install -y --no-install-recommends git\n";
+    // LW202 once moved the update into the RUN the comment covers.
+    let update =
+        "FROM debian\nRUN apt-get update\n# layerwise ignore=LW104\nRUN apt-get install -y jq\n";
+    write(dir.path(), "a.Dockerfile", lists);
+    write(dir.path(), "b.Dockerfile", update);
+    write(dir.path(), "x", "");
+    let files = ["lint", "--format", "json", "a.Dockerfile", "b.Dockerfile"];
+    let before = findings(&layerwise(&files, dir.path()));
+    let out = layerwise(&["fix", "a.Dockerfile", "b.Dockerfile"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fixed = std::fs::read_to_string(dir.path().join("a.Dockerfile")).unwrap();
+    assert!(
+        fixed.ends_with("git \\\n    && rm -rf /var/lib/apt/lists/*\n"),
+        "{fixed}"
+    );
+    let fixed = std::fs::read_to_string(dir.path().join("b.Dockerfile")).unwrap();
+    assert_eq!(fixed, update);
+    let after = findings(&layerwise(&files, dir.path()));
+    for finding in &after {
+        assert!(before.contains(finding), "{finding:?} is new");
+    }
+}

@@ -226,3 +226,181 @@ fn corpus_fixes_are_idempotent_and_keep_everything_else() {
         failures.join("\n")
     );
 }
+
+/// A finding as a person would recognise it across a fix: its rule and the text it points at,
+/// spaces collapsed (line numbers move, continuations are rewritten). LW101's findings are
+/// about a group of RUNs, which a merge in parts (around a RUN an ignore comment covers, or one
+/// that is not a plain `&&` chain) leaves pointing at another of them: those are counted.
+fn finding_keys(text: &str) -> Vec<(String, String)> {
+    let df = Dockerfile::parse(text);
+    let options = layerwise::lint::LintOptions::default();
+    let mut keys: Vec<(String, String)> = layerwise::lint::lint(&df, &options)
+        .iter()
+        .map(|d| match d.rule {
+            "LW101" => (d.rule.to_string(), String::new()),
+            _ => {
+                let words: Vec<&str> = df.slice(d.span).split_whitespace().collect();
+                (d.rule.to_string(), words.join(" "))
+            }
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn safe_fixes_introduce_no_findings() {
+    use layerwise::fix::Safety;
+    use layerwise::fixer::fix_text;
+    let Some(corpus) = common::corpus_dir() else {
+        return;
+    };
+    let options = layerwise::lint::LintOptions::default();
+    let mut changed = 0;
+    let mut failures = Vec::new();
+    for (name, text) in accepted(&corpus) {
+        let outcome = fix_text(&text, &options, Safety::Safe);
+        if !outcome.changed() {
+            continue;
+        }
+        changed += 1;
+        let mut before = finding_keys(&text);
+        for key in finding_keys(&outcome.text) {
+            match before.iter().position(|k| *k == key) {
+                Some(at) => {
+                    before.remove(at);
+                }
+                None => failures.push(format!(
+                    "{name}: {} on `{}` after {:?}",
+                    key.0, key.1, outcome.applied
+                )),
+            }
+        }
+    }
+    assert!(changed > 250, "only {changed} corpus files had safe fixes");
+    assert!(
+        failures.is_empty(),
+        "{} findings made by safe fixes:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Each command of each RUN, stage by stage, as (stage, instruction, command) positions keyed
+/// by the command's program and operands (options left out: fixes add some).
+fn commands(model: &layerwise::model::Model<'_>) -> Vec<(String, (usize, usize, usize))> {
+    let mut out = Vec::new();
+    for (s, stage) in model.stages.list.iter().enumerate() {
+        for (i, inst) in stage.stage.instructions.iter().enumerate() {
+            let Some(script) = model.script(inst) else {
+                continue;
+            };
+            for (c, command) in script.commands.iter().enumerate() {
+                let key: Vec<&str> = command
+                    .program_words()
+                    .iter()
+                    .map(|w| w.value.as_str())
+                    .filter(|w| !w.starts_with('-'))
+                    .collect();
+                out.push((key.join(" "), (s, i, c)));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn after_unsafe_fixes_every_program_is_installed_before_it_is_called() {
+    use layerwise::fix::Safety;
+    use layerwise::fixer::fix_text;
+    use layerwise::knowledge::programs::{always_there, provides};
+    use layerwise::model::packages::{Action, classify};
+    use layerwise::model::{Model, ModelInput};
+    let Some(corpus) = common::corpus_dir() else {
+        return;
+    };
+    let options = layerwise::lint::LintOptions::default();
+    let input = ModelInput::default();
+    let (mut pairs, mut moved_files) = (0, 0);
+    let mut failures = Vec::new();
+    for (name, text) in accepted(&corpus) {
+        let df = Dockerfile::parse(text.as_str());
+        let model = Model::new(&df, &input);
+        // (installing command, calling command): a RUN calls a program an earlier RUN of its
+        // stage installs, and nothing before that install calls it.
+        let mut needs: Vec<(String, String)> = Vec::new();
+        for stage in &model.stages.list {
+            let runs: Vec<_> = stage
+                .stage
+                .instructions
+                .iter()
+                .filter_map(|i| model.script(i).map(|s| (*i, s)))
+                .collect();
+            for (a, (_, script)) in runs.iter().enumerate() {
+                for install in script.commands.iter().filter_map(classify) {
+                    if install.action != Action::Install || !install.manager.spec().system {
+                        continue;
+                    }
+                    let packages: Vec<String> =
+                        install.packages().iter().map(|w| w.value.clone()).collect();
+                    let key = |c: &layerwise::shell::Command| -> String {
+                        c.program_words()
+                            .iter()
+                            .map(|w| w.value.as_str())
+                            .filter(|w| !w.starts_with('-'))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    };
+                    let called_before = |program: &str| {
+                        runs[..=a]
+                            .iter()
+                            .any(|(_, s)| s.commands.iter().any(|c| c.name() == Some(program)))
+                    };
+                    for (_, later) in &runs[a + 1..] {
+                        for call in &later.commands {
+                            let Some(program) = call.name() else { continue };
+                            let installed =
+                                packages.iter().any(|p| provides(p, program) == Some(true));
+                            if installed && !always_there(program) && !called_before(program) {
+                                needs.push((key(install.command), key(call)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if needs.is_empty() {
+            continue;
+        }
+        let outcome = fix_text(&text, &options, Safety::Unsafe);
+        if !outcome.changed() {
+            continue;
+        }
+        moved_files += 1;
+        let fixed = Dockerfile::parse(outcome.text.as_str());
+        let fixed_model = Model::new(&fixed, &input);
+        let at = commands(&fixed_model);
+        let first = |key: &str| at.iter().find(|(k, _)| k == key).map(|(_, p)| *p);
+        for (install, call) in needs {
+            pairs += 1;
+            // A command a fix rewrote is not found by its words: nothing to compare.
+            if let (Some(i), Some(c)) = (first(&install), first(&call))
+                && i >= c
+            {
+                failures.push(format!("{name}: `{call}` now runs before `{install}`"));
+            }
+        }
+    }
+    eprintln!("{pairs} install-then-call pairs in {moved_files} fixed files");
+    assert!(
+        pairs > 50,
+        "only {pairs} install-then-call pairs in the corpus"
+    );
+    assert!(moved_files > 20, "only {moved_files} such files were fixed");
+    assert!(
+        failures.is_empty(),
+        "{} programs called before their install:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -4,6 +4,7 @@
 //! none keeps a table of its own.
 
 pub mod managers;
+pub mod programs;
 pub mod shells;
 pub mod toolchains;
 pub mod tools;

@@ -6,6 +6,7 @@ pub mod context;
 mod context_scan;
 pub mod copies;
 pub mod effects;
+pub mod order;
 pub mod packages;
 pub mod paths;
 pub mod stages;

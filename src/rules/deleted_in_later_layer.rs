@@ -97,12 +97,17 @@ impl Rule for DeletedInLaterLayer {
                             let EffectKind::Removes { path } = &effect.kind else {
                                 continue;
                             };
-                            // Removed in the layer that made it: no waste.
+                            // Removed in the layer that made it: no waste. That the path
+                            // was also made earlier is the earlier layer's finding (its own
+                            // cleanup, LW102's lists), not this removal's: it is needed here.
+                            let own = here.iter().any(|c| hits(c, path));
                             here.retain(|c| !hits(c, path));
                             let earlier: Vec<&Created<'_>> =
                                 created.iter().filter(|c| hits(c, path)).collect();
                             // The last layer that wrote there is where the removal belongs.
-                            if let Some(last) = earlier.last() {
+                            if let Some(last) = earlier.last()
+                                && !own
+                            {
                                 out.push(finding(cx, &instructions, at, effect.span, path, last));
                             }
                             created.retain(|c| !hits(c, path));
@@ -248,6 +253,16 @@ fn move_deletion(
 #[cfg(test)]
 mod tests {
     use crate::rules::test_support::{fix_rule, lint_rule};
+
+    #[test]
+    fn a_removal_of_what_its_own_run_made_is_not_reported() {
+        // The lists of line 3 stay (an ignore comment keeps LW102 quiet there); the cleanup
+        // LW102's fix appends to line 5 removes that RUN's own lists, which it must.
+        let text = "FROM debian\n# layerwise ignore=LW102\nRUN apt-get update && apt-get install -y curl\nCOPY x /x\nRUN apt-get update && apt-get install -y git && rm -rf /var/lib/apt/lists/*\n";
+        assert!(lint_rule("LW105", text).is_empty());
+        let other = "FROM debian\nRUN apt-get update && apt-get install -y curl\nCOPY x /x\nRUN rm -rf /var/lib/apt/lists/*\n";
+        assert_eq!(lint_rule("LW105", other).len(), 1);
+    }
 
     #[test]
     fn removal_in_a_later_layer() {

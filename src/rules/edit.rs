@@ -237,3 +237,23 @@ pub fn privilege_prefix(
     }
     cx.runs_as_root(inst).then(String::new)
 }
+
+/// Where an instruction's block starts: the first of the comment lines right above it (an
+/// ignore comment among them applies to it, so they go wherever it goes).
+pub fn lead_start(df: &crate::syntax::Dockerfile, inst: &Instruction) -> usize {
+    let start = df.lines().line_start(inst.lines.0);
+    let at = df.nodes.partition_point(|n| n.span.start < start);
+    let mut lead = start;
+    for node in df.nodes[..at].iter().rev() {
+        if !matches!(node.kind, NodeKind::Comment) {
+            break;
+        }
+        lead = df.lines().line_start(df.position(node.span.start).line);
+    }
+    lead
+}
+
+/// An instruction's lines with the comment lines right above it: what moving it moves.
+pub fn block_span(df: &crate::syntax::Dockerfile, inst: &Instruction) -> Span {
+    Span::new(lead_start(df, inst), node_span(df, inst).end)
+}

@@ -4,12 +4,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, command_text};
 use crate::fix::{Edit, Fix, Safety};
 use crate::model::BuildContext;
+use crate::model::order::{command_footprint, move_before};
 use crate::model::packages::{classify, dependency_install};
 use crate::model::paths::{copies_whole_context, resolve};
-use crate::rules::edit::{first_line, node_span};
+use crate::rules::edit::{first_line, lead_start, node_span};
 use crate::rules::{Context, Rule};
 use crate::shell::{Command, OperatorKind};
 use crate::syntax::{Instruction, Keyword};
@@ -21,8 +22,9 @@ impl Rule for SourceBeforeDeps {
         "LW201"
     }
 
+    /// After LW203 has moved the stable steps above the source, before the others.
     fn fix_order(&self) -> u8 {
-        0
+        1
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
@@ -85,12 +87,12 @@ fn finding(
     install: &Install<'_>,
 ) -> Diagnostic {
     let line = cx.df.position(install.command.span.start).line + 1;
-    let name = cx
-        .df
-        .slice(install.command.span)
-        .chars()
-        .take(40)
-        .collect::<String>();
+    let name = command_text(install.command.words.iter().map(|w| &w.value), 60);
+    let help = "copy the dependency manifests first, install, then copy the rest";
+    let (fix, help) = match manifests_first(cx, span, install) {
+        Ok(fix) => (Some(fix), help.to_string()),
+        Err(why) => (None, format!("{help}; no automatic fix: {why}")),
+    };
     Diagnostic::new(
         "LW201",
         first_line(cx.df, copy),
@@ -100,8 +102,8 @@ fn finding(
         ),
     )
     .with_label(install.command.span, "re-runs after any source change")
-    .with_help("copy the dependency manifests first, install, then copy the rest")
-    .with_fix(manifests_first(cx, span, install))
+    .with_help(help)
+    .with_fix(fix)
 }
 
 /// Dependency manifests per ecosystem (the first one is required), and how their install runs
@@ -188,27 +190,52 @@ impl<'a> Files<'a> {
 }
 
 /// COPY the manifests that exist in the context, run the install (or a dependency-only step),
-/// then copy the rest.
-fn manifests_first(cx: &Context<'_>, span: &[&Instruction], install: &Install<'_>) -> Option<Fix> {
-    let view = cx.context.as_ref()?;
-    let (copy, run) = (span[0], *span.last()?);
+/// then copy the rest; or why that cannot be done.
+fn manifests_first(
+    cx: &Context<'_>,
+    span: &[&Instruction],
+    install: &Install<'_>,
+) -> Result<Fix, String> {
+    let eco = install.ecosystem;
+    let view = cx
+        .context
+        .as_ref()
+        .ok_or("the build context is not known (lint a file on disk, or give --context)")?;
+    let (copy, run) = (span[0], span[span.len() - 1]);
+    if !run.heredocs.is_empty() {
+        return Err("the install runs in a heredoc".into());
+    }
+    if run.onbuild.is_some() {
+        return Err("the install is an ONBUILD trigger".into());
+    }
     // Whatever runs between the copy and the install may provide what the install uses (the
     // `pip3` an apt RUN installs, a setting, a file): moved above it, the install could fail.
-    // No move then, rather than a rewrite that does not build.
-    if span.len() > 2 || !run.heredocs.is_empty() || run.onbuild.is_some() {
-        return None;
-    }
-    let context = Files::new(view)?;
-    let (sources, dest) = copy.copy_paths()?;
+    let moved = command_footprint(cx, run, install.command);
+    move_before(cx, &moved, &span[1..span.len() - 1]).map_err(|b| b.to_string())?;
+    let context =
+        Files::new(view).ok_or("the context's .dockerignore cannot be read as Docker reads it")?;
+    let (sources, dest) = copy.copy_paths().ok_or("the COPY's paths cannot be read")?;
     if sources.len() != 1 {
-        return None;
+        return Err("the COPY copies more than the context".into());
     }
-    let (names, prefetch) = manifests(install.ecosystem);
-    let files: Vec<String> = if install.ecosystem == "pip" {
-        pip_files(&context, install.command, &dest, install.workdir)?
+    let (names, prefetch) = manifests(eco);
+    let files: Vec<String> = if eco == "pip" {
+        pip_files(&context, install.command, &dest, install.workdir).ok_or(
+            "the pip install reads more than requirements files the context has (a local path, \
+             the project itself, or a file placed where the WORKDIR is unknown)",
+        )?
     } else {
-        if !context.has(names.first()?) || blocked(&context, install) {
-            return None;
+        let first = names
+            .first()
+            .ok_or_else(|| format!("no manifests-only install is known for {eco}"))?;
+        if !context.has(first) {
+            return Err(format!("the context has no `{first}` the build can copy"));
+        }
+        if blocked(&context, install) {
+            return Err(format!(
+                "the {eco} install needs more than its manifests (workspaces, local packages, \
+                 install scripts or a settings file)"
+            ));
         }
         names
             .iter()
@@ -228,11 +255,17 @@ fn manifests_first(cx: &Context<'_>, span: &[&Instruction], install: &Install<'_
         .collect();
     let nl = cx.style.newline;
     let (step, mut edits) = match prefetch {
-        Prefetch::None => return None,
-        Prefetch::Run(step) => (prefetch_step(step, install)?, Vec::new()),
+        Prefetch::None => return Err(format!("no dependency-only step is known for {eco}")),
+        Prefetch::Run(step) => (
+            prefetch_step(step, install)
+                .ok_or("the install names a settings file or option the manifests do not bring")?,
+            Vec::new(),
+        ),
         Prefetch::Move => (
             cx.df.slice(install.command.span).to_string(),
-            vec![take_out(cx, run, install)?],
+            vec![take_out(cx, run, install).ok_or(
+                "the install cannot be taken out of its RUN (it is not first in an `&&` chain)",
+            )?],
         ),
     };
     let indent = &cx.df.text()[cx.df.lines().line_start(copy.lines.0)..copy.span.start];
@@ -249,14 +282,15 @@ fn manifests_first(cx: &Context<'_>, span: &[&Instruction], install: &Install<'_
     let mut inserted = String::new();
     for (folder, group) in &folders {
         inserted.push_str(&format!(
-            "{keyword} {flags}{} {}{nl}{indent}",
+            "{indent}{keyword} {flags}{} {}{nl}",
             group.join(" "),
             destination(&dest, folder)
         ));
     }
-    inserted.push_str(&format!("RUN {run_flags}{step}{nl}{indent}"));
-    edits.push(Edit::insert(copy.span.start, inserted));
-    Some(Fix::new(
+    inserted.push_str(&format!("{indent}RUN {run_flags}{step}{nl}"));
+    // Above the comment lines of the COPY: an ignore comment there stays with it.
+    edits.push(Edit::insert(lead_start(cx.df, copy), inserted));
+    Ok(Fix::new(
         format!(
             "copy {} first and install before the rest of the context",
             files.join(", ")

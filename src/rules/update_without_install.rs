@@ -2,10 +2,11 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::{Edit, Fix, Safety};
+use crate::model::order::{Sets, blocker, footprint};
 use crate::model::packages::{Action, Manager, PackageCommand, classify};
 use crate::rules::Context;
 use crate::rules::Rule;
-use crate::rules::edit::{node_span, same_flags};
+use crate::rules::edit::{annotated, node_span, same_flags};
 use crate::shell::Script;
 use crate::syntax::{Instruction, Keyword};
 
@@ -92,16 +93,24 @@ fn move_into_install(
         .commands
         .iter()
         .all(|c| classify(c).is_some_and(|p| p.action == Action::Update));
+    // Deleted, its ignore comment would fall to the next instruction.
+    if annotated(cx, lone) {
+        return None;
+    }
     if !only_updates || !lone.heredocs.is_empty() || lone.onbuild.is_some() || !script.and_chain {
         return None;
     }
     let mut target = None;
+    let refresh = footprint(cx, lone);
     for &inst in &from[1..] {
-        // Under another user the refresh could not run where it moves to.
-        if inst.keyword == Keyword::User || changes_package_config(inst) {
-            return None;
-        }
         if inst.keyword != Keyword::Run {
+            // What the refresh would now run after: another user, new package sources (a COPY
+            // into `/etc`), anything that cannot be told. Variables do not count: the install
+            // it joins runs with them already.
+            let print = footprint(cx, inst);
+            if print.sets != Sets::Environment && blocker(cx, &refresh, inst, &print).is_some() {
+                return None;
+            }
             continue;
         }
         let installs: Vec<PackageCommand> = cx
@@ -128,6 +137,10 @@ fn move_into_install(
     let (target, refreshes_itself) = target?;
     let mut edits = vec![Edit::delete(node_span(cx.df, lone))];
     if !refreshes_itself {
+        // An ignore comment on the install would cover the refresh too.
+        if annotated(cx, target) {
+            return None;
+        }
         // `update && a; b` or `update && a || b` would let a failed update through
         let plain = cx.script(target).is_some_and(|s| s.and_chain);
         if target.is_exec_form()
@@ -155,25 +168,27 @@ fn move_into_install(
     ))
 }
 
-/// A COPY or ADD into `/etc` (or over `/`) may bring other package sources: a refresh moved
-/// past it would read different repositories.
-fn changes_package_config(inst: &Instruction) -> bool {
-    if !matches!(inst.keyword, Keyword::Copy | Keyword::Add) {
-        return false;
-    }
-    let words = match &inst.exec {
-        Some(exec) => exec.clone(),
-        None => inst.words().into_iter().map(|w| w.value).collect(),
-    };
-    words.last().is_none_or(|dest| {
-        let dest = dest.trim_end_matches('/');
-        dest.is_empty() || dest == "/etc" || dest.starts_with("/etc/") || dest.contains('$')
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use crate::rules::test_support::{fix_rule, lint_rule};
+
+    #[test]
+    fn no_fix_into_or_out_of_a_run_an_ignore_comment_covers() {
+        // Merged, the comment would cover the refresh; deleted, the comment would fall to the
+        // next instruction.
+        for text in [
+            "FROM d\nRUN apt-get update\n# layerwise ignore=LW102\nRUN apt-get install -y x\n",
+            "FROM d\n# layerwise ignore=LW104\nRUN apt-get update\nRUN apt-get update && apt-get install -y x\n",
+        ] {
+            assert_eq!(lint_rule("LW202", text).len(), 1, "{text}");
+            assert_eq!(fix_rule("LW202", text, false), text);
+        }
+        let env = "FROM d\nRUN apt-get update\nENV DEBIAN_FRONTEND=noninteractive\nRUN apt-get install -y x\n";
+        assert_eq!(
+            fix_rule("LW202", env, false),
+            "FROM d\nENV DEBIAN_FRONTEND=noninteractive\nRUN apt-get update && apt-get install -y x\n"
+        );
+    }
 
     #[test]
     fn fires_on_a_lone_update() {
