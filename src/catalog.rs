@@ -21,6 +21,7 @@ static DOCS: &[(&str, &str)] = &[
     ("LW108", include_str!("../rules/LW108.md")),
     ("LW201", include_str!("../rules/LW201.md")),
     ("LW202", include_str!("../rules/LW202.md")),
+    ("LW203", include_str!("../rules/LW203.md")),
     ("LW301", include_str!("../rules/LW301.md")),
     ("LW401", include_str!("../rules/LW401.md")),
     ("LW402", include_str!("../rules/LW402.md")),

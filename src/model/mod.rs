@@ -52,6 +52,8 @@ pub struct Model<'a> {
     pub globals: Vars,
     /// The build context, when the file has one.
     pub context: Option<BuildContext>,
+    /// The stable steps after whole-context copies, found on first use.
+    stable: std::sync::OnceLock<Vec<order::StableStep<'a>>>,
 }
 
 impl<'a> Model<'a> {
@@ -151,7 +153,13 @@ impl<'a> Model<'a> {
             states,
             globals,
             context,
+            stable: std::sync::OnceLock::new(),
         }
+    }
+
+    /// RUNs after a COPY of the whole context that read nothing of it (see [`order`]).
+    pub fn stable_steps(&self) -> &[order::StableStep<'a>] {
+        self.stable.get_or_init(|| order::stable_steps(self))
     }
 
     /// The shell commands of a RUN, when it runs a POSIX shell script that parsed.

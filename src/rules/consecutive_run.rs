@@ -73,7 +73,7 @@ impl Rule for ConsecutiveRun {
                     format!("{n} consecutive RUN instructions make {n} layers where one would do"),
                 )
                 .with_label(first_line(cx.df, group[0]), "the first of them")
-                .with_help("join them into one RUN with `&&`")
+                .with_help(help(cx, &group))
                 .with_fix(merge_in_parts(cx, &group));
                 out.push(diagnostic);
             }
@@ -81,16 +81,51 @@ impl Rule for ConsecutiveRun {
     }
 }
 
+/// Whether LW203 moves the RUN above the source copy.
+fn moves_above_source(cx: &Context<'_>, inst: &Instruction) -> bool {
+    let steps = cx.stable_steps();
+    steps
+        .binary_search_by_key(&inst.span.start, |s| s.run.span.start)
+        .is_ok_and(|i| steps[i].moves.is_ok())
+}
+
+/// What to do, and why there is no fix when the group's RUNs belong on either side of the
+/// source copy.
+fn help(cx: &Context<'_>, group: &[&Instruction]) -> String {
+    let join = "join them into one RUN with `&&`";
+    let stable: Vec<&Instruction> = group
+        .iter()
+        .copied()
+        .filter(|i| moves_above_source(cx, i))
+        .collect();
+    match stable.first() {
+        Some(first) if stable.len() < group.len() => format!(
+            "{join}, on each side of the source copy: LW203 moves the RUN on line {} above it first",
+            cx.df.position(first.span.start).line + 1
+        ),
+        _ => join.to_string(),
+    }
+}
+
 /// The merge of a group, part by part: a RUN an ignore comment applies to stays alone (merged,
-/// the comment would cover the others' commands too), and a RUN that is not a plain `&&` chain
-/// ends its part (only the last RUN of a merge may be anything else; see `merge_runs`).
+/// the comment would cover the others' commands too), a RUN that is not a plain `&&` chain
+/// ends its part (only the last RUN of a merge may be anything else; see `merge_runs`), and
+/// RUNs that belong above the source (LW203's stable steps) are not merged with the ones that
+/// read it: merged, neither could move.
 fn merge_in_parts(cx: &Context<'_>, group: &[&Instruction]) -> Option<Fix> {
+    let stable = |inst: &Instruction| moves_above_source(cx, inst);
     let mut parts: Vec<Vec<&Instruction>> = vec![Vec::new()];
+    let mut side = None;
     for &inst in group {
         if annotated(cx, inst) {
             parts.push(Vec::new());
             continue;
         }
+        let here = stable(inst);
+        if side.is_some_and(|s| s != here) {
+            parts.push(Vec::new());
+        }
+        side = Some(here);
         let current = parts.last_mut().expect("never empty");
         current.push(inst);
         if !cx.script(inst).is_some_and(|s| s.and_chain) {

@@ -28,6 +28,7 @@ mod package_cache_kept;
 mod package_upgrade_in_image;
 mod permission_change_copies_files;
 mod source_before_deps;
+mod stable_steps_after_source;
 mod update_without_install;
 
 pub use build_tools_in_final_stage::BuildToolsOptions;
@@ -78,6 +79,7 @@ pub static ALL: &[&dyn Rule] = &[
     &package_upgrade_in_image::PackageUpgradeInImage,
     &source_before_deps::SourceBeforeDeps,
     &update_without_install::UpdateWithoutInstall,
+    &stable_steps_after_source::StableStepsAfterSource,
     &build_tools_in_final_stage::BuildToolsInFinalStage,
     &missing_dockerignore::MissingDockerignore,
     &dockerignore_gaps::DockerignoreGaps,
