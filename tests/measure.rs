@@ -1491,6 +1491,45 @@ fn target_and_build_args_reach(run: &Run, dir: &Path) {
     assert!(created_by.contains("GREETING=hello"), "{created_by}");
 }
 
+#[test]
+fn smoke_output_is_stdout_then_stderr_the_same_every_run() {
+    let (_daemons, runs) = runs(&[BUSYBOX]);
+    let dir =
+        write_dockerfile("FROM layerwise/busybox\nRUN echo one > /one\nRUN echo two > /two\n");
+    // Docker keeps each stream's order, not the order between them: interleaved, the two runs
+    // of this command came back in different orders and measure called it a fix defect
+    let both = "sh -c 'for i in 1 2 3 4 5 6; do echo out$i; echo err$i >&2; done'";
+    let want: String = (1..=6)
+        .map(|i| format!("out{i}\n"))
+        .chain((1..=6).map(|i| format!("err{i}\n")))
+        .collect();
+    for run in &runs {
+        let state = run.state();
+        let out = run.measure(&[
+            dir.path().join("Dockerfile").to_str().unwrap(),
+            "--no-rebuild",
+            "--format",
+            "json",
+            "--smoke",
+            both,
+        ]);
+        let v = report(&out);
+        run.assert_cleaned_up(&state);
+        assert_eq!(
+            v["smoke"][0]["before"]["output"],
+            want.as_str(),
+            "{}",
+            run.name()
+        );
+        assert_eq!(
+            v["smoke"][0]["after"]["output"],
+            want.as_str(),
+            "{}",
+            run.name()
+        );
+    }
+}
+
 /// The toolchain fixtures install gcc or Go from Debian for real (most of a minute a build), so
 /// each is measured once: the run with `builder` where a daemon offers it, else the first.
 fn run_with(runs: &[Run], builder: &str) -> Option<Run> {

@@ -1,11 +1,14 @@
 //! `measure --smoke CMD`: the command run in a container of each image, as `docker run --rm
 //! --network none IMAGE CMD…` would run it (the words of CMD replace the image's CMD; its
 //! ENTRYPOINT stays), within a time limit, and the container removed afterwards. Exit code and
-//! output (stdout and stderr as the container wrote them) are what is compared.
+//! output (all of stdout, then all of stderr) are what is compared: Docker keeps the order of
+//! each stream but not between them, so lines written to both came back interleaved
+//! differently from one run to the next.
 
 use std::time::Duration;
 
 use bollard::Docker;
+use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{LogsOptionsBuilder, RemoveContainerOptionsBuilder};
 use futures_util::StreamExt;
@@ -95,13 +98,19 @@ async fn run_created(
         .follow(false)
         .build();
     let mut logs = client.logs(id, Some(options));
-    let mut output: Vec<u8> = Vec::new();
+    let (mut stdout, mut stderr): (Vec<u8>, Vec<u8>) = (Vec::new(), Vec::new());
     while let Some(chunk) = logs.next().await {
         let chunk = chunk.map_err(DockerError::api(format!("reading the output of {id}")))?;
+        let stream = match chunk {
+            LogOutput::StdErr { .. } => &mut stderr,
+            _ => &mut stdout,
+        };
         let bytes = chunk.into_bytes();
-        let room = MAX_OUTPUT.saturating_sub(output.len());
-        output.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        let room = MAX_OUTPUT.saturating_sub(stream.len());
+        stream.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
+    let mut output = stdout;
+    output.extend_from_slice(&stderr);
     Ok(SmokeOutcome {
         exit_code,
         output: super::clean_text(&String::from_utf8_lossy(&output)),
