@@ -1,8 +1,10 @@
 //! The fix loop: lint, apply the fixes that do not clash, and repeat until nothing changes.
 //! The fixes themselves are data ([`crate::fix`]); this is the one place that applies them.
 
+use std::path::PathBuf;
+
 use crate::diagnostic::Diagnostic;
-use crate::fix::{FileChange, Fix, Safety, apply};
+use crate::fix::{Edit, FileChange, Fix, Safety, apply};
 use crate::lint::{LintOptions, lint};
 use crate::source::Span;
 use crate::syntax::Dockerfile;
@@ -15,12 +17,92 @@ pub struct FixOutcome {
     /// Rule IDs of the fixes applied, in the order applied.
     pub applied: Vec<&'static str>,
     pub files: Vec<FileChange>,
+    /// Each fix applied, beside `applied`: its rule, title and the files it wrote.
+    pub fixes: Vec<AppliedFix>,
+    /// The stretches of `text` that fixes wrote, sorted and disjoint, each with the index in
+    /// `fixes` of the last fix that wrote it; the text between is the original's.
+    pub written: Vec<(Span, usize)>,
+}
+
+/// One fix the loop applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedFix {
+    pub rule: &'static str,
+    pub title: String,
+    /// The files beside the Dockerfile it created or appended to.
+    pub files: Vec<PathBuf>,
 }
 
 impl FixOutcome {
     pub fn changed(&self) -> bool {
         !self.applied.is_empty()
     }
+
+    /// The fixes that wrote some of `span` of the fixed text, with how many of its bytes each
+    /// wrote, in the order they appear there.
+    pub fn written_in(&self, span: Span) -> Vec<(&AppliedFix, usize)> {
+        let first = self.written.partition_point(|(s, _)| s.end <= span.start);
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        for (piece, fix) in self.written[first..]
+            .iter()
+            .take_while(|(s, _)| s.start < span.end)
+        {
+            let bytes = piece.end.min(span.end) - piece.start.max(span.start);
+            match out.iter_mut().find(|(f, _)| f == fix) {
+                Some((_, n)) => *n += bytes,
+                None => out.push((*fix, bytes)),
+            }
+        }
+        out.into_iter()
+            .filter_map(|(fix, bytes)| self.fixes.get(fix).map(|f| (f, bytes)))
+            .collect()
+    }
+}
+
+/// Carries the stretches fixes wrote (sorted, disjoint, in the old text) through one pass's
+/// edits (sorted, disjoint, each with its fix's index): what an edit replaces is no longer the
+/// old fix's, the rest moves with the text, and each edit's new text is its fix's.
+fn carry(written: &[(Span, usize)], edits: &[(&Edit, usize)]) -> Vec<(Span, usize)> {
+    // growth of the text from the edits before each one
+    let mut before = Vec::with_capacity(edits.len() + 1);
+    let mut growth = 0isize;
+    before.push(0);
+    for (edit, _) in edits {
+        growth += edit.text.len() as isize - edit.span.len() as isize;
+        before.push(growth);
+    }
+    // where an old offset lands: after every edit that ends at or before it
+    let moved = |at: usize| {
+        let k = edits.partition_point(|(e, _)| e.span.end <= at);
+        (at as isize + before[k]) as usize
+    };
+    let mut out = Vec::with_capacity(written.len() + edits.len());
+    for &(piece, fix) in written {
+        let mut keep = |from: usize, to: usize| {
+            if from < to {
+                let start = moved(from);
+                out.push((Span::new(start, start + (to - from)), fix));
+            }
+        };
+        let mut cursor = piece.start;
+        let first = edits.partition_point(|(e, _)| e.span.end <= piece.start);
+        for (edit, _) in edits[first..]
+            .iter()
+            .take_while(|(e, _)| e.span.start < piece.end)
+        {
+            keep(cursor, edit.span.start.max(cursor));
+            cursor = cursor.max(edit.span.end);
+        }
+        keep(cursor, piece.end);
+    }
+    for (k, (edit, fix)) in edits.iter().enumerate() {
+        if !edit.text.is_empty() {
+            let start = (edit.span.start as isize + before[k]) as usize;
+            out.push((Span::new(start, start + edit.text.len()), *fix));
+        }
+    }
+    out.sort_by_key(|(s, _)| s.start);
+    out
 }
 
 /// The rules of applied fixes, counted, in the order first applied: `LW102, LW101 ×2`.
@@ -71,22 +153,34 @@ pub fn fix_text(text: &str, options: &LintOptions, max: Safety) -> FixOutcome {
         let fixes: Vec<&Fix> = chosen.iter().filter_map(|d| d.fix.as_ref()).collect();
         let (new_text, applied) = apply(&outcome.text, &fixes);
         let mut progressed = new_text != outcome.text;
+        let mut edits: Vec<(&Edit, usize)> = Vec::new();
         for &i in &applied {
+            let mut files = Vec::new();
             for change in &fixes[i].files {
                 if options.overlay_change(change) {
                     progressed = true;
                     outcome.files.push(change.clone());
+                    files.push(change.path().to_path_buf());
                 }
             }
+            let index = outcome.fixes.len();
+            edits.extend(fixes[i].edits.iter().map(|e| (e, index)));
             outcome.applied.push(chosen[i].rule);
+            outcome.fixes.push(AppliedFix {
+                rule: chosen[i].rule,
+                title: fixes[i].title.clone(),
+                files,
+            });
         }
         if !progressed {
             // Fixes that change nothing are not progress; do not report them as applied.
-            outcome
-                .applied
-                .truncate(outcome.applied.len() - applied.len());
+            let kept = outcome.applied.len() - applied.len();
+            outcome.applied.truncate(kept);
+            outcome.fixes.truncate(kept);
             break;
         }
+        edits.sort_by_key(|(e, _)| (e.span.start, e.span.end));
+        outcome.written = carry(&outcome.written, &edits);
         outcome.text = new_text;
     }
     outcome
@@ -207,6 +301,67 @@ mod tests {
             fixed.text
         );
         assert!(!fix_text(&fixed.text, &options, Safety::Unsafe).changed());
+    }
+
+    #[test]
+    fn what_each_fix_wrote_is_carried_through_later_passes() {
+        let edit = |start, end, text: &str| Edit::replace(Span::new(start, end), text);
+        // "abcdef": fix 0 wrote "cd"; a pass puts "XY" over "b", drops "d" and inserts "!" at 6
+        let written = vec![(Span::new(2, 4), 0)];
+        let (e1, e2, e3) = (edit(1, 2, "XY"), edit(3, 4, ""), edit(6, 6, "!"));
+        let carried = carry(&written, &[(&e1, 1), (&e2, 1), (&e3, 2)]);
+        // "aXYcef!": "c" is still fix 0's, "XY" and "!" the new fixes'
+        assert_eq!(
+            carried,
+            [
+                (Span::new(1, 3), 1),
+                (Span::new(3, 4), 0),
+                (Span::new(6, 7), 2)
+            ]
+        );
+        // an insertion inside a stretch splits it
+        let e4 = edit(3, 3, "--");
+        assert_eq!(
+            carry(&written, &[(&e4, 1)]),
+            [
+                (Span::new(2, 3), 0),
+                (Span::new(3, 5), 1),
+                (Span::new(5, 6), 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_moved_instruction_is_the_moving_fixs_and_a_later_append_its_own() {
+        let text = "FROM debian\nWORKDIR /app\nCOPY . /app\nRUN apt-get update && apt-get install -y curl\nCMD [\"sh\"]\n";
+        let fixed = fix_text(text, &LintOptions::default(), Safety::Unsafe);
+        let df = Dockerfile::parse(fixed.text.as_str());
+        let run = df
+            .instructions()
+            .find(|i| i.keyword == crate::syntax::Keyword::Run)
+            .expect("a RUN");
+        let copy = df
+            .instructions()
+            .find(|i| i.keyword == crate::syntax::Keyword::Copy)
+            .expect("a COPY");
+        assert!(run.span.start < copy.span.start, "{}", fixed.text);
+        let by: Vec<&str> = fixed
+            .written_in(run.span)
+            .iter()
+            .map(|(f, _)| f.rule)
+            .collect();
+        assert!(by.contains(&"LW203"), "{by:?} in {}", fixed.text);
+        assert!(by.contains(&"LW102"), "{by:?} in {}", fixed.text);
+        // the COPY is the original's, and FROM too
+        assert!(
+            fixed.written_in(copy.span).is_empty(),
+            "{:?}",
+            fixed.written
+        );
+        assert_eq!(fixed.fixes.len(), fixed.applied.len());
+        for (piece, _) in &fixed.written {
+            assert!(piece.end <= fixed.text.len());
+        }
     }
 
     #[test]
