@@ -199,6 +199,11 @@ pub struct MeasureArgs {
     /// Build each version once, cold: no rebuild after an edit.
     #[arg(long)]
     pub no_rebuild: bool,
+    /// Build each version N times (cold, and after an edit) and show the median time and the
+    /// spread.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub runs: u32,
     /// Build this file as the rewrite instead of `fix`'s (a test seam: the proof still
     /// explains differences by the fixes `fix` applies).
     #[arg(long, value_name = "FILE", hide = true)]

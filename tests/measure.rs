@@ -731,9 +731,144 @@ fn a_rewrite_that_breaks_a_working_build_is_a_fix_defect() {
             stderr.contains("RUN test -f node_modules/left-pad/index.js"),
             "{stderr}"
         );
+        // the failing step is the original's; the fix behind it wrote the .dockerignore
+        assert!(
+            stderr.contains(
+                "step 4 of 4 (line 6 of the rewrite), line 6 of the original, was written by no \
+                 fix; LW401 ("
+            ) && stderr
+                .contains("wrote .dockerignore, which changes what the build's context holds"),
+            "{stderr}"
+        );
         // the rewrite is shown: the proposed .dockerignore
         assert!(stderr.contains("+node_modules"), "{stderr}");
         assert!(out.stdout.is_empty(), "no comparison is claimed");
+    }
+}
+
+#[test]
+fn a_failing_rewritten_step_names_the_fix_that_wrote_it() {
+    let (_daemons, runs) = runs(&[BUSYBOX]);
+    let dockerfile = fixture("program-from-context/Dockerfile");
+    let path = dockerfile.to_str().unwrap();
+    for run in &runs {
+        let state = run.state();
+        let out = run.measure(&[path, "--unsafe"]);
+        run.assert_cleaned_up(&state);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        assert!(stderr.contains("apt-get: not found"), "{stderr}");
+        // the rewrite: FROM, ENV, WORKDIR, then the moved RUN on line 7, above the COPY
+        assert!(
+            stderr.contains(
+                "step 4 of 6 (line 7 of the rewrite) was written by LW203 (move the RUN on line \
+                 8 above `COPY . /app`)"
+            ),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty(), "no comparison is claimed");
+
+        let out = run.measure(&[path, "--unsafe", "--format", "json"]);
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("the defect as JSON");
+        let step = &v["failed_step"];
+        assert_eq!(step["step"], 4, "{v:#}");
+        assert_eq!(step["line"], 7, "{v:#}");
+        assert_eq!(step["instruction"], "RUN apt-get update");
+        assert_eq!(step["written_by"][0]["rule"], "LW203", "{v:#}");
+        assert_eq!(applied(&v), ["LW203"]);
+        run.assert_cleaned_up(&state);
+    }
+}
+
+#[test]
+fn more_runs_give_the_median_and_spread_and_the_same_sizes() {
+    let (_daemons, runs) = runs(&[BUSYBOX]);
+    let dockerfile = fixture("ignored-folder/Dockerfile");
+    let path = dockerfile.to_str().unwrap();
+    for run in &runs {
+        let state = run.state();
+        let pages = tempfile::tempdir().expect("temp dir");
+        let page = pages.path().join("measure.html");
+        let out = run.measure(&[
+            path,
+            "--unsafe",
+            "--runs",
+            "3",
+            "--format",
+            "json",
+            "--html",
+            page.to_str().unwrap(),
+        ]);
+        let v = report(&out);
+        run.assert_cleaned_up(&state);
+        assert_eq!(v["runs"], 3);
+        for side in ["before", "after"] {
+            for times in ["build_times", "rebuild_times"] {
+                let t = &v[side][times];
+                let seconds: Vec<f64> = t["seconds"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{side}.{times}: {v:#}"))
+                    .iter()
+                    .filter_map(Value::as_f64)
+                    .collect();
+                assert_eq!(seconds.len(), 3, "{side}.{times}: {t}");
+                let (min, median, max) = (
+                    t["min"].as_f64().unwrap(),
+                    t["median"].as_f64().unwrap(),
+                    t["max"].as_f64().unwrap(),
+                );
+                assert!(min <= median && median <= max, "{t}");
+                assert!(
+                    seconds.contains(&median),
+                    "an odd count's median is a sample: {t}"
+                );
+            }
+            assert_eq!(
+                v[side]["build_seconds"], v[side]["build_times"]["median"],
+                "{side}"
+            );
+        }
+        // the rebuild re-ran the COPY (and CMD, which the classic builder counts) only
+        let cmd = i64::from(!run.buildkit());
+        assert_eq!(num(&v, "/after/rebuilt_steps"), 1 + cmd, "{}", run.name());
+        assert_eq!(v["after"]["rebuilt"][0], "COPY . .", "{v:#}");
+        // every run built the same sizes
+        assert_eq!(v["size_differences"], serde_json::json!([]), "{v:#}");
+        // the builds' time is every build's, and measure's own is the rest
+        let timings = &v["timings"];
+        let builds = timings["build_seconds"].as_f64().unwrap();
+        let sum: f64 = ["before", "after"]
+            .iter()
+            .flat_map(|side| {
+                ["build_times", "rebuild_times"]
+                    .map(|t| v[side][t]["seconds"].as_array().unwrap().clone())
+            })
+            .flatten()
+            .filter_map(|s| s.as_f64())
+            .sum();
+        assert!((builds - sum).abs() < 1e-6, "{timings}: builds {sum}");
+        assert!(
+            timings["total_seconds"].as_f64().unwrap() > builds,
+            "{timings}"
+        );
+        for phase in ["prepare", "daemon", "images", "sizes", "edits", "proof"] {
+            assert!(timings["phases"][phase].is_f64(), "{phase}: {timings}");
+        }
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("before, run 3 of 3"), "{stderr}");
+        assert!(stderr.contains("after (rebuild), run 2 of 3"), "{stderr}");
+        // the page shows the spread and how the times were taken
+        let html = std::fs::read_to_string(&page).expect("the page");
+        let median = v["before"]["build_times"]["median"].as_f64().unwrap();
+        assert!(html.contains(&format!("{median:.1} s (")), "{html}");
+        assert!(
+            html.contains(
+                "times: the median of 3 builds of each, min–max in brackets; the same sizes in \
+                 every run"
+            ),
+            "{html}"
+        );
     }
 }
 
@@ -1621,6 +1756,73 @@ fn rewritten_into_two_stages(run: &Run, name: &str, toolchain: &str, also: &[&st
         "{sources}"
     );
     v
+}
+
+/// Issue 20's done-when: the first-day Python service, measured with the unsafe fixes, builds
+/// both images, and after a source edit the rewrite re-runs only the source COPY and what
+/// follows it, while the original installs its packages again.
+#[test]
+fn the_first_day_service_keeps_its_packages_cached_across_a_source_edit() {
+    let (_daemons, runs) = runs(&[DEBIAN]);
+    let Some(run) = run_with(&runs, "buildkit") else {
+        return;
+    };
+    let state = run.state();
+    let dockerfile = fixture("first-day/Dockerfile");
+    let out = run.measure(&[
+        dockerfile.to_str().unwrap(),
+        "--unsafe",
+        "--network",
+        "host",
+        "--format",
+        "json",
+        "--smoke",
+        "python3 -c 'import app; print(app.greeting())'",
+    ]);
+    let v = report(&out);
+    run.assert_cleaned_up(&state);
+    let rules = applied(&v);
+    for rule in ["LW203", "LW201"] {
+        assert!(rules.iter().any(|r| r == rule), "{rule} in {rules:?}");
+    }
+    assert_eq!(v["edited_file"], "app.py");
+    let rebuilt = |side: &str| -> Vec<String> {
+        v[side]["rebuilt"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{side}.rebuilt: {v:#}"))
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    let (before, after) = (rebuilt("before"), rebuilt("after"));
+    // the original copies the source first: the edit re-runs its package installs
+    for step in ["RUN apt-get update", "RUN apt-get install -y python3-pip"] {
+        assert!(before.iter().any(|s| s == step), "{step} in {before:?}");
+    }
+    // the rewrite: the apt and pip layers come from the cache, the source COPY runs again
+    assert!(
+        after
+            .iter()
+            .all(|s| !s.contains("apt-get install") && !s.contains("pip3 install")),
+        "{after:?}"
+    );
+    assert_eq!(
+        after.first().map(String::as_str),
+        Some("COPY . /app"),
+        "{after:?}"
+    );
+    assert!(after.len() < before.len(), "{after:?} / {before:?}");
+    let smoke = &v["smoke"][0];
+    assert_eq!(smoke["before"], smoke["after"], "{smoke}");
+    assert_eq!(
+        smoke["after"]["output"],
+        "hello from the first-day service\n"
+    );
+    assert_eq!(v["start_program"]["after"], "usr/bin/python3.11");
+    assert!(
+        num(&v, "/after/total_bytes") < num(&v, "/before/total_bytes"),
+        "{v:#}"
+    );
 }
 
 #[test]

@@ -7,9 +7,9 @@
 //! failed build, `--timeout`, a lost daemon, Ctrl-C), every image and container the builds
 //! made is removed, unless `--keep-images`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bollard::Docker;
 
@@ -17,8 +17,10 @@ use super::{Exit, load, print_config_error};
 use crate::cli::{BuilderChoice, MeasureArgs, MeasureFormat};
 use crate::config::{ConfigError, Configs};
 use crate::discover::display_path;
-use crate::docker::build::{BuildError, BuildRequest, Builder, Failure, Tracker, build};
-use crate::docker::compare::{Comparison, Rebuild, Side};
+use crate::docker::build::{
+    BuildError, BuildRequest, Builder, Built, Failure, Tracker, build, image_sizes,
+};
+use crate::docker::compare::{Comparison, Rebuild, Side, Timings};
 use crate::docker::connect::{build_cache_bytes, connect, default_builder, docker_host};
 use crate::docker::context::{Context, ContextSpec, Reads, edit_target, edited};
 use crate::docker::image::read_image;
@@ -29,13 +31,13 @@ use crate::docker::proof::{
 use crate::docker::smoke;
 use crate::docker::{DockerError, cleanup};
 use crate::fix::Safety;
-use crate::fixer::fix_text;
-use crate::fixer::summary;
+use crate::fixer::{FixOutcome, fix_text, summary};
 use crate::fsutil::write_atomic;
 use crate::lint::LintOptions;
 use crate::model::ModelInput;
 use crate::picture::bars::terminal_width;
-use crate::syntax::{Dockerfile, Keyword};
+use crate::source::Span;
+use crate::syntax::{Dockerfile, Instruction, Keyword};
 
 /// One version of the Dockerfile, ready to build.
 struct Version {
@@ -55,6 +57,9 @@ struct Plan {
     before: Version,
     after: Version,
     applied: Vec<String>,
+    /// What `fix` wrote where, to name the fix behind a failing step; `None` when the rewrite
+    /// came from `--rewrite-from`.
+    fixed: Option<FixOutcome>,
     /// Only safe fixes made the rewrite: then any difference they do not explain is a defect.
     only_safe: bool,
     build_args: HashMap<String, String>,
@@ -84,7 +89,44 @@ impl Plan {
     }
 }
 
+/// Where measure's time goes, phase by phase, beside the builds' own.
+struct Clock {
+    started: Instant,
+    phases: BTreeMap<&'static str, f64>,
+    builds: f64,
+    smoke: f64,
+}
+
+impl Clock {
+    /// Adds the time since `since` to `phase`.
+    fn add(&mut self, phase: &'static str, since: Instant) {
+        *self.phases.entry(phase).or_default() += since.elapsed().as_secs_f64();
+    }
+
+    fn timings(&self) -> Timings {
+        let total = self.started.elapsed().as_secs_f64();
+        let overhead = (total - self.builds - self.smoke).max(0.0);
+        Timings {
+            total_seconds: total,
+            build_seconds: self.builds,
+            smoke_seconds: self.smoke,
+            phases: self.phases.clone(),
+            overhead_share: if self.builds > 0.0 {
+                overhead / self.builds
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
 pub fn run(args: &MeasureArgs, color: bool) -> Exit {
+    let mut clock = Clock {
+        started: Instant::now(),
+        phases: BTreeMap::new(),
+        builds: 0.0,
+        smoke: 0.0,
+    };
     let plan = match prepare(args) {
         Ok(plan) => plan,
         Err(Unprepared::Config(e)) => {
@@ -107,7 +149,8 @@ pub fn run(args: &MeasureArgs, color: bool) -> Exit {
             return Exit::Trouble;
         }
     };
-    runtime.block_on(measure(args, &plan, color))
+    clock.add("prepare", clock.started);
+    runtime.block_on(measure(args, &plan, color, &mut clock))
 }
 
 /// Why there is nothing to build: a config file that is not valid, or another reason.
@@ -191,9 +234,11 @@ fn prepare(args: &MeasureArgs) -> Result<Plan, Unprepared> {
     let mut outcome = fix_text(df.text(), &options, max);
     let only_safe =
         max == Safety::Safe || fix_text(df.text(), &options, Safety::Safe).text == outcome.text;
+    let mut fixed = Some(outcome.clone());
     if let Some(path) = &args.rewrite_from {
         let rewrite = load(path).map_err(|e| format!("{}: {}", display_path(path), e.message))?;
         outcome.text = rewrite.text().to_string();
+        fixed = None;
     }
     // The files the fixes write, folded as `fix` folds them.
     let mut written = LintOptions::default();
@@ -232,6 +277,7 @@ fn prepare(args: &MeasureArgs) -> Result<Plan, Unprepared> {
             tag: "layerwise-measure:after",
         },
         applied: outcome.applied.iter().map(|s| s.to_string()).collect(),
+        fixed,
         only_safe,
         build_args,
         smoke,
@@ -298,7 +344,8 @@ fn parse_build_args(args: &[String]) -> Result<HashMap<String, String>, String> 
     Ok(out)
 }
 
-async fn measure(args: &MeasureArgs, plan: &Plan, color: bool) -> Exit {
+async fn measure(args: &MeasureArgs, plan: &Plan, color: bool, clock: &mut Clock) -> Exit {
+    let daemon = Instant::now();
     let host = docker_host();
     // The request timeout bounds the wait for the daemon's first answer; `docker save` gives
     // it only once the whole image is written.
@@ -336,9 +383,10 @@ async fn measure(args: &MeasureArgs, plan: &Plan, color: bool) -> Exit {
             .flatten(),
         Builder::Classic => None,
     };
+    clock.add("daemon", daemon);
     let tracker = Tracker::default();
     let exit = tokio::select! {
-        exit = run_builds(&client, &host, builder, args, plan, &tracker, color) => exit,
+        exit = run_builds(&client, &host, builder, args, plan, &tracker, color, clock) => exit,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("interrupted: the build was stopped");
             Exit::Trouble
@@ -381,6 +429,7 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_builds(
     client: &Docker,
     host: &str,
@@ -389,9 +438,11 @@ async fn run_builds(
     plan: &Plan,
     tracker: &Tracker,
     color: bool,
+    clock: &mut Clock,
 ) -> Exit {
-    match builds(client, host, builder, args, plan, tracker).await {
-        Ok(comparison) => {
+    match builds(client, host, builder, args, plan, tracker, clock).await {
+        Ok(mut comparison) => {
+            comparison.timings = clock.timings();
             let text = match args.format {
                 MeasureFormat::Table => comparison.to_terminal(color, terminal_width()),
                 MeasureFormat::Json => comparison.to_json() + "\n",
@@ -436,6 +487,15 @@ async fn run_builds(
     }
 }
 
+/// The label of one build in the progress: `before`, or `before, run 2 of 3`.
+fn run_label(label: &str, run: usize, runs: usize) -> String {
+    if runs == 1 {
+        label.to_string()
+    } else {
+        format!("{label}, run {} of {runs}", run + 1)
+    }
+}
+
 async fn builds(
     client: &Docker,
     host: &str,
@@ -443,56 +503,73 @@ async fn builds(
     args: &MeasureArgs,
     plan: &Plan,
     tracker: &Tracker,
+    clock: &mut Clock,
 ) -> Result<Comparison, Exit> {
     let fixes = if plan.unchanged() {
         "no fix applies, so one build".to_string()
     } else {
         format!("fixes {}", summary(&plan.applied))
     };
+    let runs = args.runs.max(1) as usize;
+    let times = if runs == 1 {
+        String::new()
+    } else {
+        format!(", {runs} times each")
+    };
     eprintln!(
         "measuring {} before and after `layerwise fix` ({fixes}) on the daemon at {host}, \
-         with {}",
+         with {}{times}",
         plan.display,
         builder.name()
     );
-    let before = build(
-        client,
-        request(
+    // Cold builds, before and after in turn, so that a load on the machine falls on both.
+    let mut befores: Vec<Built> = Vec::new();
+    let mut afters: Vec<Built> = Vec::new();
+    for run in 0..runs {
+        let label = run_label(plan.before.label, run, runs);
+        let before_request = request(
             args,
             plan,
             builder,
             &plan.before,
-            plan.before.label,
+            &label,
             &plan.before.context,
             true,
-        ),
-        tracker,
-    )
-    .await
-    .map_err(|e| stop_original(&e, host, plan, "the original"))?;
-
-    let after = if plan.unchanged() {
-        None
-    } else {
+        );
+        let built = build(client, before_request, tracker)
+            .await
+            .map_err(|e| stop_original(&e, host, plan, "the original"))?;
+        clock.builds += built.seconds;
+        befores.push(built);
+        if plan.unchanged() {
+            continue;
+        }
+        let label = run_label(plan.after.label, run, runs);
         let after_request = request(
             args,
             plan,
             builder,
             &plan.after,
-            plan.after.label,
+            &label,
             &plan.after.context,
             true,
         );
         match build(client, after_request, tracker).await {
-            Ok(built) => Some(built),
+            Ok(built) => {
+                clock.builds += built.seconds;
+                afters.push(built);
+            }
             Err(e) if matches!(e.failure, Failure::Failed(_)) => {
-                report_defect(plan, &e);
+                report_defect(plan, &e, args.format);
                 return Err(Exit::FixDefect);
             }
             Err(e) => return Err(stop_original(&e, host, plan, "the rewrite")),
         }
-    };
+    }
+    let before = &befores[0];
+    let after = afters.first();
 
+    let images = Instant::now();
     let facts = |id: String| async move {
         read_image(client, &id).await.map_err(|e: DockerError| {
             eprintln!("error: {e}");
@@ -500,10 +577,34 @@ async fn builds(
         })
     };
     let before_facts = facts(before.image.clone()).await?;
-    let after_facts = match &after {
+    let after_facts = match after {
         Some(after) => Some(facts(after.image.clone()).await?),
         None => None,
     };
+    clock.add("images", images);
+
+    // Every run must build the same image; say where one did not.
+    let sizes = Instant::now();
+    let mut size_differences = Vec::new();
+    for (name, built) in [("before", &befores), ("after", &afters)] {
+        let Some(first) = built.first().filter(|_| built.len() > 1) else {
+            continue;
+        };
+        let first_sizes = image_sizes(client, &first.image).await.map_err(|e| {
+            eprintln!("error: {e}");
+            Exit::Trouble
+        })?;
+        for (run, later) in built.iter().enumerate().skip(1) {
+            let sizes = image_sizes(client, &later.image).await.map_err(|e| {
+                eprintln!("error: {e}");
+                Exit::Trouble
+            })?;
+            if let Some(what) = size_difference(&first_sizes, &sizes) {
+                size_differences.push(format!("{name}, run {}: {what}", run + 1));
+            }
+        }
+    }
+    clock.add("sizes", sizes);
 
     let edit = if args.no_rebuild {
         Err("skipped with --no-rebuild".to_string())
@@ -521,7 +622,7 @@ async fn builds(
         Ok(file) => (Some(file), None),
         Err(why) => (None, Some(why)),
     };
-    let mut rebuilds: [Option<Rebuild>; 2] = [None, None];
+    let mut rebuilds: [Vec<Rebuild>; 2] = [Vec::new(), Vec::new()];
     if let Some(file) = &edited_file {
         let bytes = std::fs::read(plan.context_dir.join(file)).map_err(|e| {
             eprintln!("error: cannot read {file} for the rebuild after an edit: {e}");
@@ -535,41 +636,55 @@ async fn builds(
                 (&plan.after, "after (rebuild)"),
             ]
         };
-        for (i, (version, label)) in versions.iter().enumerate() {
-            // An edit of its own for each: the rewrite's stages that repeat the original's
-            // (LW301's build stage) would take the original's rebuild from the cache.
-            let replaced = [(file.clone(), edited(&bytes))];
-            let context = Context::build(&plan.spec(version, &replaced)).map_err(|e| {
-                eprintln!("error: {e}");
-                Exit::Trouble
-            })?;
-            let rebuild_request = request(args, plan, builder, version, label, &context, false);
-            let built = build(client, rebuild_request, tracker)
-                .await
-                .map_err(|e| stop_original(&e, host, plan, "the rebuild after an edit"))?;
-            rebuilds[i] = Some(Rebuild {
-                seconds: built.seconds,
-                steps: built.rebuilt_steps(),
-            });
+        for run in 0..runs {
+            for (i, (version, label)) in versions.iter().enumerate() {
+                // An edit of its own for each: the rewrite's stages that repeat the original's
+                // (LW301's build stage) would take the original's rebuild from the cache; and
+                // a new one each run, else the second would come from the cache.
+                let edits = Instant::now();
+                let replaced = [(file.clone(), edited(&bytes))];
+                let context = Context::build(&plan.spec(version, &replaced)).map_err(|e| {
+                    eprintln!("error: {e}");
+                    Exit::Trouble
+                })?;
+                clock.add("edits", edits);
+                let label = run_label(label, run, runs);
+                let rebuild_request =
+                    request(args, plan, builder, version, &label, &context, false);
+                let built = build(client, rebuild_request, tracker)
+                    .await
+                    .map_err(|e| stop_original(&e, host, plan, "the rebuild after an edit"))?;
+                clock.builds += built.seconds;
+                rebuilds[i].push(Rebuild {
+                    seconds: built.seconds,
+                    rebuilt: built.rebuilt(),
+                });
+            }
         }
         if plan.unchanged() {
-            rebuilds[1] = rebuilds[0];
+            rebuilds[1] = rebuilds[0].clone();
         }
     }
 
+    let proof = Instant::now();
     let target = args.target.as_deref();
+    let seconds = |built: &[Built]| built.iter().map(|b| b.seconds).collect::<Vec<_>>();
     let before_side = Side::new(
         &plan.before.df,
         target,
         &before_facts,
-        before.seconds,
-        rebuilds[0],
+        &seconds(&befores),
+        &rebuilds[0],
     );
-    let after_side = match (&after, &after_facts) {
-        (Some(after), Some(facts)) => {
-            Side::new(&plan.after.df, target, facts, after.seconds, rebuilds[1])
-        }
-        _ => before_side.clone(),
+    let after_side = match &after_facts {
+        Some(facts) => Side::new(
+            &plan.after.df,
+            target,
+            facts,
+            &seconds(&afters),
+            &rebuilds[1],
+        ),
+        None => before_side.clone(),
     };
     let mut comparison = Comparison::new(
         plan.display.clone(),
@@ -580,7 +695,9 @@ async fn builds(
         after_side,
     );
     comparison.rebuild_not_measured = rebuild_not_measured;
-    let after_image = after.as_ref().map_or(&before.image, |a| &a.image);
+    comparison.runs = runs;
+    comparison.size_differences = size_differences;
+    let after_image = after.map_or(&before.image, |a| &a.image);
     let after_facts = after_facts.as_ref().unwrap_or(&before_facts);
     if after.is_some() {
         let (before_files, after_files) =
@@ -620,7 +737,9 @@ async fn builds(
                 program,
             }
         });
+    clock.add("proof", proof);
     let limit = Duration::from_secs(args.timeout);
+    let smoke = Instant::now();
     for (command, words) in &plan.smoke {
         let before_outcome = smoke_in(
             client,
@@ -640,7 +759,40 @@ async fn builds(
             after: after_outcome,
         });
     }
+    clock.smoke += smoke.elapsed().as_secs_f64();
     Ok(comparison)
+}
+
+/// How a later run's image sizes differ from the first run's (`(image, history steps)`), in
+/// words; `None` when they are the same.
+fn size_difference(first: &(u64, Vec<u64>), later: &(u64, Vec<u64>)) -> Option<String> {
+    let bytes = |n: u64| indicatif::HumanBytes(n).to_string();
+    if first.0 != later.0 {
+        return Some(format!(
+            "the image is {} ({} bytes), the first run's {} ({} bytes)",
+            bytes(later.0),
+            later.0,
+            bytes(first.0),
+            first.0
+        ));
+    }
+    if first.1.len() != later.1.len() {
+        return Some(format!(
+            "{} history steps, the first run's {}",
+            later.1.len(),
+            first.1.len()
+        ));
+    }
+    let (step, (a, b)) = first
+        .1
+        .iter()
+        .zip(&later.1)
+        .enumerate()
+        .find(|(_, (a, b))| a != b)?;
+    Some(format!(
+        "history step {} is {b} bytes, the first run's {a}",
+        step + 1
+    ))
 }
 
 /// What the model of either version is built from: the target and build arguments.
@@ -962,19 +1114,191 @@ fn show_step(e: &BuildError) {
     }
 }
 
-/// The rewrite broke a build that worked: show the failure, the rules, and the rewrite.
-fn report_defect(plan: &Plan, e: &BuildError) {
+/// The rewrite broke a build that worked: show the failure, the step and the fixes that wrote
+/// it, the rules, and the rewrite; with `--format json`, the same as JSON on stdout.
+fn report_defect(plan: &Plan, e: &BuildError, format: MeasureFormat) {
     let message = match &e.failure {
         Failure::Failed(message) => message.as_str(),
         _ => "",
     };
     eprintln!("error: the original builds, but the rewrite does not: a fix defect ({message})");
     show_step(e);
+    let blame = e
+        .step
+        .as_ref()
+        .and_then(|step| blame(plan, &step.instruction));
+    if let Some(blame) = &blame {
+        eprintln!("  {}", blame.sentence());
+    }
     eprintln!("fixes applied: {}", summary(&plan.applied));
     eprintln!("the rewrite:");
     for (_, diff) in rewrite_diffs(plan) {
         eprint!("{diff}");
     }
+    if format == MeasureFormat::Json {
+        let report = serde_json::json!({
+            "dockerfile": plan.display,
+            "error": "the original builds, but the rewrite does not: a fix defect",
+            "message": message,
+            "applied": plan.applied,
+            "failed_step": blame,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    }
+}
+
+/// The step of the rewrite that failed, and the fixes that wrote it.
+#[derive(Debug, serde::Serialize)]
+struct Blame {
+    /// Its place among the rewrite's instructions (the classic builder's `Step N/M`).
+    step: usize,
+    steps: usize,
+    /// Its first line in the rewrite.
+    line: usize,
+    instruction: String,
+    /// The fixes that wrote some of it, most bytes first.
+    written_by: Vec<Writer>,
+    /// When no fix wrote any of it: its line in the original.
+    original_line: Option<usize>,
+    /// The fixes that wrote files beside the Dockerfile (a `.dockerignore` changes what the
+    /// build's COPY finds).
+    files_written_by: Vec<Writer>,
+    /// The rewrite came from `--rewrite-from`: which fix wrote what is not known.
+    rewrite_from: bool,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Writer {
+    rule: &'static str,
+    fix: String,
+    files: Vec<String>,
+}
+
+impl Blame {
+    /// `step 5 of 6 (line 4 of the rewrite) was written by LW203 (move the RUN …)`.
+    fn sentence(&self) -> String {
+        let place = format!(
+            "step {} of {} (line {} of the rewrite)",
+            self.step, self.steps, self.line
+        );
+        if self.rewrite_from {
+            return format!("{place} comes from the file --rewrite-from gave");
+        }
+        let fixes = |writers: &[Writer]| {
+            writers
+                .iter()
+                .map(|w| format!("{} ({})", w.rule, w.fix))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        };
+        if !self.written_by.is_empty() {
+            return format!("{place} was written by {}", fixes(&self.written_by));
+        }
+        let original = self
+            .original_line
+            .map_or(String::new(), |l| format!(", line {l} of the original,"));
+        let mut out = format!("{place}{original} was written by no fix");
+        if !self.files_written_by.is_empty() {
+            let files: Vec<&str> = self
+                .files_written_by
+                .iter()
+                .flat_map(|w| w.files.iter().map(String::as_str))
+                .collect();
+            out.push_str(&format!(
+                "; {} wrote {}, which changes what the build's context holds",
+                fixes(&self.files_written_by),
+                files.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+/// The instruction as the builders echo it: continuations joined, blanks collapsed.
+fn echoed(inst: &Instruction) -> String {
+    inst.line
+        .as_str()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The instruction of `df` a builder's step names (`RUN apt-get update`), and its place.
+fn find_step<'a>(df: &'a Dockerfile, step: &str) -> Option<(usize, &'a Instruction)> {
+    let step = step.split_whitespace().collect::<Vec<_>>().join(" ");
+    let same = |inst: &Instruction| {
+        let text = echoed(inst);
+        text.eq_ignore_ascii_case(&step)
+    };
+    // a builder may shorten a long step's name: then its start
+    let starts = |inst: &Instruction| {
+        let text = echoed(inst);
+        step.len() >= 20 && text.starts_with(step.trim_end_matches(['…', '.']))
+    };
+    df.instructions()
+        .enumerate()
+        .find(|(_, i)| same(i))
+        .or_else(|| df.instructions().enumerate().find(|(_, i)| starts(i)))
+}
+
+/// Which fix wrote the rewrite's step that failed: from the stretches of the rewrite each fix
+/// wrote (`fix`'s own record), or, for a step no fix wrote, the files the fixes wrote beside it.
+fn blame(plan: &Plan, step: &str) -> Option<Blame> {
+    let df = &plan.after.df;
+    let (index, inst) = find_step(df, step)?;
+    let steps = df.instructions().count();
+    let line = df.position(inst.span.start).line + 1;
+    let text = echoed(inst);
+    let Some(fixed) = &plan.fixed else {
+        return Some(Blame {
+            step: index + 1,
+            steps,
+            line,
+            instruction: text,
+            written_by: Vec::new(),
+            original_line: None,
+            files_written_by: Vec::new(),
+            rewrite_from: true,
+        });
+    };
+    let span = Span::new(df.lines().line_start(inst.lines.0), inst.span.end);
+    let mut written = fixed.written_in(span);
+    written.sort_by(|a, b| b.1.cmp(&a.1));
+    let writer = |f: &crate::fixer::AppliedFix| Writer {
+        rule: f.rule,
+        fix: f.title.clone(),
+        files: f
+            .files
+            .iter()
+            .map(|p| display_path(p.strip_prefix(&plan.context_dir).unwrap_or(p)))
+            .collect(),
+    };
+    let written_by: Vec<Writer> = written.iter().map(|(f, _)| writer(f)).collect();
+    let original_line = written_by.is_empty().then(|| {
+        let before = &plan.before.df;
+        before
+            .instructions()
+            .find(|i| echoed(i) == text)
+            .map(|i| before.position(i.span.start).line + 1)
+    });
+    Some(Blame {
+        step: index + 1,
+        steps,
+        line,
+        instruction: text,
+        written_by,
+        original_line: original_line.flatten(),
+        files_written_by: fixed
+            .fixes
+            .iter()
+            .filter(|f| !f.files.is_empty())
+            .map(writer)
+            .collect(),
+        rewrite_from: false,
+    })
 }
 
 /// The rewrite as unified diffs, each with the file it changes: the Dockerfile's, and the

@@ -109,6 +109,34 @@ impl Built {
             .filter(|s| !s.is_from() && !s.cached)
             .count()
     }
+
+    /// The instructions of those steps.
+    pub fn rebuilt(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .filter(|s| !s.is_from() && !s.cached)
+            .map(|s| s.instruction.clone())
+            .collect()
+    }
+}
+
+/// An image's size as `docker images` gives it, and each history step's, oldest first: what
+/// two builds of one version must agree on.
+pub async fn image_sizes(client: &Docker, id: &str) -> Result<(u64, Vec<u64>), super::DockerError> {
+    let inspect = client
+        .inspect_image(id)
+        .await
+        .map_err(super::DockerError::api(format!("inspecting image {id}")))?;
+    let history = client
+        .image_history(id)
+        .await
+        .map_err(super::DockerError::api(format!(
+            "reading the history of image {id}"
+        )))?;
+    Ok((
+        inspect.size.unwrap_or(0).max(0) as u64,
+        history.iter().rev().map(|h| h.size.max(0) as u64).collect(),
+    ))
 }
 
 /// Why a build gave no image.

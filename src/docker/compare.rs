@@ -75,9 +75,17 @@ pub struct Side {
     pub cache_bytes: u64,
     /// Cache bytes per kind of cache.
     pub caches: BTreeMap<&'static str, u64>,
+    /// The cold build's time: the median of `build_times`.
     pub build_seconds: f64,
+    /// Every cold build's time, with their median and spread.
+    pub build_times: Samples,
+    /// The rebuild after an edit: the median of `rebuild_times`.
     pub rebuild_seconds: Option<f64>,
+    pub rebuild_times: Option<Samples>,
+    /// Steps the first rebuild after an edit ran rather than took from the cache.
     pub rebuilt_steps: Option<usize>,
+    /// Those steps' instructions, as the builder named them.
+    pub rebuilt: Option<Vec<String>>,
     pub layers: Vec<Layer>,
     /// The largest copies of files that later layers delete or overwrite, largest first.
     pub hidden_paths: Vec<HiddenPath>,
@@ -97,20 +105,97 @@ pub struct HiddenPath {
 }
 
 /// A rebuild after a source edit.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Rebuild {
     pub seconds: f64,
-    pub steps: usize,
+    /// The instructions of the steps that ran rather than came from the cache.
+    pub rebuilt: Vec<String>,
+}
+
+/// Times of the same build taken `seconds.len()` times: their median and spread.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Samples {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub seconds: Vec<f64>,
+}
+
+impl Samples {
+    /// `None` for no samples.
+    pub fn of(seconds: &[f64]) -> Option<Samples> {
+        let mut sorted = seconds.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = match n {
+            0 => return None,
+            n if n % 2 == 1 => sorted[n / 2],
+            n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        };
+        Some(Samples {
+            median,
+            min: sorted[0],
+            max: sorted[n - 1],
+            seconds: seconds.to_vec(),
+        })
+    }
+
+    /// `1.2 s`, or with more than one sample `1.2 s (1.1–1.4)`: the median, then min–max.
+    pub fn show(&self) -> String {
+        if self.seconds.len() < 2 {
+            return format!("{:.1} s", self.median);
+        }
+        format!("{:.1} s ({:.1}–{:.1})", self.median, self.min, self.max)
+    }
+}
+
+/// Where measure's own time went, in seconds of wall time, up to the report: what the
+/// builds took and what measure spent around them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Timings {
+    /// From the start of the command to the report.
+    pub total_seconds: f64,
+    /// Every build, cold and after an edit, of every run.
+    pub build_seconds: f64,
+    /// The `--smoke` containers.
+    pub smoke_seconds: f64,
+    /// The rest, phase by phase: `prepare` (lint, fix, the contexts), `daemon` (connecting,
+    /// the images present, the builder, the build cache), `images` (saving and reading both
+    /// images), `sizes` (the later runs' image sizes), `edits` (the edited contexts), `proof`.
+    pub phases: BTreeMap<&'static str, f64>,
+    /// `total_seconds` less builds and smoke, as a share of `build_seconds`.
+    pub overhead_share: f64,
 }
 
 impl Side {
+    /// A version's figures from its image's facts, the times of its cold builds (one or more)
+    /// and of its rebuilds after an edit (none when not measured).
     pub fn new(
         df: &Dockerfile,
         target: Option<&str>,
         facts: &ImageFacts,
-        build_seconds: f64,
-        rebuild: Option<Rebuild>,
+        builds: &[f64],
+        rebuilds: &[Rebuild],
     ) -> Side {
+        let build_times = Samples::of(builds).unwrap_or(Samples {
+            median: 0.0,
+            min: 0.0,
+            max: 0.0,
+            seconds: Vec::new(),
+        });
+        let rebuild_times = Samples::of(&rebuilds.iter().map(|r| r.seconds).collect::<Vec<_>>());
+        // in the Dockerfile's order (BuildKit names its steps as they finish or hit the cache)
+        let place = |step: &String| {
+            let step = step.split_whitespace().collect::<Vec<_>>().join(" ");
+            df.instructions()
+                .position(|i| full_text(i) == step)
+                .unwrap_or(usize::MAX)
+        };
+        let rebuilt = rebuilds.first().map(|r| {
+            let mut steps = r.rebuilt.clone();
+            steps.sort_by_key(place);
+            steps
+        });
         let (mut layers, rows) = map_layers(df, target, &facts.history);
         // the history's layers are the saved image's, in order, and the stacking's
         for (i, layer) in layers.iter_mut().enumerate() {
@@ -135,9 +220,12 @@ impl Side {
             hidden_bytes: facts.analysis.hidden_bytes,
             cache_bytes: facts.analysis.cache_bytes(),
             caches: facts.analysis.caches.iter().copied().collect(),
-            build_seconds,
-            rebuild_seconds: rebuild.map(|r| r.seconds),
-            rebuilt_steps: rebuild.map(|r| r.steps),
+            build_seconds: build_times.median,
+            build_times,
+            rebuild_seconds: rebuild_times.as_ref().map(|t| t.median),
+            rebuild_times,
+            rebuilt_steps: rebuilt.as_ref().map(Vec::len),
+            rebuilt,
             layers,
             hidden_paths,
             rows,
@@ -199,6 +287,13 @@ pub struct Comparison {
     pub start_program: Option<StartProgram>,
     /// The `--smoke` commands, run in a container of each image.
     pub smoke: Vec<SmokeRun>,
+    /// How many times each version was built (`--runs`), cold and after an edit.
+    pub runs: usize,
+    /// Where a later run's image differs in size from the first's, what differs; empty when
+    /// every run built the same sizes.
+    pub size_differences: Vec<String>,
+    /// Where measure's time went.
+    pub timings: Timings,
 }
 
 impl Comparison {
@@ -224,6 +319,9 @@ impl Comparison {
             config_changes: Vec::new(),
             start_program: None,
             smoke: Vec::new(),
+            runs: 1,
+            size_differences: Vec::new(),
+            timings: Timings::default(),
         }
     }
 
@@ -279,6 +377,8 @@ impl Comparison {
                     .unwrap_or("no source file to edit")
             )),
         }
+        out.push_str(&self.rerun_line());
+        out.push_str(&self.times_line());
         if let Some((color, cells)) = bars {
             out.push_str(&self.bars(color, cells));
         }
@@ -289,6 +389,55 @@ impl Comparison {
             &self.smoke,
         ));
         out
+    }
+
+    /// `re-run after the edit: before: COPY . /app, RUN …; after: COPY . /app`, or nothing
+    /// when the rebuild was not measured.
+    fn rerun_line(&self) -> String {
+        let steps = |side: &Side| -> Option<String> {
+            let rebuilt = side.rebuilt.as_ref()?;
+            if rebuilt.is_empty() {
+                return Some("nothing".to_string());
+            }
+            Some(
+                rebuilt
+                    .iter()
+                    .map(|s| shorten(s, 40))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        };
+        match (steps(&self.before), steps(&self.after)) {
+            (Some(before), _) if self.applied.is_empty() => {
+                format!("re-run after the edit: {before}\n")
+            }
+            (Some(before), Some(after)) => {
+                format!("re-run after the edit: before: {before}; after: {after}\n")
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// How far the times can be trusted: one sample each is noisy; more give median and spread.
+    /// And whether every run built the same sizes.
+    pub fn times_line(&self) -> String {
+        if self.runs < 2 {
+            return "times: one build of each, so noisy (a busy machine or a cold disk cache can \
+                    double one); --runs 5 gives the median and spread\n"
+                .to_string();
+        }
+        let sizes = if self.size_differences.is_empty() {
+            "the same sizes in every run".to_string()
+        } else {
+            format!(
+                "sizes differed between runs: {}",
+                self.size_differences.join("; ")
+            )
+        };
+        format!(
+            "times: the median of {} builds of each, min–max in brackets; {sizes}\n",
+            self.runs
+        )
     }
 
     /// A bar per layer of each version, all at one scale, for a terminal `cells` wide: what
@@ -392,10 +541,10 @@ impl Comparison {
             };
             vec![name.to_string(), show(before), show(after), diff]
         };
-        let timed = |name: &str, before: Option<f64>, after: Option<f64>| {
-            let show = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1} s"));
+        let timed = |name: &str, before: Option<&Samples>, after: Option<&Samples>| {
+            let show = |v: Option<&Samples>| v.map_or("–".to_string(), Samples::show);
             let diff = match (before, after) {
-                (Some(b), Some(a)) => change(b, a, |d| format!("{d:+.1} s")),
+                (Some(b), Some(a)) => change(b.median, a.median, |d| format!("{d:+.1} s")),
                 _ => String::new(),
             };
             vec![name.to_string(), show(before), show(after), diff]
@@ -414,8 +563,8 @@ impl Comparison {
         ));
         table.push(timed(
             "cold build",
-            Some(b.build_seconds),
-            Some(a.build_seconds),
+            Some(&b.build_times),
+            Some(&a.build_times),
         ));
         table.push(counted(
             "steps re-run after an edit",
@@ -424,8 +573,8 @@ impl Comparison {
         ));
         table.push(timed(
             "rebuild after an edit",
-            b.rebuild_seconds,
-            a.rebuild_seconds,
+            b.rebuild_times.as_ref(),
+            a.rebuild_times.as_ref(),
         ));
         table
     }
@@ -514,12 +663,15 @@ fn full_text(inst: &Instruction) -> String {
 
 /// [`full_text`] cut at 40 characters.
 fn short_text(inst: &Instruction) -> String {
-    let text = full_text(inst);
-    const MAX: usize = 40;
-    if text.chars().count() <= MAX {
-        return text;
+    shorten(&full_text(inst), 40)
+}
+
+/// `text` cut to `max` characters, the cut marked with `…`.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
     }
-    let cut: String = text.chars().take(MAX - 1).collect();
+    let cut: String = text.chars().take(max - 1).collect();
     format!("{}…", cut.trim_end())
 }
 
@@ -688,7 +840,7 @@ mod tests {
             config: serde_json::Value::Null,
             hidden,
         };
-        Side::new(df, None, &facts, 1.25, Some(rebuild))
+        Side::new(df, None, &facts, &[1.25], &[rebuild])
     }
 
     #[test]
@@ -718,7 +870,7 @@ mod tests {
             }],
             Rebuild {
                 seconds: 0.5,
-                steps: 1,
+                rebuilt: vec!["RUN head -c 2000000 /dev/zero > /big".into()],
             },
         );
         let after = side(
@@ -733,7 +885,7 @@ mod tests {
             Vec::new(),
             Rebuild {
                 seconds: 0.25,
-                steps: 0,
+                rebuilt: Vec::new(),
             },
         );
         let comparison = Comparison::new(
@@ -758,7 +910,7 @@ mod tests {
         let after_df = Dockerfile::parse("FROM busybox\nRUN fetch && clean\nCMD [\"sh\"]\n");
         let rebuild = Rebuild {
             seconds: 0.5,
-            steps: 1,
+            rebuilt: vec!["RUN fetch".into()],
         };
         let mut before = side(
             &before_df,
@@ -776,7 +928,7 @@ mod tests {
                 layer: 1,
                 by: 2,
             }],
-            rebuild,
+            rebuild.clone(),
         );
         before.layers[3].cache_bytes = 500_000;
         let after = side(
@@ -848,6 +1000,48 @@ mod tests {
                 "the page refers outside: {outside}"
             );
         }
+    }
+
+    #[test]
+    fn more_runs_show_the_median_and_spread_and_one_run_says_it_is_noisy() {
+        let s = Samples::of(&[2.0, 1.0, 1.5, 5.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max), (1.75, 1.0, 5.0));
+        assert_eq!(s.seconds, [2.0, 1.0, 1.5, 5.0], "in the order taken");
+        assert_eq!(s.show(), "1.8 s (1.0–5.0)");
+        assert_eq!(Samples::of(&[2.0]).unwrap().show(), "2.0 s");
+        assert!(Samples::of(&[]).is_none());
+
+        let mut c = wasteful_and_fixed();
+        let table = c.to_table();
+        assert!(
+            table.contains("times: one build of each, so noisy"),
+            "{table}"
+        );
+        assert!(
+            table.contains("re-run after the edit: before: RUN fetch; after: RUN fetch"),
+            "{table}"
+        );
+        c.runs = 3;
+        c.before.build_times = Samples::of(&[1.0, 2.0, 3.0]).unwrap();
+        let table = c.to_table();
+        assert!(table.contains(" 2.0 s (1.0–3.0) "), "{table}");
+        assert!(
+            table.contains("times: the median of 3 builds of each, min–max in brackets; the same sizes in every run"),
+            "{table}"
+        );
+        c.size_differences
+            .push("before, run 2: 4.68 MiB (run 1: 4.67 MiB)".into());
+        assert!(
+            c.to_table()
+                .contains("sizes differed between runs: before, run 2: 4.68 MiB"),
+            "{table}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&c.to_json()).unwrap();
+        assert_eq!(v["runs"], 3);
+        assert_eq!(v["before"]["build_times"]["median"], 2.0);
+        assert_eq!(v["before"]["build_times"]["seconds"][2], 3.0);
+        assert_eq!(v["after"]["rebuild_times"]["min"], 0.5);
+        assert_eq!(v["before"]["rebuilt"][0], "RUN fetch");
     }
 
     #[test]

@@ -19,6 +19,8 @@ struct MeasurePage<'a> {
     /// The largest hidden copies of each version: version, path, bytes, line, hidden by line.
     hidden: Vec<[String; 5]>,
     diffs: Vec<(String, Vec<DiffLine>)>,
+    /// How many builds the times come from, and whether every run built the same sizes.
+    times: String,
     generator: String,
 }
 
@@ -124,6 +126,7 @@ pub fn render(c: &Comparison, diffs: &[(String, String)]) -> String {
             .filter(|(_, diff)| !diff.is_empty())
             .map(|(title, diff)| (title.clone(), diff_lines(diff)))
             .collect(),
+        times: c.times_line().trim_end().to_string(),
         generator: format!("layerwise {}", env!("CARGO_PKG_VERSION")),
     };
     page.render()
