@@ -576,10 +576,13 @@ async fn builds(
             Exit::Trouble
         })
     };
-    let before_facts = facts(before.image.clone()).await?;
-    let after_facts = match after {
-        Some(after) => Some(facts(after.image.clone()).await?),
-        None => None,
+    // both saved at once: the daemon writes one while the other is read
+    let (before_facts, after_facts) = match after {
+        Some(after) => {
+            let (b, a) = tokio::try_join!(facts(before.image.clone()), facts(after.image.clone()))?;
+            (b, Some(a))
+        }
+        None => (facts(before.image.clone()).await?, None),
     };
     clock.add("images", images);
 

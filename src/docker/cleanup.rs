@@ -4,10 +4,10 @@
 //! the first build the ids of all images already present are noted: those are never removed,
 //! even when a build named them (a base image, or a cache hit on an image someone else built).
 //! Images are removed children first with `noprune`, so no parent that is not ours goes with
-//! them; an image that appeared during the run as the child of one of ours (a step committed
+//! them (each wave of images nothing left is built on at once); an image that appeared during the run as the child of one of ours (a step committed
 //! just before the build was stopped, whose id never reached us) is removed too.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use bollard::Docker;
 use bollard::query_parameters::{
@@ -56,31 +56,15 @@ fn bare(id: &str) -> &str {
 /// Removes the containers and images in `made` that were not there `before`.
 pub async fn remove(client: &Docker, made: &Made, before: &Before) -> Removed {
     let mut removed = Removed::default();
-    for id in dedup(&made.containers) {
-        let options = RemoveContainerOptionsBuilder::default()
-            .force(true)
-            .v(true)
-            .build();
-        // The builder removes its containers itself (Docker 26's classic builder even after
-        // its client went): one already gone is fine, and one it is removing is waited for.
-        let mut tries = 0;
-        loop {
-            match client.remove_container(&id, Some(options.clone())).await {
-                Ok(()) => removed.containers += 1,
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => {}
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 409,
-                    message,
-                }) if message.contains("in progress") && tries < 50 => {
-                    tries += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                    continue;
-                }
-                Err(e) => removed.left.push((id.clone(), super::reason(&e))),
-            }
-            break;
+    let containers = dedup(&made.containers);
+    let results =
+        futures_util::future::join_all(containers.iter().map(|id| remove_container(client, id)))
+            .await;
+    for (id, result) in containers.into_iter().zip(results) {
+        match result {
+            Ok(true) => removed.containers += 1,
+            Ok(false) => {}
+            Err(why) => removed.left.push((id, why)),
         }
     }
     let present = match list(client).await {
@@ -119,23 +103,41 @@ pub async fn remove(client: &Docker, made: &Made, before: &Before) -> Removed {
         }
         ours.extend(children);
     }
-    // Children first: an image recorded later was built on the ones before it. A removal
-    // refused because of a child is retried once the others are gone.
-    let mut pending: Vec<String> = ours.into_iter().rev().collect();
-    let mut refused = Vec::new();
+    // Children first, in waves: each wave is the images none of the others left is built on,
+    // removed at once (the before and after chains, and every run's, go side by side). A
+    // removal refused because of a child or a container still going is retried after the
+    // others.
+    let parent_of: HashMap<&str, &str> = present
+        .iter()
+        .map(|(id, parent)| (id.as_str(), parent.as_str()))
+        .collect();
+    let mut pending: Vec<String> = ours;
+    let mut refused: Vec<(String, String)> = Vec::new();
     for _ in 0..3 {
         refused.clear();
-        for id in std::mem::take(&mut pending) {
-            let options = RemoveImageOptionsBuilder::default()
-                .force(false)
-                .noprune(true)
-                .build();
-            match client.remove_image(&id, Some(options), None).await {
-                Ok(_) => removed.images += 1,
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => {}
-                Err(e) => refused.push((id, super::reason(&e))),
+        while !pending.is_empty() {
+            let parents: HashSet<&str> = pending
+                .iter()
+                .filter_map(|id| parent_of.get(id.as_str()).copied())
+                .collect();
+            let (wave, rest): (Vec<String>, Vec<String>) = pending
+                .into_iter()
+                .partition(|id| !parents.contains(id.as_str()));
+            pending = rest;
+            if wave.is_empty() {
+                // built on each other in a circle: no image does that, but do not spin
+                refused.extend(pending.drain(..).map(|id| (id, "held by another".into())));
+                break;
+            }
+            let results =
+                futures_util::future::join_all(wave.iter().map(|id| remove_image(client, id)))
+                    .await;
+            for (id, result) in wave.into_iter().zip(results) {
+                match result {
+                    Ok(true) => removed.images += 1,
+                    Ok(false) => {}
+                    Err(why) => refused.push((id, why)),
+                }
             }
         }
         if refused.is_empty() {
@@ -147,6 +149,49 @@ pub async fn remove(client: &Docker, made: &Made, before: &Before) -> Removed {
     }
     removed.left.extend(refused);
     removed
+}
+
+/// Removes one container: `Ok(false)` when it was already gone. The builder removes its
+/// containers itself (Docker 26's classic builder even after its client went): one already gone
+/// is fine, and one it is removing is waited for.
+async fn remove_container(client: &Docker, id: &str) -> Result<bool, String> {
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    let mut tries = 0;
+    loop {
+        return match client.remove_container(id, Some(options.clone())).await {
+            Ok(()) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409,
+                message,
+            }) if message.contains("in progress") && tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                continue;
+            }
+            Err(e) => Err(super::reason(&e)),
+        };
+    }
+}
+
+/// Removes one image and none of its parents: `Ok(false)` when it was already gone.
+async fn remove_image(client: &Docker, id: &str) -> Result<bool, String> {
+    let options = RemoveImageOptionsBuilder::default()
+        .force(false)
+        .noprune(true)
+        .build();
+    match client.remove_image(id, Some(options), None).await {
+        Ok(_) => Ok(true),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(false),
+        Err(e) => Err(super::reason(&e)),
+    }
 }
 
 fn dedup(ids: &[String]) -> Vec<String> {
