@@ -1269,7 +1269,7 @@ fn blame(plan: &Plan, step: &str) -> Option<Blame> {
     };
     let span = Span::new(df.lines().line_start(inst.lines.0), inst.span.end);
     let mut written = fixed.written_in(span);
-    written.sort_by(|a, b| b.1.cmp(&a.1));
+    written.sort_by_key(|w| std::cmp::Reverse(w.1));
     let writer = |f: &crate::fixer::AppliedFix| Writer {
         rule: f.rule,
         fix: f.title.clone(),
