@@ -48,6 +48,23 @@ fn case(id: &str, name: &str) -> Option<(String, LintOptions)> {
     None
 }
 
+/// A rule's other cases whose names start with `prefix-` (`bad-rust`, `good-node`): the shapes
+/// one `bad`/`good` pair cannot show. A `bad-<name>` case's fix gives `fixed-<name>.Dockerfile`,
+/// or changes nothing when there is none.
+fn more_cases(id: &str, prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fixtures().join(id))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| n.starts_with(&format!("{prefix}-")))
+                .map(|n| n.trim_end_matches(".Dockerfile").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 fn findings(text: &str, options: &LintOptions) -> Vec<Diagnostic> {
     let df = Dockerfile::parse(text);
     assert!(
@@ -97,14 +114,22 @@ fn bad_fixtures_trigger_and_good_ones_do_not() {
             meta.id
         );
         insta::assert_snapshot!(format!("{}_bad", meta.id), render(&bad, &found));
-        let (good, options) = case(&meta.id, "good").unwrap();
-        let found = findings(&good, &options);
-        assert!(
-            found.is_empty(),
-            "{}: good fixture gives {}",
-            meta.id,
-            render(&good, &found)
-        );
+        for name in std::iter::once("good".to_string()).chain(more_cases(&meta.id, "good")) {
+            let (good, options) = case(&meta.id, &name).unwrap();
+            let found = findings(&good, &options);
+            assert!(
+                found.is_empty(),
+                "{}: {name} fixture gives {}",
+                meta.id,
+                render(&good, &found)
+            );
+        }
+        for name in more_cases(&meta.id, "bad") {
+            let (bad, options) = case(&meta.id, &name).unwrap();
+            let found = findings(&bad, &options);
+            assert!(!found.is_empty(), "{}: {name} gives no finding", meta.id);
+            insta::assert_snapshot!(format!("{}_{name}", meta.id), render(&bad, &found));
+        }
     }
 }
 
@@ -131,21 +156,33 @@ fn fixes_turn_bad_into_fixed() {
                 assert_eq!(suggested, expected, "{}", meta.id);
                 assert!(Dockerfile::parse(suggested.as_str()).errors.is_empty());
             }
-            FixKind::Safe | FixKind::Unsafe => check_fix(&meta.id, &bad, &options, &dir),
+            FixKind::Safe | FixKind::Unsafe => {
+                check_fix(&meta.id, &bad, &options, &dir, "fixed");
+                for name in more_cases(&meta.id, "bad") {
+                    let (bad, options) = case(&meta.id, &name).unwrap();
+                    let fixed = name.replacen("bad", "fixed", 1);
+                    if dir.join(format!("{fixed}.Dockerfile")).is_file() {
+                        check_fix(&meta.id, &bad, &options, &dir, &fixed);
+                    } else {
+                        let outcome = fix_text(&bad, &options, Safety::Unsafe);
+                        assert_eq!(outcome.text, bad, "{}: {name} changed", meta.id);
+                    }
+                }
+            }
         }
     }
 }
 
-fn check_fix(id: &str, bad: &str, options: &LintOptions, dir: &Path) {
+fn check_fix(id: &str, bad: &str, options: &LintOptions, dir: &Path, fixed: &str) {
     let safe = fix_text(bad, options, Safety::Safe);
     let outcome = fix_text(bad, options, Safety::Unsafe);
-    let fixed_file = dir.join("fixed.Dockerfile");
-    let ignore_file = dir.join("fixed.dockerignore");
+    let fixed_file = dir.join(format!("{fixed}.Dockerfile"));
+    let ignore_file = dir.join(format!("{fixed}.dockerignore"));
     if fixed_file.is_file() {
         let expected = std::fs::read_to_string(&fixed_file).unwrap();
         assert_eq!(
             outcome.text, expected,
-            "{id}: fix output differs from fixed.Dockerfile"
+            "{id}: fix output differs from {fixed}.Dockerfile"
         );
     } else {
         assert_eq!(

@@ -10,12 +10,89 @@ pub fn build_package(name: &str) -> Option<&'static str> {
         | "autoconf" | "automake" | "libtool" | "pkg-config" | "pkgconf" | "gcc-c++" => Some("c"),
         "golang" | "go" => Some("go"),
         "rustc" | "cargo" => Some("rust"),
-        "maven" | "gradle" => Some("java"),
+        "maven" | "gradle" | "ant" | "default-jdk" | "default-jdk-headless" => Some("java"),
         n if n.starts_with("golang-") => Some("go"),
-        n if n.starts_with("openjdk-") && n.ends_with("-jdk") => Some("java"),
+        n if jdk(n) => Some("java"),
         n if n == "linux-headers" || headers(n) => Some("c"),
         _ => None,
     }
+}
+
+/// A JDK package: `openjdk-17-jdk`, `openjdk-17-jdk-headless` (Debian, Ubuntu),
+/// `openjdk17-jdk` and `openjdk17` (Alpine, where the bare name is the JDK).
+fn jdk(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("openjdk") else {
+        return false;
+    };
+    let rest = rest.trim_start_matches('-');
+    let version = rest.trim_end_matches("-headless").trim_end_matches("-jdk");
+    (rest.ends_with("-jdk") || rest.ends_with("-jdk-headless") || rest == version)
+        && !version.is_empty()
+        && version.chars().all(|c| c.is_ascii_digit())
+}
+
+/// A package a runtime stage leaves out besides the toolchain: what only builds or installs
+/// (npm and yarn, pip, venv's wheels, Python's headers and build backends).
+pub fn build_only_package(name: &str) -> bool {
+    let name = name.split(['=', ':']).next().unwrap_or(name);
+    build_package(name).is_some()
+        || matches!(
+            name,
+            "npm"
+                | "yarnpkg"
+                | "node-gyp"
+                | "python3-pip"
+                | "python3-venv"
+                | "python3-setuptools"
+                | "python3-wheel"
+                | "python3-virtualenv"
+                | "virtualenv"
+                | "py3-pip"
+                | "py3-setuptools"
+                | "py3-wheel"
+        )
+        || name.starts_with("python3.") && name.ends_with("-venv")
+}
+
+/// The package that runs what a toolchain package built: a JDK's runtime, for a jar.
+/// `default-jdk` → `default-jre-headless`, `openjdk-17-jdk` → `openjdk-17-jre-headless`,
+/// Alpine's `openjdk17` → `openjdk17-jre-headless`.
+pub fn runtime_package(name: &str) -> Option<String> {
+    let name = name.split(['=', ':']).next().unwrap_or(name);
+    if matches!(name, "default-jdk" | "default-jdk-headless") {
+        return Some("default-jre-headless".into());
+    }
+    if !jdk(name) {
+        return None;
+    }
+    let stem = name.trim_end_matches("-headless").trim_end_matches("-jdk");
+    Some(format!("{stem}-jre-headless"))
+}
+
+/// Headers whose runtime part the interpreter that needs them already is: a Python
+/// extension built against `python3-dev` runs on `python3`.
+pub fn interpreter_headers(name: &str) -> bool {
+    let name = name.split(['=', ':']).next().unwrap_or(name);
+    matches!(name, "python3-dev" | "python-dev" | "python3-all-dev")
+        || (name.starts_with("libpython3") || name.starts_with("python3."))
+            && name.ends_with("-dev")
+}
+
+/// Headers and nothing else: a `-dev`/`-devel` package (`libpcap-dev`), not a compiler or a
+/// build system.
+pub fn headers_only(name: &str) -> bool {
+    let name = name.split(['=', ':']).next().unwrap_or(name);
+    headers(name) || name == "linux-headers"
+}
+
+/// Packages that say the image compiles when it runs: tools that load kernel modules (`kmod`:
+/// `modprobe`, `insmod`) or build them for the running kernel (`dkms`), and LLVM's and Clang's
+/// libraries, with which BPF tools such as bcc compile their programs at run time.
+pub fn compiles_at_run_time(name: &str) -> bool {
+    let name = name.split(['=', ':']).next().unwrap_or(name);
+    matches!(name, "kmod" | "dkms" | "module-init-tools")
+        || ((name.starts_with("llvm") || name.starts_with("libclang"))
+            && (name.ends_with("-dev") || name.ends_with("-devel")))
 }
 
 /// A `-dev`/`-devel` package of headers. Browsers publish development channels under the same
@@ -73,6 +150,7 @@ pub fn builds_from_source(name: &str, args: &[&str]) -> bool {
         | "cpanm"
         | "dpkg-buildpackage"
         | "docker-php-ext-install"
+        | "javac"
         | "mvn"
         | "mvnw"
         | "gradle"
@@ -303,7 +381,47 @@ pub fn runtime_base(image: &str) -> Option<String> {
             Some(image.to_string())
         }
         "golang" | "rust" | "gcc" | "buildpack-deps" => distribution_of(tag),
+        // The slim variant of a language image is made from the same release: the
+        // interpreter sits at the same path, so a virtualenv or node_modules moves across.
+        "node" | "python" => Some(slim_variant(repo, name, tag)),
+        "eclipse-temurin" => {
+            let jre = match tag.split_once("-jdk") {
+                Some((version, rest)) => format!("{version}-jre{rest}"),
+                None if tag.contains("-jre") || tag == "latest" => return None,
+                None => format!("{tag}-jre"),
+            };
+            Some(format!("{repo}:{jre}"))
+        }
+        // `maven:3.9-eclipse-temurin-21` builds with Temurin 21: its JRE runs the jar.
+        "maven" => tag
+            .split_once("-eclipse-temurin-")
+            .map(|(_, version)| format!("eclipse-temurin:{version}-jre")),
         _ => None,
+    }
+}
+
+/// `node:20` → `node:20-slim`, `node:20-bookworm` → `node:20-bookworm-slim`, `python:3.12` →
+/// `python:3.12-slim`, `python:3.12-bookworm` → `python:3.12-slim-bookworm`; a slim or Alpine
+/// tag is kept.
+fn slim_variant(repo: &str, name: &str, tag: &str) -> String {
+    if tag.contains("slim") || tag.contains("alpine") {
+        return format!("{repo}:{tag}");
+    }
+    if tag == "latest" {
+        return format!("{repo}:slim");
+    }
+    let distribution = tag
+        .split('-')
+        .position(|p| DEBIAN.contains(&p) || UBUNTU.contains(&p));
+    let parts: Vec<&str> = tag.split('-').collect();
+    match distribution {
+        // Python names the variant before the distribution, Node after it.
+        Some(at) if name == "python" => format!(
+            "{repo}:{}-slim-{}",
+            parts[..at].join("-"),
+            parts[at..].join("-")
+        ),
+        _ => format!("{repo}:{tag}-slim"),
     }
 }
 
@@ -342,6 +460,29 @@ mod tests {
         assert_eq!(build_package("microsoft-edge-dev"), None);
         assert_eq!(build_package("google-chrome-dev"), None);
         assert_eq!(build_package("gcc=4:12.2.0-3"), Some("c"));
+        assert_eq!(build_package("openjdk-17-jdk-headless"), Some("java"));
+        assert_eq!(build_package("openjdk17"), Some("java"));
+        assert_eq!(build_package("openjdk-17-jre-headless"), None);
+        assert!(build_only_package("npm") && build_only_package("python3.11-venv"));
+        assert!(!build_only_package("nodejs") && !build_only_package("python3"));
+    }
+
+    #[test]
+    fn runtime_packages_of_jdks() {
+        let jre = |n| runtime_package(n);
+        assert_eq!(jre("default-jdk").as_deref(), Some("default-jre-headless"));
+        assert_eq!(
+            jre("openjdk-17-jdk-headless").as_deref(),
+            Some("openjdk-17-jre-headless")
+        );
+        assert_eq!(jre("openjdk17").as_deref(), Some("openjdk17-jre-headless"));
+        assert_eq!(
+            jre("openjdk17-jdk").as_deref(),
+            Some("openjdk17-jre-headless")
+        );
+        assert_eq!(jre("gcc"), None);
+        assert!(interpreter_headers("python3-dev") && interpreter_headers("libpython3.11-dev"));
+        assert!(!interpreter_headers("libssl-dev"));
     }
 
     #[test]
@@ -409,6 +550,26 @@ mod tests {
         );
         assert_eq!(base("ghcr.io/acme/debian:12"), None);
         assert_eq!(base("alpine:3.20").as_deref(), Some("alpine:3.20"));
+        assert_eq!(base("node:20").as_deref(), Some("node:20-slim"));
+        assert_eq!(
+            base("node:20-bookworm").as_deref(),
+            Some("node:20-bookworm-slim")
+        );
+        assert_eq!(base("node:20-alpine").as_deref(), Some("node:20-alpine"));
+        assert_eq!(
+            base("python:3.12-bookworm").as_deref(),
+            Some("python:3.12-slim-bookworm")
+        );
+        assert_eq!(base("python").as_deref(), Some("python:slim"));
+        assert_eq!(
+            base("eclipse-temurin:21-jdk-jammy").as_deref(),
+            Some("eclipse-temurin:21-jre-jammy")
+        );
+        assert_eq!(
+            base("maven:3.9-eclipse-temurin-21").as_deref(),
+            Some("eclipse-temurin:21-jre")
+        );
+        assert_eq!(base("maven:3.9"), None);
     }
 
     #[test]

@@ -60,6 +60,7 @@ impl Rule for BuildToolsInFinalStage {
         let allowed = &cx.options.build_tools_in_final_stage.allow_packages;
         let mut evidence = Vec::new();
         let mut builds = false;
+        let mut compiles_at_run_time = false;
         for stage in reached(cx, last) {
             for &inst in &cx.stages[stage].stage.instructions {
                 if inst.keyword != Keyword::Run {
@@ -77,6 +78,9 @@ impl Rule for BuildToolsInFinalStage {
                                 command.args().iter().map(|w| w.value.as_str()).collect();
                             toolchains::builds_from_source(name, &args)
                         });
+                        compiles_at_run_time |= kept_packages(command, &cleanup)
+                            .iter()
+                            .any(|p| toolchains::compiles_at_run_time(p));
                         let mut found = build_evidence(command, &cleanup, workdir);
                         // `ENV PHPIZE_DEPS="autoconf gcc"` then `apt-get install $PHPIZE_DEPS`:
                         // the image publishes its toolchain for the images built on it.
@@ -91,9 +95,16 @@ impl Rule for BuildToolsInFinalStage {
                 }
             }
         }
-        if !builds {
+        if !builds || compiles_at_run_time {
             // Headers and compilers with nothing built here: `-dev` packages standing in for
-            // runtime libraries, or tools kept for whoever runs the image.
+            // runtime libraries, or tools kept for whoever runs the image. With `kmod` or
+            // `dkms` the image builds modules for the kernel of the host it runs on, with
+            // LLVM's libraries it compiles BPF programs: the toolchain is used at run time.
+            return;
+        }
+        // Only headers left (the compilers removed where they were used): they stand in for
+        // the runtime libraries (`libpcap-dev` for `libpcap`).
+        if evidence.iter().all(|e| toolchains::headers_only(&e.what)) {
             return;
         }
         let Some(first) = evidence.first() else {
@@ -280,24 +291,45 @@ fn cleanup(commands: &[Command]) -> Cleanup {
     }
 }
 
+/// The packages a command installs that its RUN does not remove again.
+fn kept_packages(command: &Command, cleanup: &Cleanup) -> Vec<String> {
+    let Some(pkg) =
+        classify(command).filter(|p| p.action == Action::Install && !p.manager.spec().compiles)
+    else {
+        return Vec::new();
+    };
+    if cleanup.everything || virtual_name(&pkg).is_some_and(|v| cleanup.packages.contains(&v)) {
+        return Vec::new();
+    }
+    pkg.packages()
+        .into_iter()
+        .map(|w| w.value.clone())
+        .filter(|p| !cleanup.packages.contains(p))
+        .collect()
+}
+
+/// `apk add --virtual .build-deps gcc …`: the name to remove them by.
+fn virtual_name(pkg: &crate::model::packages::PackageCommand<'_>) -> Option<String> {
+    pkg.rest
+        .iter()
+        .position(|w| w.value == "-t" || w.value == "--virtual")
+        .and_then(|i| pkg.rest.get(i + 1))
+        .map(|w| w.value.clone())
+        .or_else(|| {
+            pkg.rest
+                .iter()
+                .find_map(|w| w.value.strip_prefix("--virtual="))
+                .map(str::to_string)
+        })
+}
+
 fn build_evidence(command: &Command, cleanup: &Cleanup, workdir: &str) -> Vec<Evidence> {
     let mut found = Vec::new();
     if let Some(pkg) =
         classify(command).filter(|p| p.action == Action::Install && !p.manager.spec().compiles)
     {
         // `apk add --virtual .build-deps gcc …` removed later by its virtual name.
-        let virtual_name = pkg
-            .rest
-            .iter()
-            .position(|w| w.value == "-t" || w.value == "--virtual")
-            .and_then(|i| pkg.rest.get(i + 1))
-            .map(|w| w.value.clone())
-            .or_else(|| {
-                pkg.rest
-                    .iter()
-                    .find_map(|w| w.value.strip_prefix("--virtual="))
-                    .map(str::to_string)
-            });
+        let virtual_name = virtual_name(&pkg);
         if cleanup.everything || virtual_name.is_some_and(|v| cleanup.packages.contains(&v)) {
             return found;
         }
@@ -343,6 +375,7 @@ fn build_evidence(command: &Command, cleanup: &Cleanup, workdir: &str) -> Vec<Ev
             Some("build" | "assemble" | "bootJar" | "installDist"),
         ) => "java",
         ("dotnet", Some("build" | "publish")) => "dotnet",
+        ("javac", _) => "java",
         ("gcc" | "g++" | "cc" | "c++" | "clang" | "cmake", _) => "c",
         ("make", _) => "c",
         _ => return found,
@@ -557,6 +590,15 @@ mod tests {
         // An unknown base keeps its own start command: an application's.
         let notebook = "FROM jupyter/base-notebook\nRUN apt-get install -y g++ make && npm install -g ijavascript\n";
         assert_eq!(lint_rule("LW301", notebook).len(), 1);
+        // Kernel modules built for the host when the image runs: kmod or dkms beside gcc.
+        let modules = "FROM debian\nRUN apt-get install -y build-essential kmod libelf-dev git\nRUN make -C /tools install\nENTRYPOINT [\"/entrypoint.sh\"]\n";
+        assert!(lint_rule("LW301", modules).is_empty());
+        assert_eq!(lint_rule("LW301", &modules.replace(" kmod", "")).len(), 1);
+        // BPF tools compile with LLVM's libraries when they run; removed, they are no sign.
+        let bpf = "FROM debian\nRUN apt-get install -y gcc cmake libclang-dev llvm-dev\nRUN make -C /bcc install\nENTRYPOINT [\"/entrypoint.sh\"]\n";
+        assert!(lint_rule("LW301", bpf).is_empty());
+        let removed = "FROM alpine\nRUN apk add gcc make\nRUN apk add --virtual .deps llvm-dev && make && apk del .deps\nCMD [\"/app\"]\n";
+        assert_eq!(lint_rule("LW301", removed).len(), 1);
         let devcontainer = "FROM mcr.microsoft.com/devcontainers/base:ubuntu\nRUN apt-get install -y gcc && make\nCMD [\"/app\"]\n";
         assert!(lint_rule("LW301", devcontainer).is_empty());
     }
@@ -581,6 +623,8 @@ mod tests {
             "FROM debian\nRUN apt-get install -y gcc libpq-dev && make && apt-get purge -y $(cat /deps)\nCMD [\"/app\"]\n",
             "FROM debian\nRUN apt-get install -y gcc && make && apt-mark showmanual | xargs apt-mark auto && apt-get autoremove -y\nCMD [\"/app\"]\n",
             "FROM alpine\nRUN apk add --virtual=.build-deps gcc musl-dev && make && apk del .build-deps\nCMD [\"/app\"]\n",
+            // what is left are headers standing in for the runtime library
+            "FROM alpine\nRUN apk add --no-cache libpcap-dev\nRUN apk add --virtual .deps gcc make && make && apk del .deps\nCMD [\"/app\"]\n",
         ] {
             assert!(lint_rule("LW301", text).is_empty(), "{text}");
         }

@@ -3,11 +3,16 @@
 //! packages that are not toolchain, copies what the build wrote that the start command runs,
 //! and keeps the image's settings. Each step refuses with the reason when it cannot be sure:
 //! a rewrite that breaks the build is worse than none.
+//!
+//! The shapes: a compiled program (C/C++, Go, Rust, a Java jar), copied by path; a Node
+//! application, whose folder is copied from a stage that prunes its development
+//! dependencies; a Python virtualenv, copied whole beside the sources the image ran from.
 
 use crate::fix::{Edit, Fix, Safety};
 use crate::knowledge::toolchains;
 use crate::model::Base;
 use crate::model::packages::{Action, Manager, classify};
+use crate::model::vars::State;
 use crate::rules::Context;
 use crate::shell::Command;
 use crate::syntax::{Instruction, Keyword};
@@ -15,6 +20,9 @@ use crate::unixpath::{resolve, within};
 
 /// The builder stage's name.
 const BUILD: &str = "build";
+
+/// The stage that prunes a Node application's development dependencies.
+const PRODUCTION: &str = "production-deps";
 
 /// Where a shell looks for a program when the image's PATH is not set in the file.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -33,13 +41,16 @@ pub fn two_stages(
         Base::Image(image) if !image.contains('$') => image.as_str(),
         _ => return Err("its base image is not known".into()),
     };
-    let runs: Vec<Run> = stage
+    let mut venvs = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
+    for &inst in stage
         .stage
         .instructions
         .iter()
         .filter(|i| i.keyword == Keyword::Run)
-        .map(|&i| read_run(cx, i))
-        .collect::<Result<_, _>>()?;
+    {
+        runs.push(read_run(cx, inst, &mut venvs)?);
+    }
     let last_build = runs
         .iter()
         .rposition(|r| r.class == Class::Build)
@@ -60,7 +71,8 @@ pub fn two_stages(
             }
         }
     }
-    let artifacts = artifacts(cx, &runs)?;
+    let node = node_app(&runs)?;
+    let outputs = outputs(cx, &runs, node.as_ref())?;
     if runtime.len() > 1 {
         return Err("packages come from more than one package manager".into());
     }
@@ -73,14 +85,17 @@ pub fn two_stages(
         })?,
     };
     if toolchains::image_repository(&base).rsplit('/').next() == Some("alpine")
-        && let Some(link) = artifacts.cxx_link
+        && let Some(link) = &outputs.cxx_link
     {
         return Err(format!(
             "`{link}` links a C++ program against libstdc++, which the `{base}` runtime image does not have"
         ));
     }
-    let artifacts = artifacts.paths;
-    start_uses_artifacts(cx, &artifacts)?;
+    let packages: Vec<&str> = runtime
+        .iter()
+        .flat_map(|(_, names)| names.iter().map(String::as_str))
+        .collect();
+    let artifacts = start_uses_artifacts(cx, &outputs, &base, &packages)?;
     let build_dirs: Vec<&str> = runs
         .iter()
         .filter(|r| r.class == Class::Build)
@@ -89,10 +104,27 @@ pub fn two_stages(
     if build_dirs.contains(&"/") {
         return Err("the build runs in `/`: which copied files it reads cannot be told".into());
     }
+    // Python runs from its sources: what was copied in stays, the virtualenv comes across.
+    let keeps_sources = !venvs.is_empty();
 
     let nl = cx.style.newline;
-    let mut text = format!("{nl}{nl}FROM {base}{nl}");
-    let mut runs = runs.iter().enumerate();
+    let mut text = String::new();
+    if let Some(node) = &node {
+        text.push_str(&format!("{nl}{nl}FROM {BUILD} AS {PRODUCTION}{nl}"));
+        let last = stage.stage.instructions.last().and_then(|&i| cx.state(i));
+        if !last.is_some_and(State::root) {
+            line(&mut text, "USER root", nl);
+        }
+        if last.and_then(|s| s.workdir.as_deref()) != Some(node.dir.as_str()) {
+            line(&mut text, &format!("WORKDIR {}", node.dir), nl);
+        }
+        line(&mut text, &format!("RUN {}", node.prune()), nl);
+        text.push_str(nl);
+    } else {
+        text.push_str(&format!("{nl}{nl}"));
+    }
+    text.push_str(&format!("FROM {base}{nl}"));
+    let mut run_iter = runs.iter().enumerate();
     let mut installed = false;
     for &inst in &stage.stage.instructions {
         match inst.keyword {
@@ -119,25 +151,35 @@ pub fn two_stages(
                     .ok_or("a COPY or ADD whose destination is not known")?;
                 // What goes where the build runs is its input; anything else stays.
                 let input = build_dirs.iter().any(|d| within(dest, d));
-                let before_build = runs.clone().next().is_some_and(|(i, _)| i <= last_build);
-                if !(input && before_build) {
+                let before_build = run_iter
+                    .clone()
+                    .next()
+                    .is_some_and(|(i, _)| i <= last_build);
+                if keeps_sources || !(input && before_build) {
                     line(&mut text, cx.df.slice(inst.span), nl);
                 }
             }
             Keyword::Run => {
-                let Some((index, run)) = runs.next() else {
+                let Some((index, run)) = run_iter.next() else {
                     return Err("a RUN the model did not read".into());
                 };
                 if !installed && !run.runtime.is_empty() {
                     installed = true;
                     let (manager, names) = &runtime[0];
-                    line(&mut text, &install(*manager, names, cx), nl);
+                    let folders: Vec<&str> = runs
+                        .iter()
+                        .flat_map(|r| r.folders.iter().map(String::as_str))
+                        .collect();
+                    line(&mut text, &install(*manager, names, &folders, cx), nl);
                 }
                 if run.class == Class::Setup {
                     line(&mut text, cx.df.slice(inst.span), nl);
                 }
                 if index == last_build {
-                    for path in artifacts.iter().chain(keep) {
+                    for (from, path) in &artifacts {
+                        line(&mut text, &format!("COPY --from={from} {path} {path}"), nl);
+                    }
+                    for path in keep {
                         line(&mut text, &format!("COPY --from={BUILD} {path} {path}"), nl);
                     }
                 }
@@ -165,7 +207,7 @@ pub fn two_stages(
             "build in `AS {BUILD}` and copy {} into a `{base}` runtime stage",
             artifacts
                 .iter()
-                .map(|a| format!("`{a}`"))
+                .map(|(_, a)| format!("`{a}`"))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -179,15 +221,22 @@ fn line(text: &mut String, instruction: &str, nl: &str) {
     text.push_str(nl);
 }
 
-/// The runtime packages installed as LW102, LW103 and LW104 would have it.
-fn install(manager: Manager, names: &[String], cx: &Context<'_>) -> String {
+/// The runtime packages installed as LW102, LW103 and LW104 would have it, after the folders
+/// the original made for its installs (`mkdir -p /usr/share/man/man1`, which a JRE's install
+/// needs on a slim Debian).
+fn install(manager: Manager, names: &[String], folders: &[&str], cx: &Context<'_>) -> String {
     let nl = cx.style.newline;
     let escape = cx.style.escape;
     let list = names.join(" ");
+    let mkdir = if folders.is_empty() {
+        String::new()
+    } else {
+        format!("mkdir -p {} && ", folders.join(" "))
+    };
     match manager {
-        Manager::Apk => format!("RUN apk add --no-cache {list}"),
+        Manager::Apk => format!("RUN {mkdir}apk add --no-cache {list}"),
         _ => format!(
-            "RUN apt-get update {escape}{nl}    && apt-get install -y --no-install-recommends {list} {escape}{nl}    && rm -rf /var/lib/apt/lists/*"
+            "RUN {mkdir}apt-get update {escape}{nl}    && apt-get install -y --no-install-recommends {list} {escape}{nl}    && rm -rf /var/lib/apt/lists/*"
         ),
     }
 }
@@ -196,7 +245,7 @@ fn install(manager: Manager, names: &[String], cx: &Context<'_>) -> String {
 enum Class {
     /// Installs packages (and cleans up after that), nothing else.
     Packages,
-    /// Compiles: stays in the builder.
+    /// Compiles, or installs dependencies to build with: stays in the builder.
     Build,
     /// Creates users, groups or folders: carried into the runtime stage as written.
     Setup,
@@ -207,15 +256,26 @@ struct Run<'a> {
     inst: &'a Instruction,
     class: Class,
     workdir: String,
-    /// Packages that are not toolchain, to install in the runtime stage.
+    /// Packages that are not toolchain, to install in the runtime stage (a JDK's runtime for
+    /// the JDK).
     runtime: Vec<(Manager, String)>,
     /// `-dev` packages of libraries other than the C library's.
     headers: Vec<String>,
     /// `go build` with cgo off: a static program.
     static_go: bool,
+    /// Folders a package RUN makes (`mkdir -p …`), for the runtime stage's install.
+    folders: Vec<String>,
+    /// npm, yarn or pnpm installing a project's dependencies, and the folder it ran in.
+    node: Option<(Manager, String)>,
+    /// A virtualenv pip installs into.
+    venv: Option<String>,
 }
 
-fn read_run<'a>(cx: &Context<'_>, inst: &'a Instruction) -> Result<Run<'a>, String> {
+fn read_run<'a>(
+    cx: &Context<'_>,
+    inst: &'a Instruction,
+    venvs: &mut Vec<String>,
+) -> Result<Run<'a>, String> {
     let line = cx.df.lines().line_of(inst.span.start) + 1;
     let script = cx
         .script(inst)
@@ -231,21 +291,62 @@ fn read_run<'a>(cx: &Context<'_>, inst: &'a Instruction) -> Result<Run<'a>, Stri
         runtime: Vec::new(),
         headers: Vec::new(),
         static_go: false,
+        folders: Vec::new(),
+        node: None,
+        venv: None,
     };
     let mut packages = false;
     let mut builds = false;
+    let mut mkdirs = Vec::new();
+    // A virtualenv `. /opt/venv/bin/activate` put first on the PATH for the rest of the RUN.
+    let mut active: Option<String> = None;
     for command in &script.commands {
         let Some(name) = command.name() else {
             continue;
         };
+        let cwd = command
+            .var("PWD")
+            .flatten()
+            .map_or(run.workdir.clone(), str::to_string);
         let args: Vec<&str> = command.args().iter().map(|w| w.value.as_str()).collect();
         // A build tool's build (`go build`) is a build step, not an install.
         if let Some(pkg) = classify(command).filter(|p| !p.manager.spec().compiles) {
-            if !matches!(pkg.manager, Manager::Apt | Manager::Apk) {
-                return Err(format!(
-                    "line {line} installs with {}, whose packages the runtime stage would need",
-                    name
-                ));
+            match pkg.manager {
+                Manager::Apt | Manager::Apk => {}
+                Manager::Npm | Manager::Yarn | Manager::Pnpm => {
+                    // Dependencies to build with, or the build itself (`npm run build`).
+                    if !args.iter().any(|a| matches!(*a, "-g" | "--global")) {
+                        run.node = Some((pkg.manager, cwd.clone()));
+                    }
+                    builds = true;
+                    continue;
+                }
+                Manager::Pip if pkg.action == Action::Install => {
+                    let venv = pip_venv(cx, inst, command, venvs, active.as_deref()).ok_or_else(
+                        || {
+                            format!(
+                                "line {line} installs with pip outside a virtualenv: the runtime stage would need pip's packages"
+                            )
+                        },
+                    )?;
+                    if args.iter().any(|a| {
+                        matches!(*a, "-e" | "--editable" | "--user" | "--target" | "-t")
+                            || a.starts_with("--prefix")
+                            || a.starts_with("--target=")
+                    }) {
+                        return Err(format!(
+                            "line {line} installs with pip somewhere else than into the virtualenv's own folder"
+                        ));
+                    }
+                    run.venv = Some(venv);
+                    builds = true;
+                    continue;
+                }
+                _ => {
+                    return Err(format!(
+                        "line {line} installs with {name}, whose packages the runtime stage would need"
+                    ));
+                }
             }
             match pkg.action {
                 Action::Install => {
@@ -258,7 +359,13 @@ fn read_run<'a>(cx: &Context<'_>, inst: &'a Instruction) -> Result<Run<'a>, Stri
                             ));
                         }
                         let package = word.value.split(['=', ':']).next().unwrap_or(&word.value);
-                        if toolchains::libc_headers(package) {
+                        if toolchains::libc_headers(package)
+                            || toolchains::interpreter_headers(package)
+                        {
+                            continue;
+                        }
+                        if let Some(jre) = toolchains::runtime_package(package) {
+                            run.runtime.push((pkg.manager, jre));
                             continue;
                         }
                         match toolchains::build_package(package) {
@@ -266,6 +373,7 @@ fn read_run<'a>(cx: &Context<'_>, inst: &'a Instruction) -> Result<Run<'a>, Stri
                                 run.headers.push(package.to_string())
                             }
                             Some(_) => {}
+                            None if toolchains::build_only_package(package) => {}
                             None => run.runtime.push((pkg.manager, word.value.clone())),
                         }
                     }
@@ -279,11 +387,23 @@ fn read_run<'a>(cx: &Context<'_>, inst: &'a Instruction) -> Result<Run<'a>, Stri
             }
             continue;
         }
-        if toolchains::builds_from_source(name, &args) {
-            if matches!(
-                name,
-                "pip" | "pip3" | "npm" | "yarn" | "pnpm" | "gem" | "bundle"
-            ) {
+        if let Some(dir) = makes_venv(command) {
+            venvs.push(resolve(&cwd, &dir));
+            builds = true;
+            continue;
+        }
+        if matches!(name, "." | "source")
+            && let Some(dir) = args
+                .first()
+                .and_then(|a| a.strip_suffix("/bin/activate"))
+                .map(|d| resolve(&cwd, d))
+                .filter(|d| venvs.contains(d))
+        {
+            active = Some(dir);
+            continue;
+        }
+        if toolchains::builds_from_source(name, &args) || name == "jar" {
+            if matches!(name, "gem" | "bundle" | "pecl" | "luarocks" | "cpanm") {
                 return Err(format!(
                     "line {line} installs with {name}, whose packages the runtime stage would need"
                 ));
@@ -299,7 +419,14 @@ fn read_run<'a>(cx: &Context<'_>, inst: &'a Instruction) -> Result<Run<'a>, Stri
             continue;
         }
         match name {
-            "useradd" | "groupadd" | "adduser" | "addgroup" | "mkdir" | "true" | "set" => {}
+            "mkdir" => mkdirs.extend(
+                command
+                    .args()
+                    .iter()
+                    .filter(|w| !w.value.starts_with('-'))
+                    .map(|w| w.value.clone()),
+            ),
+            "useradd" | "groupadd" | "adduser" | "addgroup" | "true" | "set" => {}
             "cd" | "export" | "echo" | "ls" | "strip" | "test" | "[" if !writes(command) => {}
             "go" => builds = true,
             "rm" if cleans_only(cx, inst, command) => {}
@@ -315,10 +442,133 @@ fn read_run<'a>(cx: &Context<'_>, inst: &'a Instruction) -> Result<Run<'a>, Stri
         (false, true) => Class::Packages,
         (false, false) => Class::Setup,
     };
+    if run.class == Class::Packages {
+        run.folders = mkdirs;
+    }
     if run.class == Class::Setup && !state.root() {
         return Err(format!("the RUN at line {line} runs as another user"));
     }
     Ok(run)
+}
+
+/// The folder a command makes a virtualenv in: `python3 -m venv /opt/venv`, `virtualenv DIR`.
+fn makes_venv(command: &Command) -> Option<String> {
+    let name = command.name()?;
+    let args = command.args();
+    let rest = if name == "virtualenv" {
+        args
+    } else if name.starts_with("python") {
+        let at = args
+            .windows(2)
+            .position(|w| w[0].value == "-m" && w[1].value == "venv")?;
+        &args[at + 2..]
+    } else {
+        return None;
+    };
+    rest.iter()
+        .rev()
+        .find(|w| !w.value.starts_with('-') && w.literal)
+        .map(|w| w.value.clone())
+}
+
+/// The virtualenv a pip command installs into: its program is the virtualenv's (`/opt/venv/bin/pip`,
+/// `/opt/venv/bin/python -m pip`), or found first on the PATH (`ENV PATH=/opt/venv/bin:$PATH`,
+/// or an activated virtualenv).
+fn pip_venv(
+    cx: &Context<'_>,
+    inst: &Instruction,
+    command: &Command,
+    venvs: &[String],
+    active: Option<&str>,
+) -> Option<String> {
+    let program = &command.program_words().first()?.value;
+    let of = |path: &str| {
+        venvs
+            .iter()
+            .find(|v| within(path, &format!("{v}/bin")))
+            .cloned()
+    };
+    if program.contains('/') {
+        return of(program);
+    }
+    if let Some(active) = active {
+        return Some(active.to_string());
+    }
+    let path = search_path(cx, inst);
+    let first = path.split(':').next()?;
+    of(&format!("{}/{program}", first.trim_end_matches('/')))
+}
+
+/// The PATH at `inst`: its value when known, else what the ENVs before it make of the base
+/// image's own (`ENV PATH=/opt/venv/bin:$PATH`), that taken to be the usual one.
+fn search_path(cx: &Context<'_>, inst: &Instruction) -> String {
+    if let Some(path) = cx.state(inst).and_then(|s| s.var("PATH")) {
+        return path.to_string();
+    }
+    let mut path = DEFAULT_PATH.to_string();
+    for &env in &cx.stages.list[0].stage.instructions {
+        if env.span.start >= inst.span.start {
+            break;
+        }
+        if env.keyword != Keyword::Env {
+            continue;
+        }
+        let words = env.words();
+        let value = match words.first() {
+            Some(w) if w.value == "PATH" => words.get(1).map(|w| w.value.clone()),
+            _ => words
+                .iter()
+                .find_map(|w| w.value.strip_prefix("PATH=").map(str::to_string)),
+        };
+        if let Some(value) = value {
+            path = value.replace("${PATH}", &path).replace("$PATH", &path);
+        }
+    }
+    path
+}
+
+/// The Node application the build installs dependencies for, in one folder.
+struct NodeApp {
+    manager: Manager,
+    dir: String,
+}
+
+impl NodeApp {
+    /// The command that keeps the production dependencies only, from what is installed.
+    fn prune(&self) -> &'static str {
+        match self.manager {
+            Manager::Pnpm => "pnpm prune --prod",
+            Manager::Yarn => {
+                "yarn install --production --frozen-lockfile --ignore-scripts --prefer-offline"
+            }
+            _ => "npm prune --omit=dev",
+        }
+    }
+}
+
+fn node_app(runs: &[Run<'_>]) -> Result<Option<NodeApp>, String> {
+    let mut app: Option<NodeApp> = None;
+    for (manager, dir) in runs.iter().filter_map(|r| r.node.as_ref()) {
+        match &app {
+            Some(a) if a.dir != *dir => {
+                return Err(format!(
+                    "the Node build runs in `{}` and `{dir}`: which folder is the application cannot be told",
+                    a.dir
+                ));
+            }
+            Some(_) => {}
+            None => {
+                app = Some(NodeApp {
+                    manager: *manager,
+                    dir: dir.clone(),
+                })
+            }
+        }
+    }
+    if app.as_ref().is_some_and(|a| a.dir == "/") {
+        return Err("the Node build runs in `/`".into());
+    }
+    Ok(app)
 }
 
 fn writes(command: &Command) -> bool {
@@ -344,10 +594,14 @@ fn cleans_only(cx: &Context<'_>, inst: &Instruction, command: &Command) -> bool 
         })
 }
 
-/// What the build writes that the runtime stage needs.
-struct Artifacts {
-    /// The output of every link (`-o`), or the prefix `make install` fills.
-    paths: Vec<String>,
+/// What the build writes that the runtime stage may need.
+struct Outputs {
+    /// Copied whole, from the stage named: the output of every link (`-o`), the prefix `make
+    /// install` or `cargo install` fills, a jar, a virtualenv, a Node application.
+    paths: Vec<(&'static str, String)>,
+    /// Folders a build tool writes several files into (`target/release`, Maven's `target`):
+    /// of these, only what the start command names is copied.
+    folders: Vec<String>,
     /// A C++ driver linking a program against the shared libstdc++: the command's name.
     cxx_link: Option<String>,
 }
@@ -380,15 +634,69 @@ fn foreign_library(args: &[&str]) -> Option<String> {
     None
 }
 
-fn artifacts(cx: &Context<'_>, runs: &[Run<'_>]) -> Result<Artifacts, String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut cxx_link = None;
+/// The jar a `jar` command creates: `--file X`, `--file=X`, `-f X`, or the `f` of bundled
+/// letters (`jar cf X …`, `jar cvfe X Main …`, whose values follow in the letters' order).
+fn jar_file<'w>(args: &'w [crate::shell::ShellWord]) -> Option<&'w crate::shell::ShellWord> {
+    if let Some(i) = args
+        .iter()
+        .position(|w| w.value == "--file" || w.value == "-f")
+    {
+        return args.get(i + 1);
+    }
+    if let Some(w) = args.iter().find(|w| w.value.starts_with("--file=")) {
+        return Some(w);
+    }
+    let letters = args.first()?.value.trim_start_matches('-');
+    if !letters.contains('c') || !letters.chars().all(|c| "ctuxvfmeM0Pi".contains(c)) {
+        return None;
+    }
+    let mut values = args[1..].iter();
+    for letter in letters.chars() {
+        match letter {
+            'f' => return values.next(),
+            'm' | 'e' => {
+                values.next();
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The value of `--flag X` or `--flag=X`.
+fn flag_value(args: &[crate::shell::ShellWord], flag: &str) -> Option<(bool, String)> {
+    let prefix = format!("{flag}=");
+    args.iter().enumerate().find_map(|(i, w)| {
+        if w.value == flag {
+            args.get(i + 1).map(|v| (v.literal, v.value.clone()))
+        } else {
+            w.value
+                .strip_prefix(&prefix)
+                .map(|v| (w.literal, v.to_string()))
+        }
+    })
+}
+
+fn outputs(cx: &Context<'_>, runs: &[Run<'_>], node: Option<&NodeApp>) -> Result<Outputs, String> {
+    let mut out = Outputs {
+        paths: Vec::new(),
+        folders: Vec::new(),
+        cxx_link: None,
+    };
+    let push = |out: &mut Outputs, from: &'static str, path: String| {
+        if !out.paths.iter().any(|(_, p)| *p == path) {
+            out.paths.push((from, path));
+        }
+    };
     for run in runs.iter().filter(|r| r.class == Class::Build) {
         let Some(script) = cx.script(run.inst) else {
             continue;
         };
-        if !cx.state(run.inst).is_some_and(|s| s.root()) {
+        let Some(state) = cx.state(run.inst).filter(|s| s.root()) else {
             return Err("the build runs as another user".into());
+        };
+        if let Some(venv) = &run.venv {
+            push(&mut out, BUILD, venv.clone());
         }
         let mut prefix: Option<String> = None;
         for command in &script.commands {
@@ -399,6 +707,13 @@ fn artifacts(cx: &Context<'_>, runs: &[Run<'_>]) -> Result<Artifacts, String> {
                 .var("PWD")
                 .flatten()
                 .map_or(run.workdir.clone(), str::to_string);
+            let var = |name: &str| {
+                command
+                    .var(name)
+                    .flatten()
+                    .or_else(|| state.var(name))
+                    .map(str::to_string)
+            };
             let args = command.args();
             let value_of = |flag: &str| {
                 args.iter()
@@ -408,6 +723,7 @@ fn artifacts(cx: &Context<'_>, runs: &[Run<'_>]) -> Result<Artifacts, String> {
             let compiles_only = args
                 .iter()
                 .any(|w| matches!(w.value.as_str(), "-c" | "-S" | "-E"));
+            let sub = command.subcommand().map(|w| w.value.as_str());
             let found = match name {
                 "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" if !compiles_only => {
                     let words: Vec<&str> = args.iter().map(|w| w.value.as_str()).collect();
@@ -417,20 +733,78 @@ fn artifacts(cx: &Context<'_>, runs: &[Run<'_>]) -> Result<Artifacts, String> {
                         ));
                     }
                     if matches!(name, "g++" | "c++" | "clang++") && !words.contains(&"-static") {
-                        cxx_link.get_or_insert_with(|| name.to_string());
+                        out.cxx_link.get_or_insert_with(|| name.to_string());
                     }
                     value_of("-o").map(|w| (w.literal, resolve(&cwd, &w.value)))
                 }
-                "go" if command.subcommand().is_some_and(|s| s.value == "build") => {
-                    match value_of("-o") {
-                        Some(w) => Some((w.literal, resolve(&cwd, &w.value))),
-                        None => {
-                            return Err(
-                                "`go build` without `-o`: where the program lands is not written"
-                                    .into(),
-                            );
+                "go" if sub == Some("build") => match value_of("-o") {
+                    Some(w) => Some((w.literal, resolve(&cwd, &w.value))),
+                    None => {
+                        return Err(
+                            "`go build` without `-o`: where the program lands is not written"
+                                .into(),
+                        );
+                    }
+                },
+                "cargo" if sub == Some("build") => {
+                    // target/release, or target/<triple>/release with `--target`.
+                    let (literal, dir) = flag_value(args, "--target-dir")
+                        .or_else(|| var("CARGO_TARGET_DIR").map(|v| (true, v)))
+                        .unwrap_or((true, "target".into()));
+                    let profile = match flag_value(args, "--profile") {
+                        Some((_, p)) if p == "dev" => "debug".to_string(),
+                        Some((_, p)) => p,
+                        None if args
+                            .iter()
+                            .any(|w| w.value == "--release" || w.value == "-r") =>
+                        {
+                            "release".into()
+                        }
+                        None => "debug".into(),
+                    };
+                    let triple = flag_value(args, "--target").map(|(_, t)| format!("{t}/"));
+                    let folder = resolve(
+                        &cwd,
+                        &format!("{dir}/{}{profile}", triple.unwrap_or_default()),
+                    );
+                    if !literal {
+                        return Err("the build's output is named by a variable".into());
+                    }
+                    if !out.folders.contains(&folder) {
+                        out.folders.push(folder);
+                    }
+                    None
+                }
+                "cargo" if sub == Some("install") => {
+                    let root = flag_value(args, "--root")
+                        .or_else(|| var("CARGO_INSTALL_ROOT").map(|v| (true, v)))
+                        .or_else(|| var("CARGO_HOME").map(|v| (true, v)))
+                        .unwrap_or((true, "/root/.cargo".into()));
+                    Some((root.0, format!("{}/bin", resolve(&cwd, &root.1))))
+                }
+                "jar" => jar_file(args).map(|w| {
+                    let file = w.value.strip_prefix("--file=").unwrap_or(&w.value);
+                    (w.literal, resolve(&cwd, file))
+                }),
+                "javac" => {
+                    if let Some(w) = value_of("-d") {
+                        let folder = resolve(&cwd, &w.value);
+                        if !out.folders.contains(&folder) {
+                            out.folders.push(folder);
                         }
                     }
+                    None
+                }
+                "mvn" | "mvnw" | "gradle" | "gradlew" => {
+                    let folder = if name.starts_with("mvn") {
+                        resolve(&cwd, "target")
+                    } else {
+                        resolve(&cwd, "build/libs")
+                    };
+                    if !out.folders.contains(&folder) {
+                        out.folders.push(folder);
+                    }
+                    None
                 }
                 "configure" | "cmake" => {
                     for w in args {
@@ -461,67 +835,140 @@ fn artifacts(cx: &Context<'_>, runs: &[Run<'_>]) -> Result<Artifacts, String> {
             };
             match found {
                 Some((false, _)) => return Err("the build's output is named by a variable".into()),
-                Some((true, path)) if !out.contains(&path) => out.push(path),
-                _ => {}
+                Some((true, path)) => push(&mut out, BUILD, path),
+                None => {}
             }
         }
     }
-    if out.is_empty() {
+    if let Some(node) = node {
+        push(&mut out, PRODUCTION, node.dir.clone());
+    }
+    if out.paths.is_empty() && out.folders.is_empty() {
         return Err("which file the build writes is not in the Dockerfile".into());
     }
-    Ok(Artifacts {
-        paths: out,
-        cxx_link,
-    })
+    Ok(out)
 }
 
-/// The start command runs what the build wrote: the artifacts are what the image is for.
-fn start_uses_artifacts(cx: &Context<'_>, artifacts: &[String]) -> Result<(), String> {
-    let stage = &cx.stages.list[0];
-    let start = stage
-        .stage
-        .instructions
-        .iter()
-        .rev()
-        .find(|i| i.keyword == Keyword::Entrypoint)
-        .or_else(|| {
-            stage
-                .stage
-                .instructions
-                .iter()
-                .rev()
-                .find(|i| i.keyword == Keyword::Cmd)
-        })
-        .ok_or("the image sets no start command, so what it runs is not known")?;
-    let program = match &start.exec {
-        Some(values) => values.first().cloned(),
-        None => start.words().into_iter().next().map(|w| w.value),
+/// Interpreters that run what the build wrote (`java -jar app.jar`, `node dist/main.js`,
+/// `python app.py`), and the runtime packages or images that give them.
+fn interpreter(program: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
+    let name = program.rsplit('/').next().unwrap_or(program);
+    match name {
+        "java" => Some((
+            &["-jre", "-jdk"],
+            &["eclipse-temurin", "amazoncorretto", "openjdk", "sapmachine"],
+        )),
+        "node" | "nodejs" => Some((&["nodejs"], &["node"])),
+        n if n.starts_with("python") => Some((&["python"], &["python"])),
+        _ => None,
     }
-    .ok_or("the start command is empty")?;
+}
+
+/// The file an interpreter's start command runs: `java -jar X` (or `-cp X`), `node X`,
+/// `python X`.
+fn script_of(program: &str, args: &[String]) -> Option<String> {
+    let name = program.rsplit('/').next().unwrap_or(program);
+    if name == "java" {
+        let at = args
+            .iter()
+            .position(|a| matches!(a.as_str(), "-jar" | "-cp" | "-classpath" | "--class-path"))?;
+        return args.get(at + 1).cloned();
+    }
+    args.iter().find(|a| !a.starts_with('-')).cloned()
+}
+
+/// What the start command runs from the build: the outputs it is in, or the one file it names
+/// in an output folder. Refuses when it runs nothing the build wrote.
+fn start_uses_artifacts(
+    cx: &Context<'_>,
+    outputs: &Outputs,
+    base: &str,
+    packages: &[&str],
+) -> Result<Vec<(&'static str, String)>, String> {
+    let stage = &cx.stages.list[0];
+    let last = |keyword: Keyword| {
+        stage
+            .stage
+            .instructions
+            .iter()
+            .rev()
+            .find(|i| i.keyword == keyword)
+            .copied()
+    };
+    let words = |inst: &Instruction| -> Vec<String> {
+        match &inst.exec {
+            Some(values) => values.clone(),
+            None => inst.words().into_iter().map(|w| w.value).collect(),
+        }
+    };
+    let (start, command) = match (last(Keyword::Entrypoint), last(Keyword::Cmd)) {
+        (Some(e), Some(c)) if e.exec.is_some() => {
+            let mut all = words(e);
+            all.extend(words(c));
+            (e, all)
+        }
+        (Some(e), _) => (e, words(e)),
+        (None, Some(c)) => (c, words(c)),
+        (None, None) => {
+            return Err("the image sets no start command, so what it runs is not known".into());
+        }
+    };
+    let program = command.first().ok_or("the start command is empty")?;
     let state = cx.state(start);
     let workdir = state.and_then(|s| s.workdir.as_deref()).unwrap_or("/");
     let candidates: Vec<String> = if program.contains('/') {
-        vec![resolve(workdir, &program)]
+        vec![resolve(workdir, program)]
     } else {
-        let path = state.and_then(|s| s.var("PATH")).unwrap_or(DEFAULT_PATH);
+        let path = search_path(cx, start);
         path.split(':')
             .filter(|d| d.starts_with('/'))
-            .map(|d| resolve(d, &program))
+            .map(|d| resolve(d, program))
             .collect()
     };
-    if candidates
-        .iter()
-        .any(|c| artifacts.iter().any(|a| within(c, a)))
-    {
-        Ok(())
-    } else {
-        Err(format!(
-            "the image starts `{program}`, which is not what the build writes ({})",
-            artifacts.join(", ")
-        ))
+    let mut artifacts = outputs.paths.clone();
+    let uses = |file: &str, artifacts: &mut Vec<(&'static str, String)>| {
+        if outputs.paths.iter().any(|(_, a)| within(file, a)) {
+            return true;
+        }
+        if outputs.folders.iter().any(|f| within(file, f)) {
+            artifacts.push((BUILD, file.to_string()));
+            return true;
+        }
+        false
+    };
+    if candidates.iter().any(|c| uses(c, &mut artifacts)) {
+        return Ok(artifacts);
     }
+    let written = outputs
+        .paths
+        .iter()
+        .map(|(_, p)| p.as_str())
+        .chain(outputs.folders.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Some((provides, images)) = interpreter(program) {
+        let repository = toolchains::image_repository(base);
+        let image = repository.rsplit('/').next().unwrap_or(repository);
+        let installed = packages
+            .iter()
+            .any(|p| provides.iter().any(|w| p.contains(w)))
+            || images.contains(&image);
+        if !installed {
+            return Err(format!(
+                "the image starts `{program}`, which no runtime package of the `{base}` stage gives"
+            ));
+        }
+        if let Some(script) = script_of(program, &command[1..]) {
+            let file = resolve(workdir, &script);
+            if uses(&file, &mut artifacts) {
+                return Ok(artifacts);
+            }
+        }
+    }
+    Err(format!(
+        "the image starts `{program}`, which is not what the build writes ({written})"
+    ))
 }
-
 #[cfg(test)]
 mod tests {
     use crate::fix::Safety;
@@ -569,6 +1016,107 @@ mod tests {
             !fixed.contains("COPY . /src\nWORKDIR /src\nCOPY --from"),
             "{fixed}"
         );
+    }
+
+    /// The runtime stage (and the stages before it) the fix adds: what follows the original.
+    fn added(text: &str) -> String {
+        let fixed = fix_rule("LW301", text, true);
+        assert!(fixed.starts_with(text.lines().next().unwrap()), "{fixed}");
+        fixed[text.trim_end().len() + " AS build".len()..]
+            .trim_end()
+            .to_string()
+    }
+
+    #[test]
+    fn rust_the_binary_the_start_command_names_from_target_release() {
+        let text = "FROM rust:1.80-bookworm\nWORKDIR /src\nCOPY . .\nRUN cargo build --release --locked\nENTRYPOINT [\"/src/target/release/hello\"]\n";
+        assert_eq!(
+            added(text),
+            "\n\nFROM debian:bookworm-slim\nWORKDIR /src\nCOPY --from=build /src/target/release/hello /src/target/release/hello\nENTRYPOINT [\"/src/target/release/hello\"]"
+        );
+        let installed = "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends cargo ca-certificates && rm -rf /var/lib/apt/lists/*\nWORKDIR /src\nCOPY . .\nRUN cargo install --path . --root /usr/local\nCMD [\"hello\"]\n";
+        let runtime = added(installed);
+        assert!(
+            runtime.contains("--no-install-recommends ca-certificates ")
+                && runtime.contains("COPY --from=build /usr/local/bin /usr/local/bin\n"),
+            "{runtime}"
+        );
+        let target_dir = "FROM rust:1-bookworm\nWORKDIR /src\nCOPY . .\nRUN cargo build --release --target-dir /out\nCMD [\"/out/release/app\"]\n";
+        assert!(added(target_dir).contains("COPY --from=build /out/release/app /out/release/app"));
+        let elsewhere = "FROM rust:1-bookworm\nWORKDIR /src\nCOPY . .\nRUN cargo build --release\nCMD [\"/src/target/debug/app\"]\n";
+        let (safety, title) = safety(elsewhere);
+        assert_eq!(safety, Safety::DisplayOnly, "{title}");
+        assert!(title.contains("/src/target/release"), "{title}");
+    }
+
+    #[test]
+    fn node_the_application_folder_with_production_dependencies_only() {
+        let text = "FROM node:20-bookworm\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY . .\nRUN npm run build\nUSER node\nCMD [\"node\", \"dist/server.js\"]\n";
+        assert_eq!(
+            added(text),
+            "\n\nFROM build AS production-deps\nUSER root\nRUN npm prune --omit=dev\n\nFROM node:20-bookworm-slim\nWORKDIR /app\nCOPY --from=production-deps /app /app\nUSER node\nCMD [\"node\", \"dist/server.js\"]"
+        );
+        // Debian's nodejs stays, npm and the compilers of native modules do not.
+        let debian = "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends nodejs npm g++ make && rm -rf /var/lib/apt/lists/*\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\nENTRYPOINT [\"node\", \"dist/main.js\"]\n";
+        let runtime = added(debian);
+        assert!(
+            runtime.contains("--no-install-recommends nodejs "),
+            "{runtime}"
+        );
+        assert!(!runtime.contains("npm ci"), "{runtime}");
+        let yarn = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile && yarn build\nCMD [\"node\", \"dist/index.js\"]\n";
+        assert!(added(yarn).contains(
+            "RUN yarn install --production --frozen-lockfile --ignore-scripts --prefer-offline\n"
+        ));
+        // `npm start` needs npm, which Debian's runtime stage would not have.
+        let start = debian.replace(
+            "ENTRYPOINT [\"node\", \"dist/main.js\"]",
+            "CMD [\"npm\", \"start\"]",
+        );
+        assert_eq!(safety(&start).0, Safety::DisplayOnly);
+    }
+
+    #[test]
+    fn python_the_virtualenv_and_the_sources() {
+        let text = "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv gcc libc6-dev python3-dev && rm -rf /var/lib/apt/lists/*\nENV PATH=/opt/venv/bin:$PATH\nWORKDIR /src\nCOPY . .\nRUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .\nCMD [\"hello\"]\n";
+        assert_eq!(
+            added(text),
+            "\n\nFROM debian:bookworm-slim\nRUN apt-get update \\\n    && apt-get install -y --no-install-recommends python3 \\\n    && rm -rf /var/lib/apt/lists/*\nENV PATH=/opt/venv/bin:$PATH\nWORKDIR /src\nCOPY . .\nCOPY --from=build /opt/venv /opt/venv\nCMD [\"hello\"]"
+        );
+        // pip on the PATH, a script the interpreter of the virtualenv runs
+        let activated = "FROM python:3.12\nRUN apt-get update && apt-get install -y gcc && rm -rf /var/lib/apt/lists/*\nWORKDIR /app\nCOPY . .\nRUN python -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt\nCMD [\"/app/.venv/bin/python\", \"app.py\"]\n";
+        assert!(added(activated).contains("FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nCOPY --from=build /app/.venv /app/.venv\n"));
+        for (text, why) in [
+            (
+                "FROM python:3.12\nRUN apt-get install -y gcc\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n",
+                "outside a virtualenv",
+            ),
+            (
+                "FROM python:3.12\nRUN apt-get install -y gcc\nWORKDIR /app\nCOPY . .\nRUN python -m venv /venv && /venv/bin/pip install -e .\nCMD [\"/venv/bin/app\"]\n",
+                "somewhere else",
+            ),
+        ] {
+            let (safety, title) = safety(text);
+            assert_eq!(safety, Safety::DisplayOnly, "{text}");
+            assert!(title.contains(why), "{title}");
+        }
+    }
+
+    #[test]
+    fn java_the_jar_on_the_jdks_runtime() {
+        let text = "FROM debian:bookworm-slim\nRUN mkdir -p /usr/share/man/man1 && apt-get update && apt-get install -y --no-install-recommends default-jdk-headless && rm -rf /var/lib/apt/lists/*\nWORKDIR /src\nCOPY Hello.java .\nRUN javac -d classes Hello.java && jar cfe /opt/hello.jar Hello -C classes .\nENTRYPOINT [\"java\", \"-jar\", \"/opt/hello.jar\"]\n";
+        assert_eq!(
+            added(text),
+            "\n\nFROM debian:bookworm-slim\nRUN mkdir -p /usr/share/man/man1 && apt-get update \\\n    && apt-get install -y --no-install-recommends default-jre-headless \\\n    && rm -rf /var/lib/apt/lists/*\nWORKDIR /src\nCOPY --from=build /opt/hello.jar /opt/hello.jar\nENTRYPOINT [\"java\", \"-jar\", \"/opt/hello.jar\"]"
+        );
+        let maven = "FROM maven:3.9-eclipse-temurin-21\nWORKDIR /app\nCOPY . .\nRUN mvn -B package\nCMD [\"java\", \"-jar\", \"target/app.jar\"]\n";
+        assert!(added(maven).contains("FROM eclipse-temurin:21-jre\nWORKDIR /app\nCOPY --from=build /app/target/app.jar /app/target/app.jar\n"));
+        // A JDK image with no runtime known for it, and a jar the build does not write.
+        let (safety, title) = safety(
+            "FROM maven:3.9\nWORKDIR /app\nCOPY . .\nRUN mvn package\nCMD [\"java\", \"-jar\", \"target/app.jar\"]\n",
+        );
+        assert_eq!(safety, Safety::DisplayOnly);
+        assert!(title.contains("no smaller image"), "{title}");
     }
 
     #[test]
