@@ -636,7 +636,7 @@ fn foreign_library(args: &[&str]) -> Option<String> {
 
 /// The jar a `jar` command creates: `--file X`, `--file=X`, `-f X`, or the `f` of bundled
 /// letters (`jar cf X …`, `jar cvfe X Main …`, whose values follow in the letters' order).
-fn jar_file<'w>(args: &'w [crate::shell::ShellWord]) -> Option<&'w crate::shell::ShellWord> {
+fn jar_file(args: &[crate::shell::ShellWord]) -> Option<&crate::shell::ShellWord> {
     if let Some(i) = args
         .iter()
         .position(|w| w.value == "--file" || w.value == "-f")
