@@ -5,9 +5,11 @@
 #   scripts/docker-env.sh start DIR [ENGINE]
 #       (root) install missing tools, start dockerd with everything under DIR, wait until it
 #       answers; the last stdout line is `export DOCKER_HOST=…`, so: eval "$(… start DIR)".
-#       ENGINE is 20 (Debian 12's docker.io, installed; the classic builder by default) or 26
+#       ENGINE is 20 (Debian 12's docker.io, installed; the classic builder by default), 26
 #       (Debian 13's docker.io, downloaded with apt from the trixie suite into the cache below
-#       and unpacked there, never installed; BuildKit by default). Default: 20.
+#       and unpacked there, never installed; BuildKit by default) or 26c (that Docker 26 with
+#       the containerd image store, its `containerd-snapshotter` feature: images are kept by
+#       Debian 12's containerd, `docker save` gives the OCI layout with gzip layers). Default: 20.
 #   scripts/docker-env.sh images [busybox|debian|all]...
 #       with DOCKER_HOST set, create the missing base images: layerwise/busybox:latest (also
 #       tagged busybox:latest) and debian:bookworm-slim. Default: all.
@@ -18,14 +20,17 @@
 #   scripts/docker-env.sh stop DIR
 #       stop the daemon, unmount what it left under DIR, remove DIR. Safe to repeat.
 #   scripts/docker-env.sh run DIR [busybox|debian|all]... -- CMD...
-#       start both engines (20 in DIR, 26 in DIR.26), make the images in each, run CMD with
-#       DOCKER_HOST (the 20 daemon) and LAYERWISE_TEST_DAEMONS (both, space-separated) exported,
-#       always stop both; exits with CMD's status. DOCKER_ENV_ENGINES=20 (or 26) starts one.
+#       start the engines (20 in DIR, 26 in DIR.26, 26c in DIR.26c), make the images in each,
+#       run CMD with DOCKER_HOST (the first daemon), LAYERWISE_TEST_DAEMONS (the 20 and 26 ones,
+#       space-separated) and LAYERWISE_TEST_CONTAINERD_STORE (the 26c one) exported, always
+#       stop them; exits with CMD's status. DOCKER_ENV_ENGINES lists the engines to start
+#       (default: 20 26 26c).
 #
 # The Debian root filesystem and the Docker 26 engine are cached in the repo under
-# .cache/docker-env/ (git-ignored); delete them to fetch afresh. Environment: DOCKER_ENV_STORAGE_DRIVER forces a storage driver
-# (default overlay2, vfs where overlay mounts fail); DOCKER_ENV_DEBIAN_MIRROR overrides
-# debootstrap's default mirror.
+# .cache/docker-env/ (git-ignored); delete them to fetch afresh. Environment:
+# DOCKER_ENV_STORAGE_DRIVER forces a storage driver (default overlay2, vfs where overlay mounts
+# fail; for 26c containerd's overlayfs, native where they fail); DOCKER_ENV_DEBIAN_MIRROR
+# overrides debootstrap's default mirror.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -245,7 +250,7 @@ docker_answers() { DOCKER_HOST="$(socket_of "$1")" timeout 10 docker info >/dev/
 # 2 timed out.
 launch_dockerd() {
     local dir="$1" driver="$2" engine="$3" pid deadline bin_path=$PATH
-    if [[ "$engine" == 26 ]]; then
+    if [[ "$engine" == 26* ]]; then
         # its own dockerd, docker-init and docker-proxy first; containerd and runc are Debian 12's
         bin_path="$(engine26_dir)/usr/sbin:$(engine26_dir)/usr/bin:$PATH"
     fi
@@ -274,7 +279,7 @@ launch_dockerd() {
 start_env() {
     local dir="$1" engine="$2" driver status longest
     need_root start
-    [[ "$engine" == @(20|26) ]] || die "unknown engine '$engine' (20 or 26)"
+    [[ "$engine" == @(20|26|26c) ]] || die "unknown engine '$engine' (20, 26 or 26c)"
     if [[ -e "$dir" && ! -f "$dir/$MARKER" && -n "$(ls -A "$dir")" ]]; then
         die "$dir is not empty and was not made by this script"
     fi
@@ -295,23 +300,31 @@ start_env() {
 
     install_missing_tools "$dir"
     [[ "$engine" == 20 ]] || fetch_engine26
-    # An empty config keeps any /etc/docker/daemon.json from clashing with the flags.
-    printf '{}\n' >"$dir/daemon.json"
+    # A config of our own keeps any /etc/docker/daemon.json from clashing with the flags.
+    if [[ "$engine" == 26c ]]; then
+        printf '{"features": {"containerd-snapshotter": true}}\n' >"$dir/daemon.json"
+    else
+        printf '{}\n' >"$dir/daemon.json"
+    fi
 
+    # The containerd image store names containerd's snapshotters instead of graph drivers:
+    # overlayfs, and native where overlay mounts fail.
+    local overlay=overlay2 copying=vfs
+    if [[ "$engine" == 26c ]]; then overlay=overlayfs copying=native; fi
     driver="${DOCKER_ENV_STORAGE_DRIVER:-}"
     if [[ -z "$driver" ]]; then
-        driver=overlay2
+        driver=$overlay
         if ! overlay_mount_works "$dir"; then
-            log "overlay mounts fail on $(findmnt -no FSTYPE -T "$dir"); falling back to vfs (slow, big)"
-            driver=vfs
+            log "overlay mounts fail on $(findmnt -no FSTYPE -T "$dir"); falling back to $copying (slow, big)"
+            driver=$copying
         fi
     fi
 
     status=0
     launch_dockerd "$dir" "$driver" "$engine" || status=$?
-    if ((status == 1)) && [[ "$driver" == overlay2 && -z "${DOCKER_ENV_STORAGE_DRIVER:-}" ]]; then
-        log "dockerd exited with overlay2; retrying with vfs"
-        driver=vfs
+    if ((status == 1)) && [[ "$driver" == "$overlay" && -z "${DOCKER_ENV_STORAGE_DRIVER:-}" ]]; then
+        log "dockerd exited with $overlay; retrying with $copying"
+        driver=$copying
         status=0
         launch_dockerd "$dir" "$driver" "$engine" || status=$?
     fi
@@ -547,20 +560,25 @@ cmd_run() {
     if [[ "${1:-}" != -- ]] || (($# < 2)); then usage; fi
     shift
     check_image_sets "${sets[@]+"${sets[@]}"}"
-    local engine engines=() hosts=() first=""
-    read -r -a engines <<<"${DOCKER_ENV_ENGINES:-20 26}"
+    local engine engines=() hosts=() first="" containerd_store=""
+    read -r -a engines <<<"${DOCKER_ENV_ENGINES:-20 26 26c}"
     for engine in "${engines[@]}"; do
         local engine_dir="$dir"
         [[ "$engine" == 20 ]] || engine_dir="$dir.$engine"
         RUN_DIRS+=("$engine_dir")
         start_env "$engine_dir" "$engine"
         images "${sets[@]+"${sets[@]}"}"
-        hosts+=("$DOCKER_HOST")
+        if [[ "$engine" == 26c ]]; then
+            containerd_store="$DOCKER_HOST"
+        else
+            hosts+=("$DOCKER_HOST")
+        fi
         [[ -n "$first" ]] || first="$DOCKER_HOST"
     done
     DOCKER_HOST="$first"
     LAYERWISE_TEST_DAEMONS="${hosts[*]}"
-    export DOCKER_HOST LAYERWISE_TEST_DAEMONS
+    LAYERWISE_TEST_CONTAINERD_STORE="$containerd_store"
+    export DOCKER_HOST LAYERWISE_TEST_DAEMONS LAYERWISE_TEST_CONTAINERD_STORE
     status=0
     "$@" || status=$?
     exit "$status"

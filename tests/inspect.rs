@@ -12,7 +12,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
@@ -544,16 +544,89 @@ fn an_image_with_known_waste_is_measured_to_the_byte_from_the_daemon_and_its_arc
             .next()
             .and_then(|m| m.parse().ok())
             .unwrap_or(0);
-        known_waste(&built, major >= 25);
+        known_waste(
+            &built,
+            if major >= 25 {
+                Saved::Oci
+            } else {
+                Saved::Classic
+            },
+        );
         if i == 0 {
             html_in_a_browser(&built);
         }
     }
 }
 
+/// Docker 26 with the containerd image store (`LAYERWISE_TEST_CONTAINERD_STORE`, started by
+/// `scripts/docker-env.sh run` beside the others): images are kept by containerd, and its save
+/// is the OCI layout with the layers gzipped as the store holds them. `inspect` reads the same
+/// figures from it, and `measure` builds there with BuildKit and reads its saves.
+#[test]
+fn the_containerd_image_store_gives_the_same_figures() {
+    let _lock = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let host = match std::env::var("LAYERWISE_TEST_CONTAINERD_STORE") {
+        Ok(host) if !host.trim().is_empty() => host,
+        _ => {
+            common::skip(
+                "LAYERWISE_TEST_CONTAINERD_STORE names no daemon with the containerd image store \
+                 (scripts/docker-env.sh run starts one)",
+            );
+            return;
+        }
+    };
+    let Some(version) = common::daemon_version(&host, &[BUSYBOX]) else {
+        return;
+    };
+    let driver = common::docker_at(
+        Some(&host),
+        &["info", "--format", "{{json .DriverStatus}}"],
+        Duration::from_secs(20),
+    )
+    .expect("docker info");
+    assert!(
+        driver.contains("io.containerd.snapshotter"),
+        "the daemon at {host} keeps images in a graph driver, not containerd: {driver}"
+    );
+    eprintln!("Docker {version} with the containerd image store at {host}");
+    let built = Built::new(&host, "layerwise-inspect-test:containerd");
+    known_waste(&built, Saved::OciGzip);
+    drop(built);
+
+    // measure builds there (BuildKit) and reads both versions' saves
+    let out = Command::new(env!("CARGO_BIN_EXE_layerwise"))
+        .args(["measure", "--network", "none", "--format", "json"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/measure/deleted-file/Dockerfile"))
+        .env("DOCKER_HOST", &host)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("layerwise runs");
+    let out = common::output_within(out, Duration::from_secs(600)).expect("measure ends");
+    let v = report(&out, 0);
+    assert_eq!(v["builder"], "buildkit");
+    let bundle = 3072 * 1024;
+    assert_eq!(num(&v, "/before/hidden_bytes"), bundle);
+    assert_eq!(num(&v, "/after/hidden_bytes"), 0);
+    assert_eq!(v["filesystem"]["unexpected"], serde_json::json!([]));
+    assert_eq!(v["filesystem"]["only_before"]["files"], 0);
+}
+
+/// What a daemon's `docker save` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Saved {
+    /// `manifest.json` and a folder per layer (Docker before 25).
+    Classic,
+    /// The OCI layout (with `manifest.json` beside it), layers as plain tars.
+    Oci,
+    /// The OCI layout with gzipped layers: the containerd image store's.
+    OciGzip,
+}
+
 /// The report of the built image, checked to the byte, the same from its `docker save`
-/// (an OCI layout when `oci`, else the classic one), and its gates.
-fn known_waste(built: &Built, oci: bool) {
+/// (in the layout `saved`), and its gates.
+fn known_waste(built: &Built, saved: Saved) {
     let host = built.host.as_str();
     let inspect = |args: &[&str]| inspect_at(host, args);
     let dockerfile = built.dockerfile();
@@ -641,21 +714,28 @@ fn known_waste(built: &Built, oci: bool) {
         Duration::from_secs(120),
     )
     .expect("docker save");
-    let names: Vec<String> = tar::Archive::new(std::fs::File::open(&archive).expect("saved"))
-        .entries()
-        .expect("a tar")
-        .map(|e| {
-            e.expect("an entry")
-                .path()
-                .expect("a path")
-                .display()
-                .to_string()
-        })
-        .collect();
+    // each file's name and whether it is gzipped
+    let entries: Vec<(String, bool)> =
+        tar::Archive::new(std::fs::File::open(&archive).expect("saved"))
+            .entries()
+            .expect("a tar")
+            .map(|e| {
+                let mut e = e.expect("an entry");
+                let name = e.path().expect("a path").display().to_string();
+                let mut magic = [0u8; 2];
+                let gzip = e.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+                (name, gzip)
+            })
+            .collect();
     assert_eq!(
-        names.iter().any(|n| n == "index.json"),
-        oci,
-        "the layout of Docker's save: {names:?}"
+        entries.iter().any(|(n, _)| n == "index.json"),
+        saved != Saved::Classic,
+        "the layout of Docker's save: {entries:?}"
+    );
+    assert_eq!(
+        entries.iter().any(|(_, gzip)| *gzip),
+        saved == Saved::OciGzip,
+        "gzipped layers in Docker's save: {entries:?}"
     );
     let from_archive = report(
         &inspect_in(

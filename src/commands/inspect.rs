@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use super::{Exit, load, print_config_error};
 use crate::cli::{InspectArgs, InspectFormat};
@@ -176,12 +175,11 @@ fn from_daemon(name: &str, timeout: Duration) -> Result<ImageArchive<LayerFiles>
                 crate::docker::reason(&e)
             )
         })?;
-        let stream = Box::pin(
+        let reader = crate::docker::image::read_ahead(
             client
                 .export_image(name)
                 .map(|chunk| chunk.map_err(|e| std::io::Error::other(crate::docker::reason(&e)))),
         );
-        let reader = SyncIoBridge::new(StreamReader::new(stream));
         let read = tokio::task::spawn_blocking(move || {
             archive::read(reader, |tar: &mut dyn Read| LayerFiles::read(tar))
         });

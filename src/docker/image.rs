@@ -2,11 +2,10 @@
 //! files, read from one streamed tar without unpacking it to disk ([`super::archive`] knows the
 //! archive's layouts).
 
-use std::io::Read;
+use std::io::{self, Read};
 
 use bollard::Docker;
-use futures_util::StreamExt;
-use tokio_util::io::{StreamReader, SyncIoBridge};
+use futures_util::{Stream, StreamExt};
 
 use std::sync::Arc;
 
@@ -52,6 +51,94 @@ impl SavedImage {
     }
 }
 
+/// How many bytes of the daemon's stream are read ahead of the layers' parsing, whatever the
+/// image's size.
+const READ_AHEAD_BYTES: usize = 4 << 20;
+
+/// The daemon's stream (of `docker save`) as a blocking reader, read ahead on the runtime (at
+/// most [`READ_AHEAD_BYTES`], and one chunk more), so that the daemon sends while the layers are
+/// parsed rather than waiting for every read. Call it inside the runtime, read it on a blocking
+/// thread.
+pub fn read_ahead<S, B>(stream: S) -> ReadAhead<B>
+where
+    S: Stream<Item = io::Result<B>> + Send + 'static,
+    B: AsRef<[u8]> + Send + 'static,
+{
+    let (sender, chunks) = tokio::sync::mpsc::unbounded_channel();
+    let budget = Arc::new(tokio::sync::Semaphore::new(READ_AHEAD_BYTES));
+    let held = budget.clone();
+    tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(chunk) = stream.next().await {
+            let cost = match &chunk {
+                Ok(bytes) => bytes.as_ref().len().min(READ_AHEAD_BYTES),
+                Err(_) => 0,
+            };
+            // closed only with the reader: it is gone (an error, or done early)
+            let Ok(permits) = budget.acquire_many(cost as u32).await else {
+                break;
+            };
+            permits.forget();
+            let failed = chunk.is_err();
+            if sender.send((chunk, cost)).is_err() || failed {
+                break;
+            }
+        }
+    });
+    ReadAhead {
+        chunks,
+        budget: held,
+        chunk: None,
+        at: 0,
+        cost: 0,
+    }
+}
+
+/// See [`read_ahead`].
+pub struct ReadAhead<B> {
+    chunks: tokio::sync::mpsc::UnboundedReceiver<(io::Result<B>, usize)>,
+    /// Bytes the read-ahead may still take; given back as each chunk is read.
+    budget: Arc<tokio::sync::Semaphore>,
+    chunk: Option<B>,
+    at: usize,
+    /// What the current chunk took of the budget.
+    cost: usize,
+}
+
+impl<B: AsRef<[u8]>> Read for ReadAhead<B> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if let Some(chunk) = &self.chunk {
+                let rest = &chunk.as_ref()[self.at..];
+                if !rest.is_empty() {
+                    let n = rest.len().min(buf.len());
+                    buf[..n].copy_from_slice(&rest[..n]);
+                    self.at += n;
+                    return Ok(n);
+                }
+            }
+            self.budget.add_permits(std::mem::take(&mut self.cost));
+            self.chunk = None;
+            match self.chunks.blocking_recv() {
+                Some((Ok(chunk), cost)) => {
+                    self.chunk = Some(chunk);
+                    self.at = 0;
+                    self.cost = cost;
+                }
+                Some((Err(e), _)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+    }
+}
+
+impl<B> Drop for ReadAhead<B> {
+    fn drop(&mut self) {
+        // a read-ahead waiting for budget stops
+        self.budget.close();
+    }
+}
+
 /// One step of a built image's history, oldest first, with the size Docker gives its layer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryItem {
@@ -94,12 +181,11 @@ pub async fn read_image(client: &Docker, id: &str) -> Result<ImageFacts, DockerE
         .map_err(DockerError::api(format!(
             "reading the history of image {id}"
         )))?;
-    let stream = Box::pin(
+    let reader = read_ahead(
         client
             .export_image(id)
             .map(|chunk| chunk.map_err(|e| std::io::Error::other(super::reason(&e)))),
     );
-    let reader = SyncIoBridge::new(StreamReader::new(stream));
     let saved = tokio::task::spawn_blocking(move || SavedImage::read(reader))
         .await
         .map_err(|e| DockerError::Api {
@@ -170,6 +256,44 @@ pub async fn read_image(client: &Docker, id: &str) -> Result<ImageFacts, DockerE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_read_ahead_gives_the_stream_whole_and_then_its_error() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // 10 MB in all: more than the read-ahead may hold at once
+        let size = |i: u8| 1 + i as usize * 500;
+        let chunks: Vec<io::Result<Vec<u8>>> = (0..200u8)
+            .map(|i| Ok(vec![i; size(i)]))
+            .chain([Err(io::Error::other("the daemon hung up"))])
+            .collect();
+        let expected: Vec<u8> = (0..200u8)
+            .flat_map(|i| std::iter::repeat_n(i, size(i)))
+            .collect();
+        let mut reader = runtime.block_on(async { read_ahead(futures_util::stream::iter(chunks)) });
+        let read = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 7];
+            let error = loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => break None,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                    Err(e) => break Some(e.to_string()),
+                }
+            };
+            (got, error)
+        });
+        // the runtime drives the read-ahead while the thread reads
+        let (got, error) = runtime.block_on(async {
+            tokio::task::spawn_blocking(move || read.join().unwrap())
+                .await
+                .unwrap()
+        });
+        assert_eq!(got, expected);
+        assert_eq!(error.as_deref(), Some("the daemon hung up"));
+    }
 
     fn add(builder: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]) {
         let mut header = tar::Header::new_gnu();

@@ -8,7 +8,7 @@
 //! when it is first covered, so a file overwritten twice counts its two lower copies and never
 //! the visible one (dive's "wasted bytes" counts every copy of a path that occurs in two layers).
 
-use std::io::Read;
+use std::io::{self, Read, Seek, SeekFrom};
 
 /// One entry of a layer tar, as the stacking needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,11 +41,11 @@ impl LayerFiles {
     /// the same pass.
     pub fn read_with<R: Read>(
         reader: R,
-        mut visit: impl FnMut(&str, &Change, &mut tar::Entry<'_, R>) -> std::io::Result<()>,
+        mut visit: impl FnMut(&str, &Change, &mut tar::Entry<'_, Forward<R>>) -> std::io::Result<()>,
     ) -> std::io::Result<LayerFiles> {
-        let mut archive = tar::Archive::new(reader);
+        let mut archive = tar::Archive::new(Forward::new(reader));
         let mut changes = Vec::new();
-        for entry in archive.entries()? {
+        for entry in archive.entries_with_seek()? {
             let mut entry = entry?;
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let Some(path) = normalize(&raw) else {
@@ -93,6 +93,62 @@ impl LayerFiles {
                 _ => 0,
             })
             .sum()
+    }
+}
+
+/// A stream that skips forward by reading into one buffer of its own. The tar crate skips what
+/// is not read of an entry (a file's content, the padding after it) by seeking a seekable
+/// reader, and otherwise zeroes a fresh 32 KiB buffer for every skip: on a layer of 100,000
+/// small files that zeroing was a third of `inspect`'s run.
+pub struct Forward<R> {
+    inner: R,
+    /// Bytes read or skipped so far: the position a seek returns.
+    at: u64,
+    scratch: Vec<u8>,
+}
+
+impl<R: Read> Forward<R> {
+    fn new(inner: R) -> Forward<R> {
+        Forward {
+            inner,
+            at: 0,
+            scratch: vec![0; 64 * 1024],
+        }
+    }
+}
+
+impl<R: Read> Read for Forward<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read> Seek for Forward<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let mut left = match pos {
+            SeekFrom::Current(n) if n >= 0 => n as u64,
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "a layer is read as a stream, forward only",
+                ));
+            }
+        };
+        while left > 0 {
+            let want = left.min(self.scratch.len() as u64) as usize;
+            let n = self.inner.read(&mut self.scratch[..want])?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the layer ends inside an entry",
+                ));
+            }
+            left -= n as u64;
+            self.at += n as u64;
+        }
+        Ok(self.at)
     }
 }
 

@@ -751,29 +751,33 @@ pub fn all() -> &'static [Spec] {
 /// write it), named as `measure` and `inspect` report it. A cache in a home folder counts for
 /// root's home and for every `/home/<user>`.
 pub fn cache_of(path: &str) -> Option<&'static str> {
-    let lists = ("apt lists", &["/var/lib/apt/lists"][..]);
-    let apt_cache = ("apt cache", &["/var/cache/apt"][..]);
-    let caches = MANAGERS
-        .iter()
-        .filter_map(|s| s.cache.as_ref().map(|c| (c.kind, c.dirs)));
-    for (kind, dirs) in [lists, apt_cache].into_iter().chain(caches) {
-        for dir in dirs.iter().filter(|d| d.starts_with(['/', '~'])) {
-            let homes: &[&str] = match dir.strip_prefix('~') {
-                Some(_) => &["root", "home/*"],
-                None => &[""],
-            };
-            for home in homes {
-                let root = match dir.strip_prefix('~') {
-                    Some(rest) => format!("{home}{rest}"),
-                    None => dir.trim_start_matches('/').to_string(),
-                };
-                if holds(&root, path) {
-                    return Some(kind);
+    // made once: `inspect` asks for every file of an image
+    static ROOTS: std::sync::OnceLock<Vec<(String, &'static str)>> = std::sync::OnceLock::new();
+    let roots = ROOTS.get_or_init(|| {
+        let lists = ("apt lists", &["/var/lib/apt/lists"][..]);
+        let apt_cache = ("apt cache", &["/var/cache/apt"][..]);
+        let caches = MANAGERS
+            .iter()
+            .filter_map(|s| s.cache.as_ref().map(|c| (c.kind, c.dirs)));
+        let mut roots = Vec::new();
+        for (kind, dirs) in [lists, apt_cache].into_iter().chain(caches) {
+            for dir in dirs.iter().filter(|d| d.starts_with(['/', '~'])) {
+                match dir.strip_prefix('~') {
+                    Some(rest) => {
+                        for home in ["root", "home/*"] {
+                            roots.push((format!("{home}{rest}"), kind));
+                        }
+                    }
+                    None => roots.push((dir.trim_start_matches('/').to_string(), kind)),
                 }
             }
         }
-    }
-    None
+        roots
+    });
+    roots
+        .iter()
+        .find(|(root, _)| holds(root, path))
+        .map(|(_, kind)| *kind)
 }
 
 /// `path` lies below `root` (not the folder itself); `*` in `root` is one path segment.
