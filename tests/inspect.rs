@@ -561,7 +561,8 @@ fn an_image_with_known_waste_is_measured_to_the_byte_from_the_daemon_and_its_arc
 /// Docker 26 with the containerd image store (`LAYERWISE_TEST_CONTAINERD_STORE`, started by
 /// `scripts/docker-env.sh run` beside the others): images are kept by containerd, and its save
 /// is the OCI layout with the layers gzipped as the store holds them. `inspect` reads the same
-/// figures from it, and `measure` builds there with BuildKit and reads its saves.
+/// figures from it, and `measure` builds there (with the classic builder: BuildKit there cannot
+/// read the context bollard's session sends, see the README's known limits) and reads its saves.
 #[test]
 fn the_containerd_image_store_gives_the_same_figures() {
     let _lock = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
@@ -593,9 +594,10 @@ fn the_containerd_image_store_gives_the_same_figures() {
     known_waste(&built, Saved::OciGzip);
     drop(built);
 
-    // measure builds there (BuildKit) and reads both versions' saves
+    // measure builds there and reads both versions' saves
     let out = Command::new(env!("CARGO_BIN_EXE_layerwise"))
-        .args(["measure", "--network", "none", "--format", "json"])
+        .args(["measure", "--builder", "classic", "--network", "none"])
+        .args(["--format", "json"])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/measure/deleted-file/Dockerfile"))
         .env("DOCKER_HOST", &host)
         .stdin(Stdio::null())
@@ -605,7 +607,7 @@ fn the_containerd_image_store_gives_the_same_figures() {
         .expect("layerwise runs");
     let out = common::output_within(out, Duration::from_secs(600)).expect("measure ends");
     let v = report(&out, 0);
-    assert_eq!(v["builder"], "buildkit");
+    assert_eq!(v["builder"], "classic");
     let bundle = 3072 * 1024;
     assert_eq!(num(&v, "/before/hidden_bytes"), bundle);
     assert_eq!(num(&v, "/after/hidden_bytes"), 0);
