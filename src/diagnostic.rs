@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fix::Fix;
 use crate::source::Span;
+pub use crate::text::Text;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -35,7 +36,7 @@ impl fmt::Display for Severity {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Label {
     pub span: Span,
-    pub message: String,
+    pub message: Text,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,12 +44,13 @@ pub struct Diagnostic {
     /// The rule's ID, such as `LW102`.
     pub rule: &'static str,
     pub severity: Severity,
-    pub message: String,
+    pub message: Text,
     pub span: Span,
     pub labels: Vec<Label>,
     /// One line telling what to do.
-    pub help: Option<String>,
-    pub fix: Option<Fix>,
+    pub help: Option<Text>,
+    /// Boxed: a finding without a fix pays a pointer for it.
+    pub fix: Option<Box<Fix>>,
     /// The hadolint check this finding matches, for a rule that covers several (LW103 covers
     /// DL3019 for apk, DL3042 for pip, …): then `# hadolint ignore=DL3042` and an `ignore` of
     /// DL3042 in the config suppress only the findings of that check. `None` for a rule with
@@ -58,7 +60,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A finding at the rule's default severity; the engine applies the config's after.
-    pub fn new(rule: &'static str, span: Span, message: impl Into<String>) -> Self {
+    pub fn new(rule: &'static str, span: Span, message: impl Into<Text>) -> Self {
         Diagnostic {
             rule,
             // The engine sets the rule's own severity, then the config's.
@@ -77,12 +79,12 @@ impl Diagnostic {
         self
     }
 
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub fn with_help(mut self, help: impl Into<Text>) -> Self {
         self.help = Some(help.into());
         self
     }
 
-    pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Self {
+    pub fn with_label(mut self, span: Span, message: impl Into<Text>) -> Self {
         self.labels.push(Label {
             span,
             message: message.into(),
@@ -91,7 +93,7 @@ impl Diagnostic {
     }
 
     pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
-        self.fix = fix;
+        self.fix = fix.map(Box::new);
         self
     }
 }

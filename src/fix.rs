@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::source::Span;
+use crate::text::Text;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -33,18 +34,18 @@ impl Safety {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Edit {
     pub span: Span,
-    pub text: String,
+    pub text: Text,
 }
 
 impl Edit {
-    pub fn replace(span: Span, text: impl Into<String>) -> Self {
+    pub fn replace(span: Span, text: impl Into<Text>) -> Self {
         Edit {
             span,
             text: text.into(),
         }
     }
 
-    pub fn insert(at: usize, text: impl Into<String>) -> Self {
+    pub fn insert(at: usize, text: impl Into<Text>) -> Self {
         Edit::replace(Span::empty(at), text)
     }
 
@@ -71,7 +72,7 @@ impl FileChange {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fix {
     /// What the fix does, in a line: "append `&& rm -rf /var/lib/apt/lists/*`".
-    pub title: String,
+    pub title: Text,
     pub safety: Safety,
     /// Sorted, non-overlapping edits of the Dockerfile.
     pub edits: Vec<Edit>,
@@ -79,7 +80,7 @@ pub struct Fix {
 }
 
 impl Fix {
-    pub fn new(title: impl Into<String>, safety: Safety, mut edits: Vec<Edit>) -> Self {
+    pub fn new(title: impl Into<Text>, safety: Safety, mut edits: Vec<Edit>) -> Self {
         edits.sort_by_key(|e| (e.span.start, e.span.end));
         Fix {
             title: title.into(),

@@ -150,7 +150,7 @@ pub fn fix_text(text: &str, options: &LintOptions, max: Safety) -> FixOutcome {
             })
             .collect();
         let chosen = one_fix_per_instruction(&df, &candidates);
-        let fixes: Vec<&Fix> = chosen.iter().filter_map(|d| d.fix.as_ref()).collect();
+        let fixes: Vec<&Fix> = chosen.iter().filter_map(|d| d.fix.as_deref()).collect();
         let (new_text, applied) = apply(&outcome.text, &fixes);
         let mut progressed = new_text != outcome.text;
         let mut edits: Vec<(&Edit, usize)> = Vec::new();
@@ -168,7 +168,7 @@ pub fn fix_text(text: &str, options: &LintOptions, max: Safety) -> FixOutcome {
             outcome.applied.push(chosen[i].rule);
             outcome.fixes.push(AppliedFix {
                 rule: chosen[i].rule,
-                title: fixes[i].title.clone(),
+                title: fixes[i].title.to_string(),
                 files,
             });
         }

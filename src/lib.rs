@@ -30,4 +30,5 @@ pub mod shell;
 pub mod source;
 pub mod suppress;
 pub mod syntax;
+pub mod text;
 pub mod unixpath;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Text};
 use crate::fix::{FileChange, Style};
 use crate::model::{Model, ModelInput};
 use crate::rules::{self, Context, Pass};
@@ -64,6 +64,8 @@ impl LintOptions {
 /// Runs every rule over a parsed file, then applies the file's ignore comments and the config's
 /// severities. Findings come sorted by position, then rule.
 pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
+    // The rules' findings repeat their texts line after line: made once each.
+    let _sharing = Text::sharing();
     let input = ModelInput {
         path: options.path.clone(),
         context: options.context.clone(),
@@ -71,7 +73,6 @@ pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
         target: options.target.clone(),
         build_args: options.build_args.clone(),
     };
-    let model = Model::new(df, &input);
     let config = options
         .config
         .as_deref()
@@ -89,36 +90,62 @@ pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
         config.enabled(id)
             && (wanted(id) || (wanted("LW902") && suppressions.named_rules().any(|r| r == id)))
     };
-    let cx = Context {
-        model: &model,
-        style: Style::of(df),
-        suppressions: &suppressions,
-        options: &config.rules,
-        ran: &runs,
+    // The model (every RUN's commands) is done with before the findings are sorted.
+    let mut out = {
+        let model = Model::new(df, &input);
+        let cx = Context {
+            model: &model,
+            style: Style::of(df),
+            suppressions: &suppressions,
+            options: &config.rules,
+            ran: &runs,
+        };
+        let mut out = Vec::new();
+        for pass in [Pass::Main, Pass::AfterRules] {
+            for rule in rules::ALL
+                .iter()
+                .filter(|r| r.pass() == pass && runs(r.id()))
+            {
+                rule.check(&cx, &mut out);
+            }
+        }
+        out.retain(|d| wanted(d.rule) && !suppressions.suppresses(d) && !config.ignores(d));
+        if !model.stages.triggers().is_empty() {
+            for d in &mut out {
+                place_in_trigger(&model, d);
+            }
+        }
+        out
     };
-    let mut out = Vec::new();
-    for pass in [Pass::Main, Pass::AfterRules] {
-        for rule in rules::ALL
-            .iter()
-            .filter(|r| r.pass() == pass && runs(r.id()))
-        {
-            rule.check(&cx, &mut out);
-        }
-    }
-    out.retain(|d| wanted(d.rule) && !suppressions.suppresses(d) && !config.ignores(d));
-    if !model.stages.triggers().is_empty() {
-        for d in &mut out {
-            place_in_trigger(&model, d);
-        }
-    }
     for d in &mut out {
         let default = rules::meta(d.rule).map_or(d.severity, |m| m.severity);
         d.severity = config.severity(d.rule, default);
     }
-    out.sort_by(|a, b| (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule)));
+    sort_findings(&mut out);
     // An ONBUILD trigger run by two stages is found once.
     out.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.message == b.message);
     out
+}
+
+/// Sorts findings by position, then rule, keeping the rules' order among equals. A stable sort
+/// of the findings themselves would take a scratch copy of half of them; their indices are
+/// sorted instead, and the findings moved into place along the permutation's cycles.
+fn sort_findings(out: &mut [Diagnostic]) {
+    let key = |d: &Diagnostic| (d.span.start, d.span.end, d.rule);
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_by(|&a, &b| key(&out[a]).cmp(&key(&out[b])));
+    // `order[i]` is the finding that goes to `i`; a slot is marked done with usize::MAX.
+    for start in 0..out.len() {
+        let mut at = start;
+        while order[at] != usize::MAX {
+            let from = std::mem::replace(&mut order[at], usize::MAX);
+            if from == start {
+                break;
+            }
+            out.swap(at, from);
+            at = from;
+        }
+    }
 }
 
 /// A finding inside an ONBUILD says which build runs it; a fix whose edits reach over the
@@ -174,12 +201,40 @@ fn place_in_trigger(model: &Model<'_>, d: &mut Diagnostic) {
                 .join(", ")
         ),
     };
-    d.message = format!("{} (ONBUILD trigger, runs {where_})", d.message);
+    d.message = format!("{} (ONBUILD trigger, runs {where_})", d.message).into();
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::diagnostic::Diagnostic;
     use crate::rules::test_support::{fix_rule, lint_rule};
+    use crate::source::Span;
+
+    #[test]
+    fn findings_sort_as_a_stable_sort_would_put_them() {
+        // Many ties (same place and rule, messages in the rules' order) and cycles of all sizes.
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let rules = ["LW101", "LW102", "LW104"];
+        let mut found: Vec<Diagnostic> = (0..500)
+            .map(|i| {
+                let start = next(40) as usize;
+                let span = Span::new(start, start + next(3) as usize);
+                Diagnostic::new(rules[next(3) as usize], span, format!("{i}"))
+            })
+            .collect();
+        let mut expected = found.clone();
+        expected.sort_by(|a, b| {
+            (a.span.start, a.span.end, a.rule).cmp(&(b.span.start, b.span.end, b.rule))
+        });
+        super::sort_findings(&mut found);
+        assert_eq!(found, expected);
+    }
 
     #[test]
     fn an_onbuild_trigger_is_checked_where_it_runs() {

@@ -229,6 +229,7 @@ pub fn parse_with(
     for list in &program.complete_commands {
         walk.list(list);
     }
+    walk.commands.shrink_to_fit();
     Ok(Script {
         commands: walk.commands,
         and_chain: and_chain(&program),
@@ -686,6 +687,8 @@ impl Walk<'_> {
         command.span = span;
         command.program = program_index(&command.words);
         self.track_vars(&command);
+        // The model keeps every RUN's commands while the rules run: no spare room in them.
+        command.words.shrink_to_fit();
         self.commands.push(command);
     }
 }

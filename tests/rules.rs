@@ -149,7 +149,7 @@ fn fixes_turn_bad_into_fixed() {
                     meta.id
                 );
                 let found = findings(&bad, &options);
-                let fixes: Vec<_> = found.iter().filter_map(|d| d.fix.as_ref()).collect();
+                let fixes: Vec<_> = found.iter().filter_map(|d| d.fix.as_deref()).collect();
                 let suggested = apply(&bad, &fixes).0;
                 let expected = std::fs::read_to_string(dir.join("suggested.Dockerfile"))
                     .unwrap_or_else(|_| panic!("{} has no suggested.Dockerfile", meta.id));

@@ -377,10 +377,10 @@ fn explain(
                 severity: d.severity.as_str(),
                 line: position.line + 1,
                 column: position.column + 1,
-                message: d.message.clone(),
-                help: d.help.clone(),
+                message: d.message.to_string(),
+                help: d.help.as_deref().map(str::to_string),
                 fix: d.fix.as_ref().map(|fix| FixReport {
-                    title: fix.title.clone(),
+                    title: fix.title.to_string(),
                     safety: fix.safety.as_str(),
                     diff: fix_diff(df.text(), fix, display),
                 }),

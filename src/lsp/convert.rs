@@ -124,12 +124,12 @@ pub struct FixData {
 impl FixData {
     pub fn new(fix: &Fix, lines: &Lines<'_>) -> Self {
         FixData {
-            title: fix.title.clone(),
+            title: fix.title.to_string(),
             safety: fix.safety,
             edits: fix
                 .edits
                 .iter()
-                .map(|e| TextEdit::new(lines.range(e.span), e.text.clone()))
+                .map(|e| TextEdit::new(lines.range(e.span), e.text.to_string()))
                 .collect(),
             files: fix.files.iter().map(FileData::from).collect(),
         }
@@ -182,7 +182,7 @@ pub fn diagnostic(
         .iter()
         .map(|label| DiagnosticRelatedInformation {
             location: Location::new(uri.clone(), lines.range(label.span)),
-            message: label.message.clone(),
+            message: label.message.to_string(),
         })
         .collect();
     lsp::Diagnostic {
@@ -191,7 +191,7 @@ pub fn diagnostic(
         code: Some(NumberOrString::String(d.rule.to_string())),
         code_description: code_description(d.rule),
         source: Some(SOURCE.to_string()),
-        message: d.message.clone(),
+        message: d.message.to_string(),
         related_information: (!related.is_empty()).then_some(related),
         // An ignore comment that suppresses nothing can go: editors grey it out.
         tags: (d.rule == "LW902").then(|| vec![lsp::DiagnosticTag::UNNECESSARY]),
@@ -233,7 +233,7 @@ pub fn ignore_edit(df: &Dockerfile, lines: &Lines<'_>, rule: &str, span: Span) -
         return None;
     }
     let edit = crate::suppress::ignore_edit(df, span.start, rule)?;
-    Some(TextEdit::new(lines.range(edit.span), edit.text))
+    Some(TextEdit::new(lines.range(edit.span), edit.text.into()))
 }
 
 /// The edit that suppresses `rule` in the whole file: the rule added to a `# layerwise global

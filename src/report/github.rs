@@ -33,7 +33,7 @@ impl Reporter for Github {
                     ("endColumn", (end.column + 1).to_string()),
                     ("title", format!("{} {name}", d.rule)),
                 ];
-                let mut message = d.message.clone();
+                let mut message = d.message.to_string();
                 if let Some(help) = &d.help {
                     message.push_str(&format!("\nhelp: {help}"));
                 }

@@ -201,7 +201,7 @@ impl miette::Diagnostic for Shown<'_> {
         let Kind::Finding(d) = &self.kind else {
             return None;
         };
-        let mut help = d.help.clone().unwrap_or_default();
+        let mut help = d.help.as_deref().unwrap_or_default().to_string();
         if let Some(fix) = &d.fix {
             if !help.is_empty() {
                 help.push('\n');
@@ -224,21 +224,20 @@ impl miette::Diagnostic for Shown<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = |s: crate::source::Span| SourceSpan::from(s.start..s.end);
-        let labels: Vec<LabeledSpan> =
-            match &self.kind {
-                Kind::Finding(d) => {
-                    std::iter::once(LabeledSpan::new_primary_with_span(None, span(d.span)))
-                        .chain(d.labels.iter().map(|l| {
-                            LabeledSpan::new_with_span(Some(l.message.clone()), span(l.span))
-                        }))
-                        .collect()
-                }
-                Kind::Error(e) => e
-                    .span
-                    .map(|s| LabeledSpan::new_primary_with_span(Some("here".into()), span(s)))
-                    .into_iter()
-                    .collect(),
-            };
+        let labels: Vec<LabeledSpan> = match &self.kind {
+            Kind::Finding(d) => {
+                std::iter::once(LabeledSpan::new_primary_with_span(None, span(d.span)))
+                    .chain(d.labels.iter().map(|l| {
+                        LabeledSpan::new_with_span(Some(l.message.to_string()), span(l.span))
+                    }))
+                    .collect()
+            }
+            Kind::Error(e) => e
+                .span
+                .map(|s| LabeledSpan::new_primary_with_span(Some("here".into()), span(s)))
+                .into_iter()
+                .collect(),
+        };
         (!labels.is_empty()).then(|| Box::new(labels.into_iter()) as Box<dyn Iterator<Item = _>>)
     }
 }

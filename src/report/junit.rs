@@ -133,7 +133,7 @@ fn case<W: Write>(
         return Ok(());
     };
     let message = match found {
-        1 => first.message.clone(),
+        1 => first.message.to_string(),
         n => format!("{n} findings; the first: {}", first.message),
     };
     let kind = findings()

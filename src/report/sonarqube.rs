@@ -151,7 +151,7 @@ fn parse_error<'a>(file: &'a FileResult, error: &FileError) -> Issue<'a> {
 }
 
 fn finding<'a>(file: &'a FileResult, d: &'a Diagnostic) -> Issue<'a> {
-    let mut message = d.message.clone();
+    let mut message = d.message.to_string();
     if let Some(fix) = &d.fix {
         message.push_str(&format!(" (fix, {}: {})", fix.safety.as_str(), fix.title));
     }
@@ -167,7 +167,7 @@ fn finding<'a>(file: &'a FileResult, d: &'a Diagnostic) -> Issue<'a> {
             .labels
             .iter()
             .map(|l| Location {
-                message: l.message.clone(),
+                message: l.message.to_string(),
                 file_path: &file.display,
                 text_range: Some(text_range(file, l.span)),
             })

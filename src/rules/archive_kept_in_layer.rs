@@ -298,9 +298,9 @@ fn one_run(
     if !tail.is_empty() {
         return None;
     }
-    edit.text.push_str(&removal.text);
+    edit.text = format!("{}{}", edit.text, removal.text).into();
     fix.safety = Safety::Unsafe;
-    fix.title = format!("download, unpack and remove `{}` in one RUN", archive.path);
+    fix.title = format!("download, unpack and remove `{}` in one RUN", archive.path).into();
     Some(fix)
 }
 

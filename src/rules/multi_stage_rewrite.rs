@@ -978,7 +978,7 @@ mod tests {
         let found = lint_rule("LW301", text);
         assert_eq!(found.len(), 1, "{text}");
         let fix = found[0].fix.as_ref().expect("a fix or a sketch");
-        (fix.safety, fix.title.clone())
+        (fix.safety, fix.title.to_string())
     }
 
     #[test]

@@ -507,7 +507,7 @@ fn into_copy(
     }
     let title_flags: Vec<String> = edits[1..]
         .iter()
-        .map(|e| e.text.clone())
+        .map(|e| e.text.to_string())
         .chain(flags.iter().cloned())
         .collect();
     if !flags.is_empty() {

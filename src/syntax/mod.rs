@@ -80,7 +80,7 @@ impl Dockerfile {
 
     pub fn directives(&self) -> impl Iterator<Item = &Directive> + '_ {
         self.nodes.iter().filter_map(|n| match &n.kind {
-            NodeKind::Directive(d) => Some(d),
+            NodeKind::Directive(d) => Some(d.as_ref()),
             _ => None,
         })
     }
@@ -150,7 +150,8 @@ pub struct Node {
 pub enum NodeKind {
     /// The UTF-8 byte order mark.
     Bom,
-    Directive(Directive),
+    /// Boxed, as instructions are: a node of every line of the file is two words.
+    Directive(Box<Directive>),
     Comment,
     Blank,
     Instruction(Box<Instruction>),

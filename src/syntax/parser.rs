@@ -148,11 +148,11 @@ impl<'a> Parser<'a> {
             let whole = Span::new(line.start, line.end);
             self.push(
                 whole,
-                NodeKind::Directive(Directive {
+                NodeKind::Directive(Box::new(Directive {
                     span: Span::new(line.start + lead, line.content_end),
                     name,
                     value: value.to_string(),
-                }),
+                })),
             );
         }
         self.lines.len()
