@@ -609,7 +609,19 @@ impl Walk<'_> {
     fn command(&mut self, command: &ast::Command) {
         match command {
             ast::Command::Simple(simple) => self.simple(simple),
-            ast::Command::Compound(compound, _) => self.compound(compound),
+            ast::Command::Compound(compound, redirects) => {
+                let mark = self.commands.len();
+                self.compound(compound);
+                // `{ echo a; echo b; } > f`: each command in it writes f.
+                let written: Vec<ShellWord> = redirects
+                    .iter()
+                    .flat_map(|list| &list.0)
+                    .flat_map(|r| self.written(r))
+                    .collect();
+                for command in &mut self.commands[mark..] {
+                    command.writes.extend(written.iter().cloned());
+                }
+            }
             ast::Command::Function(function) => self.compound(&function.body.0),
             ast::Command::ExtendedTest(..) => {}
         }
@@ -912,6 +924,17 @@ mod tests {
         let script = run_script(&run, df.text()).expect("a shell script");
         let parsed = parse(&script).expect("parses");
         (df, parsed)
+    }
+
+    #[test]
+    fn a_compound_commands_redirection_is_written_by_each_command_in_it() {
+        let (_, script) = commands("FROM a\nRUN { echo a; echo b; } > ~/.cfg && echo c >> /log\n");
+        let writes: Vec<Vec<&str>> = script
+            .commands
+            .iter()
+            .map(|c| c.writes.iter().map(|w| w.value.as_str()).collect())
+            .collect();
+        assert_eq!(writes, [vec!["~/.cfg"], vec!["~/.cfg"], vec!["/log"]]);
     }
 
     #[test]

@@ -393,6 +393,10 @@ const SHELL_ONLY: &[&str] = &[
     "nproc", "cd",
 ];
 
+/// Arguments that only ask a program its version: alone, the program writes nothing. (Not
+/// `help`: `RUN dotnet help` is how .NET images trigger the SDK's first run, which writes.)
+const QUERIES: &[&str] = &["--version", "-version", "-V", "version"];
+
 /// Commands that make or remove the paths they are given (the first operand of chmod and
 /// chown is the mode or owner).
 const PATH_MAKERS: &[&str] = &[
@@ -492,6 +496,14 @@ fn add_command(model: &Model<'_>, inst: &Instruction, command: &Command, print: 
     }
     let args = command.args();
     let operands = || args.iter().filter(|w| !w.value.starts_with('-'));
+    // `java -version`, `node --version`, `go version`: it answers and writes nothing.
+    if !args.is_empty()
+        && args
+            .iter()
+            .all(|w| QUERIES.contains(&w.value.as_str()))
+    {
+        return;
+    }
     if let Some(package) = classify(command)
         && package.manager.spec().system
     {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::diagnostic::Diagnostic;
 use crate::fix::Fix;
+use crate::model::order::{Area, footprint};
 use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::{annotated, first_line, merge_runs, same_flags};
@@ -63,7 +64,7 @@ impl Rule for ConsecutiveRun {
                 .copied()
                 .filter(|i| cx.stages.trigger(i).is_none())
                 .collect();
-            let groups = groups(&own);
+            let groups = groups(cx, &own);
             for group in groups.into_iter().filter(|g| g.len() > max_runs) {
                 let n = group.len();
                 let second = group[1];
@@ -98,13 +99,20 @@ fn help(cx: &Context<'_>, group: &[&Instruction]) -> String {
         .copied()
         .filter(|i| moves_above_source(cx, i))
         .collect();
-    match stable.first() {
+    let help = match stable.first() {
         Some(first) if stable.len() < group.len() => format!(
             "{join}, on each side of the source copy: LW203 moves the RUN on line {} above it first",
             cx.df.position(first.span.start).line + 1
         ),
         _ => join.to_string(),
+    };
+    if group.iter().any(|i| !i.heredocs.is_empty()) {
+        return format!(
+            "{help}; the fix leaves heredoc RUNs to you: a heredoc script fails only when its \
+             last command does, so start it with `set -e` when joining"
+        );
     }
+    help
 }
 
 /// The merge of a group, part by part: a RUN an ignore comment applies to stays alone (merged,
@@ -117,7 +125,8 @@ fn merge_in_parts(cx: &Context<'_>, group: &[&Instruction]) -> Option<Fix> {
     let mut parts: Vec<Vec<&Instruction>> = vec![Vec::new()];
     let mut side = None;
     for &inst in group {
-        if annotated(cx, inst) {
+        // A heredoc's script runs without errexit: merged, a failure in it would pass unseen.
+        if annotated(cx, inst) || !inst.heredocs.is_empty() {
             parts.push(Vec::new());
             continue;
         }
@@ -143,10 +152,17 @@ fn merge_in_parts(cx: &Context<'_>, group: &[&Instruction]) -> Option<Fix> {
     Some(fix)
 }
 
-/// Runs of at least two RUNs in a row that could be one: shell form, no heredocs, same flags.
-fn groups<'a>(instructions: &[&'a Instruction]) -> Vec<Vec<&'a Instruction>> {
+/// Runs of at least two RUNs in a row that could be one: shell form, same flags, each writing
+/// something (a RUN that writes nothing, `RUN export X=1` or `RUN java -version`, leaves an
+/// empty layer the builders drop: joining it saves nothing).
+fn groups<'a>(cx: &Context<'_>, instructions: &[&'a Instruction]) -> Vec<Vec<&'a Instruction>> {
     let mut groups = Vec::new();
     let mut current: Vec<&Instruction> = Vec::new();
+    let mergeable = |inst: &Instruction| {
+        inst.keyword == Keyword::Run
+            && !inst.is_exec_form()
+            && footprint(cx, inst).writes != Area::Places(Vec::new())
+    };
     for &inst in instructions {
         let joins = mergeable(inst) && current.last().is_none_or(|prev| same_flags(prev, inst));
         if joins {
@@ -166,10 +182,6 @@ fn groups<'a>(instructions: &[&'a Instruction]) -> Vec<Vec<&'a Instruction>> {
         groups.push(current);
     }
     groups
-}
-
-fn mergeable(inst: &Instruction) -> bool {
-    inst.keyword == Keyword::Run && !inst.is_exec_form() && inst.heredocs.is_empty()
 }
 
 #[cfg(test)]
@@ -203,9 +215,41 @@ mod tests {
     }
 
     #[test]
-    fn different_flags_exec_form_and_heredocs_break_the_run() {
-        let text = "FROM a\nRUN a\nRUN --mount=type=cache,target=/x b\nRUN [\"c\"]\nRUN d\nRUN <<EOF\ne\nEOF\n";
+    fn different_flags_and_exec_form_break_the_run() {
+        let text = "FROM a\nRUN a\nRUN --mount=type=cache,target=/x b\nRUN [\"c\"]\nRUN d\n";
         assert!(lint_rule("LW101", text).is_empty());
+    }
+
+    #[test]
+    fn heredoc_runs_count_but_are_never_merged() {
+        // a heredoc script runs without errexit: merged, a failure in it would pass unseen
+        let text = "FROM a\nRUN <<EOF\napt-get update\nEOF\nRUN <<EOF\nuseradd app\nEOF\n";
+        let found = lint_rule("LW101", text);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].help.as_deref().unwrap_or("").contains("heredoc RUNs to you"));
+        assert_eq!(fix_rule("LW101", text, false), text);
+        // the plain RUNs beside one are still merged
+        let text = "FROM a\nRUN a\nRUN b\nRUN cat <<EOF >> /etc/profile\nexport X=1\nEOF\n";
+        assert_eq!(lint_rule("LW101", text).len(), 1);
+        assert_eq!(
+            fix_rule("LW101", text, false),
+            "FROM a\nRUN a \\\n    && b\nRUN cat <<EOF >> /etc/profile\nexport X=1\nEOF\n"
+        );
+    }
+
+    #[test]
+    fn runs_that_write_nothing_are_not_counted() {
+        // the builders drop the empty layer of a RUN that writes nothing: joining saves nothing
+        for noop in ["export FLASK_APP=app.py", "java -version", "node --version", "echo done"] {
+            let text = format!("FROM a\nRUN apt-get install -y x\nRUN {noop}\nRUN pip install y\n");
+            assert!(lint_rule("LW101", &text).is_empty(), "{noop}");
+        }
+        // so does a group of commands whose output goes to a file
+        let text = "FROM a\nRUN apt-get install -y x\nRUN { echo a; echo b; } > ~/.cfg\n";
+        assert_eq!(lint_rule("LW101", text).len(), 1);
+        // a query whose answer goes to a file writes it
+        let text = "FROM a\nRUN apt-get install -y x\nRUN java -version > /v 2>&1\n";
+        assert_eq!(lint_rule("LW101", text).len(), 1);
     }
 
     #[test]
@@ -216,8 +260,8 @@ mod tests {
 
     #[test]
     fn state_changing_runs_go_in_a_subshell() {
-        let fixed = fix_rule("LW101", "FROM a\nRUN cd /tmp\nRUN make\n", false);
-        assert_eq!(fixed, "FROM a\nRUN ( cd /tmp ) \\\n    && make\n");
+        let fixed = fix_rule("LW101", "FROM a\nRUN cd /tmp && make\nRUN make\n", false);
+        assert_eq!(fixed, "FROM a\nRUN ( cd /tmp && make ) \\\n    && make\n");
     }
 
     #[test]
@@ -237,11 +281,11 @@ mod tests {
     #[test]
     fn only_plain_and_chains_are_followed_by_more_commands() {
         // errexit is ignored left of `&&`, even in a subshell: never merge after it
-        let text = "FROM a\nRUN set -e; false; echo ran\nRUN echo next\n";
+        let text = "FROM a\nRUN set -e; false; touch /ran\nRUN touch /next\n";
         assert_eq!(fix_rule("LW101", text, false), text);
         // a later RUN's `||` or `;` must not take the chain with it
-        let fixed = fix_rule("LW101", "FROM a\nRUN false\nRUN make || true\n", false);
-        assert_eq!(fixed, "FROM a\nRUN false \\\n    && ( make || true )\n");
+        let fixed = fix_rule("LW101", "FROM a\nRUN make\nRUN make || true\n", false);
+        assert_eq!(fixed, "FROM a\nRUN make \\\n    && ( make || true )\n");
         let fixed = fix_rule("LW101", "FROM a\nRUN a && b\nRUN c; d\n", false);
         assert_eq!(fixed, "FROM a\nRUN a && b \\\n    && ( c; d )\n");
         // a compound command is not a plain chain; the RUNs after it merge among themselves
@@ -270,10 +314,10 @@ mod tests {
             "builtin cd /tmp",
             "printf -v x %s y",
         ] {
-            let fixed = fix_rule("LW101", &format!("FROM a\nRUN {first}\nRUN pwd\n"), false);
+            let fixed = fix_rule("LW101", &format!("FROM a\nRUN {first} && make\nRUN make\n"), false);
             assert_eq!(
                 fixed,
-                format!("FROM a\nRUN ( {first} ) \\\n    && pwd\n"),
+                format!("FROM a\nRUN ( {first} && make ) \\\n    && make\n"),
                 "{first}"
             );
         }
