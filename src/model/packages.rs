@@ -171,6 +171,21 @@ pub fn dependency_install(command: &Command) -> Option<&'static str> {
         ("pipenv", Some("install" | "sync")) => "pipenv",
         ("go", Some("mod")) if command.has_arg("download") => "go",
         ("go", Some("get")) => "go",
+        // A build of the module downloads what go.mod names, unless it builds from vendor/
+        // or installs a tool by version (`go install x@v1`, which reads no go.mod).
+        ("go", Some("build" | "install" | "test" | "run"))
+            if !command.args().iter().any(|w| {
+                w.value.contains('@') || w.value == "-mod=vendor" || w.value == "vendor"
+            }) =>
+        {
+            "go"
+        }
+        // Each of these restores the project's NuGet packages first, unless told not to.
+        ("dotnet", Some("restore" | "build" | "publish" | "test" | "run" | "pack"))
+            if !command.has_arg("--no-restore") =>
+        {
+            "dotnet"
+        }
         ("cargo", Some("build" | "fetch" | "install")) => "cargo",
         ("bundle" | "bundler", None | Some("install")) => "bundler",
         ("composer", Some("install" | "update")) => "composer",
@@ -277,5 +292,20 @@ mod tests {
         assert_eq!(dependency_install(&first("pip install awscli")), None);
         assert_eq!(dependency_install(&first("go mod download")), Some("go"));
         assert_eq!(dependency_install(&first("npm run build")), None);
+        assert_eq!(dependency_install(&first("go build -o /app .")), Some("go"));
+        assert_eq!(dependency_install(&first("go build -mod=vendor .")), None);
+        assert_eq!(
+            dependency_install(&first("go install golang.org/x/tools/gopls@latest")),
+            None
+        );
+        assert_eq!(
+            dependency_install(&first("dotnet publish app.csproj -c Release")),
+            Some("dotnet")
+        );
+        assert_eq!(
+            dependency_install(&first("dotnet build --no-restore")),
+            None
+        );
+        assert_eq!(dependency_install(&first("dotnet --info")), None);
     }
 }

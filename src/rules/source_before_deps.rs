@@ -47,6 +47,20 @@ impl Rule for SourceBeforeDeps {
                     let Some(ecosystem) = dependency_install(command) else {
                         continue;
                     };
+                    // Its downloads kept in a cache mount: a re-run fetches nothing (BuildKit's
+                    // other answer to the same problem).
+                    if caches_downloads(inst, ecosystem) {
+                        continue;
+                    }
+                    // A module that vendors its dependencies builds from vendor/: nothing to
+                    // download, nothing to cache.
+                    if ecosystem == "go"
+                        && cx.context.as_ref().is_some_and(|c| {
+                            c.is_file(Path::new("vendor/modules.txt"))
+                        })
+                    {
+                        continue;
+                    }
                     match copy_at {
                         // Installed before the source came in: later builds of the same
                         // ecosystem reuse it.
@@ -69,6 +83,41 @@ impl Rule for SourceBeforeDeps {
             }
         }
     }
+}
+
+/// Whether the RUN keeps the ecosystem's downloads in a cache mount
+/// (`--mount=type=cache,target=/root/.nuget`): a folder named as its package cache is named.
+fn caches_downloads(run: &Instruction, ecosystem: &str) -> bool {
+    let names: &[&str] = match ecosystem {
+        "npm" => &[".npm", "npm"],
+        "yarn" => &["yarn", ".yarn"],
+        "pnpm" => &["pnpm", ".pnpm-store"],
+        "pip" => &["pip"],
+        "poetry" => &["pypoetry", "pip"],
+        "pipenv" => &["pipenv", "pip"],
+        "go" => &["mod"],
+        "cargo" => &["registry", ".cargo", "cargo"],
+        "bundler" => &["bundle", "gems"],
+        "composer" => &["composer"],
+        "maven" => &[".m2"],
+        "gradle" => &[".gradle"],
+        "dotnet" => &[".nuget", "packages"],
+        _ => &[],
+    };
+    run.flag_values("mount").any(|value| {
+        let field = |key: &[&str]| {
+            value.split(',').find_map(|f| {
+                let (k, v) = f.split_once('=')?;
+                key.contains(&k).then_some(v)
+            })
+        };
+        field(&["type"]) == Some("cache")
+            && field(&["target", "dst", "destination"]).is_some_and(|t| {
+                t.trim_end_matches('/')
+                    .rsplit('/')
+                    .any(|part| names.contains(&part))
+            })
+    })
 }
 
 struct Install<'a> {
@@ -146,6 +195,8 @@ fn manifests(ecosystem: &str) -> (&'static [&'static str], Prefetch) {
             Prefetch::Run("composer install --no-scripts --no-autoloader --no-interaction"),
         ),
         "maven" => (&["pom.xml"], Prefetch::Run("mvn -B dependency:go-offline")),
+        // The project file the command names, and the settings restore reads (`dotnet_files`).
+        "dotnet" => (&[], Prefetch::Run("dotnet restore")),
         _ => (&[], Prefetch::None),
     }
 }
@@ -219,15 +270,24 @@ fn manifests_first(
         return Err("the COPY copies more than the context".into());
     }
     let (names, prefetch) = manifests(eco);
+    let mut project = None;
     let files: Vec<String> = if eco == "pip" {
         pip_files(&context, install.command, &dest, install.workdir).ok_or(
             "the pip install reads more than requirements files the context has (a local path, \
              the project itself, or a file placed where the WORKDIR is unknown)",
         )?
+    } else if eco == "dotnet" {
+        let (named, files) = dotnet_files(&context, install.command, &dest, install.workdir)
+            .ok_or(
+                "the dotnet command names no project file (.csproj, .fsproj, .vbproj) the \
+                 context has alone, or the project references other projects or imports files",
+            )?;
+        project = Some(named);
+        files
     } else {
         let first = names
             .first()
-            .ok_or_else(|| format!("no manifests-only install is known for {eco}"))?;
+            .ok_or_else(|| no_prefetch(eco))?;
         if !context.has(first) {
             return Err(format!("the context has no `{first}` the build can copy"));
         }
@@ -255,9 +315,9 @@ fn manifests_first(
         .collect();
     let nl = cx.style.newline;
     let (step, mut edits) = match prefetch {
-        Prefetch::None => return Err(format!("no dependency-only step is known for {eco}")),
+        Prefetch::None => return Err(no_prefetch(eco)),
         Prefetch::Run(step) => (
-            prefetch_step(step, install)
+            prefetch_step(&project.map_or(step.to_string(), |p| format!("{step} {p}")), install)
                 .ok_or("the install names a settings file or option the manifests do not bring")?,
             Vec::new(),
         ),
@@ -298,6 +358,19 @@ fn manifests_first(
         Safety::Unsafe,
         edits,
     ))
+}
+
+/// Why there is no fix for an ecosystem without a dependency-only step, and what works instead.
+fn no_prefetch(eco: &str) -> String {
+    let target = match eco {
+        "cargo" => " (`RUN --mount=type=cache,target=/usr/local/cargo/registry …`)",
+        "gradle" => " (`RUN --mount=type=cache,target=/root/.gradle …`)",
+        _ => "",
+    };
+    format!(
+        "no manifests-only install is known for {eco}; keep its downloads in a cache mount \
+         instead{target}"
+    )
 }
 
 /// Where `folder` (relative to the context) lands when the context is copied to `dest`.
@@ -457,6 +530,11 @@ fn prefetch_step(step: &str, install: &Install<'_>) -> Option<String> {
             &["--without", "--with", "--only", "-E", "--extras"],
             &["--only-root", "-C", "--directory", "-P", "--project"],
         ),
+        "dotnet" => (
+            &[],
+            &["-r", "--runtime"],
+            &["--configfile", "-s", "--source", "--packages"],
+        ),
         _ => (&[], &[], &[]),
     };
     let mut kept = Vec::new();
@@ -490,6 +568,61 @@ fn prefetch_step(step: &str, install: &Install<'_>) -> Option<String> {
         true => step.to_string(),
         false => format!("{step} {}", kept.join(" ")),
     })
+}
+
+/// The project file a dotnet command names (as it names it) and the files its restore reads:
+/// the project, and the NuGet settings, shared build properties and lock file beside it or at
+/// the context's root. `None` when it names none, names a solution (its projects are not
+/// known), or the project references other projects or imports files.
+fn dotnet_files(
+    context: &Files<'_>,
+    command: &Command,
+    dest: &str,
+    workdir: Option<&str>,
+) -> Option<(String, Vec<String>)> {
+    const PROJECTS: &[&str] = &[".csproj", ".fsproj", ".vbproj"];
+    const BESIDE: &[&str] = &[
+        "NuGet.config",
+        "nuget.config",
+        "NuGet.Config",
+        "Directory.Build.props",
+        "Directory.Build.targets",
+        "Directory.Packages.props",
+        "global.json",
+    ];
+    let word = command
+        .args()
+        .iter()
+        .find(|w| PROJECTS.iter().any(|e| w.value.ends_with(e)))?;
+    if !word.literal || word.value.contains(|c: char| c.is_whitespace() || "'\"\\".contains(c)) {
+        return None;
+    }
+    let path = context_path(&word.value, dest, workdir)?;
+    if !context.has(&path) {
+        return None;
+    }
+    let text = context.read(&path)?;
+    if text.contains("<ProjectReference") || text.contains("<Import ") {
+        return None;
+    }
+    let folder = path.rsplit_once('/').map_or("", |(f, _)| f);
+    let mut files = vec![path.clone()];
+    let mut add = |name: String| {
+        if context.has(&name) && !files.contains(&name) {
+            files.push(name);
+        }
+    };
+    for name in BESIDE {
+        add(name.to_string());
+        if !folder.is_empty() {
+            add(format!("{folder}/{name}"));
+        }
+    }
+    add(match folder {
+        "" => "packages.lock.json".to_string(),
+        f => format!("{f}/packages.lock.json"),
+    });
+    Some((word.value.clone(), files))
 }
 
 /// `-Pprod` for `-P`: a one-letter option with its value attached.
@@ -820,6 +953,58 @@ mod tests {
             fixed_with(&files, direct),
             "FROM python\nWORKDIR /app\nCOPY requirements.txt /app/\nRUN pip install -r requirements.txt\nCOPY . /app\n"
         );
+    }
+
+    #[test]
+    fn go_builds_and_dotnet_restores_download_what_their_manifests_name() {
+        let go = "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\n";
+        assert_eq!(lint_rule("LW201", go).len(), 1);
+        let module = [("go.mod", "module x\n"), ("go.sum", ""), ("main.go", "")];
+        assert_eq!(
+            fixed_with(&module, go),
+            "FROM golang:1.22\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\nRUN go build -o /app .\n"
+        );
+        // a vendored module downloads nothing
+        let vendored = [("go.mod", "module x\n"), ("vendor/modules.txt", "")];
+        let dir = tempfile::tempdir().unwrap();
+        for (name, body) in vendored {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, body).unwrap();
+        }
+        let options = LintOptions {
+            path: Some(dir.path().join("Dockerfile")),
+            only: Some(vec!["LW201".into()]),
+            ..LintOptions::default()
+        };
+        let df = crate::syntax::Dockerfile::parse(go);
+        assert!(crate::lint::lint(&df, &options).is_empty());
+
+        let dotnet = "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY . .\nRUN dotnet publish \"app.csproj\" -c Release -r linux-x64 -o /out\n";
+        assert_eq!(lint_rule("LW201", dotnet).len(), 1);
+        let project = [
+            ("app.csproj", "<Project Sdk=\"Microsoft.NET.Sdk\"></Project>"),
+            ("NuGet.config", "<configuration/>"),
+            ("Program.cs", ""),
+        ];
+        assert_eq!(
+            fixed_with(&project, dotnet),
+            "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY app.csproj NuGet.config ./\nRUN dotnet restore app.csproj -r linux-x64\nCOPY . .\nRUN dotnet publish \"app.csproj\" -c Release -r linux-x64 -o /out\n"
+        );
+        // its packages kept in a cache mount: a re-run downloads nothing
+        let cached = "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY . .\nRUN --mount=type=cache,target=/root/.nuget dotnet publish app.csproj\n";
+        assert!(lint_rule("LW201", cached).is_empty());
+        let other = "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY . .\nRUN --mount=type=cache,target=/src/obj dotnet publish app.csproj\n";
+        assert_eq!(lint_rule("LW201", other).len(), 1);
+        // a project that references another needs it too: no fix
+        let referencing = [(
+            "app.csproj",
+            "<Project><ItemGroup><ProjectReference Include=\"../lib/lib.csproj\" /></ItemGroup></Project>",
+        )];
+        assert_eq!(fixed_with(&referencing, dotnet), dotnet);
+        // built without restoring: a restore before it is the install
+        let split = "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY . .\nRUN dotnet build --no-restore\n";
+        assert!(lint_rule("LW201", split).is_empty());
     }
 
     #[test]
