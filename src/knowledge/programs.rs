@@ -55,6 +55,12 @@ pub fn always_there(program: &str) -> bool {
     ALWAYS_THERE.contains(&program)
 }
 
+/// Shell builtins: the shell runs its own, whatever the PATH holds.
+pub fn builtin(program: &str) -> bool {
+    let end = ALWAYS_THERE.iter().position(|p| *p == "sh").unwrap_or(0);
+    ALWAYS_THERE[..end].contains(&program)
+}
+
 const ALWAYS_THERE: &[&str] = &[
     // POSIX shell builtins and special forms
     ":",

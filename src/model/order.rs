@@ -3,7 +3,7 @@
 //! runs with) and what it gives the ones after it (programs it installs, files it writes).
 //! Fixes that move a RUN ask here; where it cannot be told, the answer is no.
 
-use crate::knowledge::programs::{always_there, provides};
+use crate::knowledge::programs::{always_there, builtin, provides};
 use crate::model::Model;
 use crate::model::effects::{Creation, EffectKind};
 use crate::model::packages::{Action, classify};
@@ -38,6 +38,9 @@ pub struct Footprint {
     /// hold), or `None` when that cannot be told (a script, a language's package manager, a
     /// copy onto the PATH).
     pub installs: Option<Vec<String>>,
+    /// Names it may put ahead on the PATH, over a program that was there already (a copy
+    /// onto a folder of the PATH); `None` when any name may be.
+    pub shadows: Option<Vec<String>>,
     pub reads: Area,
     pub writes: Area,
     /// It resolves a relative path against the working folder.
@@ -81,6 +84,7 @@ impl Footprint {
         Footprint {
             calls: None,
             installs: None,
+            shadows: Some(Vec::new()),
             reads: Area::Everything,
             writes: Area::Everything,
             uses_workdir: true,
@@ -92,6 +96,7 @@ impl Footprint {
         Footprint {
             calls: Some(Vec::new()),
             installs: Some(Vec::new()),
+            shadows: Some(Vec::new()),
             reads: Area::Places(Vec::new()),
             writes: Area::Places(Vec::new()),
             uses_workdir: false,
@@ -271,7 +276,8 @@ pub fn blocker(
     None
 }
 
-/// Whether `giver` may install a program `user` calls.
+/// Whether `giver` may install a program `user` calls, or put another of the same name ahead
+/// on the PATH.
 fn program_clash(user: &Footprint, giver: &Footprint) -> Option<String> {
     let none = Some(Vec::new());
     if giver.installs == none {
@@ -299,6 +305,22 @@ fn program_clash(user: &Footprint, giver: &Footprint) -> Option<String> {
             Some(false) => {}
             Some(true) => return Some(format!("installs `{program}`, which it calls")),
             None => return Some(format!("may install `{program}`, which it calls")),
+        }
+    }
+    if giver.shadows != none
+        && let Some(calls) = &user.calls
+    {
+        let shadowed = calls.iter().find(|p| {
+            !builtin(p)
+                && giver
+                    .shadows
+                    .as_ref()
+                    .is_none_or(|names| names.contains(p))
+        });
+        if let Some(program) = shadowed {
+            return Some(format!(
+                "puts programs on the PATH, and may put another `{program}` there, which it calls"
+            ));
         }
     }
     None
@@ -381,6 +403,25 @@ fn copy_footprint(model: &Model<'_>, inst: &Instruction) -> Footprint {
         .any(|d| within(d, &dest) || within(&dest, d));
     if on_path {
         print.installs = None;
+        // A file named like a script or a program's data (`entrypoint.sh`) lands under its
+        // own name; a folder, the whole context or a pattern may bring any name, and the
+        // folder of the PATH it lands in may come before the system's.
+        let names: Option<Vec<String>> = copy
+            .sources
+            .iter()
+            .map(|source| {
+                let name = source.path.trim_end_matches('/').rsplit('/').next()?;
+                let file = name.contains('.')
+                    && !name.starts_with('.')
+                    && !name.contains(['*', '?', '[', '$']);
+                file.then(|| match copy.into_dir {
+                    true => name.to_string(),
+                    false => copy.dest.trim_end_matches('/').rsplit('/').next()
+                        .unwrap_or(name).to_string(),
+                })
+            })
+            .collect();
+        print.shadows = names;
     }
     print.write(Place::Tree(dest));
     print
@@ -816,6 +857,23 @@ mod tests {
     use super::*;
     use crate::model::ModelInput;
     use crate::syntax::Dockerfile;
+
+    #[test]
+    fn a_copy_onto_the_path_may_bring_another_program_of_the_same_name() {
+        // the context's tools/ comes before the system's folders: its apt-get is the one called
+        let text = "FROM debian\nENV PATH=/app/tools:$PATH\nWORKDIR /app\nCOPY . /app\nRUN apt-get update\n";
+        assert_eq!(
+            may_move(text, 5, 4),
+            Err("the COPY on line 4 puts programs on the PATH, and may put another `apt-get` \
+                 there, which it calls"
+                .into())
+        );
+        // a script copied by name shadows only its own name; builtins are never shadowed
+        let text = "FROM debian\nCOPY entrypoint.sh /usr/local/bin/\nRUN mkdir -p /srv/data && echo ok\n";
+        assert_eq!(may_move(text, 3, 2), Ok(()));
+        let text = "FROM debian\nENV PATH=/app/tools:$PATH\nWORKDIR /app\nCOPY . /app\nRUN echo ok > /tmp/x\n";
+        assert_eq!(may_move(text, 5, 4), Ok(()));
+    }
 
     /// Whether the RUN on line `line` may move above the instructions from line `from` to the
     /// one before it, or why not.
