@@ -746,37 +746,54 @@ fn a_rewrite_that_breaks_a_working_build_is_a_fix_defect() {
     }
 }
 
+/// What LW203 wrote before it knew that a copy onto the PATH may bring the program a RUN calls:
+/// the RUN moved above `COPY . /app`, where the context's apt-get is not there yet.
+const MOVED_ABOVE_ITS_PROGRAM: &str = "FROM layerwise/busybox\nENV PATH=/app/tools:$PATH\n\
+    WORKDIR /app\nRUN apt-get update\nCOPY . /app\nCMD [\"sh\"]\n";
+
 #[test]
-fn a_failing_rewritten_step_names_the_fix_that_wrote_it() {
+fn a_failing_rewritten_step_is_named_and_lw203_no_longer_writes_it() {
     let (_daemons, runs) = runs(&[BUSYBOX]);
     let dockerfile = fixture("program-from-context/Dockerfile");
     let path = dockerfile.to_str().unwrap();
+    let moved = write_dockerfile(MOVED_ABOVE_ITS_PROGRAM);
+    let moved = moved.path().join("Dockerfile");
     for run in &runs {
         let state = run.state();
-        let out = run.measure(&[path, "--unsafe"]);
+        // LW203 leaves the RUN below the copy that brings its apt-get: the rewrite builds
+        let out = run.measure(&[path, "--unsafe", "--no-rebuild", "--format", "json"]);
+        run.assert_cleaned_up(&state);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("the comparison as JSON");
+        assert!(!applied(&v).contains(&"LW203".to_string()), "{v:#}");
+
+        // the rewrite it used to write fails at the moved RUN, which measure names
+        let out = run.measure(&[path, "--rewrite-from", moved.to_str().unwrap()]);
         run.assert_cleaned_up(&state);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{stderr}");
         assert!(stderr.contains("apt-get: not found"), "{stderr}");
-        // the rewrite: FROM, ENV, WORKDIR, then the moved RUN on line 7, above the COPY
         assert!(
             stderr.contains(
-                "step 4 of 6 (line 7 of the rewrite) was written by LW203 (move the RUN on line \
-                 8 above `COPY . /app`)"
+                "step 4 of 6 (line 4 of the rewrite) comes from the file --rewrite-from gave"
             ),
             "{stderr}"
         );
         assert!(out.stdout.is_empty(), "no comparison is claimed");
 
-        let out = run.measure(&[path, "--unsafe", "--format", "json"]);
+        let out = run.measure(&[
+            path,
+            "--rewrite-from",
+            moved.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
         assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).expect("the defect as JSON");
         let step = &v["failed_step"];
         assert_eq!(step["step"], 4, "{v:#}");
-        assert_eq!(step["line"], 7, "{v:#}");
+        assert_eq!(step["line"], 4, "{v:#}");
         assert_eq!(step["instruction"], "RUN apt-get update");
-        assert_eq!(step["written_by"][0]["rule"], "LW203", "{v:#}");
-        assert_eq!(applied(&v), ["LW203"]);
         run.assert_cleaned_up(&state);
     }
 }
