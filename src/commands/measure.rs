@@ -70,8 +70,9 @@ struct Plan {
 }
 
 impl Plan {
+    /// No fix applies and no rewrite was given: the one build serves for both.
     fn unchanged(&self) -> bool {
-        self.applied.is_empty()
+        self.applied.is_empty() && self.after.df.text() == self.before.df.text()
     }
 
     fn spec<'a>(
