@@ -303,7 +303,7 @@ mod tests {
             .collect()
     }
 
-    const TWO_RUNS: &str = "FROM debian\nRUN true\nRUN echo hi\n";
+    const TWO_RUNS: &str = "FROM debian\nRUN touch /a\nRUN touch /b\n";
 
     #[test]
     fn parses_both_tools_global_and_spans() {
@@ -414,36 +414,36 @@ mod tests {
     #[test]
     fn next_instruction_ignore_suppresses_only_there() {
         assert_eq!(rules_found(TWO_RUNS), [(3, "LW101")]);
-        let ignored = "FROM debian\nRUN true\n# layerwise ignore=LW101\nRUN echo hi\n";
+        let ignored = "FROM debian\nRUN touch /a\n# layerwise ignore=LW101\nRUN touch /b\n";
         assert_eq!(rules_found(ignored), []);
         // Above the first RUN it covers the wrong instruction: still fires, and the comment is
         // reported as suppressing nothing.
-        let misplaced = "FROM debian\n# layerwise ignore=LW101\nRUN true\nRUN echo hi\n";
+        let misplaced = "FROM debian\n# layerwise ignore=LW101\nRUN touch /a\nRUN touch /b\n";
         assert_eq!(rules_found(misplaced), [(2, "LW902"), (4, "LW101")]);
     }
 
     #[test]
     fn stacked_comments_apply_and_blank_lines_break() {
-        let stacked = "FROM debian\nRUN true\n# layerwise ignore=LW101\n# why: kept apart for caching\nRUN echo hi\n";
+        let stacked = "FROM debian\nRUN touch /a\n# layerwise ignore=LW101\n# why: kept apart for caching\nRUN touch /b\n";
         assert_eq!(rules_found(stacked), []);
-        let broken = "FROM debian\nRUN true\n# layerwise ignore=LW101\n\nRUN echo hi\n";
+        let broken = "FROM debian\nRUN touch /a\n# layerwise ignore=LW101\n\nRUN touch /b\n";
         assert_eq!(rules_found(broken), [(3, "LW902"), (5, "LW101")]);
     }
 
     #[test]
     fn global_ignore_suppresses_in_the_whole_file() {
-        let text = "# layerwise global ignore=LW101\nFROM debian\nRUN true\nRUN true\nRUN true\nFROM debian\nRUN a\nRUN b\n";
+        let text = "# layerwise global ignore=LW101\nFROM debian\nRUN touch /a\nRUN touch /a\nRUN touch /a\nFROM debian\nRUN a\nRUN b\n";
         assert_eq!(rules_found(text), []);
     }
 
     #[test]
     fn hadolint_comments_map_through_aliases() {
-        let next = "FROM debian\nRUN true\n# hadolint ignore=DL3059\nRUN echo hi\n";
+        let next = "FROM debian\nRUN touch /a\n# hadolint ignore=DL3059\nRUN touch /b\n";
         assert_eq!(rules_found(next), []);
         let global = "# hadolint global ignore=DL3009, DL3015\nFROM debian\nRUN apt-get update && apt-get install -y curl\n";
         assert_eq!(rules_found(global), []);
         // Codes layerwise does not have, and unused hadolint ignores, are hadolint's business.
-        let theirs = "FROM debian\n# hadolint ignore=DL3008,DL3059\nRUN echo hi\n";
+        let theirs = "FROM debian\n# hadolint ignore=DL3008,DL3059\nRUN touch /b\n";
         assert_eq!(rules_found(theirs), []);
     }
 
@@ -463,7 +463,7 @@ mod tests {
 
     #[test]
     fn unknown_ids_are_reported_on_the_code() {
-        let text = "FROM debian\nRUN true\n# layerwise ignore=LW101,LW999\nRUN echo hi\n";
+        let text = "FROM debian\nRUN touch /a\n# layerwise ignore=LW101,LW999\nRUN touch /b\n";
         let df = Dockerfile::parse(text);
         let found = lint(&df, &LintOptions::default());
         assert_eq!(found.len(), 1, "{found:?}");
@@ -476,7 +476,7 @@ mod tests {
     fn unused_ids_are_reported_and_the_fix_removes_them() {
         use crate::fix::Safety;
         use crate::fixer::fix_text;
-        let text = "FROM debian\nRUN true\n# layerwise ignore=LW101,LW104\nRUN echo hi\n";
+        let text = "FROM debian\nRUN touch /a\n# layerwise ignore=LW101,LW104\nRUN touch /b\n";
         let df = Dockerfile::parse(text);
         let found = lint(&df, &LintOptions::default());
         assert_eq!(found.len(), 1, "{found:?}");
@@ -485,16 +485,16 @@ mod tests {
         let fixed = fix_text(text, &LintOptions::default(), Safety::Safe);
         assert_eq!(
             fixed.text,
-            "FROM debian\nRUN true\n# layerwise ignore=LW101\nRUN echo hi\n"
+            "FROM debian\nRUN touch /a\n# layerwise ignore=LW101\nRUN touch /b\n"
         );
-        let all_unused = "FROM debian\n# layerwise ignore=LW104\nRUN echo hi\n";
+        let all_unused = "FROM debian\n# layerwise ignore=LW104\nRUN touch /b\n";
         let fixed = fix_text(all_unused, &LintOptions::default(), Safety::Safe);
-        assert_eq!(fixed.text, "FROM debian\nRUN echo hi\n");
+        assert_eq!(fixed.text, "FROM debian\nRUN touch /b\n");
     }
 
     #[test]
     fn deleting_a_comment_that_would_turn_a_later_one_into_a_directive_is_not_offered() {
-        let text = "# layerwise ignore=LW104\n# escape=`\nFROM debian\nRUN echo hi\n";
+        let text = "# layerwise ignore=LW104\n# escape=`\nFROM debian\nRUN touch /b\n";
         let df = Dockerfile::parse(text);
         let found = lint(&df, &LintOptions::default());
         let unused: Vec<_> = found.iter().filter(|d| d.rule == "LW902").collect();
@@ -506,7 +506,7 @@ mod tests {
     fn disabled_or_not_run_rules_are_not_called_unused() {
         use crate::config::Config;
         use std::sync::Arc;
-        let text = "FROM debian\n# layerwise ignore=LW104\nRUN echo hi\n";
+        let text = "FROM debian\n# layerwise ignore=LW104\nRUN touch /b\n";
         let config = Config::parse(
             "ignore: [LW104]\n",
             std::path::Path::new("c.yaml"),
@@ -529,9 +529,9 @@ mod tests {
             only: Some(vec!["LW902".into()]),
             ..LintOptions::default()
         };
-        let used = "FROM debian\nRUN true\n# layerwise ignore=LW101\nRUN echo hi\n";
+        let used = "FROM debian\nRUN touch /a\n# layerwise ignore=LW101\nRUN touch /b\n";
         assert!(lint(&Dockerfile::parse(used), &options).is_empty());
-        let unused = "FROM debian\n# layerwise ignore=LW101\nRUN echo hi\n";
+        let unused = "FROM debian\n# layerwise ignore=LW101\nRUN touch /b\n";
         let found = lint(&Dockerfile::parse(unused), &options);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].rule, "LW902");
@@ -559,9 +559,9 @@ mod tests {
 
     #[test]
     fn ignore_edit_adds_to_an_existing_comment_or_writes_one() {
-        let text = "FROM debian\n  RUN true\n";
+        let text = "FROM debian\n  RUN touch /a\n";
         let df = Dockerfile::parse(text);
-        let at = text.find("true").unwrap();
+        let at = text.find("touch").unwrap();
         let edit = ignore_edit(&df, at, "LW101").unwrap();
         let (new, _) = crate::fix::apply(
             text,
@@ -571,9 +571,12 @@ mod tests {
                 vec![edit],
             )],
         );
-        assert_eq!(new, "FROM debian\n  # layerwise ignore=LW101\n  RUN true\n");
+        assert_eq!(
+            new,
+            "FROM debian\n  # layerwise ignore=LW101\n  RUN touch /a\n"
+        );
         let df = Dockerfile::parse(new.as_str());
-        let edit = ignore_edit(&df, new.find("true").unwrap(), "LW102").unwrap();
+        let edit = ignore_edit(&df, new.find("touch").unwrap(), "LW102").unwrap();
         let (again, _) = crate::fix::apply(
             &new,
             &[&crate::fix::Fix::new(
@@ -584,9 +587,9 @@ mod tests {
         );
         assert_eq!(
             again,
-            "FROM debian\n  # layerwise ignore=LW101,LW102\n  RUN true\n"
+            "FROM debian\n  # layerwise ignore=LW101,LW102\n  RUN touch /a\n"
         );
         let df = Dockerfile::parse(again.as_str());
-        assert!(ignore_edit(&df, again.find("true").unwrap(), "LW101").is_none());
+        assert!(ignore_edit(&df, again.find("touch").unwrap(), "LW101").is_none());
     }
 }

@@ -310,13 +310,9 @@ fn program_clash(user: &Footprint, giver: &Footprint) -> Option<String> {
     if giver.shadows != none
         && let Some(calls) = &user.calls
     {
-        let shadowed = calls.iter().find(|p| {
-            !builtin(p)
-                && giver
-                    .shadows
-                    .as_ref()
-                    .is_none_or(|names| names.contains(p))
-        });
+        let shadowed = calls
+            .iter()
+            .find(|p| !builtin(p) && giver.shadows.as_ref().is_none_or(|names| names.contains(p)));
         if let Some(program) = shadowed {
             return Some(format!(
                 "puts programs on the PATH, and may put another `{program}` there, which it calls"
@@ -416,8 +412,13 @@ fn copy_footprint(model: &Model<'_>, inst: &Instruction) -> Footprint {
                     && !name.contains(['*', '?', '[', '$']);
                 file.then(|| match copy.into_dir {
                     true => name.to_string(),
-                    false => copy.dest.trim_end_matches('/').rsplit('/').next()
-                        .unwrap_or(name).to_string(),
+                    false => copy
+                        .dest
+                        .trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or(name)
+                        .to_string(),
                 })
             })
             .collect();
@@ -538,11 +539,7 @@ fn add_command(model: &Model<'_>, inst: &Instruction, command: &Command, print: 
     let args = command.args();
     let operands = || args.iter().filter(|w| !w.value.starts_with('-'));
     // `java -version`, `node --version`, `go version`: it answers and writes nothing.
-    if !args.is_empty()
-        && args
-            .iter()
-            .all(|w| QUERIES.contains(&w.value.as_str()))
-    {
+    if !args.is_empty() && args.iter().all(|w| QUERIES.contains(&w.value.as_str())) {
         return;
     }
     if let Some(package) = classify(command)
@@ -864,12 +861,15 @@ mod tests {
         let text = "FROM debian\nENV PATH=/app/tools:$PATH\nWORKDIR /app\nCOPY . /app\nRUN apt-get update\n";
         assert_eq!(
             may_move(text, 5, 4),
-            Err("the COPY on line 4 puts programs on the PATH, and may put another `apt-get` \
+            Err(
+                "the COPY on line 4 puts programs on the PATH, and may put another `apt-get` \
                  there, which it calls"
-                .into())
+                    .into()
+            )
         );
         // a script copied by name shadows only its own name; builtins are never shadowed
-        let text = "FROM debian\nCOPY entrypoint.sh /usr/local/bin/\nRUN mkdir -p /srv/data && echo ok\n";
+        let text =
+            "FROM debian\nCOPY entrypoint.sh /usr/local/bin/\nRUN mkdir -p /srv/data && echo ok\n";
         assert_eq!(may_move(text, 3, 2), Ok(()));
         let text = "FROM debian\nENV PATH=/app/tools:$PATH\nWORKDIR /app\nCOPY . /app\nRUN echo ok > /tmp/x\n";
         assert_eq!(may_move(text, 5, 4), Ok(()));

@@ -226,7 +226,13 @@ mod tests {
         let text = "FROM a\nRUN <<EOF\napt-get update\nEOF\nRUN <<EOF\nuseradd app\nEOF\n";
         let found = lint_rule("LW101", text);
         assert_eq!(found.len(), 1);
-        assert!(found[0].help.as_deref().unwrap_or("").contains("heredoc RUNs to you"));
+        assert!(
+            found[0]
+                .help
+                .as_deref()
+                .unwrap_or("")
+                .contains("heredoc RUNs to you")
+        );
         assert_eq!(fix_rule("LW101", text, false), text);
         // the plain RUNs beside one are still merged
         let text = "FROM a\nRUN a\nRUN b\nRUN cat <<EOF >> /etc/profile\nexport X=1\nEOF\n";
@@ -240,7 +246,12 @@ mod tests {
     #[test]
     fn runs_that_write_nothing_are_not_counted() {
         // the builders drop the empty layer of a RUN that writes nothing: joining saves nothing
-        for noop in ["export FLASK_APP=app.py", "java -version", "node --version", "echo done"] {
+        for noop in [
+            "export FLASK_APP=app.py",
+            "java -version",
+            "node --version",
+            "echo done",
+        ] {
             let text = format!("FROM a\nRUN apt-get install -y x\nRUN {noop}\nRUN pip install y\n");
             assert!(lint_rule("LW101", &text).is_empty(), "{noop}");
         }
@@ -314,7 +325,11 @@ mod tests {
             "builtin cd /tmp",
             "printf -v x %s y",
         ] {
-            let fixed = fix_rule("LW101", &format!("FROM a\nRUN {first} && make\nRUN make\n"), false);
+            let fixed = fix_rule(
+                "LW101",
+                &format!("FROM a\nRUN {first} && make\nRUN make\n"),
+                false,
+            );
             assert_eq!(
                 fixed,
                 format!("FROM a\nRUN ( {first} && make ) \\\n    && make\n"),

@@ -47,17 +47,18 @@ impl Rule for SourceBeforeDeps {
                     let Some(ecosystem) = dependency_install(command) else {
                         continue;
                     };
-                    // Its downloads kept in a cache mount: a re-run fetches nothing (BuildKit's
-                    // other answer to the same problem).
-                    if caches_downloads(inst, ecosystem) {
+                    // A build that fetches as it compiles re-runs on every edit anyway: with its
+                    // downloads kept in a cache mount, a re-run fetches nothing.
+                    if builds_itself(command) && caches_downloads(inst, ecosystem) {
                         continue;
                     }
                     // A module that vendors its dependencies builds from vendor/: nothing to
                     // download, nothing to cache.
                     if ecosystem == "go"
-                        && cx.context.as_ref().is_some_and(|c| {
-                            c.is_file(Path::new("vendor/modules.txt"))
-                        })
+                        && cx
+                            .context
+                            .as_ref()
+                            .is_some_and(|c| c.is_file(Path::new("vendor/modules.txt")))
                     {
                         continue;
                     }
@@ -83,6 +84,21 @@ impl Rule for SourceBeforeDeps {
             }
         }
     }
+}
+
+/// A command that compiles the source and fetches its dependencies on the way (`go build`,
+/// `dotnet publish`, `cargo build`), unlike an install of the dependencies alone.
+fn builds_itself(command: &Command) -> bool {
+    let sub = command.subcommand().map(|w| w.value.as_str());
+    matches!(
+        (command.name(), sub),
+        (Some("go"), Some("build" | "install" | "test" | "run"))
+            | (
+                Some("dotnet"),
+                Some("build" | "publish" | "test" | "run" | "pack")
+            )
+            | (Some("cargo"), Some("build" | "install"))
+    )
 }
 
 /// Whether the RUN keeps the ecosystem's downloads in a cache mount
@@ -285,9 +301,7 @@ fn manifests_first(
         project = Some(named);
         files
     } else {
-        let first = names
-            .first()
-            .ok_or_else(|| no_prefetch(eco))?;
+        let first = names.first().ok_or_else(|| no_prefetch(eco))?;
         if !context.has(first) {
             return Err(format!("the context has no `{first}` the build can copy"));
         }
@@ -317,8 +331,11 @@ fn manifests_first(
     let (step, mut edits) = match prefetch {
         Prefetch::None => return Err(no_prefetch(eco)),
         Prefetch::Run(step) => (
-            prefetch_step(&project.map_or(step.to_string(), |p| format!("{step} {p}")), install)
-                .ok_or("the install names a settings file or option the manifests do not bring")?,
+            prefetch_step(
+                &project.map_or(step.to_string(), |p| format!("{step} {p}")),
+                install,
+            )
+            .ok_or("the install names a settings file or option the manifests do not bring")?,
             Vec::new(),
         ),
         Prefetch::Move => (
@@ -594,7 +611,11 @@ fn dotnet_files(
         .args()
         .iter()
         .find(|w| PROJECTS.iter().any(|e| w.value.ends_with(e)))?;
-    if !word.literal || word.value.contains(|c: char| c.is_whitespace() || "'\"\\".contains(c)) {
+    if !word.literal
+        || word
+            .value
+            .contains(|c: char| c.is_whitespace() || "'\"\\".contains(c))
+    {
         return None;
     }
     let path = context_path(&word.value, dest, workdir)?;
@@ -983,7 +1004,10 @@ mod tests {
         let dotnet = "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY . .\nRUN dotnet publish \"app.csproj\" -c Release -r linux-x64 -o /out\n";
         assert_eq!(lint_rule("LW201", dotnet).len(), 1);
         let project = [
-            ("app.csproj", "<Project Sdk=\"Microsoft.NET.Sdk\"></Project>"),
+            (
+                "app.csproj",
+                "<Project Sdk=\"Microsoft.NET.Sdk\"></Project>",
+            ),
             ("NuGet.config", "<configuration/>"),
             ("Program.cs", ""),
         ];
@@ -991,7 +1015,10 @@ mod tests {
             fixed_with(&project, dotnet),
             "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY app.csproj NuGet.config ./\nRUN dotnet restore app.csproj -r linux-x64\nCOPY . .\nRUN dotnet publish \"app.csproj\" -c Release -r linux-x64 -o /out\n"
         );
-        // its packages kept in a cache mount: a re-run downloads nothing
+        // its packages kept in a cache mount: the build re-runs on every edit anyway, and
+        // fetches nothing; a restore alone could be cached as a layer, so it still fires
+        let restore = "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY . .\nRUN --mount=type=cache,target=/root/.nuget dotnet restore\n";
+        assert_eq!(lint_rule("LW201", restore).len(), 1);
         let cached = "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY . .\nRUN --mount=type=cache,target=/root/.nuget dotnet publish app.csproj\n";
         assert!(lint_rule("LW201", cached).is_empty());
         let other = "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY . .\nRUN --mount=type=cache,target=/src/obj dotnet publish app.csproj\n";
