@@ -10,6 +10,7 @@ use crate::model::BuildContext;
 use crate::model::order::{command_footprint, move_before};
 use crate::model::packages::{classify, dependency_install};
 use crate::model::paths::{copies_whole_context, resolve};
+use crate::model::stages::mount_field;
 use crate::rules::edit::{first_line, lead_start, node_span};
 use crate::rules::{Context, Rule};
 use crate::shell::{Command, OperatorKind};
@@ -121,18 +122,16 @@ fn caches_downloads(run: &Instruction, ecosystem: &str) -> bool {
         _ => &[],
     };
     run.flag_values("mount").any(|value| {
-        let field = |key: &[&str]| {
-            value.split(',').find_map(|f| {
-                let (k, v) = f.split_once('=')?;
-                key.contains(&k).then_some(v)
-            })
-        };
-        field(&["type"]) == Some("cache")
-            && field(&["target", "dst", "destination"]).is_some_and(|t| {
-                t.trim_end_matches('/')
-                    .rsplit('/')
-                    .any(|part| names.contains(&part))
-            })
+        let field = |key: &str| mount_field(value, key);
+        field("type") == Some("cache")
+            && ["target", "dst", "destination"]
+                .iter()
+                .find_map(|key| field(key))
+                .is_some_and(|t| {
+                    t.trim_end_matches('/')
+                        .rsplit('/')
+                        .any(|part| names.contains(&part))
+                })
     })
 }
 
@@ -939,8 +938,9 @@ mod tests {
         );
     }
 
-    /// The text after LW201's fix, with `files` (name, contents) in the context.
-    fn fixed_with(files: &[(&str, &str)], text: &str) -> String {
+    /// LW201 alone, on a Dockerfile whose context holds `files` (name, contents); the folder
+    /// lives as long as the first value.
+    fn context_with(files: &[(&str, &str)]) -> (tempfile::TempDir, LintOptions) {
         let dir = tempfile::tempdir().unwrap();
         for (name, body) in files {
             let path = dir.path().join(name);
@@ -952,6 +952,12 @@ mod tests {
             only: Some(vec!["LW201".into()]),
             ..LintOptions::default()
         };
+        (dir, options)
+    }
+
+    /// The text after LW201's fix, with `files` (name, contents) in the context.
+    fn fixed_with(files: &[(&str, &str)], text: &str) -> String {
+        let (_dir, options) = context_with(files);
         fix_text(text, &options, Safety::Unsafe).text
     }
 
@@ -986,18 +992,7 @@ mod tests {
             "FROM golang:1.22\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\nRUN go build -o /app .\n"
         );
         // a vendored module downloads nothing
-        let vendored = [("go.mod", "module x\n"), ("vendor/modules.txt", "")];
-        let dir = tempfile::tempdir().unwrap();
-        for (name, body) in vendored {
-            let path = dir.path().join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, body).unwrap();
-        }
-        let options = LintOptions {
-            path: Some(dir.path().join("Dockerfile")),
-            only: Some(vec!["LW201".into()]),
-            ..LintOptions::default()
-        };
+        let (_dir, options) = context_with(&[("go.mod", "module x\n"), ("vendor/modules.txt", "")]);
         let df = crate::syntax::Dockerfile::parse(go);
         assert!(crate::lint::lint(&df, &options).is_empty());
 
