@@ -29,7 +29,12 @@ fn mixed(lines_wanted: usize) -> String {
     let mut block = 0;
     while lines.len() < lines_wanted - 3 {
         if block % 10 == 0 {
-            lines.push(format!("FROM debian:bookworm-slim AS stage{}", block / 10));
+            // Each stage builds on the one before, so every stage's layers ship in the final
+            // image and the rules look at all of them (a builder stage's are never reported).
+            lines.push(match block / 10 {
+                0 => "FROM debian:bookworm-slim AS stage0".to_string(),
+                n => format!("FROM stage{} AS stage{n}", n - 1),
+            });
             lines.push("WORKDIR /app".to_string());
         }
         lines.extend([
@@ -57,12 +62,14 @@ fn mixed(lines_wanted: usize) -> String {
     lines.join("\n") + "\n"
 }
 
-/// 500 lines of one-line installs, each keeping the apt lists and installing recommends: a
-/// finding of each per line, about 1,000 in all, each with a fix.
+/// 500 lines of one-line installs, each keeping the apt lists it fetched and installing
+/// recommends: a finding of each per line, about 1,000 in all, each with a fix.
 fn dense() -> String {
     let mut text = String::from("FROM debian:bookworm-slim\n");
     for n in 1..500 {
-        text.push_str(&format!("RUN apt-get install -y pkg{n}\n"));
+        text.push_str(&format!(
+            "RUN apt-get update && apt-get install -y pkg{n}\n"
+        ));
     }
     text
 }
