@@ -166,6 +166,30 @@ def rank(*parts):
     return hashlib.sha256("\t".join(("peers-1",) + parts).encode()).hexdigest()
 
 
+def verdicts(found):
+    """Counts eval/peers.tsv's verdicts per rule and peer, only on the files that are still a
+    disagreement of the same side today (a rule's change can settle one, or make it moot)."""
+    counts = {}
+    with open(os.path.join(ROOT, "eval", "peers.tsv")) as tsv:
+        rows = [r.rstrip("\n").split("\t") for r in tsv if r.strip() and not r.startswith("#")]
+    for file, rule, peer, side, right, *_ in rows[1:]:
+        ours = union(found, "layerwise", [rule])
+        theirs = union(found, peer, SHARED[rule][peer])
+        still = file in (ours - theirs if side == "layerwise" else theirs - ours)
+        c = counts.setdefault((rule, peer), {"read": 0, "settled": 0, "layerwise": 0, peer: 0, "neither": 0})
+        c["read"] += 1
+        if still:
+            c[right] += 1
+        else:
+            c["settled"] += 1
+    print("verdicts of eval/peers.tsv on disagreements that still stand (right: layerwise / peer / neither)")
+    for (rule, peer), c in sorted(counts.items()):
+        print(
+            f"{rule:<6} {peer:<9} read {c['read']:>3}, no longer a disagreement {c['settled']:>3},"
+            f" right: {c['layerwise']} / {c[peer]} / {c['neither']}"
+        )
+
+
 def main():
     if CORPUS is None:
         sys.exit("the shared corpus is missing (set LAYERWISE_CORPUS)")
@@ -190,6 +214,7 @@ def main():
             f" {count(ta - ours, 'tally'):>12}"
         )
     print("files flagged; lw only: by layerwise and by neither peer; - : the peer has no such check")
+    verdicts(found)
     if "--sample" in sys.argv:
         i = sys.argv.index("--sample")
         rule, peer, n = sys.argv[i + 1], sys.argv[i + 2], int(sys.argv[i + 3])
