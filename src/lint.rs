@@ -29,6 +29,9 @@ pub struct LintOptions {
     pub target: Option<String>,
     /// `--build-arg` values, which ARGs take over their defaults.
     pub build_args: Vec<(String, String)>,
+    /// Scripts parsed by earlier lints of this file, reused where unchanged (the language
+    /// server keeps one cache per open document).
+    pub scripts: Option<Arc<crate::shell::ScriptCache>>,
 }
 
 impl LintOptions {
@@ -72,6 +75,7 @@ pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
         overlay: options.overlay.clone(),
         target: options.target.clone(),
         build_args: options.build_args.clone(),
+        scripts: options.scripts.clone(),
     };
     let config = options
         .config

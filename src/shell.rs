@@ -6,7 +6,9 @@ use brush_parser::ast::{self, SourceLocation};
 use brush_parser::word::{WordPiece, WordPieceWithSource};
 use brush_parser::{ParserOptions, Token};
 
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::knowledge::shells::is_posix_shell;
 use crate::source::Span;
@@ -909,6 +911,122 @@ fn unquote_pieces(pieces: &[WordPieceWithSource], raw: &str, out: &mut String) -
     literal
 }
 
+/// Parsed scripts kept between lints of one file that changes, as the language server's does,
+/// so that an edit parses again only the RUNs it touched. A script is reused when its text and
+/// the layout of its lines are the same and every variable its parse looked up has the same
+/// value; its spans move with the RUN. `sweep` drops what the lints since the sweep before did
+/// not use.
+#[derive(Default)]
+pub struct ScriptCache {
+    maps: Mutex<CacheMaps>,
+}
+
+#[derive(Default)]
+struct CacheMaps {
+    /// Used since the last sweep.
+    used: HashMap<Layout, Vec<Cached>>,
+    /// Used before it.
+    old: HashMap<Layout, Vec<Cached>>,
+}
+
+/// A script's text and where its pieces sit relative to its start (`MappedText::layout`).
+type Layout = (String, Vec<(usize, usize, usize)>);
+
+struct Cached {
+    /// Where the script started in the file it was parsed from.
+    base: usize,
+    /// The variables the parse asked for, with the answers it had.
+    env: Vec<(String, Option<String>)>,
+    parsed: Result<Script, ShellError>,
+}
+
+impl std::fmt::Debug for ScriptCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let maps = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+        let scripts = |m: &HashMap<Layout, Vec<Cached>>| m.values().map(Vec::len).sum::<usize>();
+        f.debug_struct("ScriptCache")
+            .field("used", &scripts(&maps.used))
+            .field("old", &scripts(&maps.old))
+            .finish()
+    }
+}
+
+impl ScriptCache {
+    /// `parse_with(script, env)`, from the cache when it holds that script parsed with the
+    /// same answers.
+    pub fn parse_with(
+        &self,
+        script: &MappedText,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Script, ShellError> {
+        let (base, pieces) = script.layout();
+        let key = (script.as_str().to_string(), pieces);
+        let same_env = |c: &Cached| c.env.iter().all(|(name, value)| env(name) == *value);
+        {
+            let mut maps = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+            let CacheMaps { used, old } = &mut *maps;
+            let hit = used
+                .get(&key)
+                .and_then(|list| list.iter().find(|c| same_env(c)))
+                .map(|c| c.parsed.clone().map(|s| (s, c.base)));
+            let hit = hit.or_else(|| {
+                let list = old.get_mut(&key)?;
+                let at = list.iter().position(same_env)?;
+                let cached = list.swap_remove(at);
+                let out = cached.parsed.clone().map(|s| (s, cached.base));
+                used.entry(key.clone()).or_default().push(cached);
+                Some(out)
+            });
+            if let Some(parsed) = hit {
+                return parsed.map(|(script, from)| script.moved(from, base));
+            }
+        }
+        let asked = RefCell::new(Vec::new());
+        let parsed = parse_with(script, &|name| {
+            let value = env(name);
+            asked.borrow_mut().push((name.to_string(), value.clone()));
+            value
+        });
+        let mut maps = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+        maps.used.entry(key).or_default().push(Cached {
+            base,
+            env: asked.into_inner(),
+            parsed: parsed.clone(),
+        });
+        parsed
+    }
+
+    /// Forgets the scripts no parse asked for since the sweep before.
+    pub fn sweep(&self) {
+        let mut maps = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+        maps.old = std::mem::take(&mut maps.used);
+    }
+}
+
+impl Script {
+    /// The same script in a copy of the file where it starts at `to` instead of `from`.
+    fn moved(mut self, from: usize, to: usize) -> Script {
+        if from == to {
+            return self;
+        }
+        for c in &mut self.commands {
+            c.span = c.span.moved(from, to);
+            if let Some(op) = &mut c.op {
+                op.span = op.span.moved(from, to);
+            }
+            for w in c
+                .assigns
+                .iter_mut()
+                .chain(&mut c.words)
+                .chain(&mut c.writes)
+            {
+                w.span = w.span.moved(from, to);
+            }
+        }
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1007,5 +1125,69 @@ mod tests {
         let mut m = MappedText::new();
         m.push_synthetic(&"$(".repeat(100));
         assert_eq!(parse(&m).unwrap_err(), ShellError::TooComplex);
+    }
+
+    /// The first RUN's script of `dockerfile`, through `cache` with `env`.
+    fn cached(
+        cache: &ScriptCache,
+        dockerfile: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Script {
+        let df = Dockerfile::parse(dockerfile);
+        let run = df
+            .instructions()
+            .find(|i| i.keyword == Keyword::Run)
+            .expect("a RUN");
+        let script = run_script(run, df.text()).expect("a shell script");
+        cache.parse_with(&script, env).expect("parses")
+    }
+
+    fn word_spans(script: &Script) -> Vec<(String, Span)> {
+        let words = script.commands.iter().flat_map(|c| &c.words);
+        words.map(|w| (w.value.clone(), w.span)).collect()
+    }
+
+    #[test]
+    fn a_cached_script_moves_with_its_run_and_is_parsed_again_when_a_variable_changes() {
+        let cache = ScriptCache::default();
+        let asked = std::cell::Cell::new(0);
+        let env = |name: &str| {
+            asked.set(asked.get() + 1);
+            (name == "DIR").then(|| "/srv".to_string())
+        };
+        let text = "FROM a\nRUN cd $DIR && \\\n  make install\n";
+        let first = cached(&cache, text, &env);
+        let parses = asked.get();
+        assert!(parses > 0, "the parse asks for DIR");
+        // The same RUN two lines lower: from the cache, every span two lines on.
+        let lower = format!("# a\n# b\n{text}");
+        let moved = cached(&cache, &lower, &env);
+        let fresh = parse_with(&run_script_of(&lower), &env).expect("parses");
+        assert_eq!(word_spans(&moved), word_spans(&fresh));
+        assert_ne!(word_spans(&moved), word_spans(&first));
+        assert_eq!(moved.commands[0].words[1].value, "/srv");
+        // The cache asked again only to check the answers it had (then the fresh parse asked).
+        assert_eq!(asked.get(), parses * 3);
+        assert_eq!(format!("{cache:?}"), "ScriptCache { used: 1, old: 0 }");
+        // DIR now says something else: parsed again, with the new value.
+        let other = |name: &str| (name == "DIR").then(|| "/opt".to_string());
+        let changed = cached(&cache, &lower, &other);
+        assert_eq!(changed.commands[0].words[1].value, "/opt");
+        assert_eq!(format!("{cache:?}"), "ScriptCache { used: 2, old: 0 }");
+        // A sweep keeps what the lints since the last one used; a second drops the rest.
+        cache.sweep();
+        assert_eq!(format!("{cache:?}"), "ScriptCache { used: 0, old: 2 }");
+        cached(&cache, text, &env);
+        cache.sweep();
+        assert_eq!(format!("{cache:?}"), "ScriptCache { used: 0, old: 1 }");
+    }
+
+    fn run_script_of(dockerfile: &str) -> MappedText {
+        let df = Dockerfile::parse(dockerfile);
+        let run = df
+            .instructions()
+            .find(|i| i.keyword == Keyword::Run)
+            .expect("a RUN");
+        run_script(run, df.text()).expect("a shell script")
     }
 }

@@ -27,6 +27,15 @@ impl Span {
         self.start == self.end
     }
 
+    /// The same span in a copy of the text that starts at `to` instead of `from` (`from` is at
+    /// or before the span).
+    pub fn moved(self, from: usize, to: usize) -> Span {
+        Span {
+            start: self.start - from + to,
+            end: self.end - from + to,
+        }
+    }
+
     pub fn range(self) -> Range<usize> {
         self.start..self.end
     }

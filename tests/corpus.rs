@@ -404,3 +404,50 @@ fn after_unsafe_fixes_every_program_is_installed_before_it_is_called() {
         failures.join("\n")
     );
 }
+
+/// The language server's script cache changes nothing: every corpus file linted through one
+/// cache, then again one line lower (every script from the cache, moved), then with its first
+/// ENV or ARG changed, finds what a lint without the cache finds.
+#[test]
+fn linting_through_the_script_cache_finds_the_same() {
+    use layerwise::lint::{LintOptions, lint};
+    use layerwise::shell::ScriptCache;
+    let Some(corpus) = common::corpus_dir() else {
+        return;
+    };
+    let plain = LintOptions::default();
+    let mut failures = Vec::new();
+    let mut edited = 0;
+    for (name, text) in accepted(&corpus) {
+        let cached = LintOptions {
+            scripts: Some(std::sync::Arc::new(ScriptCache::default())),
+            ..LintOptions::default()
+        };
+        let mut versions = vec![text.clone(), format!("# an edit above\n{text}")];
+        if let Some(at) = text.find("\nENV ").or_else(|| text.find("\nARG ")) {
+            edited += 1;
+            versions.push(format!(
+                "{}\nENV LW_EDIT=1 PATH=/lw/bin:$PATH{}",
+                &text[..at],
+                &text[at..]
+            ));
+        }
+        for version in versions {
+            let df = Dockerfile::parse(version.as_str());
+            if lint(&df, &cached) != lint(&df, &plain) {
+                failures.push(name.clone());
+            }
+            cached.scripts.as_ref().expect("a cache").sweep();
+        }
+    }
+    assert!(
+        edited > 300,
+        "only {edited} files had an ENV or ARG to edit"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} files lint differently through the cache:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

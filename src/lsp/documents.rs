@@ -3,11 +3,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use lsp_types::{TextDocumentContentChangeEvent, Uri};
 
 use super::convert::{Encoding, Lines, uri_to_path};
 use crate::diagnostic::Diagnostic;
+use crate::shell::ScriptCache;
 use crate::source::LineIndex;
 use crate::syntax::Dockerfile;
 
@@ -30,6 +32,8 @@ pub struct Document {
     pub text: String,
     /// The lint behind the diagnostics last published for this document.
     pub analysis: Option<Analysis>,
+    /// Its RUNs' parsed scripts, which the next lint reuses where a change left them alone.
+    pub scripts: Arc<ScriptCache>,
 }
 
 impl Document {
@@ -40,6 +44,7 @@ impl Document {
             path: uri_to_path(uri),
             text,
             analysis: None,
+            scripts: Arc::default(),
         }
     }
 

@@ -557,12 +557,16 @@ impl Server {
         text: &str,
         version: i32,
     ) -> (Vec<lsp::Diagnostic>, Option<Analysis>) {
-        let options = self.lint_options(doc_path);
+        let mut options = self.lint_options(doc_path);
         if doc_path.is_some_and(|p| options.config.as_ref().is_some_and(|c| c.is_excluded(p))) {
             return (Vec::new(), None);
         }
+        options.scripts = self.docs.get(uri).map(|d| Arc::clone(&d.scripts));
         let df = Dockerfile::parse(text);
         let findings = lint(&df, &options);
+        if let Some(scripts) = &options.scripts {
+            scripts.sweep();
+        }
         let lines = Lines {
             text: df.text(),
             index: df.lines(),

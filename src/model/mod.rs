@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::shell::{self, Script, ShellError};
+use crate::syntax::MappedText;
 use crate::syntax::{Dockerfile, Instruction, Keyword};
 
 pub use context::BuildContext;
@@ -35,6 +36,8 @@ pub struct ModelInput {
     pub target: Option<String>,
     /// `--build-arg` values.
     pub build_args: Vec<(String, String)>,
+    /// Scripts parsed by earlier lints of this file (the language server's), reused.
+    pub scripts: Option<Arc<shell::ScriptCache>>,
 }
 
 /// One file, understood.
@@ -86,9 +89,11 @@ impl<'a> Model<'a> {
                             "PWD" => state.workdir.as_deref().map(str::to_string),
                             _ => state.var(name).map(str::to_string),
                         };
-                        match shell::run_script(inst, df.text())
-                            .map(|s| shell::parse_with(&s, &lookup))
-                        {
+                        let parse = |s: MappedText| match &input.scripts {
+                            Some(cache) => cache.parse_with(&s, &lookup),
+                            None => shell::parse_with(&s, &lookup),
+                        };
+                        match shell::run_script(inst, df.text()).map(parse) {
                             Some(Ok(script)) => scripts.push((inst.span.start, script)),
                             Some(Err(e)) => shell_errors.push((inst.span.start, e)),
                             None => {}

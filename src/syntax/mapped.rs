@@ -87,6 +87,19 @@ impl MappedText {
         self.text.is_empty()
     }
 
+    /// Where this text starts in the file (its lowest source offset), and how it is laid out
+    /// relative to that start: two texts with equal layouts read the same and map alike, one
+    /// moved from the other by the difference of their starts.
+    pub fn layout(&self) -> (usize, Vec<(usize, usize, usize)>) {
+        let base = self.segments.iter().map(|s| s.source).min().unwrap_or(0);
+        let pieces = self
+            .segments
+            .iter()
+            .map(|s| (s.text, s.source - base, s.len))
+            .collect();
+        (base, pieces)
+    }
+
     /// The file offset of the byte at `offset` in this text.
     pub fn to_source(&self, offset: usize) -> usize {
         let Some(first) = self.segments.first() else {
