@@ -29,12 +29,14 @@ pub struct Script {
     pub ends_compound: bool,
 }
 
+/// The model keeps every RUN's commands while the rules run: their lists are boxed slices,
+/// without a `Vec`'s spare room and capacity field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Command {
     /// Leading `NAME=value` assignments.
-    pub assigns: Vec<ShellWord>,
+    pub assigns: Box<[ShellWord]>,
     /// Every word, wrappers (`sudo`, `env X=1`) included.
-    pub words: Vec<ShellWord>,
+    pub words: Box<[ShellWord]>,
     /// Where the program is in `words`.
     pub program: usize,
     /// The operator joining this command to the next one.
@@ -45,7 +47,7 @@ pub struct Command {
     /// sets `PWD`, as the shell does.
     pub script_vars: Arc<[(String, Option<String>)]>,
     /// Files the command writes through redirections (`> f`, `>> f`, `&> f`).
-    pub writes: Vec<ShellWord>,
+    pub writes: Box<[ShellWord]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -620,8 +622,12 @@ impl Walk<'_> {
                     .flat_map(|list| &list.0)
                     .flat_map(|r| self.written(r))
                     .collect();
-                for command in &mut self.commands[mark..] {
-                    command.writes.extend(written.iter().cloned());
+                if !written.is_empty() {
+                    for command in &mut self.commands[mark..] {
+                        let writes = std::mem::take(&mut command.writes).into_vec();
+                        command.writes =
+                            writes.into_iter().chain(written.iter().cloned()).collect();
+                    }
                 }
             }
             ast::Command::Function(function) => self.compound(&function.body.0),
@@ -664,45 +670,40 @@ impl Walk<'_> {
 
     fn simple(&mut self, simple: &ast::SimpleCommand) {
         use ast::CommandPrefixOrSuffixItem as Item;
-        let mut command = Command {
-            assigns: Vec::new(),
-            words: Vec::new(),
-            program: 0,
-            op: None,
-            span: Span::default(),
-            script_vars: self.shared_vars.clone(),
-            writes: Vec::new(),
-        };
+        let (mut assigns, mut words, mut writes) = (Vec::new(), Vec::new(), Vec::new());
         for item in simple.prefix.iter().flat_map(|p| p.0.iter()) {
             match item {
-                Item::AssignmentWord(_, w) => command.assigns.extend(self.word(w, false)),
-                Item::Word(w) => command.words.extend(self.word(w, true)),
-                Item::IoRedirect(r) => command.writes.extend(self.written(r)),
+                Item::AssignmentWord(_, w) => assigns.extend(self.word(w, false)),
+                Item::Word(w) => words.extend(self.word(w, true)),
+                Item::IoRedirect(r) => writes.extend(self.written(r)),
                 Item::ProcessSubstitution(..) => {}
             }
         }
         if let Some(w) = &simple.word_or_name {
-            command.words.extend(self.word(w, true));
+            words.extend(self.word(w, true));
         }
         for item in simple.suffix.iter().flat_map(|s| s.0.iter()) {
             match item {
                 // `make X=y`: an argument, not an assignment.
-                Item::Word(w) | Item::AssignmentWord(_, w) => {
-                    command.words.extend(self.word(w, true))
-                }
-                Item::IoRedirect(r) => command.writes.extend(self.written(r)),
+                Item::Word(w) | Item::AssignmentWord(_, w) => words.extend(self.word(w, true)),
+                Item::IoRedirect(r) => writes.extend(self.written(r)),
                 Item::ProcessSubstitution(..) => {}
             }
         }
-        let spans = command.assigns.iter().chain(&command.words).map(|w| w.span);
+        let spans = assigns.iter().chain(&words).map(|w| w.span);
         let Some(span) = spans.reduce(Span::cover) else {
             return;
         };
-        command.span = span;
-        command.program = program_index(&command.words);
+        let command = Command {
+            program: program_index(&words),
+            assigns: assigns.into_boxed_slice(),
+            words: words.into_boxed_slice(),
+            op: None,
+            span,
+            script_vars: self.shared_vars.clone(),
+            writes: writes.into_boxed_slice(),
+        };
         self.track_vars(&command);
-        // The model keeps every RUN's commands while the rules run: no spare room in them.
-        command.words.shrink_to_fit();
         self.commands.push(command);
     }
 }
