@@ -311,14 +311,16 @@ pub struct Instruction {
     pub span: Span,
     /// 0-based first and last line, heredoc bodies and skipped continuation lines included.
     pub lines: (usize, usize),
-    pub flags: Vec<Flag>,
+    /// The tree keeps every instruction while the file is linted: its lists are boxed slices,
+    /// without a `Vec`'s spare room and capacity field.
+    pub flags: Box<[Flag]>,
     /// The instruction as BuildKit reads it: continuations joined, comment lines dropped.
     pub line: MappedText,
     /// Where the arguments (after keyword and flags, trimmed) sit in `line`.
     pub args: Range<usize>,
     /// The strings of the exec (JSON array) form; `None` for the shell form.
     pub exec: Option<Vec<String>>,
-    pub heredocs: Vec<Heredoc>,
+    pub heredocs: Box<[Heredoc]>,
     /// The instruction an ONBUILD wraps; its ranges are in this instruction's `line`.
     pub onbuild: Option<Box<Instruction>>,
     pub escape: char,

@@ -187,6 +187,7 @@ impl<'a> Parser<'a> {
             joined.push_source(text, piece);
             continues = more;
         }
+        joined.shrink_to_fit();
 
         let node_start = line.start;
         let mut end_line = last;
@@ -196,7 +197,7 @@ impl<'a> Parser<'a> {
                 let takes_heredocs = host.keyword.takes_heredocs() && host.exec.is_none();
                 if takes_heredocs && inst.line.as_str().contains("<<") {
                     let (heredocs, after) = self.heredocs(&inst, next);
-                    inst.heredocs = heredocs;
+                    inst.heredocs = heredocs.into_boxed_slice();
                     if after > next {
                         end_line = after - 1;
                         next = after;
@@ -376,7 +377,7 @@ fn parse_line(line: MappedText, from: usize, escape: char) -> Result<Instruction
         line,
         args,
         exec,
-        heredocs: Vec::new(),
+        heredocs: Box::default(),
         onbuild,
         escape,
     })
