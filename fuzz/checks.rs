@@ -116,7 +116,7 @@ pub fn lint(data: &[u8]) {
     let diagnostics = lint_file(&df, &LintOptions::default());
     for d in &diagnostics {
         assert_span(&text, d.span, d.rule);
-        for label in &d.labels {
+        for label in d.labels() {
             assert_span(&text, label.span, d.rule);
         }
         if let Some(fix) = &d.fix {

@@ -128,7 +128,7 @@ pub fn lookup(key: &str) -> Option<&'static RuleMeta> {
 /// Whether a hadolint code that names a finding's rule covers the finding: the code of its own
 /// check, or any code of a rule that has only one.
 pub fn hadolint_matches(d: &Diagnostic, code: &str) -> bool {
-    match d.hadolint {
+    match d.hadolint() {
         Some(own) => own.eq_ignore_ascii_case(code),
         None => meta(d.rule).is_none_or(|m| m.aliases.len() <= 1),
     }

@@ -774,10 +774,9 @@ mod tests {
         let config = parse("ignore: [DL3042, DL3059]\n").unwrap();
         assert!(config.enabled("LW103"), "only LW103's pip part is off");
         assert!(!config.enabled("LW101"), "DL3059 is all of LW101");
-        let mut pip = Diagnostic::new("LW103", crate::source::Span::new(0, 1), "pip");
-        pip.hadolint = Some("DL3042");
-        let mut apk = pip.clone();
-        apk.hadolint = Some("DL3019");
+        let pip = Diagnostic::new("LW103", crate::source::Span::new(0, 1), "pip")
+            .with_hadolint(Some("DL3042"));
+        let apk = pip.clone().with_hadolint(Some("DL3019"));
         assert!(config.ignores(&pip));
         assert!(!config.ignores(&apk));
     }

@@ -39,6 +39,9 @@ pub struct Label {
     pub message: Text,
 }
 
+/// A file of many findings holds them all until its report is written: a finding is its own
+/// fields (texts shared, [`Text`]), with its fix and the fields few findings set (labels, a
+/// hadolint check) boxed, so that a finding without them pays a pointer for each.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     /// The rule's ID, such as `LW102`.
@@ -46,16 +49,17 @@ pub struct Diagnostic {
     pub severity: Severity,
     pub message: Text,
     pub span: Span,
-    pub labels: Vec<Label>,
     /// One line telling what to do.
     pub help: Option<Text>,
-    /// Boxed: a finding without a fix pays a pointer for it.
     pub fix: Option<Box<Fix>>,
-    /// The hadolint check this finding matches, for a rule that covers several (LW103 covers
-    /// DL3019 for apk, DL3042 for pip, …): then `# hadolint ignore=DL3042` and an `ignore` of
-    /// DL3042 in the config suppress only the findings of that check. `None` for a rule with
-    /// one alias (it stands for the whole rule), or a finding hadolint has no check for.
-    pub hadolint: Option<&'static str>,
+    /// Labels and the hadolint check: see [`Diagnostic::labels`], [`Diagnostic::hadolint`].
+    rare: Option<Box<Rare>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Rare {
+    labels: Vec<Label>,
+    hadolint: Option<&'static str>,
 }
 
 impl Diagnostic {
@@ -67,15 +71,29 @@ impl Diagnostic {
             severity: Severity::Warning,
             message: message.into(),
             span,
-            labels: Vec::new(),
             help: None,
             fix: None,
-            hadolint: None,
+            rare: None,
         }
     }
 
+    /// Secondary places that explain the finding.
+    pub fn labels(&self) -> &[Label] {
+        self.rare.as_ref().map_or(&[], |r| &r.labels)
+    }
+
+    /// The hadolint check this finding matches, for a rule that covers several (LW103 covers
+    /// DL3019 for apk, DL3042 for pip, …): then `# hadolint ignore=DL3042` and an `ignore` of
+    /// DL3042 in the config suppress only the findings of that check. `None` for a rule with
+    /// one alias (it stands for the whole rule), or a finding hadolint has no check for.
+    pub fn hadolint(&self) -> Option<&'static str> {
+        self.rare.as_ref().and_then(|r| r.hadolint)
+    }
+
     pub fn with_hadolint(mut self, code: Option<&'static str>) -> Self {
-        self.hadolint = code;
+        if code.is_some() || self.rare.is_some() {
+            self.rare.get_or_insert_default().hadolint = code;
+        }
         self
     }
 
@@ -85,7 +103,7 @@ impl Diagnostic {
     }
 
     pub fn with_label(mut self, span: Span, message: impl Into<Text>) -> Self {
-        self.labels.push(Label {
+        self.rare.get_or_insert_default().labels.push(Label {
             span,
             message: message.into(),
         });

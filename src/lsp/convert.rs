@@ -178,7 +178,7 @@ pub fn diagnostic(
     data: &DiagnosticData,
 ) -> lsp::Diagnostic {
     let related: Vec<DiagnosticRelatedInformation> = d
-        .labels
+        .labels()
         .iter()
         .map(|label| DiagnosticRelatedInformation {
             location: Location::new(uri.clone(), lines.range(label.span)),

@@ -227,7 +227,7 @@ impl miette::Diagnostic for Shown<'_> {
         let labels: Vec<LabeledSpan> = match &self.kind {
             Kind::Finding(d) => {
                 std::iter::once(LabeledSpan::new_primary_with_span(None, span(d.span)))
-                    .chain(d.labels.iter().map(|l| {
+                    .chain(d.labels().iter().map(|l| {
                         LabeledSpan::new_with_span(Some(l.message.to_string()), span(l.span))
                     }))
                     .collect()

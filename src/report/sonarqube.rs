@@ -164,7 +164,7 @@ fn finding<'a>(file: &'a FileResult, d: &'a Diagnostic) -> Issue<'a> {
             text_range: Some(text_range(file, d.span)),
         },
         secondary_locations: d
-            .labels
+            .labels()
             .iter()
             .map(|l| Location {
                 message: l.message.to_string(),
