@@ -69,14 +69,16 @@ impl FileChange {
     }
 }
 
+/// A file of many findings holds every fix until its report is written: the lists are boxed
+/// slices, without a `Vec`'s spare room and capacity field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fix {
     /// What the fix does, in a line: "append `&& rm -rf /var/lib/apt/lists/*`".
     pub title: Text,
     pub safety: Safety,
     /// Sorted, non-overlapping edits of the Dockerfile.
-    pub edits: Vec<Edit>,
-    pub files: Vec<FileChange>,
+    pub edits: Box<[Edit]>,
+    pub files: Box<[FileChange]>,
 }
 
 impl Fix {
@@ -85,13 +87,15 @@ impl Fix {
         Fix {
             title: title.into(),
             safety,
-            edits,
-            files: Vec::new(),
+            edits: edits.into_boxed_slice(),
+            files: Box::default(),
         }
     }
 
     pub fn with_file(mut self, change: FileChange) -> Self {
-        self.files.push(change);
+        let mut files = std::mem::take(&mut self.files).into_vec();
+        files.push(change);
+        self.files = files.into_boxed_slice();
         self
     }
 

@@ -146,9 +146,11 @@ fn merge_in_parts(cx: &Context<'_>, group: &[&Instruction]) -> Option<Fix> {
         .filter(|part| part.len() >= 2)
         .filter_map(|part| merge_runs(cx, part));
     let mut fix = fixes.next()?;
+    let mut edits = std::mem::take(&mut fix.edits).into_vec();
     for more in fixes {
-        fix.edits.extend(more.edits);
+        edits.extend(more.edits.into_vec());
     }
+    fix.edits = edits.into_boxed_slice();
     Some(fix)
 }
 
