@@ -4,7 +4,8 @@
 //! against JSON's on 200,000 lines, is `cargo bench --bench speed`'s to measure.)
 //!
 //! And what linting holds, counted in bytes asked of the allocator (the same on every run): the
-//! parsed file, a finding, and the peak while the rules run, each against the input's size.
+//! parsed file, the model, a finding, and the peak while the rules run, each against the
+//! input's size.
 //! DEVELOPERS.md ("Memory, 200,000 one-line RUNs") says where each figure comes from.
 
 #[path = "common/big_inputs.rs"]
@@ -17,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use clap::ValueEnum;
 use layerwise::commands::lint::lint_paths;
 use layerwise::lint::{LintOptions, lint};
+use layerwise::model::{Model, ModelInput};
 use layerwise::report::{Format, Report, reporter};
 use layerwise::syntax::Dockerfile;
 
@@ -134,11 +136,13 @@ fn one_line_runs(lines: usize) -> String {
     text
 }
 
-/// What the parsed file, a finding and the peak of linting may take, from what they took when
-/// this test was written (7.4x, 331 bytes, 40.7x) and a tenth more.
-const PARSED_X10: usize = 82;
-const PER_FINDING: usize = 365;
-const PEAK_X10: usize = 450;
+/// What the parsed file, the model of a RUN, a finding and the peak of linting may take, from
+/// what they took after issue 17's second cut (5.85x, 879 bytes, 263 bytes, 34.2x) and a tenth
+/// more.
+const PARSED_X10: usize = 65;
+const MODEL_PER_RUN: usize = 967;
+const PER_FINDING: usize = 290;
+const PEAK_X10: usize = 376;
 
 #[test]
 fn linting_holds_a_bounded_multiple_of_the_input() {
@@ -149,6 +153,11 @@ fn linting_holds_a_bounded_multiple_of_the_input() {
     PEAK.store(start, Relaxed);
     let df = Dockerfile::parse(text);
     let parsed = IN_USE.load(Relaxed) - start;
+    let before_model = IN_USE.load(Relaxed);
+    let input_of_model = ModelInput::default();
+    let model = Model::new(&df, &input_of_model);
+    let per_run = (IN_USE.load(Relaxed) - before_model) / 19_999;
+    drop(model);
     let before_lint = IN_USE.load(Relaxed);
     let found = lint(&df, &LintOptions::default());
     let findings = found.len();
@@ -156,8 +165,8 @@ fn linting_holds_a_bounded_multiple_of_the_input() {
     let peak = PEAK.load(Relaxed) - start;
     let per_finding = kept / findings;
     println!(
-        "{input} bytes in, {findings} findings: parsed {parsed} bytes ({:.1}x), {per_finding} bytes \
-         a finding, a peak of {peak} bytes ({:.1}x)",
+        "{input} bytes in, {findings} findings: parsed {parsed} bytes ({:.2}x), the model {per_run} \
+         bytes a RUN, {per_finding} bytes a finding, a peak of {peak} bytes ({:.1}x)",
         parsed as f64 / input as f64,
         peak as f64 / input as f64
     );
@@ -166,11 +175,17 @@ fn linting_holds_a_bounded_multiple_of_the_input() {
         2 * 19_999 + 1,
         "LW102 and LW104 per RUN, one LW101"
     );
-    // Measured 8.8x, 668 bytes and 63x before the findings shared their texts and the model
-    // was dropped before the sort (issue 17); the bounds leave a tenth for noise.
+    // Measured 8.8x, 1.3 KiB, 668 bytes and 63x before issue 17's first cut (the findings
+    // sharing their texts, the model dropped before the sort), 7.4x, 1,017 bytes, 331 bytes and
+    // 40.7x before its second (boxed slices for lists, rare fields boxed, the states shared);
+    // the bounds leave a tenth for noise.
     assert!(
         parsed < input * PARSED_X10 / 10,
         "the parsed file takes {parsed} bytes for {input} bytes of text"
+    );
+    assert!(
+        per_run < MODEL_PER_RUN,
+        "the model takes {per_run} bytes a one-line RUN"
     );
     assert!(
         per_finding < PER_FINDING,

@@ -49,8 +49,10 @@ pub struct Model<'a> {
     scripts: Vec<(usize, Script)>,
     /// RUNs for a POSIX shell whose script did not parse, by start offset.
     pub shell_errors: Vec<(usize, ShellError)>,
-    /// What is in effect at each instruction of a stage (before it runs), by start offset.
-    states: Vec<(usize, State)>,
+    /// What is in effect at each instruction of a stage (before it runs), by start offset: an
+    /// index into `state_list`, where instructions in a row that see the same state share one.
+    states: Vec<(usize, usize)>,
+    state_list: Vec<State>,
     /// The ARGs before the first FROM.
     pub globals: Vars,
     /// The build context, when the file has one.
@@ -65,6 +67,7 @@ impl<'a> Model<'a> {
         let mut scripts = Vec::new();
         let mut shell_errors = Vec::new();
         let mut states = Vec::new();
+        let mut state_list: Vec<State> = Vec::new();
         // Each stage's state after its last instruction: what a stage built on it starts with.
         let mut finals: Vec<State> = Vec::with_capacity(stages.len());
         for info in &stages.list {
@@ -81,7 +84,10 @@ impl<'a> Model<'a> {
                 },
             };
             for inst in &info.stage.instructions {
-                states.push((inst.span.start, state.clone()));
+                if state_list.last().is_none_or(|last| !last.same(&state)) {
+                    state_list.push(state.clone());
+                }
+                states.push((inst.span.start, state_list.len() - 1));
                 match inst.keyword {
                     Keyword::Run if state.posix => {
                         // The shell starts in the WORKDIR, with PWD saying so.
@@ -156,6 +162,7 @@ impl<'a> Model<'a> {
             scripts,
             shell_errors,
             states,
+            state_list,
             globals,
             context,
             stable: std::sync::OnceLock::new(),
@@ -190,7 +197,7 @@ impl<'a> Model<'a> {
         self.states
             .binary_search_by_key(&inst.span.start, |(at, _)| *at)
             .ok()
-            .map(|i| &self.states[i].1)
+            .map(|i| &self.state_list[self.states[i].1])
     }
 
     /// What a COPY or ADD brings in and where it goes; `None` for other instructions.

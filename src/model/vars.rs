@@ -174,6 +174,19 @@ pub struct State {
 }
 
 impl State {
+    /// The same values as `other`, known without comparing them: each field is the same
+    /// allocation (a WORKDIR, USER, ARG or ENV makes a new one).
+    pub(crate) fn same(&self, other: &State) -> bool {
+        let same_text = |a: &Option<Arc<str>>, b: &Option<Arc<str>>| match (a, b) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        self.posix == other.posix
+            && same_text(&self.workdir, &other.workdir)
+            && same_text(&self.user, &other.user)
+            && Arc::ptr_eq(&self.vars, &other.vars)
+    }
+
     /// Whether commands run as root: the default user is taken to be root, as it is for nearly
     /// every base image.
     pub fn root(&self) -> bool {
