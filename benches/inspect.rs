@@ -27,9 +27,14 @@
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+
+#[path = "common/sampling.rs"]
+mod sampling;
+
+use sampling::{Sample, load_average};
 
 const MIB: f64 = 1024.0 * 1024.0;
 const TAG: &str = "layerwise-bench/inspect";
@@ -308,69 +313,18 @@ fn write_image(shape: Shape, tag: &str, out: impl Write) -> io::Result<Made> {
 // ---------------------------------------------------------------------------------------------
 // Measuring
 
-/// One finished run: wall time, CPU time (user and system) and peak resident memory.
-#[derive(Clone, Copy)]
-struct Sample {
-    wall: Duration,
-    cpu: Duration,
-    peak_kib: u64,
+fn succeeded(code: Option<i32>) -> bool {
+    code == Some(0)
 }
 
-/// Runs a command to its end, stdout to `stdout`, and reads its peak RSS from `wait4`.
-#[allow(clippy::zombie_processes)] // wait4 reaps the child; std's wait would not give its rusage
+/// Runs a command to its end, stdout to nothing, and reads its peak RSS from `wait4`.
 fn sample(cmd: &mut Command) -> Sample {
-    let start = Instant::now();
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the command runs");
-    let pid = child.id() as libc::pid_t;
-    let mut stderr = child.stderr.expect("piped");
-    let mut status = 0;
-    let drained = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    // SAFETY: rusage is plain data, and wait4 fills it for the child we just started.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed();
-    assert_eq!(waited, pid, "wait4 failed");
-    let stderr = drained.join().unwrap_or_default();
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{cmd:?} failed ({status}): {stderr}"
-    );
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    Sample {
-        wall,
-        cpu: time(usage.ru_utime) + time(usage.ru_stime),
-        peak_kib: usage.ru_maxrss as u64,
-    }
+    sampling::sample(cmd, succeeded)
 }
 
 /// The median wall and CPU times and the highest peak over `runs` runs.
-fn measure(runs: usize, mut make: impl FnMut() -> Command) -> Sample {
-    let mut samples: Vec<Sample> = (0..runs).map(|_| sample(&mut make())).collect();
-    let peak_kib = samples.iter().map(|s| s.peak_kib).max().unwrap_or(0);
-    samples.sort_by_key(|s| s.cpu);
-    let cpu = samples[samples.len() / 2].cpu;
-    samples.sort_by_key(|s| s.wall);
-    Sample {
-        wall: samples[samples.len() / 2].wall,
-        cpu,
-        peak_kib,
-    }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").map_or_else(
-        |_| "unknown".to_string(),
-        |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-    )
+fn measure(runs: usize, make: impl FnMut() -> Command) -> Sample {
+    sampling::measure(runs, succeeded, make)
 }
 
 /// Bytes free for unprivileged writes on the filesystem of `path`.

@@ -17,14 +17,18 @@
 //! Run: `cargo bench --bench speed`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use clap::ValueEnum;
 use layerwise::report::Format;
 
 #[path = "../tests/common/big_inputs.rs"]
 mod big_inputs;
+#[path = "common/sampling.rs"]
+mod sampling;
+
+use sampling::{Sample, load_average, median};
 
 fn corpus() -> Option<PathBuf> {
     [
@@ -38,56 +42,20 @@ fn corpus() -> Option<PathBuf> {
     .map(|d| d.join("files"))
 }
 
-/// One finished run: wall time, CPU time (user and system, all threads) and peak resident
-/// memory of the child.
-#[derive(Clone, Copy)]
-struct Sample {
-    wall: Duration,
-    cpu: Duration,
-    peak_kib: u64,
+/// Exit 1 means findings, 2 a file that does not parse (the corpus has 4): both fine; a
+/// signal is not.
+fn exited(code: Option<i32>) -> bool {
+    code.is_some()
 }
 
-/// Runs a command to its end, output discarded, and reads its own peak RSS from `wait4`.
-#[allow(clippy::zombie_processes)] // wait4 reaps the child; std's wait would not give its rusage
+/// Runs a command to its end, output discarded, and reads its peak RSS from `wait4`.
 fn sample(cmd: &mut Command) -> Sample {
-    let start = Instant::now();
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the command runs");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data, and wait4 fills it for the child we just started.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed();
-    assert_eq!(waited, pid, "wait4 failed");
-    // Exit 1 means findings, 2 a file that does not parse (the corpus has 4): both fine.
-    assert!(libc::WIFEXITED(status), "killed by a signal: {status}");
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    Sample {
-        wall,
-        cpu: time(usage.ru_utime) + time(usage.ru_stime),
-        peak_kib: usage.ru_maxrss as u64,
-    }
+    sampling::sample(cmd, exited)
 }
 
 /// The median wall and CPU times and the highest peak memory over `runs` runs.
-fn measure(runs: usize, mut make: impl FnMut() -> Command) -> Sample {
-    median((0..runs).map(|_| sample(&mut make())).collect())
-}
-
-fn median(mut samples: Vec<Sample>) -> Sample {
-    let peak_kib = samples.iter().map(|s| s.peak_kib).max().unwrap_or(0);
-    samples.sort_by_key(|s| s.cpu);
-    let cpu = samples[samples.len() / 2].cpu;
-    samples.sort_by_key(|s| s.wall);
-    Sample {
-        wall: samples[samples.len() / 2].wall,
-        cpu,
-        peak_kib,
-    }
+fn measure(runs: usize, make: impl FnMut() -> Command) -> Sample {
+    sampling::measure(runs, exited, make)
 }
 
 fn ms(d: Duration) -> f64 {
@@ -96,13 +64,6 @@ fn ms(d: Duration) -> f64 {
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").map_or_else(
-        |_| "unknown".to_string(),
-        |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-    )
 }
 
 /// Another linter: its command, and its version for the header.
