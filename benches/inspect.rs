@@ -381,7 +381,7 @@ fn read_as_measure(what: &str) {
         let file = std::fs::File::open(path).expect("the archive opens");
         let saved = SavedImage::read(io::BufReader::with_capacity(1 << 20, file))
             .expect("the archive reads");
-        assert!(!saved.layers.is_empty());
+        assert!(!saved.stacked.layers.is_empty());
     } else if let Some(image) = what.strip_prefix("daemon:") {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -23,7 +23,7 @@ use crate::docker::build::{
 use crate::docker::compare::{Comparison, Rebuild, Side, Timings};
 use crate::docker::connect::{build_cache_bytes, connect, default_builder, docker_host};
 use crate::docker::context::{Context, ContextSpec, Reads, edit_target, edited};
-use crate::docker::image::read_image;
+use crate::docker::image::read_images;
 use crate::docker::proof::{
     Rewrite, SmokeOutcome, SmokeRun, StartProgram, build_stage_dirs, compare_configs,
     compare_filesystems, start_program,
@@ -571,20 +571,19 @@ async fn builds(
     let after = afters.first();
 
     let images = Instant::now();
-    let facts = |id: String| async move {
-        read_image(client, &id).await.map_err(|e: DockerError| {
+    // both saved at once: the daemon writes the layers they share once
+    let ids: Vec<&str> = std::iter::once(before.image.as_str())
+        .chain(after.map(|a| a.image.as_str()))
+        .collect();
+    let mut facts = read_images(client, &ids)
+        .await
+        .map_err(|e: DockerError| {
             eprintln!("error: {e}");
             Exit::Trouble
-        })
-    };
-    // both saved at once: the daemon writes one while the other is read
-    let (before_facts, after_facts) = match after {
-        Some(after) => {
-            let (b, a) = tokio::try_join!(facts(before.image.clone()), facts(after.image.clone()))?;
-            (b, Some(a))
-        }
-        None => (facts(before.image.clone()).await?, None),
-    };
+        })?
+        .into_iter();
+    let before_facts = facts.next().ok_or(Exit::Trouble)?;
+    let after_facts = facts.next();
     clock.add("images", images);
 
     // Every run must build the same image; say where one did not.

@@ -51,6 +51,10 @@ pub enum Layout {
 pub struct ImageArchive<L> {
     /// The image's name as the archive gives it (`repo:tag`), when it gives one.
     pub name: Option<String>,
+    /// The digests that name this image: its config's (an image id of Docker's own store) and,
+    /// in an OCI layout, its manifest's and the indexes' above it (an id of the containerd
+    /// store).
+    pub digests: Vec<String>,
     pub layout: Layout,
     pub history: Vec<HistoryEntry>,
     /// One per layer, lowest first (`rootfs.diff_ids`): the digest of its uncompressed tar.
@@ -110,6 +114,30 @@ pub fn read<L: Clone>(
     reader: impl Read,
     mut read_layer: impl FnMut(&mut dyn Read) -> io::Result<L>,
 ) -> Result<ImageArchive<L>, ArchiveError> {
+    let mut images = read_images(reader, |_, tar| read_layer(tar))?;
+    match images.len() {
+        1 => Ok(images.remove(0)),
+        _ => Err(ArchiveError::SeveralImages(
+            images
+                .iter()
+                .map(|image| {
+                    image
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| image.digests[0].clone())
+                })
+                .collect(),
+        )),
+    }
+}
+
+/// Reads every image of an archive (`docker save A B` writes a layer the two share once), each
+/// layer's uncompressed tar through `read_layer` with its path in the archive, once, as it
+/// streams by.
+pub fn read_images<L: Clone>(
+    reader: impl Read,
+    mut read_layer: impl FnMut(&str, &mut dyn Read) -> io::Result<L>,
+) -> Result<Vec<ImageArchive<L>>, ArchiveError> {
     let reader = match decompressed(reader)? {
         Some(reader) => reader,
         None => return Err(ArchiveError::NoManifest),
@@ -143,8 +171,8 @@ pub fn read<L: Clone>(
         match Content::of(&head) {
             Content::Tar | Content::Gzip | Content::Zstd => {
                 let whole = Cursor::new(head).chain(&mut entry);
-                let layer =
-                    read_tar(whole, &mut read_layer).map_err(|source| ArchiveError::Layer {
+                let layer = read_tar(whole, &mut |tar: &mut dyn Read| read_layer(&path, tar))
+                    .map_err(|source| ArchiveError::Layer {
                         path: path.clone(),
                         source,
                     })?;
@@ -165,11 +193,29 @@ pub fn read<L: Clone>(
         layers,
         aliases,
     };
-    let plan = match (parts.get("manifest.json"), parts.get("index.json")) {
-        (Some(manifest), _) => docker_plan(manifest)?,
-        (None, Some(index)) => oci_plan(&parts, index)?,
+    let plans = match (parts.get("manifest.json"), parts.get("index.json")) {
+        (Some(manifest), index) => {
+            let mut plans = docker_plans(manifest)?;
+            // the containerd store names an image by its manifest's digest, which only the
+            // OCI half beside manifest.json gives
+            if let Some(Ok(oci)) = index.map(|index| oci_plans(&parts, index)) {
+                for plan in &mut plans {
+                    let config = parts.target(&plan.config);
+                    if let Some(same) = oci.iter().find(|o| parts.target(&o.config) == config) {
+                        plan.digests.clone_from(&same.digests);
+                    }
+                }
+            }
+            plans
+        }
+        (None, Some(index)) => oci_plans(&parts, index)?,
         (None, None) => return Err(ArchiveError::NoManifest),
     };
+    plans.into_iter().map(|plan| image(&parts, plan)).collect()
+}
+
+/// One image of the archive, its parts found by its plan.
+fn image<L: Clone>(parts: &Parts<L>, plan: Plan) -> Result<ImageArchive<L>, ArchiveError> {
     let config_bytes = parts
         .get(&plan.config)
         .ok_or_else(|| ArchiveError::Missing(plan.config.clone()))?;
@@ -184,8 +230,17 @@ pub fn read<L: Clone>(
             .ok_or_else(|| ArchiveError::Missing(layer.clone()))?;
         ordered.push(read.clone());
     }
+    // the config's own digest: `<hex>.json` (Docker before 25) or `blobs/sha256/<hex>`
+    let target = parts.target(&plan.config);
+    let config_digest = match target.strip_prefix("blobs/") {
+        Some(blob) => blob.replacen('/', ":", 1),
+        None => format!("sha256:{}", target.trim_end_matches(".json")),
+    };
+    let mut digests = vec![config_digest];
+    digests.extend(plan.digests);
     Ok(ImageArchive {
         name: plan.name,
+        digests,
         layout: plan.layout,
         history: typed.history,
         diff_ids: typed.rootfs.diff_ids,
@@ -302,6 +357,8 @@ impl<L> Parts<L> {
 /// Where the image's config and layers are, and its name.
 struct Plan {
     name: Option<String>,
+    /// The manifest's and indexes' digests that lead to the image (OCI only).
+    digests: Vec<String>,
     layout: Layout,
     config: String,
     layers: Vec<String>,
@@ -330,25 +387,22 @@ struct RootFs {
     diff_ids: Vec<String>,
 }
 
-fn docker_plan(manifest: &[u8]) -> Result<Plan, ArchiveError> {
+fn docker_plans(manifest: &[u8]) -> Result<Vec<Plan>, ArchiveError> {
     let manifest: Vec<ManifestEntry> =
         serde_json::from_slice(manifest).map_err(|e| ArchiveError::format("manifest.json", e))?;
-    let name = |entry: &ManifestEntry| entry.repo_tags.as_ref().and_then(|t| t.first().cloned());
-    match &manifest[..] {
-        [entry] => Ok(Plan {
-            name: name(entry),
-            layout: Layout::Docker,
-            config: entry.config.clone(),
-            layers: entry.layers.clone(),
-        }),
-        [] => Err(ArchiveError::format("manifest.json", "it names no image")),
-        several => Err(ArchiveError::SeveralImages(
-            several
-                .iter()
-                .map(|e| name(e).unwrap_or_else(|| e.config.clone()))
-                .collect(),
-        )),
+    if manifest.is_empty() {
+        return Err(ArchiveError::format("manifest.json", "it names no image"));
     }
+    Ok(manifest
+        .into_iter()
+        .map(|entry| Plan {
+            name: entry.repo_tags.and_then(|t| t.into_iter().next()),
+            digests: Vec::new(),
+            layout: Layout::Docker,
+            config: entry.config,
+            layers: entry.layers,
+        })
+        .collect())
 }
 
 /// An OCI descriptor: a blob by digest, with what the index says about it.
@@ -398,13 +452,15 @@ struct IndexOrManifest {
 /// An image manifest found under `index.json`, with the name and platform that lead to it.
 struct Found {
     digest: String,
+    /// The indexes' digests above it, outermost first.
+    via: Vec<String>,
     name: Option<String>,
     platform: Option<Platform>,
     config: String,
     layers: Vec<String>,
 }
 
-fn oci_plan<L>(parts: &Parts<L>, index: &[u8]) -> Result<Plan, ArchiveError> {
+fn oci_plans<L>(parts: &Parts<L>, index: &[u8]) -> Result<Vec<Plan>, ArchiveError> {
     let index: IndexOrManifest =
         serde_json::from_slice(index).map_err(|e| ArchiveError::format("index.json", e))?;
     let mut found = Vec::new();
@@ -412,7 +468,7 @@ fn oci_plan<L>(parts: &Parts<L>, index: &[u8]) -> Result<Plan, ArchiveError> {
         parts,
         index.manifests.unwrap_or_default(),
         None,
-        0,
+        &[],
         &mut found,
     )?;
     // One image may be listed under several names (two tags), or for several platforms.
@@ -426,28 +482,18 @@ fn oci_plan<L>(parts: &Parts<L>, index: &[u8]) -> Result<Plan, ArchiveError> {
             None => images.push(vec![image]),
         }
     }
-    let mut image = match images.len() {
-        0 => {
-            return Err(ArchiveError::format(
-                "index.json",
-                "it leads to no image manifest held in the archive",
-            ));
-        }
-        1 => images.remove(0),
-        _ => {
-            return Err(ArchiveError::SeveralImages(
-                images
-                    .iter()
-                    .map(|group| {
-                        group[0]
-                            .name
-                            .clone()
-                            .unwrap_or_else(|| group[0].digest.clone())
-                    })
-                    .collect(),
-            ));
-        }
-    };
+    if images.is_empty() {
+        return Err(ArchiveError::format(
+            "index.json",
+            "it leads to no image manifest held in the archive",
+        ));
+    }
+    images.into_iter().map(oci_plan).collect()
+}
+
+/// The plan of one image found under `index.json`, under one or more names or for one or more
+/// platforms: this machine's when there are several.
+fn oci_plan(mut image: Vec<Found>) -> Result<Plan, ArchiveError> {
     let mut platforms: Vec<&Found> = Vec::new();
     for candidate in &image {
         if !platforms.iter().any(|p| p.digest == candidate.digest) {
@@ -478,9 +524,18 @@ fn oci_plan<L>(parts: &Parts<L>, index: &[u8]) -> Result<Plan, ArchiveError> {
             })?
         }
     };
+    let mut digests: Vec<String> = Vec::new();
+    for found in &image {
+        for digest in found.via.iter().chain([&found.digest]) {
+            if !digests.contains(digest) {
+                digests.push(digest.clone());
+            }
+        }
+    }
     let image = image.swap_remove(chosen);
     Ok(Plan {
         name: image.name,
+        digests,
         layout: Layout::Oci,
         config: image.config,
         layers: image.layers,
@@ -494,10 +549,10 @@ fn walk<L>(
     parts: &Parts<L>,
     descriptors: Vec<Descriptor>,
     name: Option<&str>,
-    depth: usize,
+    via: &[String],
     found: &mut Vec<Found>,
 ) -> Result<(), ArchiveError> {
-    if depth > MAX_NESTING {
+    if via.len() > MAX_NESTING {
         return Err(ArchiveError::format(
             "index.json",
             format!("image indexes nest more than {MAX_NESTING} deep"),
@@ -523,7 +578,10 @@ fn walk<L>(
         let content: IndexOrManifest =
             serde_json::from_slice(bytes).map_err(|e| ArchiveError::format(what(), e))?;
         match (content.manifests, content.config) {
-            (Some(manifests), _) => walk(parts, manifests, own_name, depth + 1, found)?,
+            (Some(manifests), _) => {
+                let via: Vec<String> = via.iter().chain([&descriptor.digest]).cloned().collect();
+                walk(parts, manifests, own_name, &via, found)?
+            }
             (None, Some(config)) => {
                 let path = |d: &Descriptor| {
                     blob_path(&d.digest).ok_or_else(|| {
@@ -532,6 +590,7 @@ fn walk<L>(
                 };
                 found.push(Found {
                     digest: descriptor.digest.clone(),
+                    via: via.to_vec(),
                     name: own_name.map(str::to_string),
                     platform: descriptor.platform.clone(),
                     config: path(&config)?,

@@ -10,7 +10,6 @@ use std::io::{self, Read};
 use sha2::{Digest, Sha256};
 
 use super::layers::{Change, LayerFiles};
-use super::stack::Visible;
 
 /// What a path is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -166,45 +165,45 @@ pub struct Filesystem {
     pub kept: HashMap<String, Vec<u8>>,
 }
 
-impl Filesystem {
-    /// The final filesystem from the stacking's visible paths, taking each path's metadata
-    /// out of the layers' (which are consumed).
-    pub fn from_layers(
-        visible: impl IntoIterator<Item = (String, Visible)>,
-        mut metas: Vec<LayerMeta>,
-    ) -> Filesystem {
-        let visible = visible.into_iter();
-        let mut kept = HashMap::new();
-        let mut paths = Vec::with_capacity(visible.size_hint().0);
-        // a kept file shows when the layer it came from is the one its path shows
-        let mut kept_by_layer: Vec<HashMap<String, Vec<u8>>> = metas
-            .iter_mut()
-            .map(|m| std::mem::take(&mut m.kept).into_iter().collect())
-            .collect();
-        for (path, v) in visible {
-            let Some(meta) = metas
-                .get_mut(v.layer)
-                .and_then(|m| m.entries.get_mut(v.change))
-            else {
-                continue;
-            };
-            let meta = std::mem::replace(
-                meta,
-                Meta {
-                    kind: Kind::Marker,
-                    size: 0,
-                    mode: 0,
-                    uid: 0,
-                    gid: 0,
-                    link: None,
-                    digest: None,
+/// What the stacking carries for each path of a layer: its metadata, and its bytes when the
+/// proof reads the file whole.
+#[derive(Clone, Debug)]
+pub struct Shown {
+    pub meta: Meta,
+    pub kept: Option<Vec<u8>>,
+}
+
+impl LayerMeta {
+    /// One [`Shown`] per change of the layer `files` lists, in its order (consumes the metadata).
+    pub fn into_shown(self, files: &LayerFiles) -> impl Iterator<Item = Shown> + '_ {
+        let mut kept: HashMap<String, Vec<u8>> = self.kept.into_iter().collect();
+        self.entries
+            .into_iter()
+            .zip(&files.changes)
+            .map(move |(meta, (path, _))| Shown {
+                kept: if kept.is_empty() {
+                    None
+                } else {
+                    kept.remove(path)
                 },
-            );
-            if let Some(bytes) = kept_by_layer.get_mut(v.layer).and_then(|k| k.remove(&path)) {
-                kept.insert(path.clone(), bytes);
-            }
-            paths.push((path, meta));
-        }
+                meta,
+            })
+    }
+}
+
+impl Filesystem {
+    /// The final filesystem from the stacking's final paths, in path order.
+    pub fn from_shown(paths: Vec<(String, Shown)>) -> Filesystem {
+        let mut kept = HashMap::new();
+        let paths = paths
+            .into_iter()
+            .map(|(path, shown)| {
+                if let Some(bytes) = shown.kept {
+                    kept.insert(path.clone(), bytes);
+                }
+                (path, shown.meta)
+            })
+            .collect();
         Filesystem { paths, kept }
     }
 
@@ -273,7 +272,7 @@ fn split(path: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker::stack::stack as stack_layers;
+    use crate::docker::stack::Stacking;
 
     enum E<'a> {
         Dir(&'a str, u32),
@@ -328,11 +327,12 @@ mod tests {
     }
 
     fn stack(layers: &[Vec<E<'_>>]) -> Filesystem {
-        let (files, metas): (Vec<LayerFiles>, Vec<LayerMeta>) = layers
-            .iter()
-            .map(|l| read_layer(&tar(l)[..]).unwrap())
-            .unzip();
-        Filesystem::from_layers(stack_layers(&files).into_paths(), metas)
+        let mut stacking = Stacking::default();
+        for layer in layers {
+            let (files, meta) = read_layer(&tar(layer)[..]).unwrap();
+            stacking.push(&files, meta.into_shown(&files));
+        }
+        Filesystem::from_shown(stacking.finish().1)
     }
 
     fn sha(data: &[u8]) -> [u8; 32] {

@@ -2,52 +2,270 @@
 //! files, read from one streamed tar without unpacking it to disk ([`super::archive`] knows the
 //! archive's layouts).
 
+use std::collections::HashMap;
 use std::io::{self, Read};
+use std::sync::Arc;
 
 use bollard::Docker;
 use futures_util::{Stream, StreamExt};
-
-use std::sync::Arc;
-
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::DockerError;
 pub use super::archive::{ArchiveError as SaveError, HistoryEntry};
-use super::filesystem::{Filesystem, LayerMeta, read_layer};
+use super::filesystem::{Filesystem, LayerMeta, Shown, read_layer};
 use super::layers::LayerFiles;
 pub use super::stack::Hidden;
-use super::stack::{Analysis, stack};
+use super::stack::{Analysis, Stacked, Stacking};
 
-/// What the saved image holds, layers lowest first.
+/// What the saved image holds: its config, and its layers stacked.
 #[derive(Clone, Debug, Default)]
 pub struct SavedImage {
     pub history: Vec<HistoryEntry>,
     /// One per layer, lowest first (`rootfs.diff_ids`).
     pub diff_ids: Vec<String>,
-    pub layers: Vec<LayerFiles>,
-    /// The metadata of each layer's changes, beside `layers`.
-    pub metas: Vec<LayerMeta>,
+    /// The layers stacked: each one's accounting, the hidden copies, the final paths.
+    pub stacked: Stacked,
+    /// The final filesystem, file by file.
+    pub filesystem: Filesystem,
     /// The whole image config (`config.Entrypoint`, `config.Env`, …).
     pub config: Value,
+}
+
+/// An image to read from an archive: its id (to find it among several), and its layers' diff
+/// ids when they are known before the archive is read (the daemon's image inspect gives them).
+#[derive(Clone, Debug, Default)]
+pub struct Wanted {
+    pub id: String,
+    pub diff_ids: Option<Vec<String>>,
 }
 
 impl SavedImage {
     /// Reads a `docker save` tar of one image, in either layout.
     pub fn read(reader: impl Read) -> Result<SavedImage, SaveError> {
-        // shared, so a layer the image holds twice is not copied
-        let image = super::archive::read(reader, |tar| read_layer(tar).map(Arc::new))?;
-        let (layers, metas) = image
-            .layers
-            .into_iter()
-            .map(|layer| Arc::try_unwrap(layer).unwrap_or_else(|shared| (*shared).clone()))
-            .unzip();
-        Ok(SavedImage {
-            history: image.history,
-            diff_ids: image.diff_ids,
-            layers,
-            metas,
-            config: image.config,
-        })
+        let (mut images, _) = SavedImage::read_all(reader, &[Wanted::default()])?;
+        Ok(images.remove(0))
+    }
+
+    /// Reads the images `wanted` from one archive (`docker save A B`) in one pass, in their
+    /// order, with how many file-list entries were held at most waiting for their turn.
+    pub fn read_all(
+        reader: impl Read,
+        wanted: &[Wanted],
+    ) -> Result<(Vec<SavedImage>, usize), SaveError> {
+        let mut fold = Fold::new(wanted);
+        let images = super::archive::read_images(reader, |path, tar| {
+            let named = path
+                .strip_prefix("blobs/")
+                .map(|blob| blob.replacen('/', ":", 1))
+                .filter(|digest| fold.expects(digest));
+            let (diff_id, files, meta) = match named {
+                // an uncompressed layer's blob is named by its diff id
+                Some(diff_id) => {
+                    let (files, meta) = read_layer(tar)?;
+                    (diff_id, files, meta)
+                }
+                None => {
+                    let mut hashing = Hashing::new(tar);
+                    let (files, meta) = read_layer(&mut hashing)?;
+                    // the padding after the tar's end is part of the digest
+                    io::copy(&mut hashing, &mut io::sink())?;
+                    (hashing.digest(), files, meta)
+                }
+            };
+            fold.arrive(&diff_id, files, meta);
+            Ok(Arc::<str>::from(diff_id))
+        })?;
+        let mut saved = Vec::with_capacity(wanted.len());
+        for (at, want) in wanted.iter().enumerate() {
+            let found = match images.len() {
+                1 => 0,
+                _ if want.id.is_empty() => {
+                    return Err(SaveError::SeveralImages(
+                        images
+                            .iter()
+                            .map(|i| i.name.clone().unwrap_or_else(|| i.digests[0].clone()))
+                            .collect(),
+                    ));
+                }
+                _ => images
+                    .iter()
+                    .position(|image| image.digests.contains(&want.id))
+                    .ok_or_else(|| SaveError::Missing(format!("the image {}", want.id)))?,
+            };
+            let image = &images[found];
+            let layers: Vec<String> = image.layers.iter().map(|l| l.to_string()).collect();
+            if layers != image.diff_ids || want.diff_ids.as_ref().is_some_and(|ids| *ids != layers)
+            {
+                return Err(SaveError::Format {
+                    what: "image config".into(),
+                    reason: format!(
+                        "its layers' digests are not those its config and the daemon name \
+                         ({} layers read, {} named)",
+                        layers.len(),
+                        image.diff_ids.len()
+                    ),
+                });
+            }
+            let (stacked, filesystem) = fold.finish(at, layers)?;
+            let image = images[found].clone();
+            saved.push(SavedImage {
+                history: image.history,
+                diff_ids: image.diff_ids,
+                stacked,
+                filesystem,
+                config: image.config,
+            });
+        }
+        Ok((saved, fold.peak_held))
+    }
+}
+
+/// A reader that hashes what passes through it: a layer's diff id is the SHA-256 of its
+/// uncompressed tar.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Hashing<R> {
+    fn new(inner: R) -> Hashing<R> {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    fn digest(self) -> String {
+        let digest = self.hasher.finalize();
+        let mut hex = String::with_capacity(71);
+        hex.push_str("sha256:");
+        for byte in digest {
+            hex.push_str(&format!("{byte:02x}"));
+        }
+        hex
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Layers stacked into their images as they stream by. An archive gives its layers in an order
+/// of its own (Docker's: by digest), so each is stacked as soon as the layers below it are, and
+/// one that comes before its turn waits for it, its file list held; a layer is dropped once
+/// every image that holds it has stacked it. So the memory held is the final filesystems and
+/// the layers that came early, not every layer's list.
+struct Fold {
+    images: Vec<Folding>,
+    /// Layers read, by diff id, not yet stacked by every image that wants them.
+    waiting: HashMap<String, (LayerFiles, LayerMeta)>,
+    /// File-list entries held waiting now, and at most.
+    held: usize,
+    peak_held: usize,
+}
+
+struct Folding {
+    /// The layers' diff ids, lowest first, once known.
+    diff_ids: Option<Vec<String>>,
+    stacking: Stacking<Shown>,
+}
+
+impl Folding {
+    /// The diff ids of the layers still to stack.
+    fn to_stack(&self) -> &[String] {
+        match &self.diff_ids {
+            Some(ids) => ids.get(self.stacking.layer_count()..).unwrap_or_default(),
+            None => &[],
+        }
+    }
+}
+
+impl Fold {
+    fn new(wanted: &[Wanted]) -> Fold {
+        Fold {
+            images: wanted
+                .iter()
+                .map(|w| Folding {
+                    diff_ids: w.diff_ids.clone(),
+                    stacking: Stacking::default(),
+                })
+                .collect(),
+            waiting: HashMap::new(),
+            held: 0,
+            peak_held: 0,
+        }
+    }
+
+    /// Whether an image's layers not yet stacked include `diff_id`.
+    fn expects(&self, diff_id: &str) -> bool {
+        self.images
+            .iter()
+            .any(|image| image.to_stack().iter().any(|d| d == diff_id))
+    }
+
+    /// Whether a layer must be kept: some image wants it, or does not yet say which it wants.
+    fn wants(&self, diff_id: &str) -> bool {
+        self.images.iter().any(|image| image.diff_ids.is_none()) || self.expects(diff_id)
+    }
+
+    fn arrive(&mut self, diff_id: &str, files: LayerFiles, meta: LayerMeta) {
+        if !self.wants(diff_id) || self.waiting.contains_key(diff_id) {
+            return;
+        }
+        self.held += files.changes.len();
+        self.peak_held = self.peak_held.max(self.held);
+        self.waiting.insert(diff_id.to_string(), (files, meta));
+        self.advance();
+    }
+
+    /// Stacks every layer whose turn has come, in each image.
+    fn advance(&mut self) {
+        for at in 0..self.images.len() {
+            while let Some(next) = self.images[at].to_stack().first()
+                && self.waiting.contains_key(next)
+            {
+                let next = next.clone();
+                // the last turn of this layer among all images: it leaves the waiting room
+                let turns: usize = self
+                    .images
+                    .iter()
+                    .map(|image| image.to_stack().iter().filter(|d| **d == next).count())
+                    .sum();
+                let last = turns == 1 && self.images.iter().all(|i| i.diff_ids.is_some());
+                let stacking = &mut self.images[at].stacking;
+                if last {
+                    let (files, meta) = self.waiting.remove(&next).expect("waiting");
+                    self.held -= files.changes.len();
+                    stacking.push(&files, meta.into_shown(&files));
+                } else {
+                    let (files, meta) = &self.waiting[&next];
+                    stacking.push(files, meta.clone().into_shown(files));
+                }
+            }
+        }
+    }
+
+    /// The image `at` stacked whole, its layers' diff ids now known from the archive.
+    fn finish(
+        &mut self,
+        at: usize,
+        diff_ids: Vec<String>,
+    ) -> Result<(Stacked, Filesystem), SaveError> {
+        if self.images[at].diff_ids.is_none() {
+            self.images[at].diff_ids = Some(diff_ids);
+            self.advance();
+        }
+        let image = &mut self.images[at];
+        if let Some(missing) = image.to_stack().first() {
+            return Err(SaveError::Missing(format!("the layer {missing}")));
+        }
+        let (stacked, paths) = std::mem::take(&mut image.stacking).finish();
+        Ok((stacked, Filesystem::from_shown(paths)))
     }
 }
 
@@ -171,35 +389,76 @@ pub const HIDDEN_KEPT: usize = 20;
 /// Inspects, saves and analyses one image: sizes from `docker history`, the layer map from the
 /// saved config, hidden and cache bytes from the layer tars (streamed, never on disk).
 pub async fn read_image(client: &Docker, id: &str) -> Result<ImageFacts, DockerError> {
-    let inspect = client
-        .inspect_image(id)
-        .await
-        .map_err(DockerError::api(format!("inspecting image {id}")))?;
-    let api_history = client
-        .image_history(id)
-        .await
-        .map_err(DockerError::api(format!(
-            "reading the history of image {id}"
-        )))?;
-    let reader = read_ahead(
-        client
-            .export_image(id)
-            .map(|chunk| chunk.map_err(|e| std::io::Error::other(super::reason(&e)))),
-    );
-    let saved = tokio::task::spawn_blocking(move || SavedImage::read(reader))
+    let mut facts = read_images(client, &[id]).await?;
+    Ok(facts.remove(0))
+}
+
+/// [`read_image`] of several images through one `docker save` of them all: the daemon writes a
+/// layer they share once, and the archive is read once.
+pub async fn read_images(client: &Docker, ids: &[&str]) -> Result<Vec<ImageFacts>, DockerError> {
+    let mut inspects = Vec::with_capacity(ids.len());
+    let mut histories = Vec::with_capacity(ids.len());
+    for id in ids {
+        let inspect = client
+            .inspect_image(id)
+            .await
+            .map_err(DockerError::api(format!("inspecting image {id}")))?;
+        let history = client
+            .image_history(id)
+            .await
+            .map_err(DockerError::api(format!(
+                "reading the history of image {id}"
+            )))?;
+        inspects.push(inspect);
+        histories.push(history);
+    }
+    let wanted: Vec<Wanted> = ids
+        .iter()
+        .zip(&inspects)
+        .map(|(id, inspect)| Wanted {
+            id: inspect.id.clone().unwrap_or_else(|| id.to_string()),
+            diff_ids: inspect
+                .root_fs
+                .as_ref()
+                .and_then(|fs| fs.layers.clone())
+                .filter(|layers| !layers.is_empty()),
+        })
+        .collect();
+    let what = ids.join(" and ");
+    let stream = match ids {
+        [one] => client.export_image(one).boxed(),
+        several => client.export_images(several).boxed(),
+    };
+    let reader =
+        read_ahead(stream.map(|chunk| chunk.map_err(|e| io::Error::other(super::reason(&e)))));
+    let (saved, _) = tokio::task::spawn_blocking(move || SavedImage::read_all(reader, &wanted))
         .await
         .map_err(|e| DockerError::Api {
-            what: format!("saving image {id}"),
+            what: format!("saving image {what}"),
             reason: e.to_string(),
         })??;
+    saved
+        .into_iter()
+        .zip(inspects)
+        .zip(histories)
+        .map(|((saved, inspect), api_history)| facts(saved, inspect.size, &api_history))
+        .collect()
+}
+
+/// What `measure` shows of a saved image, with the sizes and history the daemon gives.
+fn facts(
+    saved: SavedImage,
+    size: Option<i64>,
+    api_history: &[bollard::models::ImageHistoryResponseItem],
+) -> Result<ImageFacts, DockerError> {
+    let layer_count = saved.stacked.layers.len();
     let with_layers = saved.history.iter().filter(|h| !h.empty_layer).count();
-    if with_layers != saved.layers.len() || saved.diff_ids.len() != saved.layers.len() {
+    if with_layers != layer_count || saved.diff_ids.len() != layer_count {
         return Err(SaveError::Format {
             what: "image config".into(),
             reason: format!(
-                "{with_layers} history steps with a layer, {} layer digests, {} layers",
+                "{with_layers} history steps with a layer, {} layer digests, {layer_count} layers",
                 saved.diff_ids.len(),
-                saved.layers.len()
             ),
         }
         .into());
@@ -224,7 +483,7 @@ pub async fn read_image(client: &Docker, id: &str) -> Result<ImageFacts, DockerE
                 layer += 1;
                 match &sizes {
                     Some(sizes) => sizes[i],
-                    None => saved.layers[layer - 1].file_bytes(),
+                    None => saved.stacked.layers[layer - 1].file_bytes,
                 }
             };
             HistoryItem {
@@ -234,20 +493,17 @@ pub async fn read_image(client: &Docker, id: &str) -> Result<ImageFacts, DockerE
             }
         })
         .collect();
-    // one stacking gives the totals, the hidden copies and the final filesystem's paths
-    let layer_count = saved.layers.len();
-    let mut stacked = stack(&saved.layers);
-    drop(saved.layers);
+    let mut stacked = saved.stacked;
     let analysis = stacked.analysis();
     let mut hidden = std::mem::take(&mut stacked.hidden);
     hidden.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
     hidden.truncate(HIDDEN_KEPT);
     Ok(ImageFacts {
-        total_bytes: inspect.size.unwrap_or(0).max(0) as u64,
+        total_bytes: size.unwrap_or(0).max(0) as u64,
         history,
         layer_count,
         analysis,
-        filesystem: Filesystem::from_layers(stacked.into_paths(), saved.metas),
+        filesystem: saved.filesystem,
         hidden,
         config: saved.config,
     })
@@ -303,25 +559,210 @@ mod tests {
         builder.append_data(&mut header, path, data).unwrap();
     }
 
+    fn digest(bytes: &[u8]) -> String {
+        let mut hashing = Hashing::new(bytes);
+        io::copy(&mut hashing, &mut io::sink()).unwrap();
+        hashing.digest()
+    }
+
     #[test]
     fn a_saved_image_holds_each_layers_files() {
         let mut layer = tar::Builder::new(Vec::new());
         add(&mut layer, "etc/big", &[7; 900]);
+        let layer = layer.into_inner().unwrap();
+        let diff_id = digest(&layer);
         let mut builder = tar::Builder::new(Vec::new());
-        add(&mut builder, "l/layer.tar", &layer.into_inner().unwrap());
-        add(
-            &mut builder,
-            "cfg.json",
-            br#"{"rootfs":{"diff_ids":["sha256:a"]},"history":[{"created_by":"ADD x /"}]}"#,
+        add(&mut builder, "l/layer.tar", &layer);
+        let config = format!(
+            r#"{{"rootfs":{{"diff_ids":["{diff_id}"]}},"history":[{{"created_by":"ADD x /"}}]}}"#
         );
+        add(&mut builder, "cfg.json", config.as_bytes());
         add(
             &mut builder,
             "manifest.json",
             br#"[{"Config":"cfg.json","Layers":["l/layer.tar"]}]"#,
         );
         let saved = SavedImage::read(&builder.into_inner().unwrap()[..]).unwrap();
-        assert_eq!(saved.diff_ids, ["sha256:a"]);
+        assert_eq!(saved.diff_ids, [diff_id]);
         assert_eq!(saved.history[0].created_by, "ADD x /");
-        assert_eq!(saved.layers[0].file_bytes(), 900);
+        assert_eq!(saved.stacked.layers[0].file_bytes, 900);
+    }
+
+    /// A layer tar rewriting the same `files` paths, each with `version`'s content.
+    fn rewriting(files: usize, version: usize) -> Vec<u8> {
+        let mut layer = tar::Builder::new(Vec::new());
+        for file in 0..files {
+            add(
+                &mut layer,
+                &format!("app/f{file:04}"),
+                format!("{version}").as_bytes(),
+            );
+        }
+        layer.into_inner().unwrap()
+    }
+
+    /// An archive in Docker 25's layout of images made of `layers` (each a tar, by index into
+    /// `tars`), every blob named by its digest and written in the order of those names, as
+    /// the daemon writes them; the ids of the images.
+    fn docker_archive(tars: &[Vec<u8>], images: &[Vec<usize>]) -> (Vec<u8>, Vec<String>) {
+        let mut blobs: Vec<(String, Vec<u8>)> =
+            tars.iter().map(|t| (digest(t), t.clone())).collect();
+        let mut manifest = Vec::new();
+        let mut ids = Vec::new();
+        for layers in images {
+            let diff_ids: Vec<String> = layers.iter().map(|&l| blobs[l].0.clone()).collect();
+            let history: Vec<String> = layers
+                .iter()
+                .map(|l| format!(r#"{{"created_by":"RUN {l}"}}"#))
+                .collect();
+            let config = format!(
+                r#"{{"rootfs":{{"diff_ids":{}}},"history":[{}]}}"#,
+                serde_json::to_string(&diff_ids).unwrap(),
+                history.join(",")
+            );
+            let config_digest = digest(config.as_bytes());
+            let path = |d: &str| format!("blobs/sha256/{}", &d[7..]);
+            manifest.push(serde_json::json!({
+                "Config": path(&config_digest),
+                "Layers": diff_ids.iter().map(|d| path(d)).collect::<Vec<_>>(),
+            }));
+            ids.push(config_digest.clone());
+            blobs.push((config_digest, config.into_bytes()));
+        }
+        blobs.sort_by(|a, b| a.0.cmp(&b.0));
+        blobs.dedup_by(|a, b| a.0 == b.0);
+        let mut builder = tar::Builder::new(Vec::new());
+        for (digest, bytes) in &blobs {
+            add(
+                &mut builder,
+                &format!("blobs/sha256/{}", &digest[7..]),
+                bytes,
+            );
+        }
+        add(
+            &mut builder,
+            "manifest.json",
+            serde_json::to_string(&manifest).unwrap().as_bytes(),
+        );
+        (builder.into_inner().unwrap(), ids)
+    }
+
+    /// The same layers stacked in their order, one after the other: what the fold must give.
+    fn stacked_in_order(tars: &[Vec<u8>], layers: &[usize]) -> (Stacked, Filesystem) {
+        let mut stacking = Stacking::default();
+        for &l in layers {
+            let (files, meta) = read_layer(&tars[l][..]).unwrap();
+            stacking.push(&files, meta.into_shown(&files));
+        }
+        let (stacked, paths) = stacking.finish();
+        (stacked, Filesystem::from_shown(paths))
+    }
+
+    /// Forty layers that each rewrite the same 200 files, written by digest as Docker writes
+    /// them: each is stacked in its turn, and the file lists held waiting are those of the
+    /// layers that came before their turn (here 30 at most, where reading them all first held
+    /// 40); in their order, one layer's list.
+    #[test]
+    fn layers_are_stacked_as_they_come_and_only_early_ones_wait() {
+        let tars: Vec<Vec<u8>> = (0..40).map(|v| rewriting(200, v)).collect();
+        let order: Vec<usize> = (0..40).collect();
+        let (archive, ids) = docker_archive(&tars, std::slice::from_ref(&order));
+        let diff_ids: Vec<String> = tars.iter().map(|t| digest(t)).collect();
+        let wanted = [Wanted {
+            id: ids[0].clone(),
+            diff_ids: Some(diff_ids.clone()),
+        }];
+        let (images, peak) = SavedImage::read_all(&archive[..], &wanted).unwrap();
+        let (stacked, filesystem) = stacked_in_order(&tars, &order);
+        assert_eq!(images[0].stacked.layers, stacked.layers);
+        assert_eq!(images[0].stacked.hidden, stacked.hidden);
+        assert_eq!(images[0].filesystem.paths, filesystem.paths);
+        assert_eq!(images[0].diff_ids, diff_ids);
+        // how many layers came while one below them had not: held at once, at most
+        let arrival: Vec<&String> = {
+            let mut sorted: Vec<&String> = diff_ids.iter().collect();
+            sorted.sort();
+            sorted
+        };
+        let mut next = 0;
+        let (mut waiting, mut most) = (0usize, 0usize);
+        let mut came = vec![false; diff_ids.len()];
+        for d in arrival {
+            came[diff_ids.iter().position(|x| x == d).unwrap()] = true;
+            waiting += 1;
+            most = most.max(waiting);
+            while next < came.len() && came[next] {
+                next += 1;
+                waiting -= 1;
+            }
+        }
+        assert_eq!(peak, most * 200, "each layer lists 200 files");
+        assert!(most < 40, "{most}");
+
+        // in their order (the OCI index first, or a tool that writes layers bottom up), one
+        // layer's list at a time
+        let mut builder = tar::Builder::new(Vec::new());
+        for (tar, d) in tars.iter().zip(&diff_ids) {
+            add(&mut builder, &format!("blobs/sha256/{}", &d[7..]), tar);
+        }
+        let config = format!(
+            r#"{{"rootfs":{{"diff_ids":{}}},"history":[{}]}}"#,
+            serde_json::to_string(&diff_ids).unwrap(),
+            vec![r#"{"created_by":"RUN"}"#; 40].join(",")
+        );
+        add(&mut builder, "cfg.json", config.as_bytes());
+        let layers: Vec<String> = diff_ids
+            .iter()
+            .map(|d| format!("blobs/sha256/{}", &d[7..]))
+            .collect();
+        let manifest = serde_json::json!([{"Config": "cfg.json", "Layers": layers}]);
+        add(
+            &mut builder,
+            "manifest.json",
+            manifest.to_string().as_bytes(),
+        );
+        let wanted = [Wanted {
+            id: String::new(),
+            diff_ids: Some(diff_ids),
+        }];
+        let (images, peak) =
+            SavedImage::read_all(&builder.into_inner().unwrap()[..], &wanted).unwrap();
+        assert_eq!(images[0].filesystem.paths, filesystem.paths);
+        assert_eq!(peak, 200);
+    }
+
+    /// `docker save A B`: a layer the two share is written once and stacked into both; each
+    /// image is found by its id, whatever the archive's order.
+    #[test]
+    fn two_images_of_one_archive_share_a_layer_read_once() {
+        let tars: Vec<Vec<u8>> = (0..4).map(|v| rewriting(3 + v, v)).collect();
+        let before = vec![0, 1, 2];
+        let after = vec![0, 3, 3];
+        let (archive, ids) = docker_archive(&tars, &[before.clone(), after.clone()]);
+        for (first, second) in [(0, 1), (1, 0)] {
+            let wanted: Vec<Wanted> = [first, second]
+                .iter()
+                .map(|&i| Wanted {
+                    id: ids[i].clone(),
+                    diff_ids: None,
+                })
+                .collect();
+            let (images, _) = SavedImage::read_all(&archive[..], &wanted).unwrap();
+            for (image, i) in images.iter().zip([first, second]) {
+                let layers = [&before, &after][i];
+                let (stacked, filesystem) = stacked_in_order(&tars, layers);
+                assert_eq!(image.stacked.layers, stacked.layers);
+                assert_eq!(image.filesystem.paths, filesystem.paths);
+            }
+        }
+        // an id the archive does not hold
+        let wanted = [Wanted {
+            id: "sha256:gone".into(),
+            diff_ids: None,
+        }];
+        assert!(matches!(
+            SavedImage::read_all(&archive[..], &wanted),
+            Err(SaveError::Missing(_))
+        ));
     }
 }

@@ -149,16 +149,40 @@ struct Node {
     dir: bool,
 }
 
-struct Stacking {
-    nodes: BTreeMap<String, Node>,
+/// The stacking under way: layers pushed one at a time, lowest first, so that a caller may drop
+/// each layer's list once it is stacked. Each change may carry a payload `P` of the caller's
+/// (the proof's metadata of the path), kept while the path is visible and dropped as soon as a
+/// later layer hides it; [`Stacking::finish`] gives the final paths' payloads.
+pub struct Stacking<P = ()> {
+    nodes: BTreeMap<String, (Node, P)>,
     layers: Vec<LayerStats>,
     hidden: Vec<Hidden>,
 }
 
-impl Stacking {
+impl<P> Default for Stacking<P> {
+    fn default() -> Self {
+        Stacking {
+            nodes: BTreeMap::new(),
+            layers: Vec::new(),
+            hidden: Vec::new(),
+        }
+    }
+}
+
+impl<P> Stacking<P> {
+    /// How many paths the filesystem stacked so far holds.
+    pub fn paths(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// How many layers are stacked.
+    pub fn layer_count(&self) -> usize {
+        self.layers.len()
+    }
+
     /// Takes `path` out of the filesystem: hidden by layer `by`.
     fn remove(&mut self, path: &str, by: usize) -> Option<Node> {
-        let (path, node) = self.nodes.remove_entry(path)?;
+        let (path, (node, _)) = self.nodes.remove_entry(path)?;
         if !node.dir {
             self.layers[by].removed += 1;
         }
@@ -193,33 +217,31 @@ impl Stacking {
             by,
         });
     }
-}
 
-/// Stacks the layers, lowest first.
-pub fn stack(layers: &[LayerFiles]) -> Stacked {
-    let mut s = Stacking {
-        nodes: BTreeMap::new(),
-        layers: layers
-            .iter()
-            .map(|l| LayerStats {
-                file_bytes: l.file_bytes(),
-                ..LayerStats::default()
-            })
-            .collect(),
-        hidden: Vec::new(),
-    };
-    for (index, layer) in layers.iter().enumerate() {
+    /// Stacks the next layer on those below, with one payload per change, in order (a
+    /// whiteout's is dropped).
+    pub fn push(&mut self, layer: &LayerFiles, payloads: impl IntoIterator<Item = P>) {
+        let index = self.layers.len();
+        self.layers.push(LayerStats {
+            file_bytes: layer.file_bytes(),
+            ..LayerStats::default()
+        });
         for (path, change) in &layer.changes {
             match change {
-                Change::Opaque => s.remove_below(path, index),
+                Change::Opaque => self.remove_below(path, index),
                 Change::Whiteout => {
-                    s.remove(path, index);
-                    s.remove_below(path, index);
+                    self.remove(path, index);
+                    self.remove_below(path, index);
                 }
                 _ => {}
             }
         }
+        let mut payloads = payloads.into_iter();
         for (at, (path, change)) in layer.changes.iter().enumerate() {
+            // one each, as the caller gives them
+            let Some(payload) = payloads.next() else {
+                break;
+            };
             let (bytes, dir) = match change {
                 Change::File(bytes) => (*bytes, false),
                 Change::Dir => (0, true),
@@ -228,67 +250,81 @@ pub fn stack(layers: &[LayerFiles]) -> Stacked {
             };
             // A file where the new path needs a folder is replaced by that folder.
             for (slash, _) in path.match_indices('/') {
-                if s.nodes.get(&path[..slash]).is_some_and(|n| !n.dir) {
-                    s.remove(&path[..slash], index);
+                if self.nodes.get(&path[..slash]).is_some_and(|(n, _)| !n.dir) {
+                    self.remove(&path[..slash], index);
                 }
             }
-            match s.nodes.get_mut(path.as_str()) {
+            let old = self.nodes.get(path).map(|(n, _)| *n);
+            match old {
                 // a folder again: it stays, and shows its topmost entry's mode and owner
                 Some(old) if old.dir && dir => {
-                    (old.layer, old.change) = (index, at);
+                    let (node, shown) = self.nodes.get_mut(path).expect("present");
+                    (node.layer, node.change) = (index, at);
+                    *shown = payload;
                     continue;
                 }
-                _ => {}
-            }
-            match s.nodes.get(path.as_str()).copied() {
                 Some(old) if !old.dir && !dir => {
                     // the same path written again: a change, not a removal
-                    let (path, old) = s.nodes.remove_entry(path.as_str()).expect("present");
-                    s.hide(path, old, index);
-                    s.layers[index].changed += 1;
+                    let (path, (old, _)) = self.nodes.remove_entry(path).expect("present");
+                    self.hide(path, old, index);
+                    self.layers[index].changed += 1;
                 }
                 Some(old) => {
-                    s.remove(path, index);
+                    self.remove(path, index);
                     if old.dir {
-                        s.remove_below(path, index);
+                        self.remove_below(path, index);
                     }
                     if !dir {
-                        s.layers[index].added += 1;
+                        self.layers[index].added += 1;
                     }
                 }
-                None if !dir => s.layers[index].added += 1,
+                None if !dir => self.layers[index].added += 1,
                 None => {}
             }
-            s.nodes.insert(
-                path.clone(),
-                Node {
-                    layer: index,
-                    change: at,
-                    bytes,
-                    dir,
-                },
-            );
+            let node = Node {
+                layer: index,
+                change: at,
+                bytes,
+                dir,
+            };
+            self.nodes.insert(path.clone(), (node, payload));
         }
     }
-    let (mut files, mut folders) = (BTreeMap::new(), BTreeMap::new());
-    for (path, n) in s.nodes {
-        let visible = Visible {
-            layer: n.layer,
-            change: n.change,
-            bytes: n.bytes,
+
+    /// The stacked image, and each final path's payload, in path order.
+    pub fn finish(self) -> (Stacked, Vec<(String, P)>) {
+        let (mut files, mut folders) = (BTreeMap::new(), BTreeMap::new());
+        let mut payloads = Vec::with_capacity(self.nodes.len());
+        for (path, (n, payload)) in self.nodes {
+            let visible = Visible {
+                layer: n.layer,
+                change: n.change,
+                bytes: n.bytes,
+            };
+            if n.dir {
+                folders.insert(path.clone(), visible);
+            } else {
+                files.insert(path.clone(), visible);
+            }
+            payloads.push((path, payload));
+        }
+        let stacked = Stacked {
+            layers: self.layers,
+            files,
+            folders,
+            hidden: self.hidden,
         };
-        if n.dir {
-            folders.insert(path, visible);
-        } else {
-            files.insert(path, visible);
-        }
+        (stacked, payloads)
     }
-    Stacked {
-        layers: s.layers,
-        files,
-        folders,
-        hidden: s.hidden,
+}
+
+/// Stacks the layers, lowest first.
+pub fn stack(layers: &[LayerFiles]) -> Stacked {
+    let mut s = Stacking::<()>::default();
+    for layer in layers {
+        s.push(layer, std::iter::repeat(()));
     }
+    s.finish().0
 }
 
 #[cfg(test)]

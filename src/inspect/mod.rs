@@ -416,6 +416,7 @@ mod tests {
     ) -> ImageArchive<LayerFiles> {
         ImageArchive {
             name: None,
+            digests: Vec::new(),
             layout: Layout::Docker,
             history: history
                 .iter()
