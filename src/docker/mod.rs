@@ -18,6 +18,7 @@ pub mod layers;
 pub mod page;
 pub mod proof;
 pub mod smoke;
+pub mod spill;
 pub mod stack;
 
 #[derive(Debug, thiserror::Error)]
