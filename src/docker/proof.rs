@@ -172,7 +172,10 @@ fn explains(rule: &str) -> Option<Explains> {
 /// and the backups they keep of their last state, and ldconfig's cache of inode numbers.
 fn differs_between_builds(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    path.starts_with("var/log/")
+    // Python's bytecode records its source's modification time, which each build sets anew.
+    let bytecode = path.contains("/__pycache__/") && name.ends_with(".pyc");
+    bytecode
+        || path.starts_with("var/log/")
         || path == "var/cache/ldconfig/aux-cache"
         || ((path.starts_with("var/lib/dpkg/") || path.starts_with("var/cache/debconf/"))
             && name.ends_with("-old"))

@@ -179,6 +179,7 @@ const BUILD_CACHES: &[(&str, &str)] = &[
     ("~/go/pkg/mod", "Go's module cache"),
     ("~/.cargo/registry", "Cargo's registry"),
     ("~/.cargo/git", "Cargo's git checkouts"),
+    ("~/.cargo/.package-cache", "Cargo's lock on its caches"),
     ("~/.cache/ccache", "ccache's cache"),
     ("~/.ccache", "ccache's cache"),
     ("~/.m2/repository", "Maven's repository"),
