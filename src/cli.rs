@@ -199,6 +199,11 @@ pub struct MeasureArgs {
     /// Build each version once, cold: no rebuild after an edit.
     #[arg(long)]
     pub no_rebuild: bool,
+    /// Build the rewrite on the layer cache the original's cold build left, so what both
+    /// build alike (LW301's build stage: the original's own steps) is built once; the
+    /// rewrite's build time is then not a cold build's.
+    #[arg(long)]
+    pub share_cache: bool,
     /// Build each version N times (cold, and after an edit) and show the median time and the
     /// spread.
     #[arg(long, value_name = "N", default_value_t = 1,

@@ -26,7 +26,7 @@ use crate::docker::context::{Context, ContextSpec, Reads, edit_target, edited};
 use crate::docker::image::read_images;
 use crate::docker::proof::{
     Rewrite, SmokeOutcome, SmokeRun, StartProgram, build_stage_dirs, compare_configs,
-    compare_filesystems, start_program,
+    compare_filesystems, copied_from_build_stages, start_program,
 };
 use crate::docker::smoke;
 use crate::docker::{DockerError, cleanup};
@@ -717,6 +717,7 @@ async fn builds(
             .collect();
         let dockerfile = &plan.before.context.dockerfile;
         let build_dirs = build_stage_dirs(&plan.after.df, &model_input(args, plan));
+        let copied = copied_from_build_stages(&plan.after.df, &model_input(args, plan));
         let rewrite = Rewrite {
             applied: &plan.applied,
             ignored: &ignored,
@@ -726,6 +727,7 @@ async fn builds(
                 .is_ok()
                 .then_some(dockerfile.as_str()),
             build_dirs: &build_dirs,
+            copied: &copied,
         };
         comparison.filesystem =
             compare_filesystems(&before_facts.filesystem, &after_facts.filesystem, &rewrite);
@@ -878,7 +880,8 @@ fn request<'a>(
         label,
         context,
         builder,
-        no_cache: cold,
+        // the rewrite on what the original's build left, when asked
+        no_cache: cold && !(args.share_cache && version.tag == plan.after.tag),
         network: args.network.as_str(),
         target: args.target.as_deref(),
         build_args: &plan.build_args,

@@ -21,6 +21,7 @@ use super::filesystem::{Filesystem, Kind, Meta};
 use super::layers::cache_of;
 use crate::knowledge::toolchains::{build_cache_below, build_cache_of};
 use crate::knowledge::tools::is_archive;
+use crate::model::copies::Origin;
 use crate::model::{Model, ModelInput};
 use crate::syntax::{Dockerfile, Keyword};
 
@@ -114,6 +115,9 @@ pub struct Rewrite<'a> {
     /// The folders the rewrite's build stages run in ([`build_stage_dirs`]): for LW301, what
     /// the build leaves there stays in the build stage.
     pub build_dirs: &'a [String],
+    /// Where the image's final stage copies what those stages built (`COPY --from=build …
+    /// DEST`, [`copied_from_build_stages`]): for LW301, artifacts the rewrite built again.
+    pub copied: &'a [String],
 }
 
 /// Why a difference happened.
@@ -135,6 +139,9 @@ const PACKAGES: &str = "the files of packages not installed, and what their scri
 const IGNORED: &str = "context files the proposed .dockerignore keeps out";
 const TOOLCHAIN: &str = "the toolchain's packages, installed in the build stage only";
 const BUILD_FILES: &str = "the build's sources and outputs, left in the build stage";
+const REBUILT: &str = "artifacts built again in the build stage and copied with COPY --from";
+const MADE_FOR_RUNTIME: &str =
+    "what a stage of the rewrite made for the runtime stage, copied where the original had nothing";
 
 /// What a rule's fix changes in the final filesystem, and so which differences it explains.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -370,8 +377,28 @@ pub fn compare_filesystems(
                         path.strip_prefix(d)
                             .is_some_and(|rest| rest.starts_with('/'))
                     });
+                    // the copy's destination, or a path inside it
+                    let copied_to = rewrite
+                        .copied
+                        .iter()
+                        .map(|d| d.trim_matches('/'))
+                        .find(|d| {
+                            path == *d
+                                || path
+                                    .strip_prefix(d)
+                                    .is_some_and(|rest| rest.starts_with('/'))
+                        });
                     if let Some(cache) = cache {
                         Some(format!("{cache}, left in the build stage"))
+                    } else if change == "content" && copied_to.is_some() {
+                        // built again, not taken from the original's layers: bytes that
+                        // record the time of the build (a jar's entries) differ; a file
+                        // gone or new there is not this, and stays unexpected
+                        Some(REBUILT.to_string())
+                    } else if change == "only after"
+                        && copied_to.is_some_and(|d| !exists(&before.paths, d))
+                    {
+                        Some(MADE_FOR_RUNTIME.to_string())
                     } else if only_before && worked_in {
                         Some(BUILD_FILES.to_string())
                     } else {
@@ -553,6 +580,44 @@ pub fn build_stage_dirs(df: &Dockerfile, input: &ModelInput) -> Vec<String> {
         }
     }
     dirs
+}
+
+/// Where the final stage copies from the stages built but not in the image: each `COPY
+/// --from=STAGE`'s destination, as image paths (the rewrite's artifacts).
+pub fn copied_from_build_stages(df: &Dockerfile, input: &ModelInput) -> Vec<String> {
+    let model = Model::new(df, input);
+    let Some(last) = model.stages.list.iter().rposition(|s| s.in_final_image) else {
+        return Vec::new();
+    };
+    let mut dests: Vec<String> = Vec::new();
+    for inst in &model.stages.list[last].stage.instructions {
+        let Some(copy) = model.copy(inst) else {
+            continue;
+        };
+        for source in &copy.sources {
+            let built_stage = match source.origin {
+                Origin::Stage(at) => model
+                    .stages
+                    .list
+                    .get(at)
+                    .is_some_and(|s| s.built && !s.in_final_image),
+                _ => false,
+            };
+            if let Some(dest) = copy.landing(source).filter(|_| built_stage)
+                && !dests.contains(&dest)
+            {
+                dests.push(dest);
+            }
+        }
+    }
+    dests
+}
+
+/// Whether the filesystem (its paths in order) has `path`.
+fn exists(paths: &[(String, Meta)], path: &str) -> bool {
+    paths
+        .binary_search_by(|(p, _)| p.as_str().cmp(path))
+        .is_ok()
 }
 
 /// `a/b/c` and the folders above it: `a/b`, `a`.
@@ -945,6 +1010,24 @@ mod tests {
         }
     }
 
+    /// Each unexpected difference's path and change.
+    fn changes(proof: &FilesystemProof) -> Vec<(&str, &str)> {
+        proof
+            .unexpected
+            .iter()
+            .map(|u| (u.path.as_str(), u.change))
+            .collect()
+    }
+
+    /// Each explained group's reason and number of files.
+    fn reasons(proof: &FilesystemProof) -> Vec<(&str, u64)> {
+        proof
+            .explained
+            .iter()
+            .map(|e| (e.reason.as_str(), e.files))
+            .collect()
+    }
+
     fn applied(rules: &[&str]) -> Vec<String> {
         rules.iter().map(|r| r.to_string()).collect()
     }
@@ -1004,13 +1087,8 @@ mod tests {
             ..Rewrite::default()
         };
         let proof = compare_filesystems(&before, &after, &rewrite);
-        let unexpected: Vec<(&str, &str)> = proof
-            .unexpected
-            .iter()
-            .map(|u| (u.path.as_str(), u.change))
-            .collect();
         assert_eq!(
-            unexpected,
+            changes(&proof),
             [
                 ("var/lib/apt/lists/deb_InRelease", "only before"),
                 ("var/lib/apt/lists/deb_Packages.lz4", "only before")
@@ -1173,11 +1251,7 @@ mod tests {
             ..Rewrite::default()
         };
         let proof = compare_filesystems(&before, &after, &rewrite);
-        let groups: Vec<(&str, u64)> = proof
-            .explained
-            .iter()
-            .map(|e| (e.reason.as_str(), e.files))
-            .collect();
+        let groups = reasons(&proof);
         assert_eq!(
             groups,
             [
@@ -1268,6 +1342,66 @@ mod tests {
     }
 
     #[test]
+    fn what_the_rewrite_copies_from_its_stages_is_known_by_its_destination() {
+        let df = Dockerfile::parse(
+            "FROM debian AS build\nWORKDIR /src\nRUN make\n\
+             FROM build AS java-runtime\nRUN jlink --output /opt/jre\n\
+             FROM debian\nCOPY --from=java-runtime /opt/jre /opt/jre\nWORKDIR /app\n\
+             COPY --from=build /src/app.jar /src/lib/ ./\nCOPY run.sh /app/\n",
+        );
+        assert_eq!(
+            copied_from_build_stages(&df, &ModelInput::default()),
+            ["/opt/jre", "/app/app.jar", "/app/lib"]
+        );
+    }
+
+    #[test]
+    fn artifacts_built_again_differ_in_content_only_and_new_copies_only_where_nothing_was() {
+        let before = fs(&[
+            ("opt", dir()),
+            ("opt/hello.jar", file(900, 1)),
+            ("app", dir()),
+            ("app/main.js", file(10, 2)),
+            ("usr/lib/jvm/jdk/bin/java", file(50, 3)),
+        ]);
+        let after = fs(&[
+            ("opt", dir()),
+            ("opt/hello.jar", file(900, 4)),
+            ("opt/jre", dir()),
+            ("opt/jre/bin/java", file(40, 5)),
+            ("app", dir()),
+            ("app/main.js", file(10, 2)),
+            ("app/extra.js", file(10, 6)),
+        ]);
+        let copied = applied(&["/opt/hello.jar", "/opt/jre", "/app"]);
+        let with_lw301 = Rewrite {
+            applied: &applied(&["LW301"]),
+            copied: &copied,
+            ..Rewrite::default()
+        };
+        let proof = compare_filesystems(&before, &after, &with_lw301);
+        assert_eq!(reasons(&proof), [(REBUILT, 1), (MADE_FOR_RUNTIME, 2)]);
+        // a new file inside what the original had, and a file gone, are not explained
+        assert_eq!(
+            changes(&proof),
+            [
+                ("app/extra.js", "only after"),
+                ("usr/lib/jvm/jdk/bin/java", "only before")
+            ]
+        );
+        // without LW301, a rebuilt jar is unexpected
+        let proof = compare_filesystems(
+            &before,
+            &after,
+            &Rewrite {
+                copied: &copied,
+                ..Rewrite::default()
+            },
+        );
+        assert!(proof.unexpected.iter().any(|u| u.path == "opt/hello.jar"));
+    }
+
+    #[test]
     fn files_the_new_dockerignore_keeps_out_are_explained_by_lw401() {
         let before = fs(&[
             ("app", dir()),
@@ -1290,6 +1424,7 @@ mod tests {
             added: &added,
             dockerfile: None,
             build_dirs: &[],
+            copied: &[],
         };
         let proof = compare_filesystems(&before, &after, &rewrite);
         assert!(proof.unexpected.is_empty(), "{:?}", proof.unexpected);

@@ -12,6 +12,15 @@ pub fn build_package(name: &str) -> Option<&'static str> {
         "rustc" | "cargo" => Some("rust"),
         "maven" | "gradle" | "ant" | "default-jdk" | "default-jdk-headless" => Some("java"),
         n if n.starts_with("golang-") => Some("go"),
+        // LLVM's compilers and linker, versioned as Debian and Ubuntu name them (`clang-16`)
+        n if n.starts_with("clang-")
+            || n == "lld"
+            || n.starts_with("lld-")
+            || n == "llvm"
+            || n.starts_with("llvm-") =>
+        {
+            Some("c")
+        }
         n if jdk(n) => Some("java"),
         n if n == "linux-headers" || headers(n) => Some("c"),
         _ => None,
@@ -127,12 +136,27 @@ pub fn libc_headers(name: &str) -> bool {
     )
 }
 
+/// A compiler driver's name without the version Debian and Ubuntu give it: `clang-16` and
+/// `gcc-12` are `clang` and `gcc`; any other name as it is.
+pub fn compiler_name(name: &str) -> &str {
+    match name.rsplit_once('-') {
+        Some((stem, version))
+            if matches!(stem, "gcc" | "g++" | "clang" | "clang++")
+                && !version.is_empty()
+                && version.chars().all(|c| c.is_ascii_digit() || c == '.') =>
+        {
+            stem
+        }
+        _ => name,
+    }
+}
+
 /// A command that compiles, or installs from source (which compiles native parts with the
 /// toolchain in the image): what makes installed headers and compilers a toolchain in use.
 /// `args` are the words after the program.
 pub fn builds_from_source(name: &str, args: &[&str]) -> bool {
     let sub = args.iter().find(|a| !a.starts_with('-')).copied();
-    let base = name.rsplit('/').next().unwrap_or(name);
+    let base = compiler_name(name.rsplit('/').next().unwrap_or(name));
     match base {
         "gcc"
         | "g++"
@@ -463,6 +487,12 @@ mod tests {
         assert_eq!(build_package("gcc=4:12.2.0-3"), Some("c"));
         assert_eq!(build_package("openjdk-17-jdk-headless"), Some("java"));
         assert_eq!(build_package("openjdk17"), Some("java"));
+        assert_eq!(build_package("clang-16"), Some("c"));
+        assert_eq!(build_package("lld-16"), Some("c"));
+        assert_eq!(build_package("lldpd"), None);
+        assert_eq!(compiler_name("clang-16"), "clang");
+        assert_eq!(compiler_name("gcc-12"), "gcc");
+        assert_eq!(compiler_name("clang-format-16"), "clang-format-16");
         assert_eq!(build_package("openjdk-17-jre-headless"), None);
         assert!(build_only_package("npm") && build_only_package("python3.11-venv"));
         assert!(!build_only_package("nodejs") && !build_only_package("python3"));

@@ -24,6 +24,10 @@ const BUILD: &str = "build";
 /// The stage that prunes a Node application's development dependencies.
 const PRODUCTION: &str = "production-deps";
 
+/// The stage that makes a Java runtime with jlink, and where it puts it.
+const JAVA_RUNTIME: &str = "java-runtime";
+const JAVA_HOME: &str = "/opt/java-runtime";
+
 /// Where a shell looks for a program when the image's PATH is not set in the file.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -73,6 +77,18 @@ pub fn two_stages(
     }
     let node = node_app(&runs)?;
     let outputs = outputs(cx, &runs, node.as_ref())?;
+    // A JDK from apt has jlink and jdeps: a runtime of the modules the program needs, in
+    // place of the distribution's whole JRE.
+    let jlink = by_jlink(cx, &runs);
+    if jlink {
+        for (_, names) in &mut runtime {
+            names.retain(|n| !runs.iter().any(|r| r.jres.contains(n)));
+        }
+        runtime.retain(|(_, names)| !names.is_empty());
+        for run in &mut runs {
+            run.runtime.retain(|(_, n)| !run.jres.contains(n));
+        }
+    }
     if runtime.len() > 1 {
         return Err("packages come from more than one package manager".into());
     }
@@ -95,7 +111,7 @@ pub fn two_stages(
         .iter()
         .flat_map(|(_, names)| names.iter().map(String::as_str))
         .collect();
-    let artifacts = start_uses_artifacts(cx, &outputs, &base, &packages)?;
+    let artifacts = start_uses_artifacts(cx, &outputs, &base, &packages, jlink)?;
     let build_dirs: Vec<&str> = runs
         .iter()
         .filter(|r| r.class == Class::Build)
@@ -123,7 +139,54 @@ pub fn two_stages(
     } else {
         text.push_str(&format!("{nl}{nl}"));
     }
+    if jlink {
+        // the modules the program's classes use, as jdeps reads them
+        text.push_str(&format!("FROM {BUILD} AS {JAVA_RUNTIME}{nl}"));
+        if !stage
+            .stage
+            .instructions
+            .last()
+            .and_then(|&i| cx.state(i))
+            .is_some_and(State::root)
+        {
+            line(&mut text, "USER root", nl);
+        }
+        let programs: Vec<&str> = artifacts.iter().map(|(_, a)| a.as_str()).collect();
+        let escape = cx.style.escape;
+        line(
+            &mut text,
+            &format!(
+                "RUN jlink --add-modules \"$(jdeps --print-module-deps --ignore-missing-deps {})\" {escape}{nl}    --strip-java-debug-attributes --no-man-pages --no-header-files --compress=2 --output {JAVA_HOME}",
+                programs.join(" ")
+            ),
+            nl,
+        );
+        text.push_str(nl);
+    }
     text.push_str(&format!("FROM {base}{nl}"));
+    if jlink {
+        line(
+            &mut text,
+            &format!("COPY --from={JAVA_RUNTIME} {JAVA_HOME} {JAVA_HOME}"),
+            nl,
+        );
+        // the folders the original made for its installs, when none is left to make them
+        let folders: Vec<&str> = runs
+            .iter()
+            .flat_map(|r| r.folders.iter().map(String::as_str))
+            .filter(|_| runtime.is_empty())
+            .collect();
+        let mkdir = if folders.is_empty() {
+            String::new()
+        } else {
+            format!("mkdir -p {} && ", folders.join(" "))
+        };
+        line(
+            &mut text,
+            &format!("RUN {mkdir}ln -s {JAVA_HOME}/bin/java /usr/bin/java"),
+            nl,
+        );
+    }
     let mut run_iter = runs.iter().enumerate();
     let mut installed = false;
     for &inst in &stage.stage.instructions {
@@ -204,12 +267,17 @@ pub fn two_stages(
     edits.push(Edit::insert(end, text.trim_end().to_string()));
     Ok(Fix::new(
         format!(
-            "build in `AS {BUILD}` and copy {} into a `{base}` runtime stage",
+            "build in `AS {BUILD}` and copy {} into a `{base}` runtime stage{}",
             artifacts
                 .iter()
                 .map(|(_, a)| format!("`{a}`"))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            if jlink {
+                ", on a Java runtime that jlink makes of the modules it uses"
+            } else {
+                ""
+            }
         ),
         Safety::Unsafe,
         edits,
@@ -269,6 +337,10 @@ struct Run<'a> {
     node: Option<(Manager, String)>,
     /// A virtualenv pip installs into.
     venv: Option<String>,
+    /// The JREs `runtime` has in place of JDKs.
+    jres: Vec<String>,
+    /// Maven or Gradle: the jar's dependencies come from outside its own classes.
+    dependency_tool: bool,
 }
 
 fn read_run<'a>(
@@ -294,6 +366,8 @@ fn read_run<'a>(
         folders: Vec::new(),
         node: None,
         venv: None,
+        jres: Vec::new(),
+        dependency_tool: false,
     };
     let mut packages = false;
     let mut builds = false;
@@ -365,6 +439,9 @@ fn read_run<'a>(
                             continue;
                         }
                         if let Some(jre) = toolchains::runtime_package(package) {
+                            if pkg.manager == Manager::Apt {
+                                run.jres.push(jre.clone());
+                            }
                             run.runtime.push((pkg.manager, jre));
                             continue;
                         }
@@ -409,6 +486,7 @@ fn read_run<'a>(
                 ));
             }
             builds = true;
+            run.dependency_tool |= matches!(name, "mvn" | "mvnw" | "gradle" | "gradlew");
             if name == "go" {
                 let cgo = command
                     .var("CGO_ENABLED")
@@ -541,7 +619,8 @@ impl NodeApp {
             Manager::Yarn => {
                 "yarn install --production --frozen-lockfile --ignore-scripts --prefer-offline"
             }
-            _ => "npm prune --omit=dev",
+            // the lock file and what the install scripts built stay as the build left them
+            _ => "npm prune --omit=dev --no-save --ignore-scripts",
         }
     }
 }
@@ -724,7 +803,7 @@ fn outputs(cx: &Context<'_>, runs: &[Run<'_>], node: Option<&NodeApp>) -> Result
                 .iter()
                 .any(|w| matches!(w.value.as_str(), "-c" | "-S" | "-E"));
             let sub = command.subcommand().map(|w| w.value.as_str());
-            let found = match name {
+            let found = match toolchains::compiler_name(name) {
                 "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" if !compiles_only => {
                     let words: Vec<&str> = args.iter().map(|w| w.value.as_str()).collect();
                     if let Some(library) = foreign_library(&words) {
@@ -732,7 +811,9 @@ fn outputs(cx: &Context<'_>, runs: &[Run<'_>], node: Option<&NodeApp>) -> Result
                             "`{name} {library}` links a library whose runtime package layerwise cannot name"
                         ));
                     }
-                    if matches!(name, "g++" | "c++" | "clang++") && !words.contains(&"-static") {
+                    if matches!(toolchains::compiler_name(name), "g++" | "c++" | "clang++")
+                        && !words.contains(&"-static")
+                    {
                         out.cxx_link.get_or_insert_with(|| name.to_string());
                     }
                     value_of("-o").map(|w| (w.literal, resolve(&cwd, &w.value)))
@@ -884,35 +965,9 @@ fn start_uses_artifacts(
     outputs: &Outputs,
     base: &str,
     packages: &[&str],
+    jlink: bool,
 ) -> Result<Vec<(&'static str, String)>, String> {
-    let stage = &cx.stages.list[0];
-    let last = |keyword: Keyword| {
-        stage
-            .stage
-            .instructions
-            .iter()
-            .rev()
-            .find(|i| i.keyword == keyword)
-            .copied()
-    };
-    let words = |inst: &Instruction| -> Vec<String> {
-        match &inst.exec {
-            Some(values) => values.clone(),
-            None => inst.words().into_iter().map(|w| w.value).collect(),
-        }
-    };
-    let (start, command) = match (last(Keyword::Entrypoint), last(Keyword::Cmd)) {
-        (Some(e), Some(c)) if e.exec.is_some() => {
-            let mut all = words(e);
-            all.extend(words(c));
-            (e, all)
-        }
-        (Some(e), _) => (e, words(e)),
-        (None, Some(c)) => (c, words(c)),
-        (None, None) => {
-            return Err("the image sets no start command, so what it runs is not known".into());
-        }
-    };
+    let (start, command) = start_command(cx)?;
     let program = command.first().ok_or("the start command is empty")?;
     let state = cx.state(start);
     let workdir = state.and_then(|s| s.workdir.as_deref()).unwrap_or("/");
@@ -952,7 +1007,8 @@ fn start_uses_artifacts(
         let installed = packages
             .iter()
             .any(|p| provides.iter().any(|w| p.contains(w)))
-            || images.contains(&image);
+            || images.contains(&image)
+            || (jlink && interpreter(program) == interpreter("java"));
         if !installed {
             return Err(format!(
                 "the image starts `{program}`, which no runtime package of the `{base}` stage gives"
@@ -968,6 +1024,52 @@ fn start_uses_artifacts(
     Err(format!(
         "the image starts `{program}`, which is not what the build writes ({written})"
     ))
+}
+
+/// Whether the runtime stage runs Java on a jlink runtime: a JDK installed with apt (Debian's
+/// and Ubuntu's have jlink and jdeps, and the modules), the start command runs `java` found on
+/// the PATH, and the program is the build's own classes (javac and jar: jdeps sees all of
+/// them; a Maven or Gradle jar's dependencies it may not).
+fn by_jlink(cx: &Context<'_>, runs: &[Run<'_>]) -> bool {
+    let jdk_from_apt = runs.iter().any(|r| !r.jres.is_empty());
+    let program = start_command(cx)
+        .ok()
+        .and_then(|(_, command)| command.first().cloned());
+    jdk_from_apt
+        && !runs.iter().any(|r| r.dependency_tool)
+        && matches!(program.as_deref(), Some("java" | "/usr/bin/java"))
+}
+
+/// The instruction that sets the start command, and its words (ENTRYPOINT's and CMD's).
+fn start_command<'a>(cx: &Context<'a>) -> Result<(&'a Instruction, Vec<String>), String> {
+    let stage = &cx.stages.list[0];
+    let last = |keyword: Keyword| {
+        stage
+            .stage
+            .instructions
+            .iter()
+            .rev()
+            .find(|i| i.keyword == keyword)
+            .copied()
+    };
+    let words = |inst: &Instruction| -> Vec<String> {
+        match &inst.exec {
+            Some(values) => values.clone(),
+            None => inst.words().into_iter().map(|w| w.value).collect(),
+        }
+    };
+    Ok(match (last(Keyword::Entrypoint), last(Keyword::Cmd)) {
+        (Some(e), Some(c)) if e.exec.is_some() => {
+            let mut all = words(e);
+            all.extend(words(c));
+            (e, all)
+        }
+        (Some(e), _) => (e, words(e)),
+        (None, Some(c)) => (c, words(c)),
+        (None, None) => {
+            return Err("the image sets no start command, so what it runs is not known".into());
+        }
+    })
 }
 #[cfg(test)]
 mod tests {
@@ -1006,6 +1108,19 @@ mod tests {
     }
 
     #[test]
+    fn llvm_s_compiler_stays_in_the_build_stage() {
+        let text = "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends clang-16 lld-16 libc6-dev ca-certificates && rm -rf /var/lib/apt/lists/*\nWORKDIR /src\nCOPY hello.c .\nRUN clang-16 -O2 -fuse-ld=lld -o /usr/local/bin/hello hello.c\nCMD [\"hello\"]\n";
+        let runtime = added(text);
+        assert!(
+            runtime.contains("--no-install-recommends ca-certificates ")
+                && !runtime.contains("clang")
+                && runtime
+                    .contains("COPY --from=build /usr/local/bin/hello /usr/local/bin/hello\n"),
+            "{runtime}"
+        );
+    }
+
+    #[test]
     fn make_install_into_a_prefix() {
         let text = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y build-essential curl\nCOPY . /src\nWORKDIR /src\nRUN ./configure --prefix=/opt/tool && make && make install\nCMD [\"/opt/tool/bin/tool\"]\n";
         let fixed = fix_rule("LW301", text, true);
@@ -1016,6 +1131,14 @@ mod tests {
             !fixed.contains("COPY . /src\nWORKDIR /src\nCOPY --from"),
             "{fixed}"
         );
+    }
+
+    /// No rewrite: a sketch whose title says `why`, and the file left as it was.
+    fn refuses(text: &str, why: &str) {
+        let (safety, title) = safety(text);
+        assert_eq!(safety, Safety::DisplayOnly, "{text}");
+        assert!(title.contains(why), "{title}");
+        assert_eq!(fix_rule("LW301", text, true), text);
     }
 
     /// The runtime stage (and the stages before it) the fix adds: what follows the original.
@@ -1054,7 +1177,7 @@ mod tests {
         let text = "FROM node:20-bookworm\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY . .\nRUN npm run build\nUSER node\nCMD [\"node\", \"dist/server.js\"]\n";
         assert_eq!(
             added(text),
-            "\n\nFROM build AS production-deps\nUSER root\nRUN npm prune --omit=dev\n\nFROM node:20-bookworm-slim\nWORKDIR /app\nCOPY --from=production-deps /app /app\nUSER node\nCMD [\"node\", \"dist/server.js\"]"
+            "\n\nFROM build AS production-deps\nUSER root\nRUN npm prune --omit=dev --no-save --ignore-scripts\n\nFROM node:20-bookworm-slim\nWORKDIR /app\nCOPY --from=production-deps /app /app\nUSER node\nCMD [\"node\", \"dist/server.js\"]"
         );
         // Debian's nodejs stays, npm and the compilers of native modules do not.
         let debian = "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends nodejs npm g++ make && rm -rf /var/lib/apt/lists/*\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\nENTRYPOINT [\"node\", \"dist/main.js\"]\n";
@@ -1096,18 +1219,24 @@ mod tests {
                 "somewhere else",
             ),
         ] {
-            let (safety, title) = safety(text);
-            assert_eq!(safety, Safety::DisplayOnly, "{text}");
-            assert!(title.contains(why), "{title}");
+            refuses(text, why);
         }
     }
 
     #[test]
-    fn java_the_jar_on_the_jdks_runtime() {
+    fn java_the_jar_on_a_runtime_jlink_makes_or_the_jdks_runtime() {
         let text = "FROM debian:bookworm-slim\nRUN mkdir -p /usr/share/man/man1 && apt-get update && apt-get install -y --no-install-recommends default-jdk-headless && rm -rf /var/lib/apt/lists/*\nWORKDIR /src\nCOPY Hello.java .\nRUN javac -d classes Hello.java && jar cfe /opt/hello.jar Hello -C classes .\nENTRYPOINT [\"java\", \"-jar\", \"/opt/hello.jar\"]\n";
         assert_eq!(
             added(text),
-            "\n\nFROM debian:bookworm-slim\nRUN mkdir -p /usr/share/man/man1 && apt-get update \\\n    && apt-get install -y --no-install-recommends default-jre-headless \\\n    && rm -rf /var/lib/apt/lists/*\nWORKDIR /src\nCOPY --from=build /opt/hello.jar /opt/hello.jar\nENTRYPOINT [\"java\", \"-jar\", \"/opt/hello.jar\"]"
+            "\n\nFROM build AS java-runtime\nRUN jlink --add-modules \"$(jdeps --print-module-deps --ignore-missing-deps /opt/hello.jar)\" \\\n    --strip-java-debug-attributes --no-man-pages --no-header-files --compress=2 --output /opt/java-runtime\n\nFROM debian:bookworm-slim\nCOPY --from=java-runtime /opt/java-runtime /opt/java-runtime\nRUN mkdir -p /usr/share/man/man1 && ln -s /opt/java-runtime/bin/java /usr/bin/java\nWORKDIR /src\nCOPY --from=build /opt/hello.jar /opt/hello.jar\nENTRYPOINT [\"java\", \"-jar\", \"/opt/hello.jar\"]"
+        );
+        // Maven's jar may hold dependencies jdeps does not see: the distribution's JRE
+        let mvn = "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends maven openjdk-17-jdk-headless && rm -rf /var/lib/apt/lists/*\nWORKDIR /app\nCOPY . .\nRUN mvn -B package\nCMD [\"java\", \"-jar\", \"target/app.jar\"]\n";
+        let runtime = added(mvn);
+        assert!(
+            runtime.contains("--no-install-recommends openjdk-17-jre-headless ")
+                && !runtime.contains("jlink"),
+            "{runtime}"
         );
         let maven = "FROM maven:3.9-eclipse-temurin-21\nWORKDIR /app\nCOPY . .\nRUN mvn -B package\nCMD [\"java\", \"-jar\", \"target/app.jar\"]\n";
         assert!(added(maven).contains("FROM eclipse-temurin:21-jre\nWORKDIR /app\nCOPY --from=build /app/target/app.jar /app/target/app.jar\n"));
@@ -1155,10 +1284,7 @@ mod tests {
                 "libstdc++, which the `alpine:3.20` runtime image",
             ),
         ] {
-            let (safety, title) = safety(text);
-            assert_eq!(safety, Safety::DisplayOnly, "{text}");
-            assert!(title.contains(why), "{title}");
-            assert_eq!(fix_rule("LW301", text, true), text);
+            refuses(text, why);
         }
     }
 }
