@@ -106,6 +106,16 @@ impl Run {
         command
     }
 
+    /// `measure ARGS` with a JSON report, checked to leave the daemon's images and containers
+    /// as they were: its output and its report.
+    fn measured(&self, args: &[&str]) -> (Output, Value) {
+        let state = self.state();
+        let out = self.measure(args);
+        let v = report(&out);
+        self.assert_cleaned_up(&state);
+        (out, v)
+    }
+
     /// Runs `layerwise measure ARGS`, bounded so a hang fails the test instead of blocking it.
     fn measure(&self, args: &[&str]) -> Output {
         eprintln!("{}: measure {args:?}", self.name());
@@ -302,11 +312,10 @@ fn a_file_deleted_in_a_later_run_is_hidden_before_and_gone_after() {
     let (_daemons, runs) = runs(&[BUSYBOX]);
     let mut measured = Vec::new();
     for (i, run) in runs.iter().enumerate() {
-        let state = run.state();
         let dockerfile = fixture("deleted-file/Dockerfile");
         let pages = tempfile::tempdir().expect("temp dir");
         let page = pages.path().join("measure.html");
-        let out = run.measure(&[
+        let (_, v) = run.measured(&[
             dockerfile.to_str().unwrap(),
             "--format",
             "json",
@@ -316,8 +325,6 @@ fn a_file_deleted_in_a_later_run_is_hidden_before_and_gone_after() {
             "--html",
             page.to_str().unwrap(),
         ]);
-        let v = report(&out);
-        run.assert_cleaned_up(&state);
         measured.push(measured_by(run, &v));
         // merging RUNs keeps every file: nothing differs, nothing to explain
         assert_proven(run, &v);
@@ -409,11 +416,9 @@ fn a_source_edit_reruns_fewer_steps_once_manifests_come_first() {
     let (_daemons, runs) = runs(&[BUSYBOX]);
     let mut measured = Vec::new();
     for run in &runs {
-        let state = run.state();
         let dockerfile = fixture("deps-order/Dockerfile");
-        let out = run.measure(&[dockerfile.to_str().unwrap(), "--unsafe", "--format", "json"]);
-        let v = report(&out);
-        run.assert_cleaned_up(&state);
+        let (out, v) =
+            run.measured(&[dockerfile.to_str().unwrap(), "--unsafe", "--format", "json"]);
         measured.push(measured_by(run, &v));
 
         assert!(
@@ -461,11 +466,8 @@ fn a_folder_the_proposed_dockerignore_excludes_leaves_the_image() {
     .expect("write");
     let mut measured = Vec::new();
     for run in &runs {
-        let state = run.state();
         let dockerfile = context.path().join("Dockerfile");
-        let out = run.measure(&[dockerfile.to_str().unwrap(), "--unsafe", "--format", "json"]);
-        let v = report(&out);
-        run.assert_cleaned_up(&state);
+        let (_, v) = run.measured(&[dockerfile.to_str().unwrap(), "--unsafe", "--format", "json"]);
         measured.push(measured_by(run, &v));
 
         assert!(
@@ -495,17 +497,14 @@ fn apt_lists_left_in_the_image_are_cache_bytes_before_and_none_after() {
     let (_daemons, runs) = runs(&[DEBIAN]);
     let mut measured = Vec::new();
     for run in &runs {
-        let state = run.state();
         let dockerfile = fixture("apt/Dockerfile");
-        let out = run.measure(&[
+        let (_, v) = run.measured(&[
             dockerfile.to_str().unwrap(),
             "--network",
             "host",
             "--format",
             "json",
         ]);
-        let v = report(&out);
-        run.assert_cleaned_up(&state);
         measured.push(measured_by(run, &v));
 
         let rules = applied(&v);
@@ -528,9 +527,8 @@ fn packages_no_longer_recommended_are_named_and_explain_their_files() {
     let (_daemons, runs) = runs(&[DEBIAN]);
     let mut measured = Vec::new();
     for run in &runs {
-        let state = run.state();
         let dockerfile = fixture("recommends/Dockerfile");
-        let out = run.measure(&[
+        let (_, v) = run.measured(&[
             dockerfile.to_str().unwrap(),
             "--unsafe",
             "--network",
@@ -538,8 +536,6 @@ fn packages_no_longer_recommended_are_named_and_explain_their_files() {
             "--format",
             "json",
         ]);
-        let v = report(&out);
-        run.assert_cleaned_up(&state);
         measured.push(measured_by(run, &v));
 
         assert_eq!(applied(&v), ["LW104"]);
@@ -804,10 +800,9 @@ fn more_runs_give_the_median_and_spread_and_the_same_sizes() {
     let dockerfile = fixture("ignored-folder/Dockerfile");
     let path = dockerfile.to_str().unwrap();
     for run in &runs {
-        let state = run.state();
         let pages = tempfile::tempdir().expect("temp dir");
         let page = pages.path().join("measure.html");
-        let out = run.measure(&[
+        let (out, v) = run.measured(&[
             path,
             "--unsafe",
             "--runs",
@@ -817,8 +812,6 @@ fn more_runs_give_the_median_and_spread_and_the_same_sizes() {
             "--html",
             page.to_str().unwrap(),
         ]);
-        let v = report(&out);
-        run.assert_cleaned_up(&state);
         assert_eq!(v["runs"], 3);
         for side in ["before", "after"] {
             for times in ["build_times", "rebuild_times"] {
@@ -1609,8 +1602,7 @@ fn target_and_build_args_reach_the_build_and_the_layer_map() {
 }
 
 fn target_and_build_args_reach(run: &Run, dir: &Path) {
-    let state = run.state();
-    let out = run.measure(&[
+    let (_, v) = run.measured(&[
         dir.join("Dockerfile").to_str().unwrap(),
         "--target",
         "build",
@@ -1619,8 +1611,6 @@ fn target_and_build_args_reach(run: &Run, dir: &Path) {
         "--format",
         "json",
     ]);
-    let v = report(&out);
-    run.assert_cleaned_up(&state);
     assert!(
         applied(&v).contains(&"LW101".to_string()),
         "{:?}",
@@ -1656,8 +1646,7 @@ fn smoke_output_is_stdout_then_stderr_the_same_every_run() {
         .chain((1..=6).map(|i| format!("err{i}\n")))
         .collect();
     for run in &runs {
-        let state = run.state();
-        let out = run.measure(&[
+        let (_, v) = run.measured(&[
             dir.path().join("Dockerfile").to_str().unwrap(),
             "--no-rebuild",
             "--format",
@@ -1665,8 +1654,6 @@ fn smoke_output_is_stdout_then_stderr_the_same_every_run() {
             "--smoke",
             both,
         ]);
-        let v = report(&out);
-        run.assert_cleaned_up(&state);
         assert_eq!(
             v["smoke"][0]["before"]["output"],
             want.as_str(),
@@ -1696,9 +1683,8 @@ fn run_with(runs: &[Run], builder: &str) -> Option<Run> {
 /// the program runs the same in both, the image is at most half the size, and every difference
 /// is LW301's (or one of `also`'s). Gives the report.
 fn rewritten_into_two_stages(run: &Run, name: &str, toolchain: &str, also: &[&str]) -> Value {
-    let state = run.state();
     let dockerfile = fixture(&format!("{name}/Dockerfile"));
-    let out = run.measure(&[
+    let (_, v) = run.measured(&[
         dockerfile.to_str().unwrap(),
         "--unsafe",
         "--network",
@@ -1708,8 +1694,6 @@ fn rewritten_into_two_stages(run: &Run, name: &str, toolchain: &str, also: &[&st
         "--smoke",
         "hello world",
     ]);
-    let v = report(&out);
-    run.assert_cleaned_up(&state);
     let mut rules = applied(&v);
     rules.sort();
     let mut want: Vec<&str> = also.iter().copied().chain(["LW301"]).collect();
@@ -1886,9 +1870,8 @@ fn a_permission_change_stores_the_files_again_before_and_not_after() {
     let (_daemons, runs) = runs(&[BUSYBOX]);
     let mut measured = Vec::new();
     for run in &runs {
-        let state = run.state();
         let dockerfile = fixture("permission-change/Dockerfile");
-        let out = run.measure(&[
+        let (_, v) = run.measured(&[
             dockerfile.to_str().unwrap(),
             "--unsafe",
             "--format",
@@ -1898,8 +1881,6 @@ fn a_permission_change_stores_the_files_again_before_and_not_after() {
             "--smoke",
             "greet.sh world",
         ]);
-        let v = report(&out);
-        run.assert_cleaned_up(&state);
         measured.push(measured_by(run, &v));
 
         // both changes moved: the script's to the COPY, the data's to the RUN that made it
@@ -2074,9 +2055,8 @@ fn an_archive_unpacked_in_a_later_layer_is_kept_before_and_removed_after() {
     let size = archive.len() as i64;
     let mut measured = Vec::new();
     for run in &runs {
-        let state = run.state();
         let dockerfile = fixture("archive-kept/Dockerfile");
-        let out = run.measure(&[
+        let (_, v) = run.measured(&[
             dockerfile.to_str().unwrap(),
             "--unsafe",
             "--network",
@@ -2088,8 +2068,6 @@ fn an_archive_unpacked_in_a_later_layer_is_kept_before_and_removed_after() {
             "--smoke",
             "sh -c 'sha256sum /opt/tool/data/blob && /opt/tool/bin/tool'",
         ]);
-        let v = report(&out);
-        run.assert_cleaned_up(&state);
         measured.push(measured_by(run, &v));
 
         assert!(
