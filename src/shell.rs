@@ -1034,15 +1034,8 @@ mod tests {
     use crate::syntax::Dockerfile;
 
     fn commands(dockerfile: &str) -> (Dockerfile, Script) {
-        let df = Dockerfile::parse(dockerfile);
-        let run = df
-            .instructions()
-            .find(|i| i.keyword == Keyword::Run)
-            .expect("a RUN")
-            .clone();
-        let script = run_script(&run, df.text()).expect("a shell script");
-        let parsed = parse(&script).expect("parses");
-        (df, parsed)
+        let parsed = parse(&run_script_of(dockerfile)).expect("parses");
+        (Dockerfile::parse(dockerfile), parsed)
     }
 
     #[test]
@@ -1134,13 +1127,9 @@ mod tests {
         dockerfile: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Script {
-        let df = Dockerfile::parse(dockerfile);
-        let run = df
-            .instructions()
-            .find(|i| i.keyword == Keyword::Run)
-            .expect("a RUN");
-        let script = run_script(run, df.text()).expect("a shell script");
-        cache.parse_with(&script, env).expect("parses")
+        cache
+            .parse_with(&run_script_of(dockerfile), env)
+            .expect("parses")
     }
 
     fn word_spans(script: &Script) -> Vec<(String, Span)> {
@@ -1183,6 +1172,7 @@ mod tests {
         assert_eq!(format!("{cache:?}"), "ScriptCache { used: 0, old: 1 }");
     }
 
+    /// The script of the first RUN of `dockerfile`.
     fn run_script_of(dockerfile: &str) -> MappedText {
         let df = Dockerfile::parse(dockerfile);
         let run = df
