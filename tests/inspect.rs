@@ -561,8 +561,9 @@ fn an_image_with_known_waste_is_measured_to_the_byte_from_the_daemon_and_its_arc
 /// Docker 26 with the containerd image store (`LAYERWISE_TEST_CONTAINERD_STORE`, started by
 /// `scripts/docker-env.sh run` beside the others): images are kept by containerd, and its save
 /// is the OCI layout with the layers gzipped as the store holds them. `inspect` reads the same
-/// figures from it, and `measure` builds there (with the classic builder: BuildKit there cannot
-/// read the context bollard's session sends, see the README's known limits) and reads its saves.
+/// figures from it, and `measure` builds there (`auto` takes the classic builder: BuildKit there
+/// cannot read a context sent through the Engine API, see the README's known limits) and reads
+/// its saves; a file only BuildKit builds is refused before any build, saying why.
 #[test]
 fn the_containerd_image_store_gives_the_same_figures() {
     let _lock = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
@@ -594,25 +595,47 @@ fn the_containerd_image_store_gives_the_same_figures() {
     known_waste(&built, Saved::OciGzip);
     drop(built);
 
-    // measure builds there and reads both versions' saves
-    let out = Command::new(env!("CARGO_BIN_EXE_layerwise"))
-        .args(["measure", "--builder", "classic", "--network", "none"])
-        .args(["--format", "json"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/measure/deleted-file/Dockerfile"))
-        .env("DOCKER_HOST", &host)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("layerwise runs");
-    let out = common::output_within(out, Duration::from_secs(600)).expect("measure ends");
+    // measure builds there, with the builder it chose, and reads both versions' saves
+    let measure = |fixture: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_layerwise"))
+            .args(["measure", "--network", "none", "--format", "json"])
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("fixtures/measure")
+                    .join(fixture)
+                    .join("Dockerfile"),
+            )
+            .env("DOCKER_HOST", &host)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("layerwise runs");
+        common::output_within(out, Duration::from_secs(600)).expect("measure ends")
+    };
+    let out = measure("deleted-file");
     let v = report(&out, 0);
     assert_eq!(v["builder"], "classic");
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("containerd image store") && err.contains("moby/moby#47717"),
+        "{err}"
+    );
     let bundle = 3072 * 1024;
     assert_eq!(num(&v, "/before/hidden_bytes"), bundle);
     assert_eq!(num(&v, "/after/hidden_bytes"), 0);
     assert_eq!(v["filesystem"]["unexpected"], serde_json::json!([]));
     assert_eq!(v["filesystem"]["only_before"]["files"], 0);
+
+    // heredocs and `RUN --mount` need BuildKit, which cannot build here: refused, not attempted
+    let out = measure("buildkit-syntax");
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("which only BuildKit builds") && err.contains("containerd image store"),
+        "{err}"
+    );
+    assert!(common::stdout(&out).is_empty());
 }
 
 /// What a daemon's `docker save` writes.

@@ -21,7 +21,9 @@ use crate::docker::build::{
     BuildError, BuildRequest, Builder, Built, Failure, Tracker, build, image_sizes,
 };
 use crate::docker::compare::{Comparison, Rebuild, Side, Timings};
-use crate::docker::connect::{build_cache_bytes, connect, default_builder, docker_host};
+use crate::docker::connect::{
+    build_cache_bytes, connect, containerd_store, default_builder, docker_host,
+};
 use crate::docker::context::{Context, ContextSpec, Reads, edit_target, edited};
 use crate::docker::image::read_images;
 use crate::docker::proof::{
@@ -365,14 +367,17 @@ async fn measure(args: &MeasureArgs, plan: &Plan, color: bool, clock: &mut Clock
             return Exit::Trouble;
         }
     };
-    let builder = match choose_builder(args.builder, &host).await {
-        Ok(builder) => builder,
+    let (builder, why) = match choose_builder(args.builder, &client, &host).await {
+        Ok(chosen) => chosen,
         Err(message) => {
             eprintln!("error: {message}");
             return Exit::Trouble;
         }
     };
-    if let Err(message) = check_builder(plan, builder) {
+    if let Some(why) = why {
+        eprintln!("note: {why}");
+    }
+    if let Err(message) = check_builder(plan, builder, why) {
         eprintln!("error: {message}");
         return Exit::Trouble;
     }
@@ -891,13 +896,34 @@ fn request<'a>(
 }
 
 /// The builder `--builder` names, or for `auto` the daemon's default.
-async fn choose_builder(choice: BuilderChoice, host: &str) -> Result<Builder, String> {
+/// BuildKit through the Engine API cannot read a context sent as the build request's body on
+/// the containerd image store (moby/moby#47717): `auto` takes the classic builder there.
+const CONTAINERD_STORE: &str = "the daemon keeps its images in the containerd image store, where \
+     BuildKit cannot read a build context sent through the Engine API (moby/moby#47717): \
+     measuring with the classic builder";
+
+/// The builder to use, and why when `auto` did not take the daemon's default.
+async fn choose_builder(
+    choice: BuilderChoice,
+    client: &Docker,
+    host: &str,
+) -> Result<(Builder, Option<&'static str>), String> {
     match choice {
-        BuilderChoice::BuildKit => Ok(Builder::BuildKit),
-        BuilderChoice::Classic => Ok(Builder::Classic),
-        BuilderChoice::Auto => default_builder(host, Duration::from_secs(30))
-            .await
-            .map_err(|e| format!("cannot ask the daemon at {host} for its builder: {e}")),
+        BuilderChoice::BuildKit => Ok((Builder::BuildKit, None)),
+        BuilderChoice::Classic => Ok((Builder::Classic, None)),
+        BuilderChoice::Auto => {
+            let default = default_builder(host, Duration::from_secs(30))
+                .await
+                .map_err(|e| format!("cannot ask the daemon at {host} for its builder: {e}"))?;
+            if default == Builder::BuildKit
+                && containerd_store(client)
+                    .await
+                    .map_err(|e| format!("cannot ask the daemon at {host} for its storage: {e}"))?
+            {
+                return Ok((Builder::Classic, Some(CONTAINERD_STORE)));
+            }
+            Ok((default, None))
+        }
     }
 }
 
@@ -929,7 +955,7 @@ fn needs_buildkit(df: &Dockerfile) -> Option<(usize, String)> {
 }
 
 /// The classic builder cannot build BuildKit's syntax: say so before building anything.
-fn check_builder(plan: &Plan, builder: Builder) -> Result<(), String> {
+fn check_builder(plan: &Plan, builder: Builder, why: Option<&str>) -> Result<(), String> {
     if builder == Builder::BuildKit {
         return Ok(());
     }
@@ -940,9 +966,18 @@ fn check_builder(plan: &Plan, builder: Builder) -> Result<(), String> {
             } else {
                 format!("the rewrite of {}", plan.display)
             };
+            let advice = match why {
+                // BuildKit is the daemon's, but cannot read the context there
+                Some(_) => {
+                    "BuildKit cannot read a context sent through the Engine API on this \
+                            daemon's containerd image store (moby/moby#47717): measure it on a \
+                            daemon that keeps images in a graph driver"
+                }
+                None => "try --builder buildkit",
+            };
             return Err(format!(
                 "{whose} uses {what} (line {line}), which only BuildKit builds, and the builder \
-                 here is the classic one: try --builder buildkit"
+                 here is the classic one: {advice}"
             ));
         }
     }

@@ -216,6 +216,19 @@ pub async fn default_builder(host: &str, timeout: Duration) -> Result<Builder, S
     })
 }
 
+/// Whether the daemon keeps its images in the containerd image store (Docker 24 and later with
+/// its `containerd-snapshotter` feature, the default of new Docker 29 installs): `docker info`'s
+/// driver status names containerd's snapshotter as the driver type.
+pub async fn containerd_store(client: &Docker) -> Result<bool, String> {
+    let info = client.info().await.map_err(|e| super::reason(&e))?;
+    Ok(info.driver_status.iter().flatten().any(|pair| {
+        pair.first().is_some_and(|k| k == "driver-type")
+            && pair
+                .get(1)
+                .is_some_and(|v| v.starts_with("io.containerd.snapshotter"))
+    }))
+}
+
 /// The bytes of the daemon's build cache (BuildKit's), from `/system/df`: `BuildCache` (a
 /// list) up to API 1.51, `BuildCacheUsage` after. `None` when the daemon tells neither.
 pub async fn build_cache_bytes(
