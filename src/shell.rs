@@ -30,34 +30,204 @@ pub struct Script {
 }
 
 /// The model keeps every RUN's commands while the rules run: their lists are boxed slices,
-/// without a `Vec`'s spare room and capacity field.
+/// without a `Vec`'s spare room and capacity field, and their words' values sit in one buffer
+/// of the script, which its commands share.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Command {
+    /// The values of the script's words, one after another.
+    text: Arc<str>,
     /// Leading `NAME=value` assignments.
-    pub assigns: Box<[ShellWord]>,
+    assigns: Box<[ShellWord]>,
     /// Every word, wrappers (`sudo`, `env X=1`) included.
-    pub words: Box<[ShellWord]>,
+    words: Box<[ShellWord]>,
     /// Where the program is in `words`.
-    pub program: usize,
+    program: usize,
     /// The operator joining this command to the next one.
-    pub op: Option<Operator>,
-    pub span: Span,
+    op: Option<Operator>,
+    span: Span,
     /// Variables the script itself set before this command (`export X=1`, `X=1;`), latest
     /// last; `None` where the value is not known (set in a branch, `unset`, `read`). A `cd`
     /// sets `PWD`, as the shell does.
-    pub script_vars: Arc<[(String, Option<String>)]>,
+    script_vars: Arc<[(String, Option<String>)]>,
     /// Files the command writes through redirections (`> f`, `>> f`, `&> f`).
-    pub writes: Box<[ShellWord]>,
+    writes: Box<[ShellWord]>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A word as a command keeps it, in 16 bytes: where its value is in the script's buffer, and
+/// its span in the file. Read it through its command ([`Word`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShellWord {
-    /// Quotes removed; expansions (`$X`, `$(…)`) kept as written.
-    pub value: String,
-    /// No expansion in it: `value` is what the command receives.
-    pub literal: bool,
-    pub span: Span,
+    /// The value's start in the script's buffer.
+    at: u32,
+    /// The value's length, and in the top bit whether it is literal.
+    len: u32,
+    start: u32,
+    end: u32,
 }
+
+const LITERAL: u32 = 1 << 31;
+
+impl ShellWord {
+    fn span(&self) -> Span {
+        Span::new(self.start as usize, self.end as usize)
+    }
+
+    fn move_span(&mut self, from: usize, to: usize) {
+        // A script's words sit at the same distance from its start wherever it is.
+        let moved = self.span().moved(from, to);
+        self.start = moved.start as u32;
+        self.end = moved.end as u32;
+    }
+}
+
+/// A word of a command: its value with quotes removed, expansions (`$X`, `$(…)`) kept as
+/// written, and its span in the file.
+#[derive(Clone, Copy)]
+pub struct Word<'a> {
+    text: &'a str,
+    word: ShellWord,
+}
+
+impl<'a> Word<'a> {
+    /// Quotes removed; expansions (`$X`, `$(…)`) kept as written.
+    pub fn value(self) -> &'a str {
+        let at = self.word.at as usize;
+        &self.text[at..at + (self.word.len & !LITERAL) as usize]
+    }
+
+    /// No expansion in it: `value` is what the command receives.
+    pub fn literal(self) -> bool {
+        self.word.len & LITERAL != 0
+    }
+
+    pub fn span(self) -> Span {
+        Span::new(self.word.start as usize, self.word.end as usize)
+    }
+}
+
+impl std::fmt::Debug for Word<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Word")
+            .field("value", &self.value())
+            .field("literal", &self.literal())
+            .field("span", &self.span())
+            .finish()
+    }
+}
+
+/// Some of a command's words, in order: a view of them with their script's buffer.
+#[derive(Clone, Copy)]
+pub struct Words<'a> {
+    text: &'a str,
+    words: &'a [ShellWord],
+}
+
+impl<'a> Words<'a> {
+    pub fn len(self) -> usize {
+        self.words.len()
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.words.is_empty()
+    }
+
+    pub fn get(self, at: usize) -> Option<Word<'a>> {
+        let word = *self.words.get(at)?;
+        Some(Word {
+            text: self.text,
+            word,
+        })
+    }
+
+    pub fn first(self) -> Option<Word<'a>> {
+        self.get(0)
+    }
+
+    pub fn last(self) -> Option<Word<'a>> {
+        self.get(self.len().checked_sub(1)?)
+    }
+
+    /// The words in `range`, as `slice::get` gives them.
+    pub fn slice(
+        self,
+        range: impl std::slice::SliceIndex<[ShellWord], Output = [ShellWord]>,
+    ) -> Option<Words<'a>> {
+        Some(Words {
+            text: self.text,
+            words: self.words.get(range)?,
+        })
+    }
+
+    /// The words from `at` on (none when `at` is past the end).
+    pub fn from(self, at: usize) -> Words<'a> {
+        self.slice(at..).unwrap_or(Words {
+            text: self.text,
+            words: &[],
+        })
+    }
+
+    /// Each word with the one after it.
+    pub fn pairs(self) -> impl Iterator<Item = (Word<'a>, Word<'a>)> {
+        self.iter().zip(self.from(1))
+    }
+
+    pub fn iter(self) -> WordIter<'a> {
+        WordIter {
+            text: self.text,
+            words: self.words.iter(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Words<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> IntoIterator for Words<'a> {
+    type Item = Word<'a>;
+    type IntoIter = WordIter<'a>;
+
+    fn into_iter(self) -> WordIter<'a> {
+        self.iter()
+    }
+}
+
+/// The words of a [`Words`], one at a time.
+#[derive(Clone)]
+pub struct WordIter<'a> {
+    text: &'a str,
+    words: std::slice::Iter<'a, ShellWord>,
+}
+
+impl<'a> Iterator for WordIter<'a> {
+    type Item = Word<'a>;
+
+    fn next(&mut self) -> Option<Word<'a>> {
+        let word = *self.words.next()?;
+        Some(Word {
+            text: self.text,
+            word,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.words.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for WordIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let word = *self.words.next_back()?;
+        Some(Word {
+            text: self.text,
+            word,
+        })
+    }
+}
+
+impl ExactSizeIterator for WordIter<'_> {}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OperatorKind {
@@ -75,33 +245,69 @@ pub struct Operator {
 }
 
 impl Command {
+    fn view<'a>(&'a self, words: &'a [ShellWord]) -> Words<'a> {
+        Words {
+            text: &self.text,
+            words,
+        }
+    }
+
+    /// Leading `NAME=value` assignments.
+    pub fn assigns(&self) -> Words<'_> {
+        self.view(&self.assigns)
+    }
+
+    /// Every word, wrappers (`sudo`, `env X=1`) included.
+    pub fn words(&self) -> Words<'_> {
+        self.view(&self.words)
+    }
+
+    /// The wrappers before the program (`sudo -E`, `env X=1`).
+    pub fn wrappers(&self) -> Words<'_> {
+        self.view(&self.words[..self.program.min(self.words.len())])
+    }
+
+    /// Files the command writes through redirections (`> f`, `>> f`, `&> f`).
+    pub fn writes(&self) -> Words<'_> {
+        self.view(&self.writes)
+    }
+
+    /// The operator joining this command to the next one.
+    pub fn op(&self) -> Option<Operator> {
+        self.op
+    }
+
+    /// From the first assignment or word to the last word.
+    pub fn span(&self) -> Span {
+        self.span
+    }
+
     /// The words from the program on, wrappers such as `sudo` or `env X=1` skipped.
-    pub fn program_words(&self) -> &[ShellWord] {
-        self.words.get(self.program..).unwrap_or(&[])
+    pub fn program_words(&self) -> Words<'_> {
+        self.words().from(self.program)
     }
 
     /// The program, without its directory and wrappers: `sudo /usr/bin/apt-get` is `apt-get`.
     pub fn name(&self) -> Option<&str> {
-        let first = self.program_words().first()?;
-        Some(basename(&first.value))
+        Some(basename(self.program_words().first()?.value()))
     }
 
     /// The arguments after the program.
-    pub fn args(&self) -> &[ShellWord] {
-        self.program_words().get(1..).unwrap_or(&[])
+    pub fn args(&self) -> Words<'_> {
+        self.words().from(self.program + 1)
     }
 
     pub fn has_arg(&self, value: &str) -> bool {
-        self.args().iter().any(|w| w.value == value)
+        self.args().iter().any(|w| w.value() == value)
     }
 
     /// A variable's value as this command sees it from its own prefix (`X=1 cmd`) or the
     /// script before it: `Some(Some(v))` known, `Some(None)` set to something unknown, `None`
     /// when the script does not set it (the instruction's environment decides then).
     pub fn var(&self, name: &str) -> Option<Option<&str>> {
-        let prefix = self.assigns.iter().rev().find_map(|a| {
-            let (n, v) = a.value.split_once('=')?;
-            (n == name).then_some(if a.literal { Some(v) } else { None })
+        let prefix = self.assigns().iter().rev().find_map(|a| {
+            let (n, v) = a.value().split_once('=')?;
+            (n == name).then_some(if a.literal() { Some(v) } else { None })
         });
         prefix.or_else(|| {
             self.script_vars
@@ -114,8 +320,8 @@ impl Command {
 
     /// The first argument that is not an option: the subcommand of `apt-get install`,
     /// `pip install`, `npm ci`.
-    pub fn subcommand(&self) -> Option<&ShellWord> {
-        self.args().iter().find(|w| !w.value.starts_with('-'))
+    pub fn subcommand(&self) -> Option<Word<'_>> {
+        self.args().iter().find(|w| !w.value().starts_with('-'))
     }
 }
 
@@ -125,10 +331,10 @@ fn basename(word: &str) -> &str {
 
 /// Where the program starts after wrappers such as `sudo`, `env X=1`, `nice`, so that
 /// `sudo apt-get install` reads as `apt-get install`.
-fn program_index(words: &[ShellWord]) -> usize {
+fn program_index(words: Words) -> usize {
     let mut at = 0;
     while let Some(first) = words.get(at) {
-        let name = basename(&first.value);
+        let name = basename(first.value());
         if !matches!(
             name,
             "sudo" | "env" | "nice" | "nohup" | "time" | "command" | "exec"
@@ -137,7 +343,7 @@ fn program_index(words: &[ShellWord]) -> usize {
         }
         at += 1;
         while let Some(w) = words.get(at) {
-            if w.value.starts_with('-') || (name == "env" && w.value.contains('=')) {
+            if w.value().starts_with('-') || (name == "env" && w.value().contains('=')) {
                 at += 1;
             } else {
                 break;
@@ -226,6 +432,9 @@ pub fn parse_with(
         tokens,
         options,
         commands: Vec::new(),
+        text: String::new(),
+        no_text: Arc::from(""),
+        too_long: false,
         env,
         vars: Vec::new(),
         shared_vars: Arc::from(Vec::new()),
@@ -233,9 +442,17 @@ pub fn parse_with(
     for list in &program.complete_commands {
         walk.list(list);
     }
-    walk.commands.shrink_to_fit();
+    if walk.too_long {
+        return Err(ShellError::TooComplex);
+    }
+    let text: Arc<str> = Arc::from(walk.text);
+    let mut commands = walk.commands;
+    for command in &mut commands {
+        command.text = text.clone();
+    }
+    commands.shrink_to_fit();
     Ok(Script {
-        commands: walk.commands,
+        commands,
         and_chain: and_chain(&program),
         ends_compound: ends_compound(&program),
     })
@@ -347,7 +564,14 @@ struct Walk<'a> {
     char_to_byte: Vec<usize>,
     tokens: Vec<Token>,
     options: ParserOptions,
+    /// The commands so far, their `text` not yet set.
     commands: Vec<Command>,
+    /// The values of their words, one after another.
+    text: String,
+    /// What the commands' `text` is until the walk ends.
+    no_text: Arc<str>,
+    /// A value or span past what a `ShellWord` holds (4 GiB): the script is not analysed.
+    too_long: bool,
     /// The environment the script starts with.
     env: &'a dyn Fn(&str) -> Option<String>,
     /// Variables the script has set so far, latest last (`None`: value unknown).
@@ -367,7 +591,7 @@ impl Walk<'_> {
     /// A word's fields: one as written, or, when every expansion in it is known, the fields it
     /// expands to (`split`: unquoted expansions split at blanks, as for arguments but not for
     /// assignments). All share the word's span.
-    fn word(&self, word: &ast::Word, split: bool) -> Vec<ShellWord> {
+    fn word(&mut self, word: &ast::Word, split: bool) -> Vec<ShellWord> {
         let Some(loc) = word.loc.as_ref() else {
             return Vec::new();
         };
@@ -384,24 +608,48 @@ impl Walk<'_> {
             if let Some(fields) = expand(raw, &self.options, &lookup, split) {
                 return fields
                     .into_iter()
-                    .map(|value| ShellWord {
-                        value,
-                        literal: true,
-                        span,
-                    })
+                    .map(|value| self.stored(&value, true, span))
                     .collect();
             }
         }
         let (value, literal) = unquote(raw, &self.options);
-        vec![ShellWord {
-            value,
-            literal,
-            span,
-        }]
+        vec![self.stored(&value, literal, span)]
+    }
+
+    /// A word whose value is put at the end of the script's buffer.
+    fn stored(&mut self, value: &str, literal: bool, span: Span) -> ShellWord {
+        let at = self.text.len();
+        self.text.push_str(value);
+        let fits = |n: usize| u32::try_from(n).ok();
+        match (
+            fits(at),
+            fits(value.len()),
+            fits(span.start),
+            fits(span.end),
+        ) {
+            (Some(at), Some(len), Some(start), Some(end)) if len < LITERAL && at < u32::MAX => {
+                ShellWord {
+                    at,
+                    len: if literal { len | LITERAL } else { len },
+                    start,
+                    end,
+                }
+            }
+            _ => {
+                self.too_long = true;
+                self.text.truncate(at);
+                ShellWord {
+                    at: 0,
+                    len: 0,
+                    start: 0,
+                    end: 0,
+                }
+            }
+        }
     }
 
     /// The file a redirection writes, if it writes one.
-    fn written(&self, redirect: &ast::IoRedirect) -> Vec<ShellWord> {
+    fn written(&mut self, redirect: &ast::IoRedirect) -> Vec<ShellWord> {
         use ast::{IoFileRedirectKind as K, IoFileRedirectTarget as T, IoRedirect as R};
         match redirect {
             R::File(_, K::Write | K::Append | K::Clobber | K::ReadAndWrite, T::Filename(w))
@@ -428,46 +676,49 @@ impl Walk<'_> {
     }
 
     /// What a simple command does to the script's variables: a bare assignment, `export`,
-    /// `unset`, `read`.
+    /// `unset`, `read`. (The command's own buffer is not set yet: its words are read from the
+    /// walk's.)
     fn track_vars(&mut self, command: &Command) {
-        let words = command.program_words();
-        if words.is_empty() {
-            for a in &command.assigns {
-                if let Some((name, value)) = a.value.split_once('=') {
-                    self.set_var(name, a.literal.then(|| value.to_string()));
+        let text = std::mem::take(&mut self.text);
+        let view = |words| Words { text: &text, words };
+        let words = view(&command.words).from(command.program);
+        let args = words.from(1);
+        match words.first().map(|w| basename(w.value())) {
+            None => {
+                for a in view(&command.assigns) {
+                    if let Some((name, value)) = a.value().split_once('=') {
+                        self.set_var(name, a.literal().then(|| value.to_string()));
+                    }
                 }
             }
-            return;
-        }
-        let args = command.args();
-        match command.name() {
             Some("export" | "readonly" | "declare" | "typeset" | "local") => {
-                for w in args.iter().filter(|w| !w.value.starts_with('-')) {
-                    if let Some((name, value)) = w.value.split_once('=') {
-                        self.set_var(name, w.literal.then(|| value.to_string()));
+                for w in args.iter().filter(|w| !w.value().starts_with('-')) {
+                    if let Some((name, value)) = w.value().split_once('=') {
+                        self.set_var(name, w.literal().then(|| value.to_string()));
                     }
                 }
             }
             Some("cd" | "pushd") => {
-                let target = args.iter().find(|w| !w.value.starts_with('-'));
+                let target = args.iter().find(|w| !w.value().starts_with('-'));
                 let pwd = match (target, self.lookup("PWD")) {
-                    (Some(t), _) if t.literal && t.value.starts_with('/') => {
-                        Some(crate::unixpath::resolve("/", &t.value))
+                    (Some(t), _) if t.literal() && t.value().starts_with('/') => {
+                        Some(crate::unixpath::resolve("/", t.value()))
                     }
-                    (Some(t), Some(pwd)) if t.literal && t.value != "-" => {
-                        Some(crate::unixpath::resolve(&pwd, &t.value))
+                    (Some(t), Some(pwd)) if t.literal() && t.value() != "-" => {
+                        Some(crate::unixpath::resolve(&pwd, t.value()))
                     }
                     _ => None,
                 };
                 self.set_var("PWD", pwd);
             }
             Some("unset" | "read" | "mapfile" | "readarray") => {
-                for w in args.iter().filter(|w| !w.value.starts_with('-')) {
-                    self.set_var(&w.value, None);
+                for w in args.iter().filter(|w| !w.value().starts_with('-')) {
+                    self.set_var(w.value(), None);
                 }
             }
-            _ => {}
+            Some(_) => {}
         }
+        self.text = text;
     }
 
     /// Walks a branch or loop body: what it sets may or may not have happened afterwards.
@@ -626,7 +877,7 @@ impl Walk<'_> {
                     for command in &mut self.commands[mark..] {
                         let writes = std::mem::take(&mut command.writes).into_vec();
                         command.writes =
-                            writes.into_iter().chain(written.iter().cloned()).collect();
+                            writes.into_iter().chain(written.iter().copied()).collect();
                     }
                 }
             }
@@ -690,12 +941,17 @@ impl Walk<'_> {
                 Item::ProcessSubstitution(..) => {}
             }
         }
-        let spans = assigns.iter().chain(&words).map(|w| w.span);
+        let spans = assigns.iter().chain(&words).map(ShellWord::span);
         let Some(span) = spans.reduce(Span::cover) else {
             return;
         };
+        let program = program_index(Words {
+            text: &self.text,
+            words: &words,
+        });
         let command = Command {
-            program: program_index(&words),
+            text: self.no_text.clone(),
+            program,
             assigns: assigns.into_boxed_slice(),
             words: words.into_boxed_slice(),
             op: None,
@@ -1021,7 +1277,7 @@ impl Script {
                 .chain(&mut c.words)
                 .chain(&mut c.writes)
             {
-                w.span = w.span.moved(from, to);
+                w.move_span(from, to);
             }
         }
         self
@@ -1044,7 +1300,7 @@ mod tests {
         let writes: Vec<Vec<&str>> = script
             .commands
             .iter()
-            .map(|c| c.writes.iter().map(|w| w.value.as_str()).collect())
+            .map(|c| c.writes().iter().map(|w| w.value()).collect())
             .collect();
         assert_eq!(writes, [vec!["~/.cfg"], vec!["~/.cfg"], vec!["/log"]]);
     }
@@ -1059,7 +1315,7 @@ mod tests {
         let ops: Vec<_> = script
             .commands
             .iter()
-            .map(|c| c.op.map(|o| o.kind))
+            .map(|c| c.op().map(|o| o.kind))
             .collect();
         assert_eq!(
             ops,
@@ -1071,12 +1327,13 @@ mod tests {
             ]
         );
         let install = &script.commands[1];
-        assert_eq!(install.args()[2].value, "a b");
-        assert_eq!(df.slice(install.args()[2].span), "\"a b\"");
-        assert_eq!(df.slice(install.span), "apt-get install -y \"a b\"");
-        assert_eq!(df.slice(script.commands[0].op.unwrap().span), "&&");
+        let arg = install.args().get(2).unwrap();
+        assert_eq!(arg.value(), "a b");
+        assert_eq!(df.slice(arg.span()), "\"a b\"");
+        assert_eq!(df.slice(install.span()), "apt-get install -y \"a b\"");
+        assert_eq!(df.slice(script.commands[0].op().unwrap().span), "&&");
         assert_eq!(
-            df.slice(script.commands[2].args()[1].span),
+            df.slice(script.commands[2].args().get(1).unwrap().span()),
             "/var/lib/apt/lists/*"
         );
     }
@@ -1086,7 +1343,7 @@ mod tests {
         let (df, script) = commands("FROM a\nRUN <<EOF\nset -e\napk add curl\nEOF\n");
         let names: Vec<_> = script.commands.iter().map(|c| c.name().unwrap()).collect();
         assert_eq!(names, ["set", "apk"]);
-        assert_eq!(df.slice(script.commands[1].span), "apk add curl");
+        assert_eq!(df.slice(script.commands[1].span()), "apk add curl");
     }
 
     #[test]
@@ -1108,7 +1365,7 @@ mod tests {
         let (_, script) = commands("FROM a\nRUN sudo -E env A=1 apt-get install x\n");
         let cmd = &script.commands[0];
         assert_eq!(cmd.name(), Some("apt-get"));
-        assert_eq!(cmd.subcommand().unwrap().value, "install");
+        assert_eq!(cmd.subcommand().unwrap().value(), "install");
     }
 
     #[test]
@@ -1133,8 +1390,8 @@ mod tests {
     }
 
     fn word_spans(script: &Script) -> Vec<(String, Span)> {
-        let words = script.commands.iter().flat_map(|c| &c.words);
-        words.map(|w| (w.value.clone(), w.span)).collect()
+        let words = script.commands.iter().flat_map(|c| c.words());
+        words.map(|w| (w.value().to_string(), w.span())).collect()
     }
 
     #[test]
@@ -1155,14 +1412,14 @@ mod tests {
         let fresh = parse_with(&run_script_of(&lower), &env).expect("parses");
         assert_eq!(word_spans(&moved), word_spans(&fresh));
         assert_ne!(word_spans(&moved), word_spans(&first));
-        assert_eq!(moved.commands[0].words[1].value, "/srv");
+        assert_eq!(moved.commands[0].words().get(1).unwrap().value(), "/srv");
         // The cache asked again only to check the answers it had (then the fresh parse asked).
         assert_eq!(asked.get(), parses * 3);
         assert_eq!(format!("{cache:?}"), "ScriptCache { used: 1, old: 0 }");
         // DIR now says something else: parsed again, with the new value.
         let other = |name: &str| (name == "DIR").then(|| "/opt".to_string());
         let changed = cached(&cache, &lower, &other);
-        assert_eq!(changed.commands[0].words[1].value, "/opt");
+        assert_eq!(changed.commands[0].words().get(1).unwrap().value(), "/opt");
         assert_eq!(format!("{cache:?}"), "ScriptCache { used: 2, old: 0 }");
         // A sweep keeps what the lints since the last one used; a second drops the rest.
         cache.sweep();

@@ -299,7 +299,7 @@ fn commands(model: &layerwise::model::Model<'_>) -> Vec<(String, (usize, usize, 
                 let key: Vec<&str> = command
                     .program_words()
                     .iter()
-                    .map(|w| w.value.as_str())
+                    .map(|w| w.value())
                     .filter(|w| !w.starts_with('-'))
                     .collect();
                 out.push((key.join(" "), (s, i, c)));
@@ -341,12 +341,15 @@ fn after_unsafe_fixes_every_program_is_installed_before_it_is_called() {
                     if install.action != Action::Install || !install.manager.spec().system {
                         continue;
                     }
-                    let packages: Vec<String> =
-                        install.packages().iter().map(|w| w.value.clone()).collect();
+                    let packages: Vec<String> = install
+                        .packages()
+                        .iter()
+                        .map(|w| w.value().to_string())
+                        .collect();
                     let key = |c: &layerwise::shell::Command| -> String {
                         c.program_words()
                             .iter()
-                            .map(|w| w.value.as_str())
+                            .map(|w| w.value())
                             .filter(|w| !w.starts_with('-'))
                             .collect::<Vec<_>>()
                             .join(" ")

@@ -10,7 +10,7 @@ use crate::knowledge::tools::{
     COPIERS, Change, DOWNLOADERS, Downloader, EXTRACTORS, PERMISSION_CHANGERS,
 };
 use crate::model::packages::classify;
-use crate::shell::{Command, ShellWord};
+use crate::shell::{Command, Word, Words};
 use crate::source::Span;
 use crate::unixpath::resolve;
 
@@ -87,7 +87,7 @@ impl EffectKind {
 /// folder of the user it runs as.
 pub fn of_command(index: usize, command: &Command, cwd: Option<&str>, home: &str) -> Vec<Effect> {
     let mut kinds: Vec<(EffectKind, Span)> = Vec::new();
-    let whole = command.span;
+    let whole = command.span();
     // Paths written relative to an unknown folder cannot be placed: skipped.
     let place = |p: &str| -> Option<String> {
         if p.is_empty() || p == "-" || p.contains('$') || p.starts_with('~') {
@@ -109,8 +109,8 @@ pub fn of_command(index: usize, command: &Command, cwd: Option<&str>, home: &str
                 packages: pkg
                     .packages()
                     .iter()
-                    .filter(|w| w.literal)
-                    .map(|w| w.value.clone())
+                    .filter(|w| w.literal())
+                    .map(|w| w.value().to_string())
                     .collect(),
             },
             whole,
@@ -141,15 +141,15 @@ pub fn of_command(index: usize, command: &Command, cwd: Option<&str>, home: &str
             }
         }
     }
-    for w in &command.writes {
-        if w.literal && w.value != "/dev/null" && !w.value.starts_with("/dev/") {
+    for w in command.writes() {
+        if w.literal() && w.value() != "/dev/null" && !w.value().starts_with("/dev/") {
             kinds.extend(
-                place(&w.value).map(|p| (EffectKind::creates(p, Creation::Written), w.span)),
+                place(w.value()).map(|p| (EffectKind::creates(p, Creation::Written), w.span())),
             );
         }
     }
     let args = command.args();
-    let operands = || args.iter().filter(|w| !w.value.starts_with('-'));
+    let operands = || args.iter().filter(|w| !w.value().starts_with('-'));
     match command.name() {
         Some(name) if DOWNLOADERS.iter().any(|d| d.program == name) => {
             let tool = DOWNLOADERS.iter().find(|d| d.program == name);
@@ -159,55 +159,56 @@ pub fn of_command(index: usize, command: &Command, cwd: Option<&str>, home: &str
                 );
             }
         }
-        Some("git") if command.subcommand().is_some_and(|s| s.value == "clone") => {
+        Some("git") if command.subcommand().is_some_and(|s| s.value() == "clone") => {
             if let Some(dir) = clone_target(args) {
                 kinds.extend(place(&dir).map(|p| (EffectKind::creates(p, Creation::Clone), whole)));
             }
         }
         Some("mkdir") => {
-            for w in operands().filter(|w| w.literal) {
+            for w in operands().filter(|w| w.literal()) {
                 kinds.extend(
-                    place(&w.value).map(|p| (EffectKind::creates(p, Creation::Directory), w.span)),
+                    place(w.value())
+                        .map(|p| (EffectKind::creates(p, Creation::Directory), w.span())),
                 );
             }
         }
         Some("dd") => {
-            for w in args.iter().filter(|w| w.literal) {
-                if let Some(of) = w.value.strip_prefix("of=") {
+            for w in args.iter().filter(|w| w.literal()) {
+                if let Some(of) = w.value().strip_prefix("of=") {
                     kinds.extend(
-                        place(of).map(|p| (EffectKind::creates(p, Creation::Written), w.span)),
+                        place(of).map(|p| (EffectKind::creates(p, Creation::Written), w.span())),
                     );
                 }
             }
         }
         Some("tee") => {
-            for w in operands().filter(|w| w.literal && !w.value.starts_with("/dev/")) {
+            for w in operands().filter(|w| w.literal() && !w.value().starts_with("/dev/")) {
                 kinds.extend(
-                    place(&w.value).map(|p| (EffectKind::creates(p, Creation::Written), w.span)),
+                    place(w.value()).map(|p| (EffectKind::creates(p, Creation::Written), w.span())),
                 );
             }
         }
         Some(name) if COPIERS.contains(&name) => {
-            let plain: Vec<&ShellWord> = operands().collect();
+            let plain: Vec<Word> = operands().collect();
             if let [sources @ .., dest] = plain.as_slice()
                 && !sources.is_empty()
-                && dest.literal
+                && dest.literal()
             {
-                let into_dir = dest.value.ends_with('/') || sources.len() > 1;
-                for source in sources.iter().filter(|s| s.literal) {
+                let into_dir = dest.value().ends_with('/') || sources.len() > 1;
+                for source in sources.iter().filter(|s| s.literal()) {
                     let name = source
-                        .value
+                        .value()
                         .trim_end_matches('/')
                         .rsplit('/')
                         .next()
                         .unwrap_or("");
                     let path = if into_dir && !matches!(name, "" | "." | "*") {
-                        format!("{}/{name}", dest.value.trim_end_matches('/'))
+                        format!("{}/{name}", dest.value().trim_end_matches('/'))
                     } else {
-                        dest.value.clone()
+                        dest.value().to_string()
                     };
                     kinds.extend(
-                        place(&path).map(|p| (EffectKind::creates(p, Creation::Copy), dest.span)),
+                        place(&path).map(|p| (EffectKind::creates(p, Creation::Copy), dest.span())),
                     );
                 }
             }
@@ -229,21 +230,21 @@ pub fn of_command(index: usize, command: &Command, cwd: Option<&str>, home: &str
                 .find(|(n, _)| *n == name)
                 .map_or(Change::Mode, |c| c.1);
             let recursive = args.iter().any(|w| {
-                w.value == "-R"
-                    || w.value == "--recursive"
-                    || (w.value.starts_with('-')
-                        && !w.value.starts_with("--")
-                        && w.value.contains('R'))
+                w.value() == "-R"
+                    || w.value() == "--recursive"
+                    || (w.value().starts_with('-')
+                        && !w.value().starts_with("--")
+                        && w.value().contains('R'))
             });
             // The first operand is the mode or the owner.
-            for w in operands().skip(1).filter(|w| w.literal) {
-                kinds.extend(place(&w.value).map(|path| {
+            for w in operands().skip(1).filter(|w| w.literal()) {
+                kinds.extend(place(w.value()).map(|path| {
                     let kind = EffectKind::Changes {
                         path,
                         change,
                         recursive,
                     };
-                    (kind, w.span)
+                    (kind, w.span())
                 }));
             }
         }
@@ -251,34 +252,34 @@ pub fn of_command(index: usize, command: &Command, cwd: Option<&str>, home: &str
             // `find DIR … -exec chmod …`: the tree below DIR may change.
             let exec = args
                 .iter()
-                .position(|w| w.value == "-exec" || w.value == "-execdir");
+                .position(|w| w.value() == "-exec" || w.value() == "-execdir");
             let changer = exec
                 .and_then(|at| args.get(at + 1))
-                .and_then(|w| PERMISSION_CHANGERS.iter().find(|(n, _)| *n == w.value));
+                .and_then(|w| PERMISSION_CHANGERS.iter().find(|(n, _)| *n == w.value()));
             if let Some((_, change)) = changer {
                 for w in args
                     .iter()
-                    .take_while(|w| !w.value.starts_with('-'))
-                    .filter(|w| w.literal)
+                    .take_while(|w| !w.value().starts_with('-'))
+                    .filter(|w| w.literal())
                 {
-                    kinds.extend(place(&w.value).map(|path| {
+                    kinds.extend(place(w.value()).map(|path| {
                         let kind = EffectKind::Changes {
                             path,
                             change: *change,
                             recursive: true,
                         };
-                        (kind, w.span)
+                        (kind, w.span())
                     }));
                 }
             }
         }
         Some("rm") => {
-            for w in operands().filter(|w| w.literal) {
-                let path = match w.value.strip_suffix("/*") {
+            for w in operands().filter(|w| w.literal()) {
+                let path = match w.value().strip_suffix("/*") {
                     Some(dir) => place(dir).map(|d| format!("{}/*", d.trim_end_matches('/'))),
-                    None => place(&w.value),
+                    None => place(w.value()),
                 };
-                kinds.extend(path.map(|path| (EffectKind::Removes { path }, w.span)));
+                kinds.extend(path.map(|path| (EffectKind::Removes { path }, w.span())));
             }
         }
         _ => {}
@@ -294,21 +295,24 @@ pub fn of_command(index: usize, command: &Command, cwd: Option<&str>, home: &str
 }
 
 /// The value of one of `options` (`-C dir`, `-Cdir`, `--directory=dir`).
-fn option_value(args: &[ShellWord], options: &[&str]) -> Option<String> {
+fn option_value(args: Words, options: &[&str]) -> Option<String> {
     let mut words = args.iter();
     while let Some(w) = words.next() {
         for option in options {
-            if w.value == *option {
-                return words.next().filter(|n| n.literal).map(|n| n.value.clone());
+            if w.value() == *option {
+                return words
+                    .next()
+                    .filter(|n| n.literal())
+                    .map(|n| n.value().to_string());
             }
-            if let Some(v) = w.value.strip_prefix(option) {
+            if let Some(v) = w.value().strip_prefix(option) {
                 let v = if option.starts_with("--") {
                     v.strip_prefix('=')
                 } else {
                     Some(v)
                 };
                 if let Some(v) = v.filter(|v| !v.is_empty())
-                    && w.literal
+                    && w.literal()
                 {
                     return Some(v.to_string());
                 }
@@ -319,17 +323,17 @@ fn option_value(args: &[ShellWord], options: &[&str]) -> Option<String> {
 }
 
 /// The file a download writes, as the command names it (relative or absolute).
-fn download_target(tool: &Downloader, args: &[ShellWord]) -> Option<String> {
+fn download_target(tool: &Downloader, args: Words) -> Option<String> {
     let mut output = None;
     let mut remote = tool.default_remote_name;
     let mut dir: Option<String> = None;
     let mut url = None;
     let mut words = args.iter();
     while let Some(w) = words.next() {
-        let v = w.value.as_str();
+        let v = w.value();
         let takes = |list: &[&str]| list.contains(&v);
         if takes(tool.output) {
-            output = words.next().map(|n| n.value.clone());
+            output = words.next().map(|n| n.value().to_string());
         } else if let Some(o) = tool.output.iter().find_map(|o| {
             v.strip_prefix(o)
                 .and_then(|rest| {
@@ -345,7 +349,7 @@ fn download_target(tool: &Downloader, args: &[ShellWord]) -> Option<String> {
         } else if takes(tool.remote_name) {
             remote = true;
         } else if takes(tool.dir) {
-            dir = words.next().map(|n| n.value.clone());
+            dir = words.next().map(|n| n.value().to_string());
         } else if takes(tool.valued) {
             words.next();
         } else if tool.bundles && v.starts_with('-') && !v.starts_with("--") && v.len() > 2 {
@@ -353,11 +357,11 @@ fn download_target(tool: &Downloader, args: &[ShellWord]) -> Option<String> {
             let last = &v[v.len() - 1..];
             let flag = format!("-{last}");
             if tool.output.contains(&flag.as_str()) {
-                output = words.next().map(|n| n.value.clone());
+                output = words.next().map(|n| n.value().to_string());
             } else if tool.remote_name.contains(&flag.as_str()) {
                 remote = true;
             } else if tool.dir.contains(&flag.as_str()) {
-                dir = words.next().map(|n| n.value.clone());
+                dir = words.next().map(|n| n.value().to_string());
             } else if tool.valued.contains(&flag.as_str()) {
                 words.next();
             }
@@ -370,10 +374,10 @@ fn download_target(tool: &Downloader, args: &[ShellWord]) -> Option<String> {
         Some(o) => o,
         None if remote => {
             let url = url?;
-            if !url.literal {
+            if !url.literal() {
                 return None;
             }
-            let path = url.value.split(['?', '#']).next()?;
+            let path = url.value().split(['?', '#']).next()?;
             let name = path.trim_end_matches('/').rsplit('/').next()?;
             if name.is_empty() || name.contains(':') {
                 return None;
@@ -389,7 +393,7 @@ fn download_target(tool: &Downloader, args: &[ShellWord]) -> Option<String> {
 }
 
 /// The folder `git clone` writes: the one named, or the repository's name.
-fn clone_target(args: &[ShellWord]) -> Option<String> {
+fn clone_target(args: Words) -> Option<String> {
     // Options that take a value as the next word.
     const VALUED: [&str; 10] = [
         "--depth",
@@ -403,21 +407,21 @@ fn clone_target(args: &[ShellWord]) -> Option<String> {
         "--reference",
         "-j",
     ];
-    let mut plain: Vec<&ShellWord> = Vec::new();
+    let mut plain: Vec<Word> = Vec::new();
     let mut skip = false;
     for w in args {
         if skip {
             skip = false;
-        } else if VALUED.contains(&w.value.as_str()) {
+        } else if VALUED.contains(&w.value()) {
             skip = true;
-        } else if !w.value.starts_with('-') {
+        } else if !w.value().starts_with('-') {
             plain.push(w);
         }
     }
     match plain.as_slice() {
-        [_, _, dir, ..] if dir.literal => Some(dir.value.clone()),
-        [_, url] if url.literal => {
-            let name = url.value.trim_end_matches('/').rsplit('/').next()?;
+        [_, _, dir, ..] if dir.literal() => Some(dir.value().to_string()),
+        [_, url] if url.literal() => {
+            let name = url.value().trim_end_matches('/').rsplit('/').next()?;
             Some(name.trim_end_matches(".git").to_string())
         }
         _ => None,

@@ -358,7 +358,7 @@ mod tests {
         let install: Vec<&str> = script.commands[0]
             .args()
             .iter()
-            .map(|w| w.value.as_str())
+            .map(|w| w.value())
             .collect();
         assert_eq!(
             install,
@@ -373,7 +373,7 @@ mod tests {
         let rm: Vec<(&str, bool)> = script.commands[1]
             .args()
             .iter()
-            .map(|w| (w.value.as_str(), w.literal))
+            .map(|w| (w.value(), w.literal()))
             .collect();
         assert_eq!(
             rm,
@@ -398,7 +398,7 @@ mod tests {
             .iter()
             .find(|c| c.name() == Some("x"))
             .unwrap();
-        let args: Vec<&str> = x.args().iter().map(|w| w.value.as_str()).collect();
+        let args: Vec<&str> = x.args().iter().map(|w| w.value()).collect();
         // A subshell's assignment does not survive it.
         assert_eq!(args, ["1", "2", "$C"]);
         assert_eq!(x.var("PWD"), Some(Some("/w/sub")));
@@ -408,7 +408,7 @@ mod tests {
             .find(|c| c.name() == Some("z"))
             .unwrap();
         // Set in a branch: maybe set, so unknown.
-        assert_eq!(z.args()[0].value, "$D");
+        assert_eq!(z.args().first().unwrap().value(), "$D");
         assert_eq!(z.var("D"), Some(None));
     }
 }

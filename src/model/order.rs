@@ -462,13 +462,13 @@ const SYSTEM_TOOLS: &[&str] = &[
 ];
 
 fn add_command(model: &Model<'_>, inst: &Instruction, command: &Command, print: &mut Footprint) {
-    let text = model.df.slice(command.span);
+    let text = model.df.slice(command.span());
     // A command substitution or an input redirection reads what cannot be told.
     let hidden = command
-        .assigns
+        .assigns()
         .iter()
-        .chain(&command.words)
-        .any(|w| w.value.contains("$(") || w.value.contains('`'))
+        .chain(command.words())
+        .any(|w| w.value().contains("$(") || w.value().contains('`'))
         || text.contains('<');
     if hidden {
         *print = Footprint {
@@ -486,11 +486,11 @@ fn add_command(model: &Model<'_>, inst: &Instruction, command: &Command, print: 
                 .and_then(|s| s.workdir.as_deref().map(str::to_string))
         });
     // A path as the command names it, placed in the image.
-    let place = |word: &crate::shell::ShellWord, print: &mut Footprint| -> Option<Place> {
-        if !word.literal {
+    let place = |word: crate::shell::Word, print: &mut Footprint| -> Option<Place> {
+        if !word.literal() {
             return None;
         }
-        let value = word.value.trim_end_matches("/*");
+        let value = word.value().trim_end_matches("/*");
         if value.contains(['*', '?', '[']) {
             return None;
         }
@@ -503,16 +503,16 @@ fn add_command(model: &Model<'_>, inst: &Instruction, command: &Command, print: 
         print.uses_workdir = true;
         cwd.as_deref().map(|c| Place::Tree(resolve(c, value)))
     };
-    for wrapper in &command.words[..command.program.min(command.words.len())] {
-        let name = wrapper.value.rsplit('/').next().unwrap_or("");
-        if !wrapper.value.starts_with('-') && !wrapper.value.contains('=') {
+    for wrapper in command.wrappers() {
+        let name = wrapper.value().rsplit('/').next().unwrap_or("");
+        if !wrapper.value().starts_with('-') && !wrapper.value().contains('=') {
             print.add_call(name);
         }
     }
     let Some(program) = command.program_words().first() else {
         return;
     };
-    if !program.literal {
+    if !program.literal() {
         print.calls = None;
         print.installs = None;
         print.touch_everything();
@@ -520,15 +520,15 @@ fn add_command(model: &Model<'_>, inst: &Instruction, command: &Command, print: 
     }
     let Some(name) = command.name() else { return };
     print.add_call(name);
-    if program.value.contains('/') {
+    if program.value().contains('/') {
         match place(program, print) {
             Some(p) => print.read(p),
             None => print.reads = Area::Everything,
         }
     }
     // What redirections write.
-    for target in &command.writes {
-        if target.value.starts_with("/dev/") {
+    for target in command.writes() {
+        if target.value().starts_with("/dev/") {
             continue;
         }
         match place(target, print) {
@@ -537,9 +537,9 @@ fn add_command(model: &Model<'_>, inst: &Instruction, command: &Command, print: 
         }
     }
     let args = command.args();
-    let operands = || args.iter().filter(|w| !w.value.starts_with('-'));
+    let operands = || args.iter().filter(|w| !w.value().starts_with('-'));
     // `java -version`, `node --version`, `go version`: it answers and writes nothing.
-    if !args.is_empty() && args.iter().all(|w| QUERIES.contains(&w.value.as_str())) {
+    if !args.is_empty() && args.iter().all(|w| QUERIES.contains(&w.value())) {
         return;
     }
     if let Some(package) = classify(command)
@@ -550,16 +550,16 @@ fn add_command(model: &Model<'_>, inst: &Instruction, command: &Command, print: 
             Action::Install => {
                 let mut names = Vec::new();
                 for word in package.packages() {
-                    let local = word.value.contains('/')
+                    let local = word.value().contains('/')
                         || [".deb", ".rpm", ".apk"]
                             .iter()
-                            .any(|e| word.value.ends_with(e));
-                    if !word.literal || local {
+                            .any(|e| word.value().ends_with(e));
+                    if !word.literal() || local {
                         print.installs = None;
                         print.touch_everything();
                         return;
                     }
-                    names.push(word.value.clone());
+                    names.push(word.value().to_string());
                 }
                 if let Some(installs) = &mut print.installs {
                     installs.extend(names);
@@ -577,7 +577,7 @@ fn add_command(model: &Model<'_>, inst: &Instruction, command: &Command, print: 
     }
     if SHELL_ONLY.contains(&name) {
         if name == "cd" {
-            print.uses_workdir |= operands().any(|w| !w.value.starts_with('/'));
+            print.uses_workdir |= operands().any(|w| !w.value().starts_with('/'));
         }
         return;
     }
@@ -611,7 +611,7 @@ fn add_command(model: &Model<'_>, inst: &Instruction, command: &Command, print: 
         print.read(Place::System);
         print.write(Place::System);
         print.write(Place::Tree("/home".into()));
-        for word in args.iter().filter(|w| w.value.starts_with('/')) {
+        for word in args.iter().filter(|w| w.value().starts_with('/')) {
             match place(word, print) {
                 Some(p) => print.write(p),
                 None => print.writes = Area::Everything,
@@ -639,7 +639,7 @@ fn download(
     let args = command.args();
     // Options that read a local file: uploads, configs, certificates, `-d @file`.
     let reads_file = args.iter().any(|w| {
-        let v = w.value.as_str();
+        let v = w.value();
         v.starts_with('@')
             || v.contains("=@")
             || [
@@ -687,17 +687,17 @@ fn download(
         .unwrap_or_default();
     let to_stdout = match name {
         "curl" => !args.iter().any(|w| {
-            let v = w.value.as_str();
+            let v = w.value();
             v.starts_with("--output") || v.starts_with("--remote-name") || {
                 let short = v.strip_prefix('-').filter(|s| !s.starts_with('-'));
                 short.is_some_and(|s| s.contains(['o', 'O']))
             }
         }),
         _ => {
-            args.windows(2)
-                .any(|p| p[0].value == "-O" && p[1].value == "-")
+            args.pairs()
+                .any(|(a, b)| a.value() == "-O" && b.value() == "-")
                 || args.iter().any(|w| {
-                    let v = w.value.as_str();
+                    let v = w.value();
                     v == "--output-document=-"
                         || (v.starts_with('-') && !v.starts_with("--") && v.ends_with("O-"))
                 })

@@ -4,7 +4,7 @@
 pub use crate::knowledge::managers::{Action, Manager};
 use crate::knowledge::managers::{by_program, is_pip, is_python};
 use crate::model::paths::within;
-use crate::shell::{Command, ShellWord};
+use crate::shell::{Command, Word, Words};
 use crate::source::Span;
 use crate::syntax::Instruction;
 
@@ -15,9 +15,9 @@ pub struct PackageCommand<'a> {
     pub action: Action,
     pub command: &'a Command,
     /// The subcommand word (`install`); `None` for a bare `yarn`.
-    pub sub: Option<&'a ShellWord>,
+    pub sub: Option<Word<'a>>,
     /// Arguments after the subcommand.
-    pub rest: &'a [ShellWord],
+    pub rest: Words<'a>,
 }
 
 impl<'a> PackageCommand<'a> {
@@ -27,24 +27,24 @@ impl<'a> PackageCommand<'a> {
             .command
             .program_words()
             .first()
-            .map_or(self.command.span, |w| w.span);
+            .map_or(self.command.span(), |w| w.span());
         let last = match (self.sub, self.rest.first()) {
             // a subcommand of two words: `go mod download`, `conda env update`
             (Some(sub), Some(next))
-                if self.manager.spec().action(&sub.value, Some(&next.value))
-                    != self.manager.spec().action(&sub.value, None) =>
+                if self.manager.spec().action(sub.value(), Some(next.value()))
+                    != self.manager.spec().action(sub.value(), None) =>
             {
                 Some(next)
             }
             (sub, _) => sub,
         };
-        last.map_or(first, |word| first.cover(word.span))
+        last.map_or(first, |word| first.cover(word.span()))
     }
 
     pub fn has_flag(&self, flag: &str) -> bool {
         self.command.args().iter().any(|w| {
-            w.value == flag
-                || w.value
+            w.value() == flag
+                || w.value()
                     .strip_prefix(flag)
                     .is_some_and(|rest| rest.starts_with('='))
         })
@@ -52,29 +52,31 @@ impl<'a> PackageCommand<'a> {
 
     /// The `sudo` the command runs under, with its options (`sudo -E`), as written.
     pub fn sudo<'t>(&self, text: &'t str) -> Option<&'t str> {
-        let wrappers = &self.command.words[..self.command.program];
+        let wrappers = self.command.wrappers();
         let at = wrappers
             .iter()
-            .position(|w| w.value.rsplit('/').next() == Some("sudo"))?;
-        let options = wrappers[at + 1..]
+            .position(|w| w.value().rsplit('/').next() == Some("sudo"))?;
+        let options = wrappers
+            .from(at + 1)
             .iter()
-            .take_while(|w| w.value.starts_with('-'))
+            .take_while(|w| w.value().starts_with('-'))
             .count();
-        let span = wrappers[at].span.cover(wrappers[at + options].span);
+        let sudo = wrappers.get(at)?.span();
+        let span = sudo.cover(wrappers.get(at + options)?.span());
         text.get(span.range())
     }
 
     /// Package names: arguments that are not options (nor an option's value).
-    pub fn packages(&self) -> Vec<&'a ShellWord> {
+    pub fn packages(&self) -> Vec<Word<'a>> {
         let takes_value = self.manager.spec().valued;
         let mut out = Vec::new();
         let mut skip = false;
         for word in self.rest {
             if skip {
                 skip = false;
-            } else if takes_value.contains(&word.value.as_str()) {
+            } else if takes_value.contains(&word.value()) {
                 skip = true;
-            } else if !word.value.starts_with('-') {
+            } else if !word.value().starts_with('-') {
                 out.push(word);
             }
         }
@@ -90,25 +92,25 @@ pub fn classify(command: &Command) -> Option<PackageCommand<'_>> {
         Some(manager) => manager,
         None if is_python(name) => {
             // `python3 -m pip install …`
-            let at = args.iter().position(|w| w.value == "-m")?;
-            if !is_pip(&args.get(at + 1)?.value) {
+            let at = args.iter().position(|w| w.value() == "-m")?;
+            if !is_pip(args.get(at + 1)?.value()) {
                 return None;
             }
-            args = &args[at + 2..];
+            args = args.from(at + 2);
             Manager::Pip
         }
         None => return None,
     };
-    let sub_at = args.iter().position(|w| !w.value.starts_with('-'));
-    let sub = sub_at.map(|i| &args[i]);
-    let rest = sub_at.map_or(&[][..], |i| &args[i + 1..]);
+    let sub_at = args.iter().position(|w| !w.value().starts_with('-'));
+    let sub = sub_at.and_then(|i| args.get(i));
+    let rest = args.from(sub_at.map_or(args.len(), |i| i + 1));
     let action = match sub {
         // A bare `yarn` installs; `yarn --version` only prints.
         None if manager == Manager::Yarn && !asks_about_itself(args) => Action::Install,
         None => Action::Other,
         Some(sub) => manager
             .spec()
-            .action(&sub.value, rest.first().map(|w| w.value.as_str())),
+            .action(sub.value(), rest.first().map(|w| w.value())),
     };
     Some(PackageCommand {
         manager,
@@ -120,9 +122,9 @@ pub fn classify(command: &Command) -> Option<PackageCommand<'_>> {
 }
 
 /// `--version` or `--help`: the command prints and does nothing else.
-fn asks_about_itself(args: &[ShellWord]) -> bool {
+fn asks_about_itself(args: Words) -> bool {
     args.iter()
-        .any(|w| matches!(w.value.as_str(), "-v" | "--version" | "-h" | "--help"))
+        .any(|w| matches!(w.value(), "-v" | "--version" | "-h" | "--help"))
 }
 
 /// Whether a `--mount` of the instruction keeps `path` out of the layer (a cache or tmpfs mount
@@ -152,8 +154,8 @@ pub fn removes_any(command: &Command, dirs: &[&str]) -> bool {
 pub fn removes(command: &Command, dir: &str) -> bool {
     command.name() == Some("rm")
         && command.args().iter().any(|w| {
-            let target = w.value.trim_end_matches("/*").trim_end_matches('/');
-            !w.value.starts_with('-')
+            let target = w.value().trim_end_matches("/*").trim_end_matches('/');
+            !w.value().starts_with('-')
                 && (within(target, dir) || within(dir, target) && target.len() > 1)
         })
 }
@@ -161,7 +163,7 @@ pub fn removes(command: &Command, dir: &str) -> bool {
 /// The ecosystem whose dependencies a command installs (LW201): npm, pip, cargo…
 pub fn dependency_install(command: &Command) -> Option<&'static str> {
     let name = command.name()?;
-    let sub = command.subcommand().map(|w| w.value.as_str());
+    let sub = command.subcommand().map(|w| w.value());
     let ecosystem = match (name, sub) {
         ("npm", Some("install" | "i" | "ci")) => "npm",
         ("yarn", None) if !asks_about_itself(command.args()) => "yarn",
@@ -175,7 +177,7 @@ pub fn dependency_install(command: &Command) -> Option<&'static str> {
         // or installs a tool by version (`go install x@v1`, which reads no go.mod).
         ("go", Some("build" | "install" | "test" | "run"))
             if !command.args().iter().any(|w| {
-                w.value.contains('@') || w.value == "-mod=vendor" || w.value == "vendor"
+                w.value().contains('@') || w.value() == "-mod=vendor" || w.value() == "vendor"
             }) =>
         {
             "go"
@@ -198,13 +200,14 @@ pub fn dependency_install(command: &Command) -> Option<&'static str> {
             }
             // Requirements files and the project itself; a named tool (`pip install awscli`) is
             // not the project's dependencies.
-            let project =
-                pip.rest.iter().any(|w| {
-                    matches!(w.value.as_str(), "-r" | "--requirement" | "." | "./" | "-e")
-                }) || pip
+            let project = pip
+                .rest
+                .iter()
+                .any(|w| matches!(w.value(), "-r" | "--requirement" | "." | "./" | "-e"))
+                || pip
                     .rest
                     .iter()
-                    .any(|w| w.value.starts_with("--requirement="));
+                    .any(|w| w.value().starts_with("--requirement="));
             if !project {
                 return None;
             }
@@ -264,7 +267,7 @@ mod tests {
     fn package_names_skip_options_and_their_values() {
         let command = first("apk add -t .build-deps gcc musl-dev");
         let c = classify(&command).unwrap();
-        let names: Vec<_> = c.packages().iter().map(|w| w.value.as_str()).collect();
+        let names: Vec<_> = c.packages().iter().map(|w| w.value()).collect();
         assert_eq!(names, ["gcc", "musl-dev"]);
     }
 

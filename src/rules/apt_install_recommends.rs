@@ -45,7 +45,7 @@ impl Rule for AptInstallRecommends {
                     let Some(install) = classify(command).filter(is_apt_install) else {
                         continue;
                     };
-                    if configured_at.is_some_and(|at| at < command.span.start) {
+                    if configured_at.is_some_and(|at| at < command.span().start) {
                         continue;
                     }
                     if chooses_recommends(&install) {
@@ -55,7 +55,7 @@ impl Rule for AptInstallRecommends {
                     let fix = Fix::new(
                         "add `--no-install-recommends`",
                         Safety::Unsafe,
-                        vec![Edit::insert(sub.span.end, " --no-install-recommends")],
+                        vec![Edit::insert(sub.span().end, " --no-install-recommends")],
                     );
                     let head = cx.df.slice(install.head_span());
                     out.push(
@@ -84,11 +84,11 @@ fn is_apt_install(p: &PackageCommand) -> bool {
 fn chooses_recommends(install: &PackageCommand) -> bool {
     install.has_flag("--no-install-recommends")
         || install.has_flag("--install-recommends")
-        || install
-            .command
-            .args()
-            .iter()
-            .any(|w| w.value.to_ascii_lowercase().contains("install-recommends="))
+        || install.command.args().iter().any(|w| {
+            w.value()
+                .to_ascii_lowercase()
+                .contains("install-recommends=")
+        })
 }
 
 #[cfg(test)]

@@ -86,11 +86,11 @@ impl Rule for AptListsNotCleaned {
                     }
                 };
                 let name = install.command.name().unwrap_or("apt-get");
-                let sub = install.sub.map_or("install", |s| s.value.as_str());
+                let sub = install.sub.map_or("install", |s| s.value());
                 out.push(
                     Diagnostic::new(
                         self.id(),
-                        install.command.span,
+                        install.command.span(),
                         format!("`{name} {sub}` leaves the package lists in {LISTS} in this layer"),
                     )
                     .with_help(help)
@@ -108,7 +108,7 @@ fn writes_lists(commands: &[Command], at: usize) -> bool {
     let command = &commands[at];
     let piped_in = at.checked_sub(1).is_some_and(|i| {
         commands[i]
-            .op
+            .op()
             .is_some_and(|op| op.kind == OperatorKind::Pipe)
     });
     classify(command).is_some_and(|p| p.manager == Manager::Apt && p.action == Action::Update)
@@ -125,12 +125,12 @@ fn writes_lists(commands: &[Command], at: usize) -> bool {
 fn cleaned_after(from: &[Command]) -> bool {
     from.windows(2).any(|pair| {
         let [before, c] = pair else { return false };
-        before.op.is_none_or(|op| op.kind != OperatorKind::Or)
+        before.op().is_none_or(|op| op.kind != OperatorKind::Or)
             && (removes(c, LISTS)
                 || classify(c).is_some_and(|p| {
                     p.manager == Manager::Apt
                         && p.sub
-                            .is_some_and(|s| matches!(s.value.as_str(), "dist-clean" | "distclean"))
+                            .is_some_and(|s| matches!(s.value(), "dist-clean" | "distclean"))
                 }))
     })
 }
@@ -212,7 +212,7 @@ fn needs_lists(cx: &Context<'_>, copied: &HashSet<String>, inst: &Instruction) -
             Some(_) => return true,
             None if runs_script(command)
                 || command.name().is_some_and(|name| copied.contains(name))
-                || command.words.iter().any(|w| mentions_apt(&w.value)) =>
+                || command.words().iter().any(|w| mentions_apt(w.value())) =>
             {
                 return true;
             }
@@ -242,7 +242,7 @@ fn runs_script(command: &Command) -> bool {
     let by_path = command
         .program_words()
         .first()
-        .is_some_and(|w| w.value.contains('/'));
+        .is_some_and(|w| w.value().contains('/'));
     if name.ends_with(".sh") || by_path || name == "make" {
         return true;
     }
@@ -250,8 +250,8 @@ fn runs_script(command: &Command) -> bool {
         && command
             .args()
             .iter()
-            .take_while(|w| w.value != "-c")
-            .any(|w| !w.value.starts_with('-'))
+            .take_while(|w| w.value() != "-c")
+            .any(|w| !w.value().starts_with('-'))
 }
 
 /// The names of what the file copies in, as programs a RUN may then run (`COPY setup

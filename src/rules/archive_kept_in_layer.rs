@@ -10,7 +10,7 @@ use crate::model::paths::{resolve, within};
 use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::{append_command, first_line, merge_runs, same_flags};
-use crate::shell::{Command, ShellWord};
+use crate::shell::{Command, Word};
 use crate::source::Span;
 use crate::syntax::{Instruction, Keyword};
 
@@ -154,7 +154,7 @@ impl Rule for ArchiveKeptInLayer {
                         archives.push(Archive {
                             path: path.clone(),
                             by: inst,
-                            span: command.span,
+                            span: command.span(),
                             what: short(&words(command)),
                             downloaded: true,
                         });
@@ -172,9 +172,9 @@ impl Rule for ArchiveKeptInLayer {
 
 fn words(command: &Command) -> String {
     command
-        .words
+        .words()
         .iter()
-        .map(|w| w.value.as_str())
+        .map(|w| w.value())
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -190,29 +190,29 @@ fn consumed(
     cwd: Option<&str>,
     archives: &[Archive<'_>],
 ) -> Option<(Span, String)> {
-    let place = |w: &ShellWord| -> Option<String> {
-        if !w.literal || w.value.starts_with('-') || w.value.contains('$') {
+    let place = |w: Word| -> Option<String> {
+        if !w.literal() || w.value().starts_with('-') || w.value().contains('$') {
             return None;
         }
-        let value = w.value.strip_prefix("file://").unwrap_or(&w.value);
+        let value = w.value().strip_prefix("file://").unwrap_or(w.value());
         match (value.starts_with('/'), cwd) {
             (true, _) => Some(resolve("/", value)),
             (false, Some(cwd)) => Some(resolve(cwd, value)),
             (false, None) => None,
         }
     };
-    let known = |w: &ShellWord| {
+    let known = |w: Word| {
         place(w)
             .filter(|p| archives.iter().any(|a| a.path == *p))
-            .map(|p| (w.span, p))
+            .map(|p| (w.span(), p))
     };
     // A self-unpacking installer, run: `./cuda.run`, `sh /tmp/setup.bin`. A plain script is
     // a few kilobytes; it is not what this rule is about.
-    let installer = |w: &ShellWord| {
+    let installer = |w: Word| {
         known(w).filter(|(_, p)| [".run", ".bin", ".AppImage"].iter().any(|e| p.ends_with(e)))
     };
     if let Some(program) = command.program_words().first()
-        && program.value.contains('/')
+        && program.value().contains('/')
         && let Some(hit) = installer(program)
     {
         return Some(hit);
@@ -221,27 +221,29 @@ fn consumed(
     let args = command.args();
     let unpacks = match name {
         "tar" | "bsdtar" => args.iter().any(|w| {
-            w.value == "--extract"
-                || w.value == "--get"
-                || (!w.value.starts_with("--")
-                    && w.value.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
-                    && w.value.contains('x')
-                    && w.value.len() <= 8)
+            w.value() == "--extract"
+                || w.value() == "--get"
+                || (!w.value().starts_with("--")
+                    && w.value()
+                        .chars()
+                        .all(|c| c.is_ascii_alphabetic() || c == '-')
+                    && w.value().contains('x')
+                    && w.value().len() <= 8)
         }),
         "unzip" | "7z" | "7za" | "gunzip" | "unxz" | "bunzip2" | "unzstd" => true,
-        "gzip" | "xz" | "zstd" | "bzip2" => args.iter().any(|w| w.value == "-d"),
+        "gzip" | "xz" | "zstd" | "bzip2" => args.iter().any(|w| w.value() == "-d"),
         "dpkg" => args
             .iter()
-            .any(|w| w.value == "-i" || w.value == "--install"),
+            .any(|w| w.value() == "-i" || w.value() == "--install"),
         "rpm" => args
             .iter()
-            .any(|w| w.value.starts_with("-i") || w.value.starts_with("-U")),
+            .any(|w| w.value().starts_with("-i") || w.value().starts_with("-U")),
         "apt-get" | "apt" | "yum" | "dnf" | "microdnf" | "zypper" | "apk" | "pip" | "pip3" => args
             .iter()
-            .any(|w| matches!(w.value.as_str(), "install" | "localinstall" | "add" | "in")),
+            .any(|w| matches!(w.value(), "install" | "localinstall" | "add" | "in")),
         "sh" | "bash" => return args.iter().find_map(installer),
         "java" => {
-            let at = args.iter().position(|w| w.value == "-jar")?;
+            let at = args.iter().position(|w| w.value() == "-jar")?;
             return args.get(at + 1).and_then(known);
         }
         _ => false,

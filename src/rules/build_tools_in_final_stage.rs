@@ -75,7 +75,7 @@ impl Rule for BuildToolsInFinalStage {
                     for command in &script.commands {
                         builds |= command.name().is_some_and(|name| {
                             let args: Vec<&str> =
-                                command.args().iter().map(|w| w.value.as_str()).collect();
+                                command.args().iter().map(|w| w.value()).collect();
                             toolchains::builds_from_source(name, &args)
                         });
                         compiles_at_run_time |= kept_packages(command, &cleanup)
@@ -269,17 +269,17 @@ fn cleanup(commands: &[Command]) -> Cleanup {
         .collect();
     // `apt-mark auto '.*'`, or through xargs: `apt-mark showmanual | xargs apt-mark auto`.
     let marks_auto = commands.iter().any(|c| {
-        c.words
-            .windows(2)
-            .any(|w| w[0].value.rsplit('/').next() == Some("apt-mark") && w[1].value == "auto")
+        c.words()
+            .pairs()
+            .any(|(a, b)| a.value().rsplit('/').next() == Some("apt-mark") && b.value() == "auto")
     });
     let auto_removes = removals
         .iter()
-        .any(|p| p.has_flag("--auto-remove") || p.sub.is_some_and(|s| s.value == "autoremove"));
+        .any(|p| p.has_flag("--auto-remove") || p.sub.is_some_and(|s| s.value() == "autoremove"));
     Cleanup {
         packages: removals
             .iter()
-            .flat_map(|p| p.packages().into_iter().map(|w| w.value.clone()))
+            .flat_map(|p| p.packages().into_iter().map(|w| w.value().to_string()))
             .collect(),
         any: !removals.is_empty(),
         // `apt-get purge -y $(…)`: a list the model cannot read is taken to be what was built
@@ -287,7 +287,7 @@ fn cleanup(commands: &[Command]) -> Cleanup {
         everything: (marks_auto && auto_removes)
             || removals
                 .iter()
-                .any(|p| p.packages().iter().any(|w| !w.literal)),
+                .any(|p| p.packages().iter().any(|w| !w.literal())),
     }
 }
 
@@ -303,7 +303,7 @@ fn kept_packages(command: &Command, cleanup: &Cleanup) -> Vec<String> {
     }
     pkg.packages()
         .into_iter()
-        .map(|w| w.value.clone())
+        .map(|w| w.value().to_string())
         .filter(|p| !cleanup.packages.contains(p))
         .collect()
 }
@@ -312,13 +312,13 @@ fn kept_packages(command: &Command, cleanup: &Cleanup) -> Vec<String> {
 fn virtual_name(pkg: &crate::model::packages::PackageCommand<'_>) -> Option<String> {
     pkg.rest
         .iter()
-        .position(|w| w.value == "-t" || w.value == "--virtual")
+        .position(|w| w.value() == "-t" || w.value() == "--virtual")
         .and_then(|i| pkg.rest.get(i + 1))
-        .map(|w| w.value.clone())
+        .map(|w| w.value().to_string())
         .or_else(|| {
             pkg.rest
                 .iter()
-                .find_map(|w| w.value.strip_prefix("--virtual="))
+                .find_map(|w| w.value().strip_prefix("--virtual="))
                 .map(str::to_string)
         })
 }
@@ -334,14 +334,14 @@ fn build_evidence(command: &Command, cleanup: &Cleanup, workdir: &str) -> Vec<Ev
             return found;
         }
         for word in pkg.packages() {
-            if cleanup.packages.contains(&word.value) {
+            if cleanup.packages.iter().any(|p| p == word.value()) {
                 continue;
             }
-            if let Some(ecosystem) = toolchains::build_package(&word.value) {
+            if let Some(ecosystem) = toolchains::build_package(word.value()) {
                 found.push(Evidence {
                     stage: 0,
-                    span: word.span,
-                    what: word.value.clone(),
+                    span: word.span(),
+                    what: word.value().to_string(),
                     ecosystem,
                     output: None,
                 });
@@ -356,16 +356,16 @@ fn build_evidence(command: &Command, cleanup: &Cleanup, workdir: &str) -> Vec<Ev
         // Built, then the build dependencies removed in the same layer: nothing is kept.
         return found;
     }
-    let sub = command.subcommand().map(|w| w.value.as_str());
+    let sub = command.subcommand().map(|w| w.value());
     let script = command
         .args()
         .iter()
-        .position(|w| w.value == "run")
+        .position(|w| w.value() == "run")
         .and_then(|i| command.args().get(i + 1));
     let ecosystem = match (name, sub) {
         ("go", Some("build" | "install")) => "go",
         ("cargo", Some("build" | "install")) => "rust",
-        ("npm" | "yarn" | "pnpm", Some("run")) if script.is_some_and(|s| s.value == "build") => {
+        ("npm" | "yarn" | "pnpm", Some("run")) if script.is_some_and(|s| s.value() == "build") => {
             "node"
         }
         ("yarn" | "pnpm", Some("build")) => "node",
@@ -383,24 +383,24 @@ fn build_evidence(command: &Command, cleanup: &Cleanup, workdir: &str) -> Vec<Ev
     let output = command
         .args()
         .iter()
-        .position(|w| w.value == "-o" || w.value == "--output")
+        .position(|w| w.value() == "-o" || w.value() == "--output")
         .and_then(|i| command.args().get(i + 1))
-        .map(|w| resolve(workdir, &w.value));
+        .map(|w| resolve(workdir, w.value()));
     let shown = if name == "make" { 1 } else { 2 };
     let what = command
-        .words
+        .words()
         .iter()
         .take(shown)
-        .map(|w| w.value.as_str())
+        .map(|w| w.value())
         .collect::<Vec<_>>()
         .join(" ");
     let span = command
-        .words
+        .words()
         .iter()
         .take(shown)
-        .map(|w| w.span)
+        .map(|w| w.span())
         .reduce(Span::cover)
-        .unwrap_or(command.span);
+        .unwrap_or(command.span());
     found.push(Evidence {
         stage: 0,
         span,

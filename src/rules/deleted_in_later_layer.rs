@@ -124,7 +124,7 @@ impl Rule for DeletedInLaterLayer {
                             here.push(Created {
                                 path: path.clone(),
                                 by: inst,
-                                span: command.span,
+                                span: command.span(),
                                 what: what.clone(),
                                 tree: how.tree(),
                             });
@@ -140,8 +140,8 @@ impl Rule for DeletedInLaterLayer {
 
 /// A command as its words say it (not its text: no continuation lines in a message), cut.
 fn command_words(command: &Command) -> String {
-    let words = command.assigns.iter().chain(&command.words);
-    command_text(words.map(|w| &w.value), 60)
+    let words = command.assigns().iter().chain(command.words());
+    command_text(words.map(|w| w.value()), 60)
 }
 
 /// Removing `removed` (a path, or `dir/*` for its contents) takes away something created.
@@ -224,7 +224,7 @@ fn move_deletion(
     let relative = script.commands.iter().any(|c| {
         c.args()
             .iter()
-            .any(|w| !w.value.starts_with('-') && !w.value.starts_with(['/', '~', '$']))
+            .any(|w| !w.value().starts_with('-') && !w.value().starts_with(['/', '~', '$']))
     });
     let moves_dir = cx.script(created.by).is_none_or(|s| {
         s.commands

@@ -26,12 +26,12 @@ pub fn run_tail(cx: &Context<'_>, inst: &Instruction) -> Option<Tail> {
     let script = cx.script(inst)?;
     let last = script.commands.last()?;
     if let Some(heredoc) = inst.heredocs.first() {
-        let in_body = heredoc.body.contains(last.span.start);
+        let in_body = heredoc.body.contains(last.span().start);
         return (inst.heredocs.len() == 1 && in_body && !heredoc.terminator.is_empty())
             .then_some(Tail::Line(heredoc.terminator.start));
     }
     let end = inst.args_span().end;
-    let rest = cx.df.text().get(last.span.end..end)?.trim();
+    let rest = cx.df.text().get(last.span().end..end)?.trim();
     let dangling = rest.ends_with([';', '&', '|']) || rest.contains('#');
     (!dangling).then_some(Tail::Chain(end))
 }
@@ -66,12 +66,12 @@ pub fn append_command(cx: &Context<'_>, inst: &Instruction, command: &str) -> Op
 fn leaves_early(script: &Script) -> bool {
     script.commands.iter().enumerate().any(|(i, c)| {
         let leaves = c
-            .words
+            .words()
             .first()
-            .is_some_and(|w| matches!(w.value.as_str(), "exit" | "exec"));
+            .is_some_and(|w| matches!(w.value(), "exit" | "exec"));
         let on_failure = i > 0
             && script.commands[i - 1]
-                .op
+                .op()
                 .is_some_and(|op| op.kind == OperatorKind::Or);
         leaves && !on_failure
     })
@@ -122,10 +122,11 @@ fn changes_shell_state(cx: &Context<'_>, inst: &Instruction) -> bool {
     };
     script.commands.iter().any(|c| {
         // `exec` is a wrapper to the parser (`exec nginx` runs nginx), but it ends the shell
-        let execs = c.words[..c.program.min(c.words.len())]
+        let execs = c
+            .wrappers()
             .iter()
-            .any(|w| w.value.rsplit('/').next() == Some("exec"));
-        c.words.is_empty()
+            .any(|w| w.value().rsplit('/').next() == Some("exec"));
+        c.words().is_empty()
             || execs
             || (c.name() == Some("printf") && c.has_arg("-v"))
             || matches!(

@@ -382,7 +382,7 @@ fn read_run<'a>(
             .var("PWD")
             .flatten()
             .map_or(run.workdir.clone(), str::to_string);
-        let args: Vec<&str> = command.args().iter().map(|w| w.value.as_str()).collect();
+        let args: Vec<&str> = command.args().iter().map(|w| w.value()).collect();
         // A build tool's build (`go build`) is a build step, not an install.
         if let Some(pkg) = classify(command).filter(|p| !p.manager.spec().compiles) {
             match pkg.manager {
@@ -426,13 +426,17 @@ fn read_run<'a>(
                 Action::Install => {
                     packages = true;
                     for word in pkg.packages() {
-                        if !word.literal {
+                        if !word.literal() {
                             return Err(format!(
                                 "line {line} installs packages named by `{}`",
-                                word.value
+                                word.value()
                             ));
                         }
-                        let package = word.value.split(['=', ':']).next().unwrap_or(&word.value);
+                        let package = word
+                            .value()
+                            .split(['=', ':'])
+                            .next()
+                            .unwrap_or(word.value());
                         if toolchains::libc_headers(package)
                             || toolchains::interpreter_headers(package)
                         {
@@ -451,7 +455,7 @@ fn read_run<'a>(
                             }
                             Some(_) => {}
                             None if toolchains::build_only_package(package) => {}
-                            None => run.runtime.push((pkg.manager, word.value.clone())),
+                            None => run.runtime.push((pkg.manager, word.value().to_string())),
                         }
                     }
                 }
@@ -501,8 +505,8 @@ fn read_run<'a>(
                 command
                     .args()
                     .iter()
-                    .filter(|w| !w.value.starts_with('-'))
-                    .map(|w| w.value.clone()),
+                    .filter(|w| !w.value().starts_with('-'))
+                    .map(|w| w.value().to_string()),
             ),
             "useradd" | "groupadd" | "adduser" | "addgroup" | "true" | "set" => {}
             "cd" | "export" | "echo" | "ls" | "strip" | "test" | "[" if !writes(command) => {}
@@ -537,16 +541,16 @@ fn makes_venv(command: &Command) -> Option<String> {
         args
     } else if name.starts_with("python") {
         let at = args
-            .windows(2)
-            .position(|w| w[0].value == "-m" && w[1].value == "venv")?;
-        &args[at + 2..]
+            .pairs()
+            .position(|(a, b)| a.value() == "-m" && b.value() == "venv")?;
+        args.from(at + 2)
     } else {
         return None;
     };
     rest.iter()
         .rev()
-        .find(|w| !w.value.starts_with('-') && w.literal)
-        .map(|w| w.value.clone())
+        .find(|w| !w.value().starts_with('-') && w.literal())
+        .map(|w| w.value().to_string())
 }
 
 /// The virtualenv a pip command installs into: its program is the virtualenv's (`/opt/venv/bin/pip`,
@@ -559,7 +563,7 @@ fn pip_venv(
     venvs: &[String],
     active: Option<&str>,
 ) -> Option<String> {
-    let program = &command.program_words().first()?.value;
+    let program = &command.program_words().first()?.value();
     let of = |path: &str| {
         venvs
             .iter()
@@ -651,7 +655,7 @@ fn node_app(runs: &[Run<'_>]) -> Result<Option<NodeApp>, String> {
 }
 
 fn writes(command: &Command) -> bool {
-    !command.writes.is_empty()
+    !command.writes().is_empty()
 }
 
 /// An `rm` of package indexes, caches and temporary files only.
@@ -659,7 +663,7 @@ fn cleans_only(cx: &Context<'_>, inst: &Instruction, command: &Command) -> bool 
     let removed: Vec<String> = cx
         .effects(inst)
         .into_iter()
-        .filter(|e| command.span.contains(e.span.start))
+        .filter(|e| command.span().contains(e.span.start))
         .filter_map(|e| match e.kind {
             crate::model::effects::EffectKind::Removes { path } => Some(path),
             _ => None,
@@ -715,21 +719,21 @@ fn foreign_library(args: &[&str]) -> Option<String> {
 
 /// The jar a `jar` command creates: `--file X`, `--file=X`, `-f X`, or the `f` of bundled
 /// letters (`jar cf X …`, `jar cvfe X Main …`, whose values follow in the letters' order).
-fn jar_file(args: &[crate::shell::ShellWord]) -> Option<&crate::shell::ShellWord> {
+fn jar_file(args: crate::shell::Words) -> Option<crate::shell::Word> {
     if let Some(i) = args
         .iter()
-        .position(|w| w.value == "--file" || w.value == "-f")
+        .position(|w| w.value() == "--file" || w.value() == "-f")
     {
         return args.get(i + 1);
     }
-    if let Some(w) = args.iter().find(|w| w.value.starts_with("--file=")) {
+    if let Some(w) = args.iter().find(|w| w.value().starts_with("--file=")) {
         return Some(w);
     }
-    let letters = args.first()?.value.trim_start_matches('-');
+    let letters = args.first()?.value().trim_start_matches('-');
     if !letters.contains('c') || !letters.chars().all(|c| "ctuxvfmeM0Pi".contains(c)) {
         return None;
     }
-    let mut values = args[1..].iter();
+    let mut values = args.from(1).iter();
     for letter in letters.chars() {
         match letter {
             'f' => return values.next(),
@@ -743,15 +747,16 @@ fn jar_file(args: &[crate::shell::ShellWord]) -> Option<&crate::shell::ShellWord
 }
 
 /// The value of `--flag X` or `--flag=X`.
-fn flag_value(args: &[crate::shell::ShellWord], flag: &str) -> Option<(bool, String)> {
+fn flag_value(args: crate::shell::Words, flag: &str) -> Option<(bool, String)> {
     let prefix = format!("{flag}=");
     args.iter().enumerate().find_map(|(i, w)| {
-        if w.value == flag {
-            args.get(i + 1).map(|v| (v.literal, v.value.clone()))
+        if w.value() == flag {
+            args.get(i + 1)
+                .map(|v| (v.literal(), v.value().to_string()))
         } else {
-            w.value
+            w.value()
                 .strip_prefix(&prefix)
-                .map(|v| (w.literal, v.to_string()))
+                .map(|v| (w.literal(), v.to_string()))
         }
     })
 }
@@ -796,16 +801,14 @@ fn outputs(cx: &Context<'_>, runs: &[Run<'_>], node: Option<&NodeApp>) -> Result
             let args = command.args();
             let value_of = |flag: &str| {
                 args.iter()
-                    .position(|w| w.value == flag)
+                    .position(|w| w.value() == flag)
                     .and_then(|i| args.get(i + 1))
             };
-            let compiles_only = args
-                .iter()
-                .any(|w| matches!(w.value.as_str(), "-c" | "-S" | "-E"));
-            let sub = command.subcommand().map(|w| w.value.as_str());
+            let compiles_only = args.iter().any(|w| matches!(w.value(), "-c" | "-S" | "-E"));
+            let sub = command.subcommand().map(|w| w.value());
             let found = match toolchains::compiler_name(name) {
                 "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" if !compiles_only => {
-                    let words: Vec<&str> = args.iter().map(|w| w.value.as_str()).collect();
+                    let words: Vec<&str> = args.iter().map(|w| w.value()).collect();
                     if let Some(library) = foreign_library(&words) {
                         return Err(format!(
                             "`{name} {library}` links a library whose runtime package layerwise cannot name"
@@ -816,10 +819,10 @@ fn outputs(cx: &Context<'_>, runs: &[Run<'_>], node: Option<&NodeApp>) -> Result
                     {
                         out.cxx_link.get_or_insert_with(|| name.to_string());
                     }
-                    value_of("-o").map(|w| (w.literal, resolve(&cwd, &w.value)))
+                    value_of("-o").map(|w| (w.literal(), resolve(&cwd, w.value())))
                 }
                 "go" if sub == Some("build") => match value_of("-o") {
-                    Some(w) => Some((w.literal, resolve(&cwd, &w.value))),
+                    Some(w) => Some((w.literal(), resolve(&cwd, w.value()))),
                     None => {
                         return Err(
                             "`go build` without `-o`: where the program lands is not written"
@@ -837,7 +840,7 @@ fn outputs(cx: &Context<'_>, runs: &[Run<'_>], node: Option<&NodeApp>) -> Result
                         Some((_, p)) => p,
                         None if args
                             .iter()
-                            .any(|w| w.value == "--release" || w.value == "-r") =>
+                            .any(|w| w.value() == "--release" || w.value() == "-r") =>
                         {
                             "release".into()
                         }
@@ -864,12 +867,12 @@ fn outputs(cx: &Context<'_>, runs: &[Run<'_>], node: Option<&NodeApp>) -> Result
                     Some((root.0, format!("{}/bin", resolve(&cwd, &root.1))))
                 }
                 "jar" => jar_file(args).map(|w| {
-                    let file = w.value.strip_prefix("--file=").unwrap_or(&w.value);
-                    (w.literal, resolve(&cwd, file))
+                    let file = w.value().strip_prefix("--file=").unwrap_or(w.value());
+                    (w.literal(), resolve(&cwd, file))
                 }),
                 "javac" => {
                     if let Some(w) = value_of("-d") {
-                        let folder = resolve(&cwd, &w.value);
+                        let folder = resolve(&cwd, w.value());
                         if !out.folders.contains(&folder) {
                             out.folders.push(folder);
                         }
@@ -890,22 +893,22 @@ fn outputs(cx: &Context<'_>, runs: &[Run<'_>], node: Option<&NodeApp>) -> Result
                 "configure" | "cmake" => {
                     for w in args {
                         if let Some(p) = w
-                            .value
+                            .value()
                             .strip_prefix("--prefix=")
-                            .or_else(|| w.value.strip_prefix("-DCMAKE_INSTALL_PREFIX="))
+                            .or_else(|| w.value().strip_prefix("-DCMAKE_INSTALL_PREFIX="))
                         {
                             prefix = Some(resolve(&cwd, p));
                         }
                     }
                     None
                 }
-                "make" | "gmake" if args.iter().any(|w| w.value == "install") => {
-                    if args.iter().any(|w| w.value.starts_with("DESTDIR=")) {
+                "make" | "gmake" if args.iter().any(|w| w.value() == "install") => {
+                    if args.iter().any(|w| w.value().starts_with("DESTDIR=")) {
                         return Err("`make install` into a DESTDIR".into());
                     }
                     let given = args
                         .iter()
-                        .find_map(|w| w.value.strip_prefix("PREFIX="))
+                        .find_map(|w| w.value().strip_prefix("PREFIX="))
                         .map(|p| resolve(&cwd, p));
                     let dir = given
                         .or_else(|| prefix.clone())

@@ -140,7 +140,7 @@ fn kept_out(
     };
     from.windows(2).any(|pair| {
         let [before, c] = pair else { return false };
-        let unconditional = before.op.is_none_or(|op| op.kind != OperatorKind::Or);
+        let unconditional = before.op().is_none_or(|op| op.kind != OperatorKind::Or);
         unconditional && cleans(c)
     })
 }
@@ -246,7 +246,7 @@ fn removes_dir(command: &Command, dir: &str) -> bool {
     }
     command.name() == Some("rm")
         && command.args().iter().any(|w| {
-            let target: Vec<&str> = w.value.split('/').collect();
+            let target: Vec<&str> = w.value().split('/').collect();
             // the dir with its `*`s taken from the removed path
             let concrete: Vec<&str> = dir
                 .split('/')
@@ -256,7 +256,7 @@ fn removes_dir(command: &Command, dir: &str) -> bool {
                     _ => s,
                 })
                 .collect();
-            !w.value.starts_with('-') && removes(command, &concrete.join("/"))
+            !w.value().starts_with('-') && removes(command, &concrete.join("/"))
         })
 }
 
@@ -315,12 +315,12 @@ fn apt_archives(
         }
         let cleaned = script.commands[at..].windows(2).any(|pair| {
             let [before, c] = pair else { return false };
-            before.op.is_none_or(|op| op.kind != OperatorKind::Or)
+            before.op().is_none_or(|op| op.kind != OperatorKind::Or)
                 && (removes(c, APT_CACHE)
                     || classify(c).is_some_and(|p| {
                         p.manager == Manager::Apt
                             && p.sub.is_some_and(|s| {
-                                matches!(s.value.as_str(), "clean" | "dist-clean" | "distclean")
+                                matches!(s.value(), "clean" | "dist-clean" | "distclean")
                             })
                     }))
         });
@@ -372,7 +372,7 @@ fn may_remove(command: &Command, manager: Manager) -> bool {
     };
     (p.manager.spec().system && p.manager != manager)
         || p.packages().iter().any(|w| {
-            !w.literal || w.value.split(['=', '@']).next() == Some(manager.spec().own_package)
+            !w.literal() || w.value().split(['=', '@']).next() == Some(manager.spec().own_package)
         })
 }
 
@@ -388,12 +388,15 @@ fn finding(
         (Some(flag), _) => {
             // after the subcommand, or its second word (`uv pip install`)
             let second = pkg.sub.zip(pkg.rest.first()).filter(|(sub, next)| {
-                pkg.manager.spec().action(&sub.value, Some(&next.value))
-                    != pkg.manager.spec().action(&sub.value, None)
+                pkg.manager.spec().action(sub.value(), Some(next.value()))
+                    != pkg.manager.spec().action(sub.value(), None)
             });
             let at = match second {
-                Some((_, next)) => next.span.end,
-                None => pkg.sub.as_ref().map_or(pkg.head_span().end, |s| s.span.end),
+                Some((_, next)) => next.span().end,
+                None => pkg
+                    .sub
+                    .as_ref()
+                    .map_or(pkg.head_span().end, |s| s.span().end),
             };
             let fix = Fix::new(
                 format!("add `{flag}`"),
@@ -412,7 +415,7 @@ fn finding(
                 .command
                 .program_words()
                 .first()
-                .map_or("", |w| w.value.as_str());
+                .map_or("", |w| w.value());
             let clean = clean.replace("{program}", program);
             let clean = clean.as_str();
             let mut help = format!("end the same RUN with `&& {clean}`");

@@ -169,7 +169,7 @@ impl Rule for PermissionChangeCopiesFiles {
                         EffectKind::Creates { path, how } => here.push(Created {
                             path: path.clone(),
                             by: inst,
-                            span: command.span,
+                            span: command.span(),
                             what: command_words(command),
                             tree: how.tree(),
                             made: if *how == Creation::Directory {
@@ -202,7 +202,7 @@ fn copy_sources(copy: &Copy) -> String {
 
 /// A command as its words say it, cut.
 fn command_words(command: &Command) -> String {
-    command_text(command.words.iter().map(|w| &w.value), 60)
+    command_text(command.words().iter().map(|w| w.value()), 60)
 }
 
 /// Whether a command before the `at`th of the script may have written `path` in this layer.
@@ -333,19 +333,19 @@ fn plain_changes(script: &Script) -> Option<Vec<Change<'_>>> {
         .map(|c| {
             let tool = c.name()?;
             if !PERMISSION_CHANGERS.iter().any(|(n, _)| *n == tool)
-                || c.words.len() != c.program + c.args().len() + 1
-                || !c.assigns.is_empty()
-                || !c.writes.is_empty()
+                || c.words().len() != c.wrappers().len() + c.args().len() + 1
+                || !c.assigns().is_empty()
+                || !c.writes().is_empty()
             {
                 return None;
             }
             let mut recursive = false;
             let mut operands = Vec::new();
             for w in c.args() {
-                if !w.literal {
+                if !w.literal() {
                     return None;
                 }
-                match w.value.as_str() {
+                match w.value() {
                     "-R" | "--recursive" => recursive = true,
                     v if v.starts_with('-') && !is_symbolic_mode(v) => return None,
                     v => operands.push(v),
@@ -634,7 +634,7 @@ fn into_run(cx: &Context<'_>, span: &[&Instruction], script: &Script) -> Option<
         c.args()
             .iter()
             .skip(1)
-            .any(|w| !w.value.starts_with('-') && !w.value.starts_with('/'))
+            .any(|w| !w.value().starts_with('-') && !w.value().starts_with('/'))
     });
     if moves_dir && relative {
         return None;

@@ -90,7 +90,7 @@ impl Rule for SourceBeforeDeps {
 /// A command that compiles the source and fetches its dependencies on the way (`go build`,
 /// `dotnet publish`, `cargo build`), unlike an install of the dependencies alone.
 fn builds_itself(command: &Command) -> bool {
-    let sub = command.subcommand().map(|w| w.value.as_str());
+    let sub = command.subcommand().map(|w| w.value());
     matches!(
         (command.name(), sub),
         (Some("go"), Some("build" | "install" | "test" | "run"))
@@ -150,8 +150,8 @@ fn finding(
     copy: &Instruction,
     install: &Install<'_>,
 ) -> Diagnostic {
-    let line = cx.df.position(install.command.span.start).line + 1;
-    let name = command_text(install.command.words.iter().map(|w| &w.value), 60);
+    let line = cx.df.position(install.command.span().start).line + 1;
+    let name = command_text(install.command.words().iter().map(|w| w.value()), 60);
     let help = "copy the dependency manifests first, install, then copy the rest";
     let (fix, help) = match manifests_first(cx, span, install) {
         Ok(fix) => (Some(fix), help.to_string()),
@@ -165,7 +165,7 @@ fn finding(
             install.ecosystem
         ),
     )
-    .with_label(install.command.span, "re-runs after any source change")
+    .with_label(install.command.span(), "re-runs after any source change")
     .with_help(help)
     .with_fix(fix)
 }
@@ -338,7 +338,7 @@ fn manifests_first(
             Vec::new(),
         ),
         Prefetch::Move => (
-            cx.df.slice(install.command.span).to_string(),
+            cx.df.slice(install.command.span()).to_string(),
             vec![take_out(cx, run, install).ok_or(
                 "the install cannot be taken out of its RUN (it is not first in an `&&` chain)",
             )?],
@@ -491,8 +491,8 @@ fn blocked(context: &Files<'_>, install: &Install<'_>) -> bool {
 fn has_option(command: &Command, names: &[&str]) -> bool {
     command.args().iter().any(|w| {
         names.iter().any(|n| {
-            w.value == *n
-                || w.value
+            w.value() == *n
+                || w.value()
                     .strip_prefix(n)
                     .is_some_and(|rest| rest.starts_with('=') || n.len() == 2)
         })
@@ -556,7 +556,7 @@ fn prefetch_step(step: &str, install: &Install<'_>) -> Option<String> {
     let mut kept = Vec::new();
     let mut words = args.iter();
     while let Some(w) = words.next() {
-        let v = w.value.as_str();
+        let v = w.value();
         let (name, inline) = match v.split_once('=') {
             Some((n, _)) if n.starts_with("--") => (n, true),
             _ => (v, false),
@@ -569,7 +569,7 @@ fn prefetch_step(step: &str, install: &Install<'_>) -> Option<String> {
         } else if kept_values.contains(&name) {
             kept.push(v.to_string());
             if !inline {
-                kept.push(words.next()?.value.clone());
+                kept.push(words.next()?.value().to_string());
             }
         } else if kept_values.iter().any(|k| short_with_value(v, k))
             || (install.ecosystem == "maven" && v.starts_with("-D"))
@@ -609,15 +609,15 @@ fn dotnet_files(
     let word = command
         .args()
         .iter()
-        .find(|w| PROJECTS.iter().any(|e| w.value.ends_with(e)))?;
-    if !word.literal
+        .find(|w| PROJECTS.iter().any(|e| w.value().ends_with(e)))?;
+    if !word.literal()
         || word
-            .value
+            .value()
             .contains(|c: char| c.is_whitespace() || "'\"\\".contains(c))
     {
         return None;
     }
-    let path = context_path(&word.value, dest, workdir)?;
+    let path = context_path(word.value(), dest, workdir)?;
     if !context.has(&path) {
         return None;
     }
@@ -642,7 +642,7 @@ fn dotnet_files(
         "" => "packages.lock.json".to_string(),
         f => format!("{f}/packages.lock.json"),
     });
-    Some((word.value.clone(), files))
+    Some((word.value().to_string(), files))
 }
 
 /// `-Pprod` for `-P`: a one-letter option with its value attached.
@@ -663,7 +663,7 @@ fn pip_files(
     let mut files = Vec::new();
     let mut words = pip.rest.iter();
     while let Some(w) = words.next() {
-        match pip_option(&w.value, || words.next().map(|n| n.value.clone()))? {
+        match pip_option(w.value(), || words.next().map(|n| n.value().to_string()))? {
             PipArg::File(file) => files.push(context_path(&file, dest, workdir)?),
             PipArg::Requirement(r) if is_local(&r) => return None,
             PipArg::Requirement(_) | PipArg::Other => {}
@@ -876,14 +876,14 @@ fn take_out(cx: &Context<'_>, run: &Instruction, install: &Install<'_>) -> Optio
     if script.commands.len() == 1 {
         return Some(Edit::delete(node_span(cx.df, run)));
     }
-    let op = install.command.op?;
+    let op = install.command.op()?;
     if install.index != 0 || op.kind != OperatorKind::And {
         return None;
     }
     let next = script.commands.get(1)?;
     Some(Edit::delete(crate::source::Span::new(
-        install.command.span.start,
-        next.span.start,
+        install.command.span().start,
+        next.span().start,
     )))
 }
 
