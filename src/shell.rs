@@ -29,28 +29,36 @@ pub struct Script {
     pub ends_compound: bool,
 }
 
-/// The model keeps every RUN's commands while the rules run: their lists are boxed slices,
-/// without a `Vec`'s spare room and capacity field, and their words' values sit in one buffer
-/// of the script, which its commands share.
+/// The model keeps every RUN's commands while the rules run, so a command is 64 bytes: its
+/// words (assignments, then the words, then the files it writes) are a run of its script's
+/// words, which with their values sit in one allocation its commands share, and its spans are
+/// `u32`s.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Command {
-    /// The values of the script's words, one after another.
-    text: Arc<str>,
-    /// Leading `NAME=value` assignments.
-    assigns: Box<[ShellWord]>,
-    /// Every word, wrappers (`sudo`, `env X=1`) included.
-    words: Box<[ShellWord]>,
-    /// Where the program is in `words`.
-    program: usize,
-    /// The operator joining this command to the next one.
-    op: Option<Operator>,
-    span: Span,
+    script: Arc<ScriptWords>,
     /// Variables the script itself set before this command (`export X=1`, `X=1;`), latest
     /// last; `None` where the value is not known (set in a branch, `unset`, `read`). A `cd`
     /// sets `PWD`, as the shell does.
     script_vars: Arc<[(String, Option<String>)]>,
-    /// Files the command writes through redirections (`> f`, `>> f`, `&> f`).
-    writes: Box<[ShellWord]>,
+    /// Where the command's words start in the script's.
+    first: u32,
+    assigns: u32,
+    words: u32,
+    writes: u32,
+    /// Where the program is in `words`.
+    program: u32,
+    start: u32,
+    end: u32,
+    /// The operator joining this command to the next one, and its span.
+    op: Option<(OperatorKind, u32, u32)>,
+}
+
+/// The words of a script's commands, one command's after another's, and their values.
+#[derive(Debug, PartialEq, Eq)]
+struct ScriptWords {
+    /// The values of the words, one after another.
+    text: Box<str>,
+    words: Box<[ShellWord]>,
 }
 
 /// A word as a command keeps it, in 16 bytes: where its value is in the script's buffer, and
@@ -70,13 +78,6 @@ const LITERAL: u32 = 1 << 31;
 impl ShellWord {
     fn span(&self) -> Span {
         Span::new(self.start as usize, self.end as usize)
-    }
-
-    fn move_span(&mut self, from: usize, to: usize) {
-        // A script's words sit at the same distance from its start wherever it is.
-        let moved = self.span().moved(from, to);
-        self.start = moved.start as u32;
-        self.end = moved.end as u32;
     }
 }
 
@@ -245,46 +246,51 @@ pub struct Operator {
 }
 
 impl Command {
-    fn view<'a>(&'a self, words: &'a [ShellWord]) -> Words<'a> {
+    /// The command's words from `from` (counted from its first assignment), `len` of them.
+    fn view(&self, from: u32, len: u32) -> Words<'_> {
+        let at = (self.first + from) as usize;
         Words {
-            text: &self.text,
-            words,
+            text: &self.script.text,
+            words: &self.script.words[at..at + len as usize],
         }
     }
 
     /// Leading `NAME=value` assignments.
     pub fn assigns(&self) -> Words<'_> {
-        self.view(&self.assigns)
+        self.view(0, self.assigns)
     }
 
     /// Every word, wrappers (`sudo`, `env X=1`) included.
     pub fn words(&self) -> Words<'_> {
-        self.view(&self.words)
+        self.view(self.assigns, self.words)
     }
 
     /// The wrappers before the program (`sudo -E`, `env X=1`).
     pub fn wrappers(&self) -> Words<'_> {
-        self.view(&self.words[..self.program.min(self.words.len())])
+        self.view(self.assigns, self.program.min(self.words))
     }
 
     /// Files the command writes through redirections (`> f`, `>> f`, `&> f`).
     pub fn writes(&self) -> Words<'_> {
-        self.view(&self.writes)
+        self.view(self.assigns + self.words, self.writes)
     }
 
     /// The operator joining this command to the next one.
     pub fn op(&self) -> Option<Operator> {
-        self.op
+        self.op.map(|(kind, start, end)| Operator {
+            kind,
+            span: Span::new(start as usize, end as usize),
+        })
     }
 
     /// From the first assignment or word to the last word.
     pub fn span(&self) -> Span {
-        self.span
+        Span::new(self.start as usize, self.end as usize)
     }
 
     /// The words from the program on, wrappers such as `sudo` or `env X=1` skipped.
     pub fn program_words(&self) -> Words<'_> {
-        self.words().from(self.program)
+        self.words().from(self.program as usize)
     }
 
     /// The program, without its directory and wrappers: `sudo /usr/bin/apt-get` is `apt-get`.
@@ -294,7 +300,7 @@ impl Command {
 
     /// The arguments after the program.
     pub fn args(&self) -> Words<'_> {
-        self.words().from(self.program + 1)
+        self.words().from(self.program as usize + 1)
     }
 
     pub fn has_arg(&self, value: &str) -> bool {
@@ -433,7 +439,6 @@ pub fn parse_with(
         options,
         commands: Vec::new(),
         text: String::new(),
-        no_text: Arc::from(""),
         too_long: false,
         env,
         vars: Vec::new(),
@@ -442,15 +447,13 @@ pub fn parse_with(
     for list in &program.complete_commands {
         walk.list(list);
     }
-    if walk.too_long {
+    let commands = match walk.too_long {
+        false => joined(walk.commands, walk.text),
+        true => None,
+    };
+    let Some(commands) = commands else {
         return Err(ShellError::TooComplex);
-    }
-    let text: Arc<str> = Arc::from(walk.text);
-    let mut commands = walk.commands;
-    for command in &mut commands {
-        command.text = text.clone();
-    }
-    commands.shrink_to_fit();
+    };
     Ok(Script {
         commands,
         and_chain: and_chain(&program),
@@ -552,6 +555,62 @@ fn char_to_byte(src: &str) -> Vec<usize> {
     table
 }
 
+/// A command as the walk makes it, before its words join the script's.
+struct Pending {
+    assigns: Vec<ShellWord>,
+    words: Vec<ShellWord>,
+    writes: Vec<ShellWord>,
+    program: usize,
+    op: Option<Operator>,
+    span: Span,
+    script_vars: Arc<[(String, Option<String>)]>,
+}
+
+/// The commands with their words in one list of the script's, beside `text`, their values;
+/// `None` when a count or a span does not fit a `u32`.
+fn joined(pending: Vec<Pending>, text: String) -> Option<Vec<Command>> {
+    let fits = |n: usize| u32::try_from(n).ok();
+    let count = pending
+        .iter()
+        .map(|p| p.assigns.len() + p.words.len() + p.writes.len())
+        .sum();
+    let mut words = Vec::with_capacity(count);
+    let mut places = Vec::with_capacity(pending.len());
+    for p in &pending {
+        places.push(fits(words.len())?);
+        words.extend(p.assigns.iter().chain(&p.words).chain(&p.writes));
+    }
+    let script = Arc::new(ScriptWords {
+        text: text.into_boxed_str(),
+        words: words.into_boxed_slice(),
+    });
+    let mut commands = pending
+        .into_iter()
+        .zip(places)
+        .map(|(p, first)| {
+            let op = match p.op {
+                Some(op) => Some((op.kind, fits(op.span.start)?, fits(op.span.end)?)),
+                None => None,
+            };
+            Some(Command {
+                script: script.clone(),
+                script_vars: p.script_vars,
+                first,
+                assigns: fits(p.assigns.len())?,
+                words: fits(p.words.len())?,
+                writes: fits(p.writes.len())?,
+                program: fits(p.program)?,
+                start: fits(p.span.start)?,
+                end: fits(p.span.end)?,
+                op,
+            })
+        })
+        .collect::<Option<Vec<Command>>>()?;
+    // Collected through `Option`, the list grew without knowing its length.
+    commands.shrink_to_fit();
+    Some(commands)
+}
+
 /// Tokens that close a construct: an operator search stops at them.
 const CLOSERS: [&str; 12] = [
     ")", "}", "fi", "done", "esac", "then", "do", "else", "elif", ";;", ";&", ";;&",
@@ -564,12 +623,10 @@ struct Walk<'a> {
     char_to_byte: Vec<usize>,
     tokens: Vec<Token>,
     options: ParserOptions,
-    /// The commands so far, their `text` not yet set.
-    commands: Vec<Command>,
+    /// The commands so far.
+    commands: Vec<Pending>,
     /// The values of their words, one after another.
     text: String,
-    /// What the commands' `text` is until the walk ends.
-    no_text: Arc<str>,
     /// A value or span past what a `ShellWord` holds (4 GiB): the script is not analysed.
     too_long: bool,
     /// The environment the script starts with.
@@ -678,14 +735,14 @@ impl Walk<'_> {
     /// What a simple command does to the script's variables: a bare assignment, `export`,
     /// `unset`, `read`. (The command's own buffer is not set yet: its words are read from the
     /// walk's.)
-    fn track_vars(&mut self, command: &Command) {
+    fn track_vars(&mut self, command: &Pending) {
         let text = std::mem::take(&mut self.text);
         let view = |words| Words { text: &text, words };
-        let words = view(&command.words).from(command.program);
+        let words = view(&command.words[..]).from(command.program);
         let args = words.from(1);
         match words.first().map(|w| basename(w.value())) {
             None => {
-                for a in view(&command.assigns) {
+                for a in view(&command.assigns[..]) {
                     if let Some((name, value)) = a.value().split_once('=') {
                         self.set_var(name, a.literal().then(|| value.to_string()));
                     }
@@ -875,9 +932,7 @@ impl Walk<'_> {
                     .collect();
                 if !written.is_empty() {
                     for command in &mut self.commands[mark..] {
-                        let writes = std::mem::take(&mut command.writes).into_vec();
-                        command.writes =
-                            writes.into_iter().chain(written.iter().copied()).collect();
+                        command.writes.extend(&written);
                     }
                 }
             }
@@ -949,15 +1004,14 @@ impl Walk<'_> {
             text: &self.text,
             words: &words,
         });
-        let command = Command {
-            text: self.no_text.clone(),
+        let command = Pending {
+            assigns,
+            words,
+            writes,
             program,
-            assigns: assigns.into_boxed_slice(),
-            words: words.into_boxed_slice(),
             op: None,
             span,
             script_vars: self.shared_vars.clone(),
-            writes: writes.into_boxed_slice(),
         };
         self.track_vars(&command);
         self.commands.push(command);
@@ -1266,18 +1320,25 @@ impl Script {
         if from == to {
             return self;
         }
+        // A script's pieces sit at the same distance from its start wherever it is (and a
+        // file the editor sends is far under 4 GiB).
+        let at = |n: u32| u32::try_from(n as usize - from + to).unwrap_or(u32::MAX);
+        let Some(first) = self.commands.first() else {
+            return self;
+        };
+        let mut words = first.script.words.to_vec();
+        for w in &mut words {
+            (w.start, w.end) = (at(w.start), at(w.end));
+        }
+        let script = Arc::new(ScriptWords {
+            text: first.script.text.clone(),
+            words: words.into_boxed_slice(),
+        });
         for c in &mut self.commands {
-            c.span = c.span.moved(from, to);
-            if let Some(op) = &mut c.op {
-                op.span = op.span.moved(from, to);
-            }
-            for w in c
-                .assigns
-                .iter_mut()
-                .chain(&mut c.words)
-                .chain(&mut c.writes)
-            {
-                w.move_span(from, to);
+            c.script = script.clone();
+            (c.start, c.end) = (at(c.start), at(c.end));
+            if let Some((_, start, end)) = &mut c.op {
+                (*start, *end) = (at(*start), at(*end));
             }
         }
         self
@@ -1336,6 +1397,13 @@ mod tests {
             df.slice(script.commands[2].args().get(1).unwrap().span()),
             "/var/lib/apt/lists/*"
         );
+    }
+
+    #[test]
+    fn words_and_commands_keep_their_size() {
+        // The model holds every RUN's commands at once (issue 17's memory figures).
+        assert_eq!(std::mem::size_of::<ShellWord>(), 16);
+        assert_eq!(std::mem::size_of::<Command>(), 64);
     }
 
     #[test]

@@ -137,12 +137,12 @@ fn one_line_runs(lines: usize) -> String {
 }
 
 /// What the parsed file, the model of a RUN, a finding and the peak of linting may take, from
-/// what they took after issue 17's third cut (5.85x, 689 bytes, 263 bytes, 30.9x: a word's value
-/// a range of its script's buffer) and a tenth more.
+/// what they took after issue 17's fourth cut (5.85x, 527 bytes, 263 bytes, 28.0x: a command of
+/// 64 bytes, its words a run of its script's) and a tenth more.
 const PARSED_X10: usize = 65;
-const MODEL_PER_RUN: usize = 758;
+const MODEL_PER_RUN: usize = 580;
 const PER_FINDING: usize = 290;
-const PEAK_X10: usize = 340;
+const PEAK_X10: usize = 308;
 
 #[test]
 fn linting_holds_a_bounded_multiple_of_the_input() {
@@ -179,7 +179,8 @@ fn linting_holds_a_bounded_multiple_of_the_input() {
     // sharing their texts, the model dropped before the sort), 7.4x, 1,017 bytes, 331 bytes and
     // 40.7x before its second (boxed slices for lists, rare fields boxed, the states shared),
     // 879 bytes a RUN and 34.2x before its third (words of 16 bytes, their values in one buffer
-    // of the script); the bounds leave a tenth for noise.
+    // of the script), 689 bytes and 30.9x before its fourth (a command's words a run of its
+    // script's, its spans u32s); the bounds leave a tenth for noise.
     assert!(
         parsed < input * PARSED_X10 / 10,
         "the parsed file takes {parsed} bytes for {input} bytes of text"
