@@ -30,8 +30,8 @@ use crate::docker::proof::{
     Rewrite, SmokeOutcome, SmokeRun, StartProgram, build_stage_dirs, compare_configs,
     compare_filesystems, copied_from_build_stages, start_program,
 };
-use crate::docker::smoke;
 use crate::docker::{DockerError, cleanup};
+use crate::docker::{session, smoke};
 use crate::fix::Safety;
 use crate::fixer::{FixOutcome, fix_text, summary};
 use crate::fsutil::write_atomic;
@@ -367,7 +367,11 @@ async fn measure(args: &MeasureArgs, plan: &Plan, color: bool, clock: &mut Clock
             return Exit::Trouble;
         }
     };
-    let (builder, why) = match choose_builder(args.builder, &client, &host).await {
+    let Chosen {
+        builder,
+        session,
+        why,
+    } = match choose_builder(args.builder, &client, &host).await {
         Ok(chosen) => chosen,
         Err(message) => {
             eprintln!("error: {message}");
@@ -392,7 +396,7 @@ async fn measure(args: &MeasureArgs, plan: &Plan, color: bool, clock: &mut Clock
     clock.add("daemon", daemon);
     let tracker = Tracker::default();
     let exit = tokio::select! {
-        exit = run_builds(&client, &host, builder, args, plan, &tracker, color, clock) => exit,
+        exit = run_builds(&client, &host, builder, session, args, plan, &tracker, color, clock) => exit,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("interrupted: the build was stopped");
             Exit::Trouble
@@ -440,13 +444,14 @@ async fn run_builds(
     client: &Docker,
     host: &str,
     builder: Builder,
+    session: bool,
     args: &MeasureArgs,
     plan: &Plan,
     tracker: &Tracker,
     color: bool,
     clock: &mut Clock,
 ) -> Exit {
-    match builds(client, host, builder, args, plan, tracker, clock).await {
+    match builds(client, host, builder, session, args, plan, tracker, clock).await {
         Ok(mut comparison) => {
             comparison.timings = clock.timings();
             let text = match args.format {
@@ -502,15 +507,22 @@ fn run_label(label: &str, run: usize, runs: usize) -> String {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn builds(
     client: &Docker,
     host: &str,
     builder: Builder,
+    session: bool,
     args: &MeasureArgs,
     plan: &Plan,
     tracker: &Tracker,
     clock: &mut Clock,
 ) -> Result<Comparison, Exit> {
+    let how = How {
+        builder,
+        // the context through a session of our own, where the daemon cannot read a body
+        session_host: session.then_some(host),
+    };
     let fixes = if plan.unchanged() {
         "no fix applies, so one build".to_string()
     } else {
@@ -536,7 +548,7 @@ async fn builds(
         let before_request = request(
             args,
             plan,
-            builder,
+            how,
             &plan.before,
             &label,
             &plan.before.context,
@@ -554,7 +566,7 @@ async fn builds(
         let after_request = request(
             args,
             plan,
-            builder,
+            how,
             &plan.after,
             &label,
             &plan.after.context,
@@ -657,8 +669,7 @@ async fn builds(
                 })?;
                 clock.add("edits", edits);
                 let label = run_label(label, run, runs);
-                let rebuild_request =
-                    request(args, plan, builder, version, &label, &context, false);
+                let rebuild_request = request(args, plan, how, version, &label, &context, false);
                 let built = build(client, rebuild_request, tracker)
                     .await
                     .map_err(|e| stop_original(&e, host, plan, "the rebuild after an edit"))?;
@@ -872,10 +883,17 @@ fn defects(comparison: &Comparison, only_safe: bool) -> Vec<String> {
     out
 }
 
+/// Which builder builds, and how the context reaches it.
+#[derive(Clone, Copy)]
+struct How<'a> {
+    builder: Builder,
+    session_host: Option<&'a str>,
+}
+
 fn request<'a>(
     args: &'a MeasureArgs,
     plan: &'a Plan,
-    builder: Builder,
+    how: How<'a>,
     version: &'a Version,
     label: &'a str,
     context: &'a Context,
@@ -884,7 +902,8 @@ fn request<'a>(
     BuildRequest {
         label,
         context,
-        builder,
+        builder: how.builder,
+        session_host: how.session_host,
         // the rewrite on what the original's build left, when asked
         no_cache: cold && !(args.share_cache && version.tag == plan.after.tag),
         network: args.network.as_str(),
@@ -895,35 +914,62 @@ fn request<'a>(
     }
 }
 
-/// The builder `--builder` names, or for `auto` the daemon's default.
 /// BuildKit through the Engine API cannot read a context sent as the build request's body on
-/// the containerd image store (moby/moby#47717): `auto` takes the classic builder there.
+/// the containerd image store (moby/moby#47717): layerwise then sends it through a session of
+/// its own ([`crate::docker::session`]), which it can open over a socket or TCP; through ssh it
+/// cannot, and `auto` takes the classic builder there.
 const CONTAINERD_STORE: &str = "the daemon keeps its images in the containerd image store, where \
-     BuildKit cannot read a build context sent through the Engine API (moby/moby#47717): \
-     measuring with the classic builder";
+     BuildKit cannot read a build context sent as the request's body (moby/moby#47717), and \
+     layerwise cannot open a session of its own through ssh to send it: measuring with the \
+     classic builder";
 
-/// The builder to use, and why when `auto` did not take the daemon's default.
+/// The builder to use, whether the context goes through a session of layerwise's own, and why
+/// when `auto` did not take the daemon's default.
+#[derive(Debug, PartialEq, Eq)]
+struct Chosen {
+    builder: Builder,
+    session: bool,
+    why: Option<&'static str>,
+}
+
 async fn choose_builder(
     choice: BuilderChoice,
     client: &Docker,
     host: &str,
-) -> Result<(Builder, Option<&'static str>), String> {
-    match choice {
-        BuilderChoice::BuildKit => Ok((Builder::BuildKit, None)),
-        BuilderChoice::Classic => Ok((Builder::Classic, None)),
-        BuilderChoice::Auto => {
-            let default = default_builder(host, Duration::from_secs(30))
-                .await
-                .map_err(|e| format!("cannot ask the daemon at {host} for its builder: {e}"))?;
-            if default == Builder::BuildKit
-                && containerd_store(client)
-                    .await
-                    .map_err(|e| format!("cannot ask the daemon at {host} for its storage: {e}"))?
-            {
-                return Ok((Builder::Classic, Some(CONTAINERD_STORE)));
-            }
-            Ok((default, None))
-        }
+) -> Result<Chosen, String> {
+    let builder = match choice {
+        BuilderChoice::BuildKit => Builder::BuildKit,
+        BuilderChoice::Classic => Builder::Classic,
+        BuilderChoice::Auto => default_builder(host, Duration::from_secs(30))
+            .await
+            .map_err(|e| format!("cannot ask the daemon at {host} for its builder: {e}"))?,
+    };
+    let containerd = builder == Builder::BuildKit
+        && containerd_store(client)
+            .await
+            .map_err(|e| format!("cannot ask the daemon at {host} for its storage: {e}"))?;
+    Ok(chosen(choice, builder, containerd, session::can_open(host)))
+}
+
+/// [`choose_builder`]'s choice, from what it learnt of the daemon: its builder, whether it keeps
+/// images in the containerd store, and whether layerwise can open a session on it.
+fn chosen(choice: BuilderChoice, builder: Builder, containerd: bool, can_open: bool) -> Chosen {
+    match (containerd, can_open, choice) {
+        (true, true, _) => Chosen {
+            builder,
+            session: true,
+            why: None,
+        },
+        (true, false, BuilderChoice::Auto) => Chosen {
+            builder: Builder::Classic,
+            session: false,
+            why: Some(CONTAINERD_STORE),
+        },
+        _ => Chosen {
+            builder,
+            session: false,
+            why: None,
+        },
     }
 }
 
@@ -967,11 +1013,12 @@ fn check_builder(plan: &Plan, builder: Builder, why: Option<&str>) -> Result<(),
                 format!("the rewrite of {}", plan.display)
             };
             let advice = match why {
-                // BuildKit is the daemon's, but cannot read the context there
+                // BuildKit is the daemon's, but cannot be given the context from here
                 Some(_) => {
-                    "BuildKit cannot read a context sent through the Engine API on this \
-                            daemon's containerd image store (moby/moby#47717): measure it on a \
-                            daemon that keeps images in a graph driver"
+                    "BuildKit on this daemon's containerd image store takes a context only \
+                     through a session, which layerwise opens over a socket or TCP, not \
+                     through ssh: measure with DOCKER_HOST naming the daemon's socket (or a \
+                     tunnel to it)"
                 }
                 None => "try --builder buildkit",
             };
@@ -1371,6 +1418,42 @@ fn rewrite_diffs(plan: &Plan) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn on_the_containerd_store_buildkit_gets_the_context_through_a_session_of_ours() {
+        use BuilderChoice::{Auto, BuildKit, Classic};
+        // a graph driver: the daemon's builder or the one named, the context as the body
+        for (choice, builder) in [
+            (Auto, Builder::BuildKit),
+            (Auto, Builder::Classic),
+            (BuildKit, Builder::BuildKit),
+            (Classic, Builder::Classic),
+        ] {
+            for can_open in [true, false] {
+                let got = chosen(choice, builder, false, can_open);
+                assert_eq!(got.builder, builder);
+                assert!(!got.session && got.why.is_none());
+            }
+        }
+        // the containerd store over a socket or TCP: BuildKit through our session
+        for choice in [Auto, BuildKit] {
+            let got = chosen(choice, Builder::BuildKit, true, true);
+            assert_eq!(
+                (got.builder, got.session, got.why),
+                (Builder::BuildKit, true, None)
+            );
+        }
+        // through ssh no session of ours: `auto` falls back to the classic builder, saying why;
+        // BuildKit named is tried as asked (and fails as the README's known limits say)
+        let got = chosen(Auto, Builder::BuildKit, true, false);
+        assert_eq!((got.builder, got.session), (Builder::Classic, false));
+        assert!(got.why.is_some_and(|w| w.contains("moby/moby#47717")));
+        let got = chosen(BuildKit, Builder::BuildKit, true, false);
+        assert_eq!(
+            (got.builder, got.session, got.why),
+            (Builder::BuildKit, false, None)
+        );
+    }
 
     #[test]
     fn a_step_that_could_not_resolve_or_connect_is_a_network_failure() {

@@ -73,6 +73,10 @@ pub struct BuildRequest<'a> {
     pub tag: Option<&'a str>,
     /// The most the build may take.
     pub timeout: Duration,
+    /// BuildKit only: send the context through a session of layerwise's own opened on the
+    /// daemon at this address, not as the request's body ([`super::session`]: the containerd
+    /// image store's BuildKit cannot read a body).
+    pub session_host: Option<&'a str>,
 }
 
 /// One step of the build: a classic `Step N/M`, or a BuildKit vertex.
@@ -184,12 +188,26 @@ pub async fn build(
         .forcerm(true)
         .networkmode(request.network)
         .buildargs(request.build_args);
+    let session_id = session_id();
     options = match request.builder {
         Builder::Classic => options.version(BuilderVersion::BuilderV1),
         Builder::BuildKit => options
             .version(BuilderVersion::BuilderBuildKit)
-            .session(&session_id()),
+            .session(&session_id),
     };
+    // the context through our own session, when the daemon cannot read a body
+    let session = match request.session_host {
+        Some(host) if request.builder == Builder::BuildKit => {
+            match super::session::open(host, &session_id, request.context).await {
+                Ok(session) => Some(session),
+                Err(why) => return Err(Output::default().into_error(Failure::Lost(why))),
+            }
+        }
+        _ => None,
+    };
+    if let Some(session) = &session {
+        options = options.remote(&session.url);
+    }
     if let Some(target) = request.target {
         options = options.target(target);
     }
@@ -199,7 +217,17 @@ pub async fn build(
     let progress = Progress::new(request.label);
     let started = Instant::now();
     let mut output = Output::default();
-    let (body, context_failure) = request.context.body();
+    let (body, context_failure) = match &session {
+        // the daemon pulls the context from the session: the request has no body
+        Some(session) => (
+            futures_util::stream::empty().boxed(),
+            session.failure.clone(),
+        ),
+        None => {
+            let (body, failure) = request.context.body();
+            (body.boxed(), failure)
+        }
+    };
     let body = bollard::body_try_stream(body);
     let mut stream = client.build_image(options.build(), None, Some(body));
     let deadline = tokio::time::sleep(request.timeout);

@@ -178,9 +178,17 @@ impl Context {
         impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static,
         ContextFailure,
     ) {
+        let failure = ContextFailure::default();
+        (self.body_into(failure.clone()), failure)
+    }
+
+    /// [`Context::body`], with the failure told to a slot the caller holds.
+    pub fn body_into(
+        &self,
+        failure: ContextFailure,
+    ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
         let (tx, rx) =
             tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(CHUNKS_IN_FLIGHT);
-        let failure = ContextFailure::default();
         let context = self.clone();
         let slot = failure.clone();
         tokio::task::spawn_blocking(move || {
@@ -197,8 +205,7 @@ impl Context {
                 }
             }
         });
-        let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
-        (stream, failure)
+        tokio_stream::wrappers::ReceiverStream::new(rx)
     }
 }
 

@@ -17,6 +17,7 @@ pub mod image;
 pub mod layers;
 pub mod page;
 pub mod proof;
+pub mod session;
 pub mod smoke;
 pub mod spill;
 pub mod stack;
