@@ -377,7 +377,7 @@ pub fn run_script(inst: &Instruction, text: &str) -> Option<MappedText> {
     }
     let mut script = MappedText::new();
     if inst.heredocs.is_empty() {
-        script.push_mapped(&inst.line, inst.args.clone());
+        script.push_line(&inst.line, inst.args.clone());
         return Some(script);
     }
     // `RUN <<EOF` (or `RUN <<EOF bash`, `RUN sh -e <<EOF`): the first body is the script.
@@ -399,7 +399,7 @@ pub fn run_script(inst: &Instruction, text: &str) -> Option<MappedText> {
         script.push_source(text, body);
         return Some(script);
     }
-    script.push_mapped(&inst.line, inst.args.clone());
+    script.push_line(&inst.line, inst.args.clone());
     for heredoc in &inst.heredocs {
         script.push_synthetic("\n");
         script.push_source(text, heredoc.body);

@@ -2,6 +2,7 @@
 //! shell script made of a RUN line and its heredoc bodies), with a map back to the file's bytes.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::source::Span;
 
@@ -48,6 +49,17 @@ impl MappedText {
     /// map to where the previous piece ended.
     pub fn push_synthetic(&mut self, text: &str) {
         self.text.push_str(text);
+    }
+
+    /// Appends `line[range]`, keeping its map.
+    pub fn push_line(&mut self, line: &InstructionLine, range: Range<usize>) {
+        match line {
+            InstructionLine::File { file, start, .. } => {
+                let start = *start as usize;
+                self.push_source(file, Span::new(start + range.start, start + range.end))
+            }
+            InstructionLine::Joined(joined) => self.push_mapped(joined, range),
+        }
     }
 
     /// Appends `other[range]`, keeping its map.
@@ -143,6 +155,77 @@ impl MappedText {
     }
 }
 
+/// An instruction's line as the tree keeps it, for every instruction while the file is linted:
+/// a line that is one piece of the file (most are) is that piece of the file's text, shared,
+/// not a copy with a map.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InstructionLine {
+    /// `file[start..end]`.
+    File {
+        file: Arc<str>,
+        start: u32,
+        end: u32,
+    },
+    /// Joined from several pieces (continuation lines), or past 4 GiB into the file.
+    Joined(Box<MappedText>),
+}
+
+impl InstructionLine {
+    /// The line `joined` holds, sharing `file`'s text when it is one piece of it.
+    pub fn new(joined: MappedText, file: &Arc<str>) -> InstructionLine {
+        let fits = |n: usize| u32::try_from(n).ok();
+        match joined.segments[..] {
+            [one] if one.text == 0 && one.len == joined.len() => {
+                let place = (fits(one.source), fits(one.source + one.len));
+                if let (Some(start), Some(end)) = place {
+                    return InstructionLine::File {
+                        file: file.clone(),
+                        start,
+                        end,
+                    };
+                }
+            }
+            [] if joined.is_empty() => {
+                return InstructionLine::File {
+                    file: file.clone(),
+                    start: 0,
+                    end: 0,
+                };
+            }
+            _ => {}
+        }
+        let mut joined = joined;
+        joined.shrink_to_fit();
+        InstructionLine::Joined(Box::new(joined))
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            InstructionLine::File { file, start, end } => &file[*start as usize..*end as usize],
+            InstructionLine::Joined(joined) => joined.as_str(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.as_str().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.as_str().is_empty()
+    }
+
+    /// The file span of a range of this line (as [`MappedText::span`]).
+    pub fn span(&self, range: Range<usize>) -> Span {
+        match self {
+            InstructionLine::File { start, .. } => {
+                let start = *start as usize;
+                Span::new(start + range.start, start + range.end)
+            }
+            InstructionLine::Joined(joined) => joined.span(range),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +258,31 @@ mod tests {
             args.span(4..6),
             Span::new(file.find("&&").unwrap(), file.find("&&").unwrap() + 2)
         );
+    }
+
+    #[test]
+    fn a_line_of_one_piece_shares_the_file_and_maps_alike() {
+        let file: Arc<str> = Arc::from("FROM a\nRUN a \\\n  && b\nRUN c\n");
+        let piece = |span: Span| {
+            let mut m = MappedText::new();
+            m.push_source(&file, span);
+            m
+        };
+        let one = piece(Span::new(file.find("RUN c").unwrap(), file.len() - 1));
+        let line = InstructionLine::new(one.clone(), &file);
+        assert!(matches!(line, InstructionLine::File { .. }));
+        assert_eq!(line.as_str(), "RUN c");
+        assert_eq!(line.span(4..5), one.span(4..5));
+        let mut copied = MappedText::new();
+        copied.push_line(&line, 4..5);
+        assert_eq!((copied.as_str(), copied.span(0..1)), ("c", one.span(4..5)));
+        // Two pieces (a continuation) keep their map.
+        let mut joined = piece(Span::new(7, 13));
+        joined.push_source(&file, Span::new(15, 21));
+        let line = InstructionLine::new(joined.clone(), &file);
+        assert!(matches!(line, InstructionLine::Joined(_)));
+        assert_eq!(line.as_str(), "RUN a   && b");
+        assert_eq!(line.span(8..10), joined.span(8..10));
     }
 
     #[test]

@@ -12,8 +12,9 @@ pub mod words;
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
-pub use mapped::MappedText;
+pub use mapped::{InstructionLine, MappedText};
 pub use words::Word;
 
 use crate::source::{LineIndex, Position, Span};
@@ -21,7 +22,8 @@ use crate::source::{LineIndex, Position, Span};
 /// A parsed Dockerfile, owning its text.
 #[derive(Clone, Debug)]
 pub struct Dockerfile {
-    text: String,
+    /// Shared with the instructions' lines that are one piece of it.
+    text: Arc<str>,
     lines: LineIndex,
     pub nodes: Vec<Node>,
     pub errors: Vec<SyntaxError>,
@@ -32,7 +34,7 @@ pub struct Dockerfile {
 impl Dockerfile {
     /// Parses any text; problems end up in [`Dockerfile::errors`], never in a panic.
     pub fn parse(text: impl Into<String>) -> Dockerfile {
-        let text = text.into();
+        let text: Arc<str> = Arc::from(text.into());
         let lines = LineIndex::new(&text);
         let parsed = parser::parse(&text, &lines);
         Dockerfile {
@@ -315,7 +317,7 @@ pub struct Instruction {
     /// without a `Vec`'s spare room and capacity field.
     pub flags: Box<[Flag]>,
     /// The instruction as BuildKit reads it: continuations joined, comment lines dropped.
-    pub line: MappedText,
+    pub line: InstructionLine,
     /// Where the arguments (after keyword and flags, trimmed) sit in `line`.
     pub args: Range<usize>,
     /// The strings of the exec (JSON array) form; `None` for the shell form.

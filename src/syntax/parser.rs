@@ -3,10 +3,12 @@
 //! lines inside them skipped), heredoc bodies read raw after the instruction line.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use super::words::{self, split_blanks, split_flags, split_words};
 use super::{
-    Directive, Flag, Heredoc, Instruction, Keyword, MappedText, Node, NodeKind, SyntaxError,
+    Directive, Flag, Heredoc, Instruction, InstructionLine, Keyword, MappedText, Node, NodeKind,
+    SyntaxError,
 };
 use crate::source::{LineIndex, Span};
 
@@ -29,8 +31,10 @@ struct Line {
 
 const BOM: &str = "\u{feff}";
 
-pub(super) fn parse(text: &str, index: &LineIndex) -> Parsed {
+pub(super) fn parse(file: &Arc<str>, index: &LineIndex) -> Parsed {
+    let text: &str = file;
     let mut parser = Parser {
+        file,
         text,
         lines: split_lines(text, index),
         escape: '\\',
@@ -69,6 +73,7 @@ fn split_lines(text: &str, index: &LineIndex) -> Vec<Line> {
 }
 
 struct Parser<'a> {
+    file: &'a Arc<str>,
     text: &'a str,
     lines: Vec<Line>,
     escape: char,
@@ -187,11 +192,9 @@ impl<'a> Parser<'a> {
             joined.push_source(text, piece);
             continues = more;
         }
-        joined.shrink_to_fit();
-
         let node_start = line.start;
         let mut end_line = last;
-        let node = match parse_line(joined, 0, self.escape) {
+        let node = match parse_line(InstructionLine::new(joined, self.file), 0, self.escape) {
             Ok(mut inst) => {
                 let host = inst.onbuild.as_deref().unwrap_or(&inst);
                 let takes_heredocs = host.keyword.takes_heredocs() && host.exec.is_none();
@@ -294,7 +297,11 @@ fn strip_continuation(text: &str, span: Span, escape: char) -> (Span, bool) {
 }
 
 /// Parses a joined instruction line from `from` on (after `ONBUILD`, the wrapped instruction).
-fn parse_line(line: MappedText, from: usize, escape: char) -> Result<Instruction, SyntaxError> {
+fn parse_line(
+    line: InstructionLine,
+    from: usize,
+    escape: char,
+) -> Result<Instruction, SyntaxError> {
     let text = &line.as_str()[from..];
     let lead = text.len() - text.trim_start().len();
     let body = text.trim();
