@@ -944,10 +944,9 @@ async fn choose_builder(
             .await
             .map_err(|e| format!("cannot ask the daemon at {host} for its builder: {e}"))?,
     };
-    let containerd = builder == Builder::BuildKit
-        && containerd_store(client)
-            .await
-            .map_err(|e| format!("cannot ask the daemon at {host} for its storage: {e}"))?;
+    // a daemon that does not say is taken for a graph driver
+    let containerd =
+        builder == Builder::BuildKit && containerd_store(client).await.unwrap_or(false);
     Ok(chosen(choice, builder, containerd, session::can_open(host)))
 }
 

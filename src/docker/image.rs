@@ -409,7 +409,7 @@ pub struct HistoryItem {
 /// What reading a built image gives.
 #[derive(Clone, Debug)]
 pub struct ImageFacts {
-    /// The image's size as `docker images` gives it.
+    /// The image's size as `docker images` gives it on a graph driver.
     pub total_bytes: u64,
     pub history: Vec<HistoryItem>,
     pub layer_count: usize,
@@ -464,6 +464,12 @@ pub async fn read_images(client: &Docker, ids: &[&str]) -> Result<Vec<ImageFacts
                 .filter(|layers| !layers.is_empty()),
         })
         .collect();
+    // The containerd image store gives an image's size as its compressed content and each
+    // step's as its tar: there the sizes come from the layers read, as a graph driver's would.
+    // (a daemon that does not say is taken for a graph driver)
+    let sizes_from_tars = super::connect::containerd_store(client)
+        .await
+        .unwrap_or(false);
     let what = ids.join(" and ");
     let stream = match ids {
         [one] => client.export_image(one).boxed(),
@@ -481,7 +487,13 @@ pub async fn read_images(client: &Docker, ids: &[&str]) -> Result<Vec<ImageFacts
         .into_iter()
         .zip(inspects)
         .zip(histories)
-        .map(|((saved, inspect), api_history)| facts(saved, inspect.size, &api_history))
+        .map(|((saved, inspect), api_history)| {
+            if sizes_from_tars {
+                facts(saved, None, &[])
+            } else {
+                facts(saved, inspect.size, &api_history)
+            }
+        })
         .collect()
 }
 
@@ -538,8 +550,14 @@ fn facts(
     let mut hidden = std::mem::take(&mut stacked.hidden);
     hidden.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
     hidden.truncate(HIDDEN_KEPT);
+    // without the daemon's figure, what `docker images` shows on a graph driver: every layer's
+    // files, the hidden copies included
+    let total_bytes = match size {
+        Some(size) => size.max(0) as u64,
+        None => stacked.layers.iter().map(|l| l.file_bytes).sum(),
+    };
     Ok(ImageFacts {
-        total_bytes: size.unwrap_or(0).max(0) as u64,
+        total_bytes,
         history,
         layer_count,
         analysis,
