@@ -162,6 +162,9 @@ pub struct BuildError {
     pub steps: Vec<Step>,
 }
 
+/// The most opening a session of our own may take (an upgrade of one request).
+const SESSION_OPENS_WITHIN: Duration = Duration::from_secs(60);
+
 /// A BuildKit session id no other build of this process or another uses.
 fn session_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -198,9 +201,17 @@ pub async fn build(
     // the context through our own session, when the daemon cannot read a body
     let session = match request.session_host {
         Some(host) if request.builder == Builder::BuildKit => {
-            match super::session::open(host, &session_id, request.context).await {
-                Ok(session) => Some(session),
-                Err(why) => return Err(Output::default().into_error(Failure::Lost(why))),
+            let opening = super::session::open(host, &session_id, request.context);
+            match tokio::time::timeout(SESSION_OPENS_WITHIN, opening).await {
+                Ok(Ok(session)) => Some(session),
+                Ok(Err(why)) => return Err(Output::default().into_error(Failure::Lost(why))),
+                Err(_) => {
+                    let why = format!(
+                        "the daemon did not open a BuildKit session within {} s",
+                        SESSION_OPENS_WITHIN.as_secs()
+                    );
+                    return Err(Output::default().into_error(Failure::Lost(why)));
+                }
             }
         }
         _ => None,
