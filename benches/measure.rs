@@ -99,7 +99,9 @@ const CASES: &[Case] = &[
 ];
 
 /// The phases of `timings.phases`, in the order they run.
-const PHASES: &[&str] = &["prepare", "daemon", "images", "sizes", "edits", "proof"];
+const PHASES: &[&str] = &[
+    "prepare", "daemon", "sizes", "edits", "save", "images", "removal", "proof",
+];
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -454,6 +454,48 @@ fn a_source_edit_reruns_fewer_steps_once_manifests_come_first() {
     assert_same_sizes(&measured);
 }
 
+/// The rebuilds run before the images are saved, and what the run no longer needs (the
+/// rebuilds' images) is removed while they are: the chain a user built earlier from the same
+/// Dockerfile, which the rebuilds may take steps from, stays, and nothing of the run is left.
+#[test]
+fn images_built_before_the_run_stay_when_its_own_go_early() {
+    let (_daemons, runs) = runs(&[BUSYBOX]);
+    let dir = copy_fixture("deps-order");
+    let dockerfile = dir.path().join("Dockerfile");
+    let tag = "layerwise-test-user:deps-order";
+    for run in &runs {
+        let untouched = run.state();
+        // the user's own build with the classic builder: a tagged image on a chain of others
+        let built = Command::new("docker")
+            .env("DOCKER_HOST", &run.host)
+            .env("DOCKER_BUILDKIT", "0")
+            .args(["build", "-q", "--network", "none", "-t", tag])
+            .arg(dir.path())
+            .output()
+            .expect("docker runs");
+        assert!(built.status.success(), "{}", text(&built.stderr));
+        assert!(
+            run.state().0.len() > untouched.0.len() + 2,
+            "{}: the user's build left no chain",
+            run.name()
+        );
+        let (out, v) =
+            run.measured(&[dockerfile.to_str().unwrap(), "--unsafe", "--format", "json"]);
+        let cmd = i64::from(!run.buildkit());
+        assert_eq!(num(&v, "/before/rebuilt_steps"), 2 + cmd, "{}", run.name());
+        assert_eq!(num(&v, "/after/rebuilt_steps"), 1 + cmd, "{}", run.name());
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("removed the "), "{stderr}");
+        let phases = &v["timings"]["phases"];
+        assert!(phases["save"].as_f64().unwrap() > 0.0, "{phases}");
+        // the user's image and its chain were all still there: removing it leaves the daemon
+        // as it was before the user built
+        run.docker(&["rmi", tag])
+            .expect("the user's image is there");
+        run.assert_cleaned_up(&untouched);
+    }
+}
+
 #[test]
 fn a_folder_the_proposed_dockerignore_excludes_leaves_the_image() {
     let (_daemons, runs) = runs(&[BUSYBOX]);
@@ -862,7 +904,9 @@ fn more_runs_give_the_median_and_spread_and_the_same_sizes() {
             timings["total_seconds"].as_f64().unwrap() > builds,
             "{timings}"
         );
-        for phase in ["prepare", "daemon", "images", "sizes", "edits", "proof"] {
+        for phase in [
+            "prepare", "daemon", "sizes", "edits", "save", "images", "removal", "proof",
+        ] {
             assert!(timings["phases"][phase].is_f64(), "{phase}: {timings}");
         }
         let stderr = text(&out.stderr);

@@ -2,10 +2,12 @@
 //! through the Docker Engine API, and compare the two images.
 //!
 //! Order of work: both cold builds first (so a rewrite that breaks the build is found before
-//! anything else is spent), then each image is saved and analysed, then each version is
-//! rebuilt with the cache after one source file is edited. Whatever ends the run (success, a
-//! failed build, `--timeout`, a lost daemon, Ctrl-C), every image and container the builds
-//! made is removed, unless `--keep-images`.
+//! anything else is spent), then each version is rebuilt with the cache after one source file
+//! is edited, then both cold images are saved and analysed while the daemon removes what the
+//! run no longer needs (the rebuilds' images, and the cold builds' that neither saved image is
+//! built on); no build runs beside other work, so its time is its own. Whatever ends the run
+//! (success, a failed build, `--timeout`, a lost daemon, Ctrl-C), every image and container
+//! the builds made is removed, unless `--keep-images`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -103,7 +105,12 @@ struct Clock {
 impl Clock {
     /// Adds the time since `since` to `phase`.
     fn add(&mut self, phase: &'static str, since: Instant) {
-        *self.phases.entry(phase).or_default() += since.elapsed().as_secs_f64();
+        self.add_span(phase, since, Instant::now());
+    }
+
+    /// Adds the time from `from` to `to` to `phase`.
+    fn add_span(&mut self, phase: &'static str, from: Instant, to: Instant) {
+        *self.phases.entry(phase).or_default() += to.saturating_duration_since(from).as_secs_f64();
     }
 
     fn timings(&self) -> Timings {
@@ -395,8 +402,10 @@ async fn measure(args: &MeasureArgs, plan: &Plan, color: bool, clock: &mut Clock
     };
     clock.add("daemon", daemon);
     let tracker = Tracker::default();
+    // what went while the images were saved
+    let mut early = cleanup::Removed::default();
     let exit = tokio::select! {
-        exit = run_builds(&client, &host, builder, session, args, plan, &tracker, color, clock) => exit,
+        exit = run_builds(&client, &host, builder, session, args, plan, &tracker, &present, &mut early, color, clock) => exit,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("interrupted: the build was stopped");
             Exit::Trouble
@@ -416,7 +425,10 @@ async fn measure(args: &MeasureArgs, plan: &Plan, color: bool, clock: &mut Clock
         return exit;
     }
     let made = tracker.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let removed = cleanup::remove(&client, &made, &present).await;
+    // what could not go early is tried again here, and said only if it fails again
+    let mut removed = cleanup::remove(&client, &made, &present).await;
+    removed.images += early.images;
+    removed.containers += early.containers;
     let containers = match removed.containers {
         0 => String::new(),
         n => format!(" and {n} container{}", plural(n)),
@@ -448,10 +460,16 @@ async fn run_builds(
     args: &MeasureArgs,
     plan: &Plan,
     tracker: &Tracker,
+    present: &cleanup::Before,
+    early: &mut cleanup::Removed,
     color: bool,
     clock: &mut Clock,
 ) -> Exit {
-    match builds(client, host, builder, session, args, plan, tracker, clock).await {
+    match builds(
+        client, host, builder, session, args, plan, tracker, present, early, clock,
+    )
+    .await
+    {
         Ok(mut comparison) => {
             comparison.timings = clock.timings();
             let text = match args.format {
@@ -516,6 +534,8 @@ async fn builds(
     args: &MeasureArgs,
     plan: &Plan,
     tracker: &Tracker,
+    present: &cleanup::Before,
+    early: &mut cleanup::Removed,
     clock: &mut Clock,
 ) -> Result<Comparison, Exit> {
     let how = How {
@@ -586,22 +606,6 @@ async fn builds(
     }
     let before = &befores[0];
     let after = afters.first();
-
-    let images = Instant::now();
-    // both saved at once: the daemon writes the layers they share once
-    let ids: Vec<&str> = std::iter::once(before.image.as_str())
-        .chain(after.map(|a| a.image.as_str()))
-        .collect();
-    let mut facts = read_images(client, &ids)
-        .await
-        .map_err(|e: DockerError| {
-            eprintln!("error: {e}");
-            Exit::Trouble
-        })?
-        .into_iter();
-    let before_facts = facts.next().ok_or(Exit::Trouble)?;
-    let after_facts = facts.next();
-    clock.add("images", images);
 
     // Every run must build the same image; say where one did not.
     let sizes = Instant::now();
@@ -684,6 +688,39 @@ async fn builds(
             rebuilds[1] = rebuilds[0].clone();
         }
     }
+
+    // Both saved at once: the daemon writes the layers they share once. Meanwhile it removes
+    // what the run no longer needs (the rebuilds are done): the classic builder's layers, which
+    // it deletes file by file, go while the disk may not have written them yet (DEVELOPERS.md).
+    let images = Instant::now();
+    let ids: Vec<&str> = std::iter::once(before.image.as_str())
+        .chain(after.map(|a| a.image.as_str()))
+        .collect();
+    let made = tracker.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let removal = async {
+        if args.keep_images {
+            return cleanup::Removed::default();
+        }
+        cleanup::remove_sparing(client, &made, present, &ids).await
+    };
+    let read = async {
+        let read = read_images(client, &ids).await;
+        (read, Instant::now())
+    };
+    let ((read, read_done), removed) = tokio::join!(read, removal);
+    *early = removed;
+    let (facts, first_byte) = read.map_err(|e: DockerError| {
+        eprintln!("error: {e}");
+        Exit::Trouble
+    })?;
+    // the daemon writing the archive, reading it, and the removal's wait beyond the reading
+    let first_byte = first_byte.unwrap_or(read_done);
+    clock.add_span("save", images, first_byte);
+    clock.add_span("images", first_byte, read_done);
+    clock.add("removal", read_done);
+    let mut facts = facts.into_iter();
+    let before_facts = facts.next().ok_or(Exit::Trouble)?;
+    let after_facts = facts.next();
 
     let proof = Instant::now();
     let target = args.target.as_deref();

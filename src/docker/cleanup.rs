@@ -4,8 +4,11 @@
 //! the first build the ids of all images already present are noted: those are never removed,
 //! even when a build named them (a base image, or a cache hit on an image someone else built).
 //! Images are removed children first with `noprune`, so no parent that is not ours goes with
-//! them (each wave of images nothing left is built on at once); an image that appeared during the run as the child of one of ours (a step committed
-//! just before the build was stopped, whose id never reached us) is removed too.
+//! them (each wave of images nothing left is built on at once); an image that appeared during
+//! the run as the child of one of ours (a step committed just before the build was stopped,
+//! whose id never reached us) is removed too. [`remove_sparing`] removes early what a run no
+//! longer needs, sparing the images it still reads and every image they are built on; the
+//! [`remove`] at the end takes the rest, and retries what could not go early.
 
 use std::collections::{HashMap, HashSet};
 
@@ -55,6 +58,18 @@ fn bare(id: &str) -> &str {
 
 /// Removes the containers and images in `made` that were not there `before`.
 pub async fn remove(client: &Docker, made: &Made, before: &Before) -> Removed {
+    remove_sparing(client, made, before, &[]).await
+}
+
+/// [`remove`], sparing the images `kept` names and every image they are built on: what a run
+/// no longer needs goes while it still reads those (a later [`remove`] takes them). `kept`
+/// may be short ids.
+pub async fn remove_sparing(
+    client: &Docker,
+    made: &Made,
+    before: &Before,
+    kept: &[&str],
+) -> Removed {
     let mut removed = Removed::default();
     let containers = dedup(&made.containers);
     let results =
@@ -77,25 +92,40 @@ pub async fn remove(client: &Docker, made: &Made, before: &Before) -> Removed {
         }
     };
     // Recorded ids are often short: resolve them against what is there.
-    let mut ours: Vec<String> = Vec::new();
-    for id in dedup(&made.images) {
-        let short = bare(&id);
-        if let Some((full, _)) = present
+    let resolve = |id: &str| {
+        let short = bare(id);
+        present
             .iter()
             .find(|(full, _)| bare(full).starts_with(short))
-            && !before.images.contains(full)
-            && !ours.contains(full)
-        {
-            ours.push(full.clone());
+            .map(|(full, _)| full.clone())
+    };
+    let parent_of: HashMap<&str, &str> = present
+        .iter()
+        .map(|(id, parent)| (id.as_str(), parent.as_str()))
+        .collect();
+    // The kept images and their ancestors (the classic builder's chain under each).
+    let mut spared: HashSet<String> = HashSet::new();
+    for id in kept.iter().filter_map(|id| resolve(id)) {
+        let mut at = Some(id);
+        while let Some(id) = at.filter(|id| spared.insert(id.clone())) {
+            at = parent_of
+                .get(id.as_str())
+                .filter(|parent| !parent.is_empty())
+                .map(|parent| parent.to_string());
+        }
+    }
+    let theirs = |id: &String| before.images.contains(id) || spared.contains(id);
+    let mut ours: Vec<String> = Vec::new();
+    for full in dedup(&made.images).iter().filter_map(|id| resolve(id)) {
+        if !theirs(&full) && !ours.contains(&full) {
+            ours.push(full);
         }
     }
     // Children of ours that we never heard of, until no more turn up.
     loop {
         let children: Vec<String> = present
             .iter()
-            .filter(|(id, parent)| {
-                !before.images.contains(id) && !ours.contains(id) && ours.contains(parent)
-            })
+            .filter(|(id, parent)| !theirs(id) && !ours.contains(id) && ours.contains(parent))
             .map(|(id, _)| id.clone())
             .collect();
         if children.is_empty() {
@@ -107,10 +137,6 @@ pub async fn remove(client: &Docker, made: &Made, before: &Before) -> Removed {
     // removed at once (the before and after chains, and every run's, go side by side). A
     // removal refused because of a child or a container still going is retried after the
     // others.
-    let parent_of: HashMap<&str, &str> = present
-        .iter()
-        .map(|(id, parent)| (id.as_str(), parent.as_str()))
-        .collect();
     let mut pending: Vec<String> = ours;
     let mut refused: Vec<(String, String)> = Vec::new();
     for _ in 0..3 {

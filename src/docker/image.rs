@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use bollard::Docker;
 use futures_util::{Stream, StreamExt};
@@ -429,13 +430,17 @@ pub const HIDDEN_KEPT: usize = 20;
 /// Inspects, saves and analyses one image: sizes from `docker history`, the layer map from the
 /// saved config, hidden and cache bytes from the layer tars (streamed, never on disk).
 pub async fn read_image(client: &Docker, id: &str) -> Result<ImageFacts, DockerError> {
-    let mut facts = read_images(client, &[id]).await?;
+    let (mut facts, _) = read_images(client, &[id]).await?;
     Ok(facts.remove(0))
 }
 
 /// [`read_image`] of several images through one `docker save` of them all: the daemon writes a
-/// layer they share once, and the archive is read once.
-pub async fn read_images(client: &Docker, ids: &[&str]) -> Result<Vec<ImageFacts>, DockerError> {
+/// layer they share once, and the archive is read once. Also gives when the save's first byte
+/// came (`None` when none did): Docker 20.10 writes the whole archive before it sends one.
+pub async fn read_images(
+    client: &Docker,
+    ids: &[&str],
+) -> Result<(Vec<ImageFacts>, Option<Instant>), DockerError> {
     let mut inspects = Vec::with_capacity(ids.len());
     let mut histories = Vec::with_capacity(ids.len());
     for id in ids {
@@ -475,15 +480,19 @@ pub async fn read_images(client: &Docker, ids: &[&str]) -> Result<Vec<ImageFacts
         [one] => client.export_image(one).boxed(),
         several => client.export_images(several).boxed(),
     };
-    let reader =
-        read_ahead(stream.map(|chunk| chunk.map_err(|e| io::Error::other(super::reason(&e)))));
+    let first_byte = Arc::new(OnceLock::new());
+    let first = first_byte.clone();
+    let reader = read_ahead(stream.map(move |chunk| {
+        first.get_or_init(Instant::now);
+        chunk.map_err(|e| io::Error::other(super::reason(&e)))
+    }));
     let (saved, _) = tokio::task::spawn_blocking(move || SavedImage::read_all(reader, &wanted))
         .await
         .map_err(|e| DockerError::Api {
             what: format!("saving image {what}"),
             reason: e.to_string(),
         })??;
-    saved
+    let facts = saved
         .into_iter()
         .zip(inspects)
         .zip(histories)
@@ -494,7 +503,8 @@ pub async fn read_images(client: &Docker, ids: &[&str]) -> Result<Vec<ImageFacts
                 facts(saved, inspect.size, &api_history)
             }
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((facts, first_byte.get().copied()))
 }
 
 /// What `measure` shows of a saved image, with the sizes and history the daemon gives.
