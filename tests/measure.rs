@@ -272,6 +272,17 @@ fn assert_same_sizes(measured: &[(String, [i64; 8], [i64; 2])]) {
     }
 }
 
+/// Measures on every run through `each` (given the run's place and the run, it measures and
+/// checks, and gives the report), then asserts that every run measured the same sizes.
+fn each_measures_the_same(runs: &[Run], mut each: impl FnMut(usize, &Run) -> Value) {
+    let measured: Vec<_> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, run)| measured_by(run, &each(i, run)))
+        .collect();
+    assert_same_sizes(&measured);
+}
+
 /// A run's entry for [`assert_same_sizes`].
 fn measured_by(run: &Run, v: &Value) -> (String, [i64; 8], [i64; 2]) {
     (
@@ -310,8 +321,7 @@ const BUNDLE_BYTES: i64 = 3072 * 1024;
 #[test]
 fn a_file_deleted_in_a_later_run_is_hidden_before_and_gone_after() {
     let (_daemons, runs) = runs(&[BUSYBOX]);
-    let mut measured = Vec::new();
-    for (i, run) in runs.iter().enumerate() {
+    each_measures_the_same(&runs, |i, run| {
         let dockerfile = fixture("deleted-file/Dockerfile");
         let pages = tempfile::tempdir().expect("temp dir");
         let page = pages.path().join("measure.html");
@@ -325,7 +335,6 @@ fn a_file_deleted_in_a_later_run_is_hidden_before_and_gone_after() {
             "--html",
             page.to_str().unwrap(),
         ]);
-        measured.push(measured_by(run, &v));
         // merging RUNs keeps every file: nothing differs, nothing to explain
         assert_proven(run, &v);
         assert_eq!(v["filesystem"]["only_before"]["files"], 0);
@@ -407,20 +416,17 @@ fn a_file_deleted_in_a_later_run_is_hidden_before_and_gone_after() {
             v["rebuild_not_measured"]
         );
         assert_eq!(v["builder"], run.builder);
-    }
-    assert_same_sizes(&measured);
+        v
+    });
 }
 
 #[test]
 fn a_source_edit_reruns_fewer_steps_once_manifests_come_first() {
     let (_daemons, runs) = runs(&[BUSYBOX]);
-    let mut measured = Vec::new();
-    for run in &runs {
+    each_measures_the_same(&runs, |_, run| {
         let dockerfile = fixture("deps-order/Dockerfile");
         let (out, v) =
             run.measured(&[dockerfile.to_str().unwrap(), "--unsafe", "--format", "json"]);
-        measured.push(measured_by(run, &v));
-
         assert!(
             applied(&v).contains(&"LW201".to_string()),
             "{:?}",
@@ -450,8 +456,8 @@ fn a_source_edit_reruns_fewer_steps_once_manifests_come_first() {
             stderr.contains(progress),
             "plain progress lines when stderr is no terminal:\n{stderr}"
         );
-    }
-    assert_same_sizes(&measured);
+        v
+    });
 }
 
 /// The rebuilds run before the images are saved, and what the run no longer needs (the
@@ -506,12 +512,9 @@ fn a_folder_the_proposed_dockerignore_excludes_leaves_the_image() {
         vec![7u8; BIG],
     )
     .expect("write");
-    let mut measured = Vec::new();
-    for run in &runs {
+    each_measures_the_same(&runs, |_, run| {
         let dockerfile = context.path().join("Dockerfile");
         let (_, v) = run.measured(&[dockerfile.to_str().unwrap(), "--unsafe", "--format", "json"]);
-        measured.push(measured_by(run, &v));
-
         assert!(
             applied(&v).contains(&"LW401".to_string()),
             "{:?}",
@@ -530,15 +533,14 @@ fn a_folder_the_proposed_dockerignore_excludes_leaves_the_image() {
         assert_eq!(explained_rules(&v), ["LW401"]);
         assert_eq!(num(&v, "/filesystem/only_before/bytes"), BIG as i64 + 52);
         assert_eq!(v["edited_file"], "src/main.sh");
-    }
-    assert_same_sizes(&measured);
+        v
+    });
 }
 
 #[test]
 fn apt_lists_left_in_the_image_are_cache_bytes_before_and_none_after() {
     let (_daemons, runs) = runs(&[DEBIAN]);
-    let mut measured = Vec::new();
-    for run in &runs {
+    each_measures_the_same(&runs, |_, run| {
         let dockerfile = fixture("apt/Dockerfile");
         let (_, v) = run.measured(&[
             dockerfile.to_str().unwrap(),
@@ -547,8 +549,6 @@ fn apt_lists_left_in_the_image_are_cache_bytes_before_and_none_after() {
             "--format",
             "json",
         ]);
-        measured.push(measured_by(run, &v));
-
         let rules = applied(&v);
         assert!(rules.contains(&"LW102".to_string()), "{rules:?}");
         let lists = num(&v, "/before/caches/apt lists");
@@ -560,15 +560,14 @@ fn apt_lists_left_in_the_image_are_cache_bytes_before_and_none_after() {
         assert_proven(run, &v);
         assert_eq!(explained_rules(&v)[0], "LW102");
         assert_eq!(num(&v, "/filesystem/explained/0/bytes"), lists);
-    }
-    assert_same_sizes(&measured);
+        v
+    });
 }
 
 #[test]
 fn packages_no_longer_recommended_are_named_and_explain_their_files() {
     let (_daemons, runs) = runs(&[DEBIAN]);
-    let mut measured = Vec::new();
-    for run in &runs {
+    each_measures_the_same(&runs, |_, run| {
         let dockerfile = fixture("recommends/Dockerfile");
         let (_, v) = run.measured(&[
             dockerfile.to_str().unwrap(),
@@ -578,8 +577,6 @@ fn packages_no_longer_recommended_are_named_and_explain_their_files() {
             "--format",
             "json",
         ]);
-        measured.push(measured_by(run, &v));
-
         assert_eq!(applied(&v), ["LW104"]);
         assert_proven(run, &v);
         let explained = &v["filesystem"]["explained"][0];
@@ -598,8 +595,8 @@ fn packages_no_longer_recommended_are_named_and_explain_their_files() {
         assert_eq!(v["start_program"]["before"], "usr/bin/curl");
         assert_eq!(v["start_program"]["after"], "usr/bin/curl");
         assert!(num(&v, "/saved_bytes") > 1_000_000);
-    }
-    assert_same_sizes(&measured);
+        v
+    });
 }
 
 /// A rewrite of `deleted-file` that forgets the copy under bundle/ and changes CMD: what the
@@ -1912,8 +1909,7 @@ fn a_go_program_built_where_it_runs_is_rewritten_into_two_stages_that_build_and_
 #[test]
 fn a_permission_change_stores_the_files_again_before_and_not_after() {
     let (_daemons, runs) = runs(&[BUSYBOX]);
-    let mut measured = Vec::new();
-    for run in &runs {
+    each_measures_the_same(&runs, |_, run| {
         let dockerfile = fixture("permission-change/Dockerfile");
         let (_, v) = run.measured(&[
             dockerfile.to_str().unwrap(),
@@ -1925,8 +1921,6 @@ fn a_permission_change_stores_the_files_again_before_and_not_after() {
             "--smoke",
             "greet.sh world",
         ]);
-        measured.push(measured_by(run, &v));
-
         // both changes moved: the script's to the COPY, the data's to the RUN that made it
         assert_eq!(applied(&v), ["LW106", "LW106"], "{}", run.name());
         // the same files with the same modes and owners, one copy each
@@ -1992,8 +1986,8 @@ fn a_permission_change_stores_the_files_again_before_and_not_after() {
             data.1 + script.1
         );
         assert!(num(&v, "/before/layer_count") > num(&v, "/after/layer_count"));
-    }
-    assert_same_sizes(&measured);
+        v
+    });
 }
 
 /// A small HTTP server on 127.0.0.1 that answers every request with one body, for builds
@@ -2097,8 +2091,7 @@ fn an_archive_unpacked_in_a_later_layer_is_kept_before_and_removed_after() {
     let server = FileServer::start(archive.clone());
     let url = format!("TOOL_URL=http://127.0.0.1:{}/tool.tar.gz", server.port);
     let size = archive.len() as i64;
-    let mut measured = Vec::new();
-    for run in &runs {
+    each_measures_the_same(&runs, |_, run| {
         let dockerfile = fixture("archive-kept/Dockerfile");
         let (_, v) = run.measured(&[
             dockerfile.to_str().unwrap(),
@@ -2112,8 +2105,6 @@ fn an_archive_unpacked_in_a_later_layer_is_kept_before_and_removed_after() {
             "--smoke",
             "sh -c 'sha256sum /opt/tool/data/blob && /opt/tool/bin/tool'",
         ]);
-        measured.push(measured_by(run, &v));
-
         assert!(
             applied(&v).contains(&"LW107".to_string()),
             "{:?}",
@@ -2146,9 +2137,9 @@ fn an_archive_unpacked_in_a_later_layer_is_kept_before_and_removed_after() {
             "{}: saved {saved}, the archive is {size}",
             run.name()
         );
-    }
+        v
+    });
     drop(server);
-    assert_same_sizes(&measured);
 }
 
 /// measure's page in headless Chromium: its DOM holds a bar per layer of both versions, the
