@@ -377,6 +377,7 @@ async fn measure(args: &MeasureArgs, plan: &Plan, color: bool, clock: &mut Clock
     let Chosen {
         builder,
         session,
+        containerd,
         why,
     } = match choose_builder(args.builder, &client, &host).await {
         Ok(chosen) => chosen,
@@ -401,11 +402,17 @@ async fn measure(args: &MeasureArgs, plan: &Plan, color: bool, clock: &mut Clock
         Builder::Classic => None,
     };
     clock.add("daemon", daemon);
+    let how = How {
+        builder,
+        // the context through a session of our own, where the daemon cannot read a body
+        session_host: session.then_some(host.as_str()),
+        containerd,
+    };
     let tracker = Tracker::default();
     // what went while the images were saved
     let mut early = cleanup::Removed::default();
     let exit = tokio::select! {
-        exit = run_builds(&client, &host, builder, session, args, plan, &tracker, &present, &mut early, color, clock) => exit,
+        exit = run_builds(&client, &host, how, args, plan, &tracker, &present, &mut early, color, clock) => exit,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("interrupted: the build was stopped");
             Exit::Trouble
@@ -455,8 +462,7 @@ fn plural(n: usize) -> &'static str {
 async fn run_builds(
     client: &Docker,
     host: &str,
-    builder: Builder,
-    session: bool,
+    how: How<'_>,
     args: &MeasureArgs,
     plan: &Plan,
     tracker: &Tracker,
@@ -466,7 +472,7 @@ async fn run_builds(
     clock: &mut Clock,
 ) -> Exit {
     match builds(
-        client, host, builder, session, args, plan, tracker, present, early, clock,
+        client, host, how, args, plan, tracker, present, early, clock,
     )
     .await
     {
@@ -529,8 +535,7 @@ fn run_label(label: &str, run: usize, runs: usize) -> String {
 async fn builds(
     client: &Docker,
     host: &str,
-    builder: Builder,
-    session: bool,
+    how: How<'_>,
     args: &MeasureArgs,
     plan: &Plan,
     tracker: &Tracker,
@@ -538,11 +543,6 @@ async fn builds(
     early: &mut cleanup::Removed,
     clock: &mut Clock,
 ) -> Result<Comparison, Exit> {
-    let how = How {
-        builder,
-        // the context through a session of our own, where the daemon cannot read a body
-        session_host: session.then_some(host),
-    };
     let fixes = if plan.unchanged() {
         "no fix applies, so one build".to_string()
     } else {
@@ -558,7 +558,7 @@ async fn builds(
         "measuring {} before and after `layerwise fix` ({fixes}) on the daemon at {host}, \
          with {}{times}",
         plan.display,
-        builder.name()
+        how.builder.name()
     );
     // Cold builds, before and after in turn, so that a load on the machine falls on both.
     let mut befores: Vec<Built> = Vec::new();
@@ -704,7 +704,7 @@ async fn builds(
         cleanup::remove_sparing(client, &made, present, &ids).await
     };
     let read = async {
-        let read = read_images(client, &ids).await;
+        let read = read_images(client, &ids, how.containerd).await;
         (read, Instant::now())
     };
     let ((read, read_done), removed) = tokio::join!(read, removal);
@@ -744,7 +744,7 @@ async fn builds(
     };
     let mut comparison = Comparison::new(
         plan.display.clone(),
-        builder,
+        how.builder,
         plan.applied.clone(),
         edited_file,
         before_side,
@@ -920,11 +920,13 @@ fn defects(comparison: &Comparison, only_safe: bool) -> Vec<String> {
     out
 }
 
-/// Which builder builds, and how the context reaches it.
+/// Which builder builds, how the context reaches it, and how the daemon keeps images.
 #[derive(Clone, Copy)]
 struct How<'a> {
     builder: Builder,
     session_host: Option<&'a str>,
+    /// The containerd image store (the sizes are then counted from the layers read).
+    containerd: bool,
 }
 
 fn request<'a>(
@@ -966,6 +968,8 @@ const CONTAINERD_STORE: &str = "the daemon keeps its images in the containerd im
 struct Chosen {
     builder: Builder,
     session: bool,
+    /// The daemon keeps its images in the containerd image store.
+    containerd: bool,
     why: Option<&'static str>,
 }
 
@@ -982,28 +986,31 @@ async fn choose_builder(
             .map_err(|e| format!("cannot ask the daemon at {host} for its builder: {e}"))?,
     };
     // a daemon that does not say is taken for a graph driver
-    let containerd =
-        builder == Builder::BuildKit && containerd_store(client).await.unwrap_or(false);
+    let containerd = containerd_store(client).await.unwrap_or(false);
     Ok(chosen(choice, builder, containerd, session::can_open(host)))
 }
 
 /// [`choose_builder`]'s choice, from what it learnt of the daemon: its builder, whether it keeps
 /// images in the containerd store, and whether layerwise can open a session on it.
 fn chosen(choice: BuilderChoice, builder: Builder, containerd: bool, can_open: bool) -> Chosen {
-    match (containerd, can_open, choice) {
+    let buildkit_there = containerd && builder == Builder::BuildKit;
+    match (buildkit_there, can_open, choice) {
         (true, true, _) => Chosen {
             builder,
             session: true,
+            containerd,
             why: None,
         },
         (true, false, BuilderChoice::Auto) => Chosen {
             builder: Builder::Classic,
             session: false,
+            containerd,
             why: Some(CONTAINERD_STORE),
         },
         _ => Chosen {
             builder,
             session: false,
+            containerd,
             why: None,
         },
     }

@@ -202,16 +202,17 @@ pub async fn build(
     let session = match request.session_host {
         Some(host) if request.builder == Builder::BuildKit => {
             let opening = super::session::open(host, &session_id, request.context);
-            match tokio::time::timeout(SESSION_OPENS_WITHIN, opening).await {
-                Ok(Ok(session)) => Some(session),
-                Ok(Err(why)) => return Err(Output::default().into_error(Failure::Lost(why))),
-                Err(_) => {
-                    let why = format!(
+            let opened = tokio::time::timeout(SESSION_OPENS_WITHIN, opening)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(format!(
                         "the daemon did not open a BuildKit session within {} s",
                         SESSION_OPENS_WITHIN.as_secs()
-                    );
-                    return Err(Output::default().into_error(Failure::Lost(why)));
-                }
+                    ))
+                });
+            match opened {
+                Ok(session) => Some(session),
+                Err(why) => return Err(Output::default().into_error(Failure::Lost(why))),
             }
         }
         _ => None,

@@ -430,16 +430,25 @@ pub const HIDDEN_KEPT: usize = 20;
 /// Inspects, saves and analyses one image: sizes from `docker history`, the layer map from the
 /// saved config, hidden and cache bytes from the layer tars (streamed, never on disk).
 pub async fn read_image(client: &Docker, id: &str) -> Result<ImageFacts, DockerError> {
-    let (mut facts, _) = read_images(client, &[id]).await?;
+    // a daemon that does not say is taken for a graph driver
+    let containerd = super::connect::containerd_store(client)
+        .await
+        .unwrap_or(false);
+    let (mut facts, _) = read_images(client, &[id], containerd).await?;
     Ok(facts.remove(0))
 }
 
 /// [`read_image`] of several images through one `docker save` of them all: the daemon writes a
 /// layer they share once, and the archive is read once. Also gives when the save's first byte
 /// came (`None` when none did): Docker 20.10 writes the whole archive before it sends one.
+///
+/// On the containerd image store (`containerd`, [`super::connect::containerd_store`]) the
+/// daemon gives an image's size as its compressed content and each step's as its tar: there the
+/// sizes come from the layers read, as a graph driver's would, and `docker history` is not asked.
 pub async fn read_images(
     client: &Docker,
     ids: &[&str],
+    containerd: bool,
 ) -> Result<(Vec<ImageFacts>, Option<Instant>), DockerError> {
     let mut inspects = Vec::with_capacity(ids.len());
     let mut histories = Vec::with_capacity(ids.len());
@@ -448,12 +457,16 @@ pub async fn read_images(
             .inspect_image(id)
             .await
             .map_err(DockerError::api(format!("inspecting image {id}")))?;
-        let history = client
-            .image_history(id)
-            .await
-            .map_err(DockerError::api(format!(
-                "reading the history of image {id}"
-            )))?;
+        let history = if containerd {
+            Vec::new()
+        } else {
+            client
+                .image_history(id)
+                .await
+                .map_err(DockerError::api(format!(
+                    "reading the history of image {id}"
+                )))?
+        };
         inspects.push(inspect);
         histories.push(history);
     }
@@ -469,12 +482,6 @@ pub async fn read_images(
                 .filter(|layers| !layers.is_empty()),
         })
         .collect();
-    // The containerd image store gives an image's size as its compressed content and each
-    // step's as its tar: there the sizes come from the layers read, as a graph driver's would.
-    // (a daemon that does not say is taken for a graph driver)
-    let sizes_from_tars = super::connect::containerd_store(client)
-        .await
-        .unwrap_or(false);
     let what = ids.join(" and ");
     let stream = match ids {
         [one] => client.export_image(one).boxed(),
@@ -497,7 +504,7 @@ pub async fn read_images(
         .zip(inspects)
         .zip(histories)
         .map(|((saved, inspect), api_history)| {
-            if sizes_from_tars {
+            if containerd {
                 facts(saved, None, &[])
             } else {
                 facts(saved, inspect.size, &api_history)
