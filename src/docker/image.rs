@@ -10,7 +10,6 @@ use std::time::Instant;
 use bollard::Docker;
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::DockerError;
 pub use super::archive::{ArchiveError as SaveError, HistoryEntry};
@@ -61,26 +60,27 @@ impl SavedImage {
                 .strip_prefix("blobs/")
                 .map(|blob| blob.replacen('/', ":", 1))
                 .filter(|digest| fold.expects(digest));
-            let (diff_id, files, meta) = match named {
+            let (files, meta) = read_layer(tar)?;
+            match named {
                 // an uncompressed layer's blob is named by its diff id
                 Some(diff_id) => {
-                    let (files, meta) = read_layer(tar)?;
-                    (diff_id, files, meta)
+                    fold.arrive(&diff_id, files, meta)?;
+                    Ok(Layer::Named(Arc::from(diff_id)))
                 }
+                // Docker's layout before 25 names a layer by an id of its own, a compressed
+                // blob is named by the digest of its compressed bytes: the archive's manifest,
+                // at its end, says which layer of which image it is
                 None => {
-                    let mut hashing = Hashing::new(tar);
-                    let (files, meta) = read_layer(&mut hashing)?;
-                    // the padding after the tar's end is part of the digest
-                    io::copy(&mut hashing, &mut io::sink())?;
-                    (hashing.digest(), files, meta)
+                    fold.arrive_unnamed(path, files, meta)?;
+                    Ok(Layer::At(Arc::from(path)))
                 }
-            };
-            fold.arrive(&diff_id, files, meta)?;
-            Ok(Arc::<str>::from(diff_id))
+            }
         })?;
-        let mut saved = Vec::with_capacity(wanted.len());
-        for (at, want) in wanted.iter().enumerate() {
-            let found = match images.len() {
+        // which image each archived layer is found for first, so that naming a layer shared by
+        // two images does not stack one image's layers before the other's are named
+        let mut found = Vec::with_capacity(wanted.len());
+        for want in wanted {
+            let at = match images.len() {
                 1 => 0,
                 _ if want.id.is_empty() => {
                     return Err(SaveError::SeveralImages(
@@ -95,22 +95,44 @@ impl SavedImage {
                     .position(|image| image.digests.contains(&want.id))
                     .ok_or_else(|| SaveError::Missing(format!("the image {}", want.id)))?,
             };
-            let image = &images[found];
-            let layers: Vec<String> = image.layers.iter().map(|l| l.to_string()).collect();
-            if layers != image.diff_ids || want.diff_ids.as_ref().is_some_and(|ids| *ids != layers)
+            let image = &images[at];
+            let named_as_config = image.layers.len() == image.diff_ids.len()
+                && image
+                    .layers
+                    .iter()
+                    .zip(&image.diff_ids)
+                    .all(|(layer, id)| match layer {
+                        Layer::Named(named) => **named == **id,
+                        Layer::At(_) => true,
+                    });
+            if !named_as_config
+                || want
+                    .diff_ids
+                    .as_ref()
+                    .is_some_and(|ids| *ids != image.diff_ids)
             {
                 return Err(SaveError::Format {
                     what: "image config".into(),
                     reason: format!(
-                        "its layers' digests are not those its config and the daemon name \
-                         ({} layers read, {} named)",
-                        layers.len(),
+                        "its layers are not those its config and the daemon name ({} layers \
+                         read, {} named)",
+                        image.layers.len(),
                         image.diff_ids.len()
                     ),
                 });
             }
-            let (stacked, filesystem) = fold.finish(at, layers)?;
-            let image = images[found].clone();
+            for (layer, diff_id) in image.layers.iter().zip(&image.diff_ids) {
+                if let Layer::At(path) = layer {
+                    fold.name(path, diff_id);
+                }
+            }
+            found.push(at);
+        }
+        let mut saved = Vec::with_capacity(wanted.len());
+        for (at, found) in found.into_iter().enumerate() {
+            let image = &images[found];
+            let (stacked, filesystem) = fold.finish(at, image.diff_ids.clone())?;
+            let image = image.clone();
             saved.push(SavedImage {
                 history: image.history,
                 diff_ids: image.diff_ids,
@@ -123,38 +145,12 @@ impl SavedImage {
     }
 }
 
-/// A reader that hashes what passes through it: a layer's diff id is the SHA-256 of its
-/// uncompressed tar.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Hashing<R> {
-    fn new(inner: R) -> Hashing<R> {
-        Hashing {
-            inner,
-            hasher: Sha256::new(),
-        }
-    }
-
-    fn digest(self) -> String {
-        let digest = self.hasher.finalize();
-        let mut hex = String::with_capacity(71);
-        hex.push_str("sha256:");
-        for byte in digest {
-            hex.push_str(&format!("{byte:02x}"));
-        }
-        hex
-    }
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
+/// A layer as the archive was read: named by its diff id, or by its path in the archive until
+/// the manifest says which it is.
+#[derive(Clone, Debug)]
+enum Layer {
+    Named(Arc<str>),
+    At(Arc<str>),
 }
 
 /// Layers stacked into their images as they stream by. An archive gives its layers in an order
@@ -248,6 +244,30 @@ impl Fold {
         Ok(())
     }
 
+    /// A layer whose diff id is not known yet: set aside, by its path in the archive, until
+    /// [`Fold::name`] says which it is.
+    fn arrive_unnamed(&mut self, path: &str, files: LayerFiles, meta: LayerMeta) -> io::Result<()> {
+        if self.waiting.contains_key(path) {
+            return Ok(());
+        }
+        self.load(&files);
+        let aside = self.spill.put(&files, &meta)?;
+        self.held -= files.changes.len();
+        self.waiting.insert(path.to_string(), Held::Aside(aside));
+        Ok(())
+    }
+
+    /// Names the layer set aside at `path` by its diff id (once: a layer two images share is
+    /// named by the first).
+    fn name(&mut self, path: &str, diff_id: &str) {
+        if let Some(held) = self.waiting.remove(path)
+            && self.wants(diff_id)
+            && !self.waiting.contains_key(diff_id)
+        {
+            self.waiting.insert(diff_id.to_string(), held);
+        }
+    }
+
     /// Stacks every layer whose turn has come, in each image.
     fn advance(&mut self) -> io::Result<()> {
         for at in 0..self.images.len() {
@@ -299,8 +319,9 @@ impl Fold {
     ) -> Result<(Stacked, Filesystem), SaveError> {
         if self.images[at].diff_ids.is_none() {
             self.images[at].diff_ids = Some(diff_ids);
-            self.advance()?;
         }
+        // layers named only now, at the archive's end, take their turns
+        self.advance()?;
         let image = &mut self.images[at];
         if let Some(missing) = image.to_stack().first() {
             return Err(SaveError::Missing(format!("the layer {missing}")));
@@ -635,9 +656,8 @@ mod tests {
     }
 
     fn digest(bytes: &[u8]) -> String {
-        let mut hashing = Hashing::new(bytes);
-        io::copy(&mut hashing, &mut io::sink()).unwrap();
-        hashing.digest()
+        use sha2::{Digest, Sha256};
+        format!("sha256:{:x}", Sha256::digest(bytes))
     }
 
     #[test]
@@ -839,6 +859,104 @@ mod tests {
         assert!(matches!(
             SavedImage::read_all(&archive[..], &wanted),
             Err(SaveError::Missing(_))
+        ));
+    }
+
+    /// Docker's layout before 25, as 20.10 writes `docker save A B`: each layer in a folder of
+    /// an id of its own, written in the order of those ids, a layer already written for another
+    /// image or lower in the same one a symlink to it, the manifest last. Which diff id a folder
+    /// holds is known only from the manifest: every layer waits aside, one list in memory at a
+    /// time, and each image is stacked as in order.
+    #[test]
+    fn docker_20_s_layout_is_stacked_from_its_manifest() {
+        let tars: Vec<Vec<u8>> = (0..4).map(|v| rewriting(5 + v, v)).collect();
+        let diff_ids: Vec<String> = tars.iter().map(|t| digest(t)).collect();
+        let images = [vec![0, 1, 2], vec![0, 3, 3]];
+        let mut entries: Vec<(String, Result<Vec<u8>, String>)> = Vec::new();
+        let mut manifest = Vec::new();
+        let mut configs = Vec::new();
+        let mut written: HashMap<usize, String> = HashMap::new();
+        for layers in &images {
+            let mut paths = Vec::new();
+            for depth in 0..layers.len() {
+                // the folder's id: the same for the same layers below it, as Docker's
+                let id = digest(format!("{:?}", &layers[..=depth]).as_bytes())[7..].to_string();
+                let path = format!("{id}/layer.tar");
+                if !paths.contains(&path) && !entries.iter().any(|(p, _)| *p == path) {
+                    let l = layers[depth];
+                    entries.push((format!("{id}/VERSION"), Ok(b"1.0".to_vec())));
+                    entries.push((
+                        format!("{id}/json"),
+                        Ok(format!(r#"{{"id":"{id}"}}"#).into()),
+                    ));
+                    let content = match written.get(&l) {
+                        Some(first) => Err(format!("../{first}")),
+                        None => Ok(tars[l].clone()),
+                    };
+                    written.entry(l).or_insert_with(|| path.clone());
+                    entries.push((path.clone(), content));
+                }
+                paths.push(path);
+            }
+            let ids: Vec<&String> = layers.iter().map(|&l| &diff_ids[l]).collect();
+            let config = format!(
+                r#"{{"rootfs":{{"diff_ids":{}}},"history":[]}}"#,
+                serde_json::to_string(&ids).unwrap()
+            );
+            let config_digest = digest(config.as_bytes());
+            let name = format!("{}.json", &config_digest[7..]);
+            manifest.push(serde_json::json!({"Config": name, "Layers": paths}));
+            entries.push((name, Ok(config.into_bytes())));
+            configs.push(config_digest);
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, content) in &entries {
+            match content {
+                Ok(bytes) => add(&mut builder, path, bytes),
+                Err(target) => {
+                    let mut header = tar::Header::new_gnu();
+                    header.set_entry_type(tar::EntryType::Symlink);
+                    header.set_size(0);
+                    builder.append_link(&mut header, path, target).unwrap();
+                }
+            }
+        }
+        let manifest = serde_json::to_string(&manifest).unwrap();
+        add(&mut builder, "manifest.json", manifest.as_bytes());
+        let archive = builder.into_inner().unwrap();
+        for known in [true, false] {
+            for (first, second) in [(0, 1), (1, 0)] {
+                let wanted: Vec<Wanted> = [first, second]
+                    .iter()
+                    .map(|&i| Wanted {
+                        id: configs[i].clone(),
+                        diff_ids: known
+                            .then(|| images[i].iter().map(|&l| diff_ids[l].clone()).collect()),
+                    })
+                    .collect();
+                let (read, peak) = SavedImage::read_all(&archive[..], &wanted).unwrap();
+                for (image, i) in read.iter().zip([first, second]) {
+                    let (stacked, filesystem) = stacked_in_order(&tars, &images[i]);
+                    assert_eq!(image.stacked.layers, stacked.layers);
+                    assert_eq!(image.stacked.hidden, stacked.hidden);
+                    assert_eq!(image.filesystem.paths, filesystem.paths);
+                }
+                assert_eq!(peak, 8, "the largest layer lists 8 files");
+            }
+        }
+        // the daemon names other layers than the archive's config
+        let wanted = [Wanted {
+            id: configs[0].clone(),
+            diff_ids: Some(vec![
+                diff_ids[0].clone(),
+                diff_ids[2].clone(),
+                diff_ids[1].clone(),
+            ]),
+        }];
+        assert!(matches!(
+            SavedImage::read_all(&archive[..], &wanted),
+            Err(SaveError::Format { .. })
         ));
     }
 }
