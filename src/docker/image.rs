@@ -76,8 +76,8 @@ impl SavedImage {
                 }
             }
         })?;
-        // which image each archived layer is found for first, so that naming a layer shared by
-        // two images does not stack one image's layers before the other's are named
+        // each wanted image found in the archive, and the layers read by their paths named with
+        // their diff ids from its config, before any image is stacked whole
         let mut found = Vec::with_capacity(wanted.len());
         for want in wanted {
             let at = match images.len() {
