@@ -191,6 +191,10 @@ pub fn fix_text(text: &str, options: &LintOptions, max: Safety) -> FixOutcome {
 /// instead of on text that is about to move. One in-place rule may fix several places of an
 /// instruction in one pass (`--no-install-recommends` on each of its installs) when its edits
 /// do not touch: one fix a pass left a RUN of many installs unfinished after the last pass.
+/// A fix that edits a FROM changes what its stage is (LW301 makes it a build stage) and claims
+/// the whole stage: the in-place fixes there wait for a pass that sees the new shape (LW103
+/// does not clean a cache in a stage the image leaves behind, so the build stage's steps stay
+/// the original's and keep their layer cache).
 fn one_fix_per_instruction<'d>(
     df: &Dockerfile,
     candidates: &[&'d Diagnostic],
@@ -206,9 +210,29 @@ fn one_fix_per_instruction<'d>(
             )
         })
         .collect();
+    // Each stage's FROM and the whole stage, from the FROM's first line to its last instruction.
+    let stages: Vec<(Span, Span)> = df
+        .stages()
+        .iter()
+        .map(|stage| {
+            let start = df.lines().line_start(stage.from.lines.0);
+            let end = stage
+                .instructions
+                .last()
+                .map_or(stage.from.span.end, |i| i.span.end);
+            (
+                Span::new(start, stage.from.span.end),
+                Span::new(start, end.max(start)),
+            )
+        })
+        .collect();
+    // an edit in a FROM (not one that ends where its line starts, such as the removal of the
+    // line before it)
+    let edits_from = |from: Span, e: Span| from.start <= e.start && e.start <= from.end;
     // Instruction spans are sorted and disjoint: the ones an edit touches are found by search.
     let claim = |fix: &Fix| -> Vec<Span> {
-        fix.edits
+        let mut spans: Vec<Span> = fix
+            .edits
             .iter()
             .map(|e| {
                 let first = instruction_lines.partition_point(|s| s.end < e.span.start);
@@ -217,7 +241,14 @@ fn one_fix_per_instruction<'d>(
                     .take_while(|s| s.start <= e.span.end)
                     .fold(e.span, |acc, s| acc.cover(*s))
             })
-            .collect()
+            .collect();
+        spans.extend(
+            stages
+                .iter()
+                .filter(|(from, _)| fix.edits.iter().any(|e| edits_from(*from, e.span)))
+                .map(|(_, stage)| *stage),
+        );
+        spans
     };
     let in_place = |rule: &str| crate::rules::fix_priority(rule) == crate::rules::IN_PLACE;
     // What is claimed (instructions, by rule) and every edit chosen so far, as disjoint spans
@@ -300,6 +331,34 @@ mod tests {
             "{}",
             fixed.text
         );
+        assert!(!fix_text(&fixed.text, &options, Safety::Unsafe).changed());
+    }
+
+    #[test]
+    fn a_stage_made_a_build_stage_keeps_its_steps_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        for file in ["package.json", "package-lock.json", "build.js"] {
+            std::fs::write(dir.path().join(file), "{}").unwrap();
+        }
+        let text = "FROM debian:bookworm-slim\n\
+                    RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm g++ make && rm -rf /var/lib/apt/lists/*\n\
+                    WORKDIR /app\n\
+                    COPY package.json package-lock.json ./\n\
+                    RUN npm ci\n\
+                    COPY build.js ./\n\
+                    RUN npm run build\n\
+                    CMD [\"node\", \"dist/main.js\"]\n";
+        let options = LintOptions::for_path(dir.path().join("Dockerfile"));
+        // in the file as it is, the stage is final: LW103 would clean npm's cache there
+        let found = lint(&Dockerfile::parse(text), &options);
+        assert!(found.iter().any(|d| d.rule == "LW103"), "{found:#?}");
+        let fixed = fix_text(text, &options, Safety::Unsafe);
+        assert!(fixed.applied.contains(&"LW301"), "{:?}", fixed.applied);
+        // the build stage's steps are the original's, so their layers come from its cache
+        let build = fixed.text.split("\n\n").next().unwrap();
+        assert!(build.contains("\nRUN npm ci\n"), "{}", fixed.text);
+        assert!(!fixed.text.contains("npm cache clean"), "{}", fixed.text);
+        assert!(!fixed.applied.contains(&"LW103"), "{:?}", fixed.applied);
         assert!(!fix_text(&fixed.text, &options, Safety::Unsafe).changed());
     }
 

@@ -1887,9 +1887,10 @@ fn a_go_program_built_where_it_runs_is_rewritten_into_two_stages_that_build_and_
     let Some(run) = run_with(&runs, "buildkit") else {
         return;
     };
-    // LW103 also cleans the Go cache where it is made, in what becomes the build stage
-    let v = rewritten_into_two_stages(&run, "go-program", "golang-go", &["LW103"]);
-    // `go build` filled root's build cache before: the build stage keeps it
+    // LW103 does not clean the Go cache in what becomes the build stage: the image leaves it
+    // there, and the stage's steps stay the original's
+    let v = rewritten_into_two_stages(&run, "go-program", "golang-go", &[]);
+    // `go build` filled root's build cache before: the build stage keeps it (LW301's)
     assert!(num(&v, "/before/cache_bytes") > 0);
     assert_eq!(num(&v, "/after/cache_bytes"), 0);
     let cache = v["filesystem"]["explained"]
@@ -1902,6 +1903,7 @@ fn a_go_program_built_where_it_runs_is_rewritten_into_two_stages_that_build_and_
             })
         })
         .expect("Go's build cache");
+    assert_eq!(cache["rule"], "LW301", "{cache}");
     assert!(num(cache, "/files") > 10, "{cache}");
     assert_eq!(num(cache, "/bytes"), num(&v, "/before/cache_bytes"));
 }

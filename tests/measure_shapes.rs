@@ -47,7 +47,7 @@ const SHAPES: &[Shape] = &[
         smoke: "/src/target/release/hello world",
         start: ["src/target/release/hello"; 2],
         toolchain: "cargo",
-        also: &["LW103"],
+        also: &[],
         at_most: 50,
     },
     Shape {
@@ -55,7 +55,7 @@ const SHAPES: &[Shape] = &[
         smoke: "world",
         start: ["usr/bin/node"; 2],
         toolchain: "npm",
-        also: &["LW103"],
+        also: &[],
         at_most: 50,
     },
     Shape {

@@ -370,8 +370,18 @@ pub fn compare_filesystems(
                     .map(|_| PACKAGES.to_string()),
                 Explains::BuildStage => {
                     let only_before = change == "only before";
+                    // a toolchain's cache, or a package manager's that the build filled (npm
+                    // ci's), stays with the build stage; apt's are LW102's and LW103's
+                    let managers = || {
+                        cache_of(path)
+                            .or_else(|| dir.then(|| cache_of(&format!("{path}/-"))).flatten())
+                            .filter(|k| !k.starts_with("apt "))
+                            .map(|k| format!("the {k}"))
+                    };
                     let cache = build_cache_of(path)
                         .or_else(|| build_cache_below(path).filter(|_| dir))
+                        .map(str::to_string)
+                        .or_else(managers)
                         .filter(|_| only_before);
                     let worked_in = build_dirs.iter().any(|d| {
                         path.strip_prefix(d)
@@ -1216,6 +1226,9 @@ mod tests {
             ("root/.cache", dir()),
             ("root/.cache/go-build", dir()),
             ("root/.cache/go-build/01/ab-d", file(70, 3)),
+            ("root/.npm", dir()),
+            ("root/.npm/_cacache", dir()),
+            ("root/.npm/_cacache/index-v5/1f/2e", file(40, 6)),
             ("src", dir()),
             ("src/hello.c", file(160, 4)),
             ("srv/data.txt", file(5, 5)),
@@ -1257,6 +1270,7 @@ mod tests {
             [
                 ("Go's build cache, left in the build stage", 3),
                 (BUILD_FILES, 1),
+                ("the npm cache, left in the build stage", 3),
                 (TOOLCHAIN, 3)
             ]
         );
@@ -1266,9 +1280,9 @@ mod tests {
                 .iter()
                 .all(|e| e.rule.as_deref() == Some("LW301"))
         );
-        assert_eq!(proof.explained[2].packages, ["gcc-12"]);
+        assert_eq!(proof.explained[3].packages, ["gcc-12"]);
         assert_eq!(
-            proof.explained[2].label,
+            proof.explained[3].label,
             "1 package of the toolchain left in the build stage (LW301)"
         );
         // a user's file outside the build's folders is not the build's to explain
@@ -1285,7 +1299,7 @@ mod tests {
             },
         );
         assert!(proof.explained.is_empty());
-        assert_eq!(proof.unexpected.len(), 8);
+        assert_eq!(proof.unexpected.len(), 11);
     }
 
     #[test]

@@ -50,6 +50,12 @@ impl Rule for BuildToolsInFinalStage {
         "LW301"
     }
 
+    /// Before the in-place fixes: its fix makes the stage a build stage, and claims it whole
+    /// (`fixer`), so theirs there are made again on the new shape.
+    fn fix_order(&self) -> u8 {
+        3
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let Some(last) = cx.stages.len().checked_sub(1) else {
             return;
