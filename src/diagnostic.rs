@@ -77,6 +77,12 @@ impl Diagnostic {
         }
     }
 
+    /// Whether the finding has no room for labels or a hadolint check (most findings): the
+    /// engine keeps such a finding compact while the rules run.
+    pub(crate) fn is_plain(&self) -> bool {
+        self.rare.is_none()
+    }
+
     /// Secondary places that explain the finding.
     pub fn labels(&self) -> &[Label] {
         self.rare.as_ref().map_or(&[], |r| &r.labels)

@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod discover;
 pub mod docker;
 pub mod dockerignore;
+pub mod findings;
 pub mod fix;
 pub mod fixer;
 pub mod fsutil;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Text};
+use crate::findings::Findings;
 use crate::fix::{FileChange, Style};
 use crate::model::{Model, ModelInput};
 use crate::rules::{self, Context, Pass};
@@ -94,8 +95,12 @@ pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
         config.enabled(id)
             && (wanted(id) || (wanted("LW902") && suppressions.named_rules().any(|r| r == id)))
     };
-    // The model (every RUN's commands) is done with before the findings are sorted.
-    let mut out = {
+    let keep = |d: &Diagnostic| wanted(d.rule) && !suppressions.suppresses(d) && !config.ignores(d);
+    // The model (every RUN's commands) is done with before the findings are expanded from their
+    // compact records and sorted, except in a file with ONBUILD triggers (few are): a finding
+    // there is placed in its trigger from the model.
+    let mut placed = None;
+    let found = {
         let model = Model::new(df, &input);
         let cx = Context {
             model: &model,
@@ -104,23 +109,25 @@ pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
             options: &config.rules,
             ran: &runs,
         };
-        let mut out = Vec::new();
+        let mut found = Findings::new();
         for pass in [Pass::Main, Pass::AfterRules] {
             for rule in rules::ALL
                 .iter()
                 .filter(|r| r.pass() == pass && runs(r.id()))
             {
-                rule.check(&cx, &mut out);
+                rule.check(&cx, &mut found);
             }
         }
-        out.retain(|d| wanted(d.rule) && !suppressions.suppresses(d) && !config.ignores(d));
         if !model.stages.triggers().is_empty() {
+            let mut out = std::mem::take(&mut found).into_diagnostics(&keep);
             for d in &mut out {
                 place_in_trigger(&model, d);
             }
+            placed = Some(out);
         }
-        out
+        found
     };
+    let mut out = placed.unwrap_or_else(|| found.into_diagnostics(&keep));
     for d in &mut out {
         let default = rules::meta(d.rule).map_or(d.severity, |m| m.severity);
         d.severity = config.severity(d.rule, default);

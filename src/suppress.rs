@@ -50,19 +50,19 @@ pub struct IgnoreComment {
 
 impl IgnoreComment {
     /// Whether this comment covers a finding (whatever its rule).
-    pub fn covers(&self, d: &Diagnostic) -> bool {
+    pub fn covers(&self, span: Span) -> bool {
         if self.global {
             return true;
         }
         self.target
-            .is_some_and(|t| t.start <= d.span.start && d.span.start <= t.end)
+            .is_some_and(|t| t.start <= span.start && span.start <= t.end)
     }
 
     /// Whether this comment suppresses a finding.
     pub fn suppresses(&self, d: &Diagnostic) -> bool {
         !COMMENT_RULES.contains(&d.rule)
             && self.codes.iter().any(|c| self.names(c, d))
-            && self.covers(d)
+            && self.covers(d.span)
     }
 
     /// Whether one of this comment's codes names the finding: its rule, and for a hadolint code

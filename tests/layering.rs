@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["syntax", "dockerignore", "knowledge"],
     &["shell"],
     &["model"],
-    &["diagnostic", "fix", "catalog", "hadolint"],
+    &["diagnostic", "fix", "catalog", "hadolint", "findings"],
     &["suppress"],
     &["rules"],
     &["config"],

@@ -1,6 +1,7 @@
 //! LW104 apt-install-recommends: `apt-get install` also installs every recommended package.
 
 use crate::diagnostic::Diagnostic;
+use crate::findings::Findings;
 use crate::fix::{Edit, Fix, Safety};
 use crate::model::packages::{Action, Manager, PackageCommand, classify};
 use crate::rules::Context;
@@ -14,7 +15,7 @@ impl Rule for AptInstallRecommends {
         "LW104"
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         for (index, stage) in cx.stages.iter().enumerate() {
             // What a stage the image does not keep installs costs build time, not image bytes.
             if !stage.in_final_image {

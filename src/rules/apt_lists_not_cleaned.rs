@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use crate::diagnostic::Diagnostic;
+use crate::findings::Findings;
 use crate::fix::{Fix, Safety};
 use crate::knowledge::shells::is_posix_shell;
 use crate::model::packages::{Action, Manager, classify, mount_covers, removes};
@@ -22,7 +23,7 @@ impl Rule for AptListsNotCleaned {
         "LW102"
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         // Built at the first finding, once for the file: a scan of the later RUNs per finding
         // made a file of many installs quadratic.
         let users = std::cell::OnceCell::new();

@@ -2,6 +2,7 @@
 //! unpacked or installed in a later one; the archive stays in its layer.
 
 use crate::diagnostic::{Diagnostic, shorten};
+use crate::findings::Findings;
 use crate::fix::{Fix, Safety};
 use crate::knowledge::tools::is_archive;
 use crate::model::copies::Origin;
@@ -35,7 +36,7 @@ impl Rule for ArchiveKeptInLayer {
         2
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         let Some(last) = cx.stages.len().checked_sub(1) else {
             return;
         };

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use crate::diagnostic::Diagnostic;
+use crate::findings::Findings;
 use crate::fix::{Edit, Fix, Safety};
 use crate::knowledge::toolchains;
 use crate::model::Base;
@@ -56,7 +57,7 @@ impl Rule for BuildToolsInFinalStage {
         3
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         let Some(last) = cx.stages.len().checked_sub(1) else {
             return;
         };

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Deserializer};
 
 use crate::diagnostic::Diagnostic;
+use crate::findings::Findings;
 use crate::fix::Fix;
 use crate::model::order::{Area, footprint};
 use crate::rules::Context;
@@ -49,7 +50,7 @@ impl Rule for ConsecutiveRun {
         3
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         let max_runs = cx.options.consecutive_run.max_runs;
         for stage in &cx.stages {
             // The layers of a stage the image does not keep are never pulled or stored.

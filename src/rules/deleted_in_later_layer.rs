@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, command_text};
+use crate::findings::Findings;
 use crate::fix::{Edit, Fix, Safety};
 use crate::model::effects::{Creation, EffectKind};
 use crate::model::paths::{resolve, within};
@@ -36,7 +37,7 @@ impl Rule for DeletedInLaterLayer {
         2
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         let Some(last) = cx.stages.len().checked_sub(1) else {
             return;
         };

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use crate::diagnostic::Diagnostic;
+use crate::findings::Findings;
 use crate::fix::{FileChange, Fix, Safety};
 use crate::model::context::{ignore_lines, needed_sources};
 use crate::model::paths::copies_whole_context;
@@ -31,7 +32,7 @@ impl Rule for DockerignoreGaps {
         true
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         let Some(context) = cx.context.as_ref() else {
             return;
         };

@@ -1,6 +1,7 @@
 //! LW901 ignore-unknown-rule: a `# layerwise ignore=` comment names a rule that does not exist.
 
 use crate::diagnostic::Diagnostic;
+use crate::findings::Findings;
 use crate::rules::Context;
 use crate::rules::Rule;
 use crate::suppress::Tool;
@@ -12,7 +13,7 @@ impl Rule for IgnoreUnknownRule {
         "LW901"
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         // hadolint's comments name hadolint's rules; those layerwise lacks are not unknown.
         let ours = cx
             .suppressions

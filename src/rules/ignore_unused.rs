@@ -4,6 +4,7 @@
 //! any comment suppresses them.
 
 use crate::diagnostic::Diagnostic;
+use crate::findings::Findings;
 use crate::fix::{Edit, Fix, Safety};
 use crate::rules::Context;
 use crate::rules::{self, Pass, Rule};
@@ -21,7 +22,7 @@ impl Rule for IgnoreUnused {
         Pass::AfterRules
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         let mut found = Vec::new();
         // hadolint's comments also serve hadolint, which reports its own unused ones.
         let ours = cx
@@ -36,7 +37,9 @@ impl Rule for IgnoreUnused {
                 .filter(|code| {
                     code.rule.is_some_and(|rule| {
                         knowable(cx, rule)
-                            && !out.iter().any(|d| d.rule == rule && comment.covers(d))
+                            && !out
+                                .iter()
+                                .any(|d| d.rule() == rule && comment.covers(d.span()))
                     })
                 })
                 .collect();

@@ -1,6 +1,7 @@
 //! LW401 missing-dockerignore: the whole context is copied and nothing keeps junk out of it.
 
 use crate::diagnostic::Diagnostic;
+use crate::findings::Findings;
 use crate::fix::{FileChange, Fix, Safety};
 use crate::model::context::{ignore_lines, needed_sources};
 use crate::model::paths::copies_whole_context;
@@ -19,7 +20,7 @@ impl Rule for MissingDockerignore {
         true
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         let Some(context) = cx.context.as_ref() else {
             return;
         };

@@ -7,7 +7,7 @@ use std::ops::Deref;
 use serde::Deserialize;
 
 pub use crate::catalog::{FixKind, RuleMeta, all_meta, lookup, meta};
-use crate::diagnostic::Diagnostic;
+use crate::findings::Findings;
 use crate::fix::Style;
 use crate::model::Model;
 use crate::suppress::Suppressions;
@@ -40,8 +40,8 @@ pub use dockerignore_gaps::DockerignoreGapsOptions;
 pub trait Rule: Send + Sync {
     fn id(&self) -> &'static str;
     /// Adds the rule's findings to `out`. In [`Pass::AfterRules`], `out` holds every finding of
-    /// the other rules (before ignore comments apply).
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>);
+    /// the other rules (before ignore comments apply), read with [`Findings::iter`].
+    fn check(&self, cx: &Context<'_>, out: &mut Findings);
     /// Whether the rule reads the build context (so it cannot fire without one).
     fn reads_context(&self) -> bool {
         false

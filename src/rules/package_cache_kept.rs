@@ -1,6 +1,7 @@
 //! LW103 package-cache-kept: a package manager leaves its download cache in the layer.
 
 use crate::diagnostic::Diagnostic;
+use crate::findings::Findings;
 use crate::fix::{Edit, Fix, Safety};
 use crate::knowledge::managers::{Cache, cache_dirs, cache_off_variable, dnf_generation};
 use crate::model::Base;
@@ -19,7 +20,7 @@ impl Rule for PackageCacheKept {
         "LW103"
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         for (index, stage) in cx.stages.iter().enumerate() {
             if !stage.in_final_image {
                 continue;

@@ -2,6 +2,7 @@
 //! upgraded file again, on top of the base image's copy.
 
 use crate::diagnostic::Diagnostic;
+use crate::findings::Findings;
 use crate::model::packages::{Action, classify};
 use crate::rules::Context;
 use crate::rules::Rule;
@@ -14,7 +15,7 @@ impl Rule for PackageUpgradeInImage {
         "LW108"
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         for stage in cx.stages.list.iter().filter(|s| s.in_final_image) {
             for &inst in &stage.stage.instructions {
                 if inst.keyword != Keyword::Run {

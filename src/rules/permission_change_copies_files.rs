@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, command_text};
+use crate::findings::Findings;
 use crate::fix::{Edit, Fix, Safety};
 use crate::knowledge::toolchains;
 use crate::knowledge::tools::PERMISSION_CHANGERS;
@@ -71,7 +72,7 @@ impl Rule for PermissionChangeCopiesFiles {
         2
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         let Some(last) = cx.stages.len().checked_sub(1) else {
             return;
         };

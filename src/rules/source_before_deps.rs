@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, command_text};
+use crate::findings::Findings;
 use crate::fix::{Edit, Fix, Safety};
 use crate::model::BuildContext;
 use crate::model::order::{command_footprint, move_before};
@@ -28,7 +29,7 @@ impl Rule for SourceBeforeDeps {
         1
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         for stage in &cx.stages {
             let instructions = &stage.stage.instructions;
             let mut installed: Vec<&str> = Vec::new();

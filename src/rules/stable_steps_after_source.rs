@@ -3,6 +3,7 @@
 //! again. Stable steps first, then the source.
 
 use crate::diagnostic::{Diagnostic, command_text};
+use crate::findings::Findings;
 use crate::fix::{Edit, Fix, Safety};
 use crate::rules::edit::{block_span, first_line, lead_start};
 use crate::rules::{Context, Rule};
@@ -22,7 +23,7 @@ impl Rule for StableStepsAfterSource {
         0
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         let steps = cx.stable_steps();
         for group in steps.chunk_by(|a, b| std::ptr::eq(a.copy, b.copy)) {
             let copy = group[0].copy;

@@ -1,6 +1,7 @@
 //! LW202 update-without-install: a package index refreshed in a RUN of its own.
 
 use crate::diagnostic::Diagnostic;
+use crate::findings::Findings;
 use crate::fix::{Edit, Fix, Safety};
 use crate::model::order::{Sets, blocker, footprint};
 use crate::model::packages::{Action, Manager, PackageCommand, classify};
@@ -21,7 +22,7 @@ impl Rule for UpdateWithoutInstall {
         1
     }
 
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Findings) {
         for stage in &cx.stages {
             let instructions = &stage.stage.instructions;
             for (at, &inst) in instructions.iter().enumerate() {
