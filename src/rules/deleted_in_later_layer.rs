@@ -23,7 +23,7 @@ struct Created<'a> {
     by: &'a Instruction,
     /// Where in the file it was created (the command or the COPY line).
     span: Span,
-    what: String,
+    what: Maker<'a>,
     /// What is below `path` came with it (a copied folder, a clone), not only the path itself.
     tree: bool,
 }
@@ -58,7 +58,6 @@ impl Rule for DeletedInLaterLayer {
             match inst.keyword {
                 Keyword::Copy | Keyword::Add => {
                     if let Some((sources, dest)) = inst.copy_paths() {
-                        let what = format!("{} {}", inst.keyword, sources.join(" "));
                         let into_dir = dest.ends_with('/') || dest == "." || sources.len() > 1;
                         let dest = resolve(workdir, &dest);
                         for source in &sources {
@@ -80,7 +79,7 @@ impl Rule for DeletedInLaterLayer {
                                 path,
                                 by: inst,
                                 span: first_line(cx.df, inst),
-                                what: what.clone(),
+                                what: Maker::Copy(inst),
                                 tree: true,
                             });
                         }
@@ -113,7 +112,6 @@ impl Rule for DeletedInLaterLayer {
                             }
                             created.retain(|c| !hits(c, path));
                         }
-                        let what = command_words(command);
                         for effect in own {
                             let EffectKind::Creates { path, how } = &effect.kind else {
                                 continue;
@@ -126,7 +124,7 @@ impl Rule for DeletedInLaterLayer {
                                 path: path.clone(),
                                 by: inst,
                                 span: command.span(),
-                                what: what.clone(),
+                                what: Maker::Command(command),
                                 tree: how.tree(),
                             });
                         }
@@ -135,6 +133,26 @@ impl Rule for DeletedInLaterLayer {
                 }
                 _ => {}
             }
+        }
+    }
+}
+
+/// What created a path. Most paths are never quoted in a message: their maker is put in words
+/// when one is, not for each of the thousands a long file creates while the model is alive.
+#[derive(Clone, Copy, Debug)]
+enum Maker<'a> {
+    Copy(&'a Instruction),
+    Command(&'a Command),
+}
+
+impl Maker<'_> {
+    fn words(self) -> String {
+        match self {
+            Maker::Copy(inst) => {
+                let sources = inst.copy_paths().map(|(s, _)| s).unwrap_or_default();
+                format!("{} {}", inst.keyword, sources.join(" "))
+            }
+            Maker::Command(command) => command_words(command),
         }
     }
 }
@@ -171,7 +189,7 @@ fn finding(
         word,
         format!(
             "`{removed}` was created in an earlier layer (line {line}, `{}`); removing it here hides it, but its bytes stay in the image",
-            created.what
+            created.what.words()
         ),
     )
     .with_label(created.span, "created in this layer")

@@ -36,7 +36,7 @@ struct Created<'a> {
     path: String,
     by: &'a Instruction,
     span: Span,
-    what: String,
+    what: Maker<'a>,
     tree: bool,
     made: Made,
 }
@@ -84,7 +84,6 @@ impl Rule for PermissionChangeCopiesFiles {
         let mut created: Vec<Created<'_>> = Vec::new();
         for (at, &inst) in instructions.iter().enumerate() {
             if let Some(copy) = cx.copy(inst) {
-                let what = format!("{} {}", inst.keyword, copy_sources(&copy));
                 for (index, source) in copy.sources.iter().enumerate() {
                     let Some(path) = copy.landing(source).filter(|p| p != "/") else {
                         continue;
@@ -93,7 +92,7 @@ impl Rule for PermissionChangeCopiesFiles {
                         path,
                         by: inst,
                         span: first_line(cx.df, inst),
-                        what: what.clone(),
+                        what: Maker::Copy(inst),
                         tree: true,
                         made: Made::Copied(index),
                     });
@@ -171,7 +170,7 @@ impl Rule for PermissionChangeCopiesFiles {
                             path: path.clone(),
                             by: inst,
                             span: command.span(),
-                            what: command_words(command),
+                            what: Maker::Command(command),
                             tree: how.tree(),
                             made: if *how == Creation::Directory {
                                 Made::Empty
@@ -193,6 +192,26 @@ impl Rule for PermissionChangeCopiesFiles {
                 }
             }
             created.extend(here);
+        }
+    }
+}
+
+/// What created a path. Most paths are never quoted in a message: their maker is put in words
+/// when one is, not for each of the thousands a long file creates while the model is alive.
+#[derive(Clone, Copy, Debug)]
+enum Maker<'a> {
+    Copy(&'a Instruction),
+    Command(&'a Command),
+}
+
+impl Maker<'_> {
+    fn words(self, cx: &Context<'_>) -> String {
+        match self {
+            Maker::Copy(inst) => match cx.copy(inst) {
+                Some(copy) => format!("{} {}", inst.keyword, copy_sources(&copy)),
+                None => inst.keyword.to_string(),
+            },
+            Maker::Command(command) => command_words(command),
         }
     }
 }
@@ -247,7 +266,7 @@ fn finding(
                 word,
                 format!(
                     "`{head}` changes the {verb} of `{path}`, {origin} in an earlier layer (line {line}, `{}`): this layer stores every file it changes again{size}",
-                    c.what
+                    c.what.words(cx)
                 ),
             )
             .with_label(c.span, format!("{origin} in this layer"))
