@@ -11,8 +11,8 @@ use crate::diagnostic::{Diagnostic, Severity, Text};
 use crate::fix::{Edit, Fix, Safety};
 use crate::source::Span;
 
-/// Where the rules put what they find. In the pass after the rules (`Pass::AfterRules`) it holds every
-/// finding of the other rules, read through [`Findings::iter`].
+/// Where the rules put what they find. In the pass after the rules (`Pass::AfterRules`) it
+/// holds every finding of the other rules, read through [`Findings::iter`].
 #[derive(Default)]
 pub struct Findings {
     found: Vec<Compact>,
@@ -263,7 +263,7 @@ mod tests {
     use crate::fix::FileChange;
 
     #[test]
-    fn a_common_finding_is_48_bytes_and_no_allocation_of_its_own() {
+    fn a_common_finding_is_48_bytes() {
         assert_eq!(std::mem::size_of::<Compact>(), 48);
     }
 
