@@ -7,10 +7,12 @@
 use std::collections::HashMap;
 use std::io::{self, Read};
 
+use serde::{Deserialize, Serialize};
+
 use super::layers::{Change, LayerFiles};
 
 /// What a path is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Kind {
     /// A regular file, or a hard link (compared by what it holds, as the file it names).
     File,
@@ -38,7 +40,7 @@ impl Kind {
 }
 
 /// One path as the layer tar gives it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
     pub kind: Kind,
     /// Bytes of content (a hard link: its target's).
@@ -56,7 +58,7 @@ pub struct Meta {
 
 /// The metadata of one layer's changes, in the order of its [`LayerFiles::changes`], and the
 /// small files kept whole.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct LayerMeta {
     pub entries: Vec<Meta>,
     pub kept: Vec<(String, Vec<u8>)>,

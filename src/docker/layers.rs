@@ -10,8 +10,10 @@
 
 use std::io::{self, Read, Seek, SeekFrom};
 
+use serde::{Deserialize, Serialize};
+
 /// One entry of a layer tar, as the stacking needs it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Change {
     /// A regular file of this many bytes (a hard link adds no bytes of its own).
     File(u64),
@@ -25,7 +27,7 @@ pub enum Change {
 }
 
 /// The changes of one layer: paths relative to the root, `/`-separated, without `./`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerFiles {
     pub changes: Vec<(String, Change)>,
 }
