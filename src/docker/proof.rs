@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use super::filesystem::{Filesystem, Kind, Meta};
 use super::layers::cache_of;
+use crate::knowledge::managers::cache_folder_of;
 use crate::knowledge::toolchains::{build_cache_below, build_cache_of};
 use crate::knowledge::tools::is_archive;
 use crate::model::copies::Origin;
@@ -374,7 +375,7 @@ pub fn compare_filesystems(
                     // ci's), stays with the build stage; apt's are LW102's and LW103's
                     let managers = || {
                         cache_of(path)
-                            .or_else(|| dir.then(|| cache_of(&format!("{path}/-"))).flatten())
+                            .or_else(|| dir.then(|| cache_folder_of(path)).flatten())
                             .filter(|k| !k.starts_with("apt "))
                             .map(|k| format!("the {k}"))
                     };

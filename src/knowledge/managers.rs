@@ -751,9 +751,25 @@ pub fn all() -> &'static [Spec] {
 /// write it), named as `measure` and `inspect` report it. A cache in a home folder counts for
 /// root's home and for every `/home/<user>`.
 pub fn cache_of(path: &str) -> Option<&'static str> {
+    cache_roots()
+        .iter()
+        .find(|(root, _)| within(root, path) == Some(true))
+        .map(|(_, kind)| *kind)
+}
+
+/// Which known cache's own folder `path` is (`root/.npm`): a folder that goes with the cache.
+pub fn cache_folder_of(path: &str) -> Option<&'static str> {
+    cache_roots()
+        .iter()
+        .find(|(root, _)| within(root, path) == Some(false))
+        .map(|(_, kind)| *kind)
+}
+
+/// Every cache's folders, relative to the image root, with its kind.
+fn cache_roots() -> &'static [(String, &'static str)] {
     // made once: `inspect` asks for every file of an image
     static ROOTS: std::sync::OnceLock<Vec<(String, &'static str)>> = std::sync::OnceLock::new();
-    let roots = ROOTS.get_or_init(|| {
+    ROOTS.get_or_init(|| {
         let lists = ("apt lists", &["/var/lib/apt/lists"][..]);
         let apt_cache = ("apt cache", &["/var/cache/apt"][..]);
         let caches = MANAGERS
@@ -773,22 +789,19 @@ pub fn cache_of(path: &str) -> Option<&'static str> {
             }
         }
         roots
-    });
-    roots
-        .iter()
-        .find(|(root, _)| holds(root, path))
-        .map(|(_, kind)| *kind)
+    })
 }
 
-/// `path` lies below `root` (not the folder itself); `*` in `root` is one path segment.
-fn holds(root: &str, path: &str) -> bool {
+/// Where `path` is against `root` (`*` in `root` is one path segment): `Some(true)` below it,
+/// `Some(false)` the folder itself, `None` elsewhere.
+fn within(root: &str, path: &str) -> Option<bool> {
     let mut segments = path.split('/');
     let inside = root.split('/').all(|want| {
         segments
             .next()
             .is_some_and(|have| want == "*" || want == have)
     });
-    inside && segments.next().is_some()
+    inside.then(|| segments.next().is_some())
 }
 
 /// The folders of a cache for a user whose home is `home` (`/root`), plus the ways a script
@@ -840,6 +853,10 @@ mod tests {
     #[test]
     fn caches_in_the_final_filesystem_by_kind() {
         assert_eq!(cache_of("var/lib/apt/lists"), None);
+        assert_eq!(cache_folder_of("var/lib/apt/lists"), Some("apt lists"));
+        assert_eq!(cache_folder_of("home/app/.npm"), Some("npm cache"));
+        assert_eq!(cache_folder_of("home/app"), None);
+        assert_eq!(cache_folder_of("root/.npm/_cacache"), None);
         assert_eq!(cache_of("var/lib/apt/lists/x"), Some("apt lists"));
         assert_eq!(cache_of("var/lib/apt/listsx/x"), None);
         assert_eq!(cache_of("root/.cache/pip/http/a"), Some("pip cache"));
