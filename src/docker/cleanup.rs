@@ -72,9 +72,7 @@ pub async fn remove_sparing(
 ) -> Removed {
     let mut removed = Removed::default();
     let containers = dedup(&made.containers);
-    let results =
-        futures_util::future::join_all(containers.iter().map(|id| remove_container(client, id)))
-            .await;
+    let results = at_most_a_few(containers.iter().map(|id| remove_container(client, id))).await;
     for (id, result) in containers.into_iter().zip(results) {
         match result {
             Ok(true) => removed.containers += 1,
@@ -155,9 +153,7 @@ pub async fn remove_sparing(
                 refused.extend(pending.drain(..).map(|id| (id, "held by another".into())));
                 break;
             }
-            let results =
-                futures_util::future::join_all(wave.iter().map(|id| remove_image(client, id)))
-                    .await;
+            let results = at_most_a_few(wave.iter().map(|id| remove_image(client, id))).await;
             for (id, result) in wave.into_iter().zip(results) {
                 match result {
                     Ok(true) => removed.images += 1,
@@ -177,6 +173,41 @@ pub async fn remove_sparing(
     removed
 }
 
+/// How many removals go to the daemon at once. Through ssh, each request the pool has no idle
+/// connection for opens an ssh connection of its own, and sshd's default `MaxStartups` (10:30:100)
+/// drops some of the handshakes beyond ten at once: a wave of sixteen removals lost one that way.
+const REMOVALS_AT_ONCE: usize = 4;
+
+/// Runs `removals` with at most [`REMOVALS_AT_ONCE`] of them going at a time; the results come
+/// in the order of `removals`.
+async fn at_most_a_few<T>(removals: impl Iterator<Item = impl Future<Output = T>>) -> Vec<T> {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(removals)
+        .buffered(REMOVALS_AT_ONCE)
+        .collect()
+        .await
+}
+
+/// Whether a request failed on its way to the daemon (the connection could not be made, or the
+/// ssh handshake was cut), not by the daemon's answer or a wait: asking again may work, and a
+/// removal asked twice is no harm (the second finds it gone).
+fn on_the_way(e: &bollard::errors::Error) -> bool {
+    match e {
+        bollard::errors::Error::HyperLegacyError { err } => err.is_connect(),
+        bollard::errors::Error::IOError { err } => matches!(
+            err.kind(),
+            std::io::ErrorKind::ConnectionRefused
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+        ),
+        _ => false,
+    }
+}
+
+/// The tries a removal gets when it fails on the way, and the pause before each retry.
+const TRIES_ON_THE_WAY: u32 = 3;
+const PAUSE_ON_THE_WAY: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// Removes one container: `Ok(false)` when it was already gone. The builder removes its
 /// containers itself (Docker 26's classic builder even after its client went): one already gone
 /// is fine, and one it is removing is waited for.
@@ -186,6 +217,7 @@ async fn remove_container(client: &Docker, id: &str) -> Result<bool, String> {
         .v(true)
         .build();
     let mut tries = 0;
+    let mut tries_on_the_way = 1;
     loop {
         return match client.remove_container(id, Some(options.clone())).await {
             Ok(()) => Ok(true),
@@ -200,6 +232,11 @@ async fn remove_container(client: &Docker, id: &str) -> Result<bool, String> {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 continue;
             }
+            Err(e) if on_the_way(&e) && tries_on_the_way < TRIES_ON_THE_WAY => {
+                tries_on_the_way += 1;
+                tokio::time::sleep(PAUSE_ON_THE_WAY).await;
+                continue;
+            }
             Err(e) => Err(super::reason(&e)),
         };
     }
@@ -211,12 +248,20 @@ async fn remove_image(client: &Docker, id: &str) -> Result<bool, String> {
         .force(false)
         .noprune(true)
         .build();
-    match client.remove_image(id, Some(options), None).await {
-        Ok(_) => Ok(true),
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Ok(false),
-        Err(e) => Err(super::reason(&e)),
+    let mut tries = 1;
+    loop {
+        return match client.remove_image(id, Some(options.clone()), None).await {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) if on_the_way(&e) && tries < TRIES_ON_THE_WAY => {
+                tries += 1;
+                tokio::time::sleep(PAUSE_ON_THE_WAY).await;
+                continue;
+            }
+            Err(e) => Err(super::reason(&e)),
+        };
     }
 }
 
@@ -228,4 +273,48 @@ fn dedup(ids: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn removals_go_a_few_at_a_time_and_answer_in_order() {
+        let going = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        let removal = |n: usize| {
+            let (going, most) = (&going, &most);
+            async move {
+                let now = going.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                // later ones end first, so the order of the answers is not the order of ends
+                tokio::time::sleep(std::time::Duration::from_millis(20 - n as u64)).await;
+                going.fetch_sub(1, Ordering::SeqCst);
+                n
+            }
+        };
+        let answers = at_most_a_few((0..16).map(removal)).await;
+        assert_eq!(answers, (0..16).collect::<Vec<_>>());
+        assert_eq!(most.load(Ordering::SeqCst), REMOVALS_AT_ONCE);
+    }
+
+    #[test]
+    fn only_a_failure_on_the_way_is_asked_again() {
+        let io = |kind| bollard::errors::Error::IOError {
+            err: std::io::Error::from(kind),
+        };
+        assert!(on_the_way(&io(std::io::ErrorKind::ConnectionReset)));
+        assert!(on_the_way(&io(std::io::ErrorKind::ConnectionRefused)));
+        assert!(!on_the_way(&io(std::io::ErrorKind::InvalidData)));
+        assert!(!on_the_way(
+            &bollard::errors::Error::DockerResponseServerError {
+                status_code: 409,
+                message: "conflict: unable to delete (image has dependent child images)".into(),
+            }
+        ));
+        assert!(!on_the_way(&bollard::errors::Error::RequestTimeoutError));
+    }
 }
