@@ -4,6 +4,7 @@
 //! The pipeline, one module per arrow: source text → [`syntax`] (parse) → [`rules`] (lint) →
 //! [`diagnostic`]s with fixes → reports.
 
+pub mod allocator;
 pub mod catalog;
 pub mod cli;
 pub mod commands;

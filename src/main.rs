@@ -7,6 +7,7 @@ use layerwise::commands::{self, Exit};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    layerwise::allocator::give_memory_back();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
