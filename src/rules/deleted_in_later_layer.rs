@@ -1,6 +1,9 @@
 //! LW105 deleted-in-later-layer: a RUN removes what an earlier layer created; the bytes stay.
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+
+use fnv::FnvHashSet;
 
 use crate::diagnostic::{Diagnostic, command_text};
 use crate::findings::Findings;
@@ -26,6 +29,55 @@ struct Created<'a> {
     what: Maker<'a>,
     /// What is below `path` came with it (a copied folder, a clone), not only the path itself.
     tree: bool,
+    /// When it was created: the later of two creations is the one a removal names.
+    order: usize,
+}
+
+// A creation of a path is one entry of the set with any other of the same path and `tree`: a
+// removal hits both or neither (`hits` reads nothing else), and names the later one, so the
+// set keeps the latest of them alone and does not grow when a long file makes the same paths
+// again and again.
+impl PartialEq for Created<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && self.tree == other.tree
+    }
+}
+
+impl Eq for Created<'_> {}
+
+impl Hash for Created<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.path.hash(state);
+        self.tree.hash(state);
+    }
+}
+
+/// What the layers so far created and still hold.
+#[derive(Default)]
+struct Held<'a> {
+    paths: FnvHashSet<Created<'a>>,
+    next: usize,
+}
+
+impl<'a> Held<'a> {
+    /// A creation after all those before, in the place of an earlier one of its path and `tree`.
+    fn add(&mut self, mut created: Created<'a>) {
+        created.order = self.next;
+        self.next += 1;
+        self.paths.replace(created);
+    }
+
+    /// The latest creation that removing `removed` takes away.
+    fn latest_hit(&self, removed: &str) -> Option<&Created<'a>> {
+        self.paths
+            .iter()
+            .filter(|c| hits(c, removed))
+            .max_by_key(|c| c.order)
+    }
+
+    fn remove(&mut self, removed: &str) {
+        self.paths.retain(|c| !hits(c, removed));
+    }
 }
 
 impl Rule for DeletedInLaterLayer {
@@ -47,7 +99,7 @@ impl Rule for DeletedInLaterLayer {
             .iter()
             .flat_map(|&s| cx.stages[s].stage.instructions.iter().copied())
             .collect();
-        let mut created: Vec<Created<'_>> = Vec::new();
+        let mut created = Held::default();
         for (at, &inst) in instructions.iter().enumerate() {
             // A base image's own WORKDIR is taken to be `/`, as it is for most images.
             let workdir = cx
@@ -75,13 +127,15 @@ impl Rule for DeletedInLaterLayer {
                             if path == "/" {
                                 continue;
                             }
-                            created.push(Created {
+                            let copied = Created {
                                 path,
                                 by: inst,
                                 span: first_line(cx.df, inst),
                                 what: Maker::Copy(inst),
                                 tree: true,
-                            });
+                                order: 0,
+                            };
+                            created.add(copied);
                         }
                     }
                 }
@@ -102,15 +156,13 @@ impl Rule for DeletedInLaterLayer {
                             // cleanup, LW102's lists), not this removal's: it is needed here.
                             let own = here.iter().any(|c| hits(c, path));
                             here.retain(|c| !hits(c, path));
-                            let earlier: Vec<&Created<'_>> =
-                                created.iter().filter(|c| hits(c, path)).collect();
                             // The last layer that wrote there is where the removal belongs.
-                            if let Some(last) = earlier.last()
+                            if let Some(last) = created.latest_hit(path)
                                 && !own
                             {
                                 out.push(finding(cx, &instructions, at, effect.span, path, last));
                             }
-                            created.retain(|c| !hits(c, path));
+                            created.remove(path);
                         }
                         for effect in own {
                             let EffectKind::Creates { path, how } = &effect.kind else {
@@ -126,10 +178,13 @@ impl Rule for DeletedInLaterLayer {
                                 span: command.span(),
                                 what: Maker::Command(command),
                                 tree: how.tree(),
+                                order: 0,
                             });
                         }
                     }
-                    created.extend(here);
+                    for c in here {
+                        created.add(c);
+                    }
                 }
                 _ => {}
             }

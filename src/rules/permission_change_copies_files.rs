@@ -1,7 +1,10 @@
 //! LW106 permission-change-copies-files: a RUN changes the mode or owner of files an earlier
 //! layer (or the base image) holds, and so stores every one of them again.
 
+use std::hash::{Hash, Hasher};
 use std::path::Path;
+
+use fnv::FnvHashSet;
 
 use crate::diagnostic::{Diagnostic, command_text};
 use crate::findings::Findings;
@@ -39,6 +42,8 @@ struct Created<'a> {
     what: Maker<'a>,
     tree: bool,
     made: Made,
+    /// When it was created: of two creations a change touches, it names the later.
+    order: usize,
 }
 
 impl Created<'_> {
@@ -46,6 +51,62 @@ impl Created<'_> {
     fn touched_by(&self, path: &str, recursive: bool) -> bool {
         (within(path, &self.path) && (path == self.path || self.tree))
             || (recursive && within(&self.path, path))
+    }
+
+    fn empty(&self) -> bool {
+        matches!(self.made, Made::Empty)
+    }
+}
+
+// A creation of a path is one entry of the set with any other of the same path, `tree` and
+// emptiness: a change or a removal touches both or neither (they read nothing else), and a
+// change names the later one, so the set keeps the latest of them alone and does not grow when
+// a long file makes the same paths again and again.
+impl PartialEq for Created<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && self.tree == other.tree && self.empty() == other.empty()
+    }
+}
+
+impl Eq for Created<'_> {}
+
+impl Hash for Created<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.path.hash(state);
+        self.tree.hash(state);
+        self.empty().hash(state);
+    }
+}
+
+/// What the layers so far created and still hold.
+#[derive(Default)]
+struct Held<'a> {
+    paths: FnvHashSet<Created<'a>>,
+    next: usize,
+}
+
+impl<'a> Held<'a> {
+    /// A creation after all those before, in the place of an earlier one like it.
+    fn add(&mut self, mut created: Created<'a>) {
+        created.order = self.next;
+        self.next += 1;
+        self.paths.replace(created);
+    }
+
+    /// The latest creation of files (not an empty folder) that a change of `path` touches.
+    fn latest_touched(&self, path: &str, recursive: bool) -> Option<&Created<'a>> {
+        self.paths
+            .iter()
+            .filter(|c| !c.empty() && c.touched_by(path, recursive))
+            .max_by_key(|c| c.order)
+    }
+
+    fn any_touched(&self, path: &str) -> bool {
+        self.paths.iter().any(|c| c.touched_by(path, false))
+    }
+
+    fn retain(&mut self, keep: impl Fn(&Created<'a>) -> bool) {
+        self.paths.retain(|c| keep(c));
     }
 }
 
@@ -81,20 +142,21 @@ impl Rule for PermissionChangeCopiesFiles {
             .iter()
             .flat_map(|&s| cx.stages[s].stage.instructions.iter().copied())
             .collect();
-        let mut created: Vec<Created<'_>> = Vec::new();
+        let mut created = Held::default();
         for (at, &inst) in instructions.iter().enumerate() {
             if let Some(copy) = cx.copy(inst) {
                 for (index, source) in copy.sources.iter().enumerate() {
                     let Some(path) = copy.landing(source).filter(|p| p != "/") else {
                         continue;
                     };
-                    created.push(Created {
+                    created.add(Created {
                         path,
                         by: inst,
                         span: first_line(cx.df, inst),
                         what: Maker::Copy(inst),
                         tree: true,
                         made: Made::Copied(index),
+                        order: 0,
                     });
                 }
                 continue;
@@ -133,9 +195,7 @@ impl Rule for PermissionChangeCopiesFiles {
                             }
                             // The last layer that put files there (an empty folder made
                             // since does not hide them).
-                            let earlier = created.iter().rev().find(|c| {
-                                !matches!(c.made, Made::Empty) && c.touched_by(path, recursive)
-                            });
+                            let earlier = created.latest_touched(path, recursive);
                             match earlier {
                                 Some(c) => {
                                     let fix = if fix_offered {
@@ -152,10 +212,8 @@ impl Rule for PermissionChangeCopiesFiles {
                                 None => {
                                     // A folder made empty by this file holds only what it
                                     // shows being put there.
-                                    let empty = here
-                                        .iter()
-                                        .chain(created.iter())
-                                        .any(|c| c.touched_by(path, false));
+                                    let empty = here.iter().any(|c| c.touched_by(path, false))
+                                        || created.any_touched(path);
                                     if recursive
                                         && !empty
                                         && !NEARLY_EMPTY.iter().any(|d| within(path, d))
@@ -177,6 +235,7 @@ impl Rule for PermissionChangeCopiesFiles {
                             } else {
                                 Made::Ran
                             },
+                            order: 0,
                         }),
                         EffectKind::Removes { path } => {
                             let base = path.strip_suffix("/*").unwrap_or(path);
@@ -191,7 +250,9 @@ impl Rule for PermissionChangeCopiesFiles {
                     }
                 }
             }
-            created.extend(here);
+            for c in here {
+                created.add(c);
+            }
         }
     }
 }
