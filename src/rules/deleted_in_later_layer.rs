@@ -444,6 +444,83 @@ mod tests {
         assert!(lint(empty).is_empty());
     }
 
+    /// The messages of the rule's findings, each with the line it is on.
+    fn messages(text: &str) -> Vec<(usize, String)> {
+        let df = crate::syntax::Dockerfile::parse(text);
+        lint_rule("LW105", text)
+            .into_iter()
+            .map(|d| (df.position(d.span.start).line + 1, d.message.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_path_made_again_and_again_is_blamed_on_its_latest_maker() {
+        // Each creation of `/x` takes the place of the one before: the removal names the last.
+        let mut text = String::from("FROM d\n");
+        for n in 0..50 {
+            text.push_str(&format!("RUN echo {n} > /x\n"));
+        }
+        text.push_str("RUN curl -o /x http://b\nENV A=1\nRUN rm /x\n");
+        let found = messages(&text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].0, 54);
+        assert!(
+            found[0].1.contains("(line 52, `curl -o /x http://b`)"),
+            "{found:#?}"
+        );
+        assert_eq!(
+            fix_rule("LW105", &text, true),
+            text.replace(
+                "RUN curl -o /x http://b\nENV A=1\nRUN rm /x\n",
+                "RUN curl -o /x http://b \\\n    && rm /x\nENV A=1\n"
+            )
+        );
+    }
+
+    #[test]
+    fn the_latest_maker_is_named_whether_or_not_it_made_a_tree() {
+        // A clone (a tree) and a download (a file) of one path are kept apart; the clone made
+        // again on line 4 is later than the download, though the first clone is not.
+        let text = "FROM d\nRUN git clone https://e/r.git /src\nRUN wget -O /src https://x\nRUN git clone https://e/r.git /src\nRUN rm -rf /src\n";
+        let found = messages(text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0]
+                .1
+                .contains("(line 4, `git clone https://e/r.git /src`)"),
+            "{found:#?}"
+        );
+        assert_eq!(
+            fix_rule("LW105", text, true),
+            "FROM d\nRUN git clone https://e/r.git /src\nRUN wget -O /src https://x\nRUN git clone https://e/r.git /src \\\n    && rm -rf /src\n"
+        );
+        let without = "FROM d\nRUN git clone https://e/r.git /src\nRUN wget -O /src https://x\nRUN rm -rf /src\n";
+        let found = messages(without);
+        assert!(
+            found[0].1.contains("(line 3, `wget -O /src https://x`)"),
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn what_a_removal_took_is_gone_until_it_is_made_again() {
+        // `/w/*` takes `/w/a` (made twice: the second is named) but not the file `/w`; what
+        // is made again after it is named by the next removal, and then nothing is left.
+        let text = "FROM d\nRUN curl -o /w/a https://x/a\nRUN curl -o /w/a https://x/b\nRUN wget -O /w https://x/w\nRUN rm -rf /w/*\nRUN curl -o /w/a https://x/c\nLABEL a=b\nRUN rm -rf /w/*\nRUN rm -rf /w/*\n";
+        let found = messages(text);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert_eq!(found[0].0, 5);
+        assert!(
+            found[0].1.contains("(line 3, `curl -o /w/a https://x/b`)"),
+            "{found:#?}"
+        );
+        assert_eq!(found[1].0, 8);
+        assert!(
+            found[1].1.contains("(line 6, `curl -o /w/a https://x/c`)"),
+            "{found:#?}"
+        );
+    }
+
     #[test]
     fn nothing_written_below_a_mount_lands_in_a_layer() {
         let text = "FROM alpine\nWORKDIR /src\nRUN --mount=target=.,type=tmpfs rsync -a /context/. .\n\

@@ -796,6 +796,72 @@ mod tests {
         }
     }
 
+    /// The one finding's message.
+    fn message(text: &str) -> String {
+        let found = lint_rule("LW106", text);
+        assert_eq!(found.len(), 1, "{text}\n{found:#?}");
+        found[0].message.to_string()
+    }
+
+    #[test]
+    fn the_latest_maker_of_what_is_changed_is_named() {
+        // The COPY of line 4 takes the place of line 2's, after the download of line 3.
+        let again = "FROM d\nCOPY a.sh /a.sh\nRUN curl -o /a.sh https://x\nCOPY a.sh /a.sh\nRUN chmod +x /a.sh\n";
+        let named = message(again);
+        assert!(
+            named.contains("copied in an earlier layer (line 4, `COPY a.sh`)"),
+            "{named}"
+        );
+        let once = "FROM d\nCOPY a.sh /a.sh\nRUN curl -o /a.sh https://x\nRUN chmod +x /a.sh\n";
+        let named = message(once);
+        assert!(
+            named.contains("created in an earlier layer (line 3, `curl -o /a.sh https://x`)"),
+            "{named}"
+        );
+        assert_eq!(
+            fix_rule("LW106", once, true),
+            "FROM d\nCOPY a.sh /a.sh\nRUN curl -o /a.sh https://x \\\n    && chmod +x /a.sh\n"
+        );
+        // Many times the same download: the last is named.
+        let mut many = String::from("FROM d\n");
+        for n in 0..50 {
+            many.push_str(&format!("RUN curl -o /t https://x/{n}\n"));
+        }
+        many.push_str("RUN chmod +x /t\n");
+        let named = message(&many);
+        assert!(
+            named.contains("(line 51, `curl -o /t https://x/49`)"),
+            "{named}"
+        );
+    }
+
+    #[test]
+    fn empty_folders_made_again_hide_no_copy() {
+        let text = "FROM d\nCOPY . /app\nRUN mkdir -p /app\nCOPY . /app\nRUN mkdir -p /app\nRUN mkdir -p /app\nRUN chown -R app /app\n";
+        let named = message(text);
+        assert!(
+            named.contains("copied in an earlier layer (line 4, `COPY .`)"),
+            "{named}"
+        );
+    }
+
+    #[test]
+    fn what_a_removal_took_counts_again_once_made_again() {
+        let file =
+            "FROM d\nCOPY x /x\nRUN rm /x\nRUN chmod 600 /x\nRUN echo hi > /x\nRUN chmod 600 /x\n";
+        let named = message(file);
+        assert!(
+            named.contains("created in an earlier layer (line 5, `echo hi`)"),
+            "{named}"
+        );
+        let contents = "FROM d\nRUN curl -o /w/a https://x\nRUN curl -o /w/a https://y\nRUN rm -rf /w/*\nRUN chmod 600 /w/a\nRUN wget -O /w/a https://z\nRUN chmod 600 /w/a\n";
+        let named = message(contents);
+        assert!(
+            named.contains("created in an earlier layer (line 6, `wget -O /w/a https://z`)"),
+            "{named}"
+        );
+    }
+
     #[test]
     fn copy_flags_take_the_change() {
         let text = "FROM d\nCOPY entrypoint.sh /entrypoint.sh\nENV A=1\nRUN chmod 755 /entrypoint.sh && chown app:app /entrypoint.sh\nCMD [\"/entrypoint.sh\"]\n";
@@ -878,7 +944,7 @@ mod tests {
             let df = crate::syntax::Dockerfile::parse(text);
             let found = crate::lint::lint(&df, &options);
             assert_eq!(found.len(), 1, "{text}");
-            found[0].message.clone()
+            found[0].message.to_string()
         };
         let named = message("FROM d\nCOPY big.bin /data/big.bin\nRUN chmod 600 /data/big.bin\n");
         assert!(
