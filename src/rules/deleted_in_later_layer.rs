@@ -1,9 +1,10 @@
 //! LW105 deleted-in-later-layer: a RUN removes what an earlier layer created; the bytes stay.
 
-use std::hash::{Hash, Hasher};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use fnv::FnvHashSet;
+use fnv::FnvHashMap;
 
 use crate::diagnostic::{Diagnostic, command_text};
 use crate::findings::Findings;
@@ -22,61 +23,51 @@ pub struct DeletedInLaterLayer;
 /// A path some instruction put into a layer.
 #[derive(Clone, Debug)]
 struct Created<'a> {
-    path: String,
+    path: Rc<str>,
     by: &'a Instruction,
     /// Where in the file it was created (the command or the COPY line).
     span: Span,
     what: Maker<'a>,
     /// What is below `path` came with it (a copied folder, a clone), not only the path itself.
     tree: bool,
-    /// When it was created: the later of two creations is the one a removal names.
-    order: usize,
 }
 
-// A creation of a path is one entry of the set with any other of the same path and `tree`: a
-// removal hits both or neither (`hits` reads nothing else), and names the later one, so the
-// set keeps the latest of them alone and does not grow when a long file makes the same paths
-// again and again.
-impl PartialEq for Created<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.path == other.path && self.tree == other.tree
-    }
-}
-
-impl Eq for Created<'_> {}
-
-impl Hash for Created<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.path.hash(state);
-        self.tree.hash(state);
-    }
-}
-
-/// What the layers so far created and still hold.
+/// What the layers so far created and still hold, in the order they were created, each path
+/// with its `tree` once: a removal takes away all creations of the two or none (`hits` reads
+/// nothing else) and names the latest, so a creation takes the place of the one before it, and
+/// a long file that makes the same paths again and again does not grow the list.
 #[derive(Default)]
 struct Held<'a> {
-    paths: FnvHashSet<Created<'a>>,
+    by_order: BTreeMap<usize, Created<'a>>,
+    order_of: FnvHashMap<(Rc<str>, bool), usize>,
     next: usize,
 }
 
 impl<'a> Held<'a> {
-    /// A creation after all those before, in the place of an earlier one of its path and `tree`.
-    fn add(&mut self, mut created: Created<'a>) {
-        created.order = self.next;
+    /// A creation after all those before, in the place of an earlier one of its path.
+    fn add(&mut self, created: Created<'a>) {
+        let key = (created.path.clone(), created.tree);
+        if let Some(earlier) = self.order_of.insert(key, self.next) {
+            self.by_order.remove(&earlier);
+        }
+        self.by_order.insert(self.next, created);
         self.next += 1;
-        self.paths.replace(created);
     }
 
     /// The latest creation that removing `removed` takes away.
     fn latest_hit(&self, removed: &str) -> Option<&Created<'a>> {
-        self.paths
-            .iter()
-            .filter(|c| hits(c, removed))
-            .max_by_key(|c| c.order)
+        self.by_order.values().rev().find(|c| hits(c, removed))
     }
 
     fn remove(&mut self, removed: &str) {
-        self.paths.retain(|c| !hits(c, removed));
+        let order_of = &mut self.order_of;
+        self.by_order.retain(|_, c| {
+            let hit = hits(c, removed);
+            if hit {
+                order_of.remove(&(c.path.clone(), c.tree));
+            }
+            !hit
+        });
     }
 }
 
@@ -127,15 +118,13 @@ impl Rule for DeletedInLaterLayer {
                             if path == "/" {
                                 continue;
                             }
-                            let copied = Created {
-                                path,
+                            created.add(Created {
+                                path: path.into(),
                                 by: inst,
                                 span: first_line(cx.df, inst),
                                 what: Maker::Copy(inst),
                                 tree: true,
-                                order: 0,
-                            };
-                            created.add(copied);
+                            });
                         }
                     }
                 }
@@ -173,12 +162,11 @@ impl Rule for DeletedInLaterLayer {
                                 continue;
                             }
                             here.push(Created {
-                                path: path.clone(),
+                                path: path.as_str().into(),
                                 by: inst,
                                 span: command.span(),
                                 what: Maker::Command(command),
                                 tree: how.tree(),
-                                order: 0,
                             });
                         }
                     }
@@ -225,7 +213,7 @@ fn hits(created: &Created<'_>, removed: &str) -> bool {
         return false;
     }
     let below_removed = within(&created.path, base)
-        && (created.path != base || !removed.ends_with("/*") || created.tree);
+        && (*created.path != *base || !removed.ends_with("/*") || created.tree);
     let inside_created = created.tree && within(base, &created.path);
     below_removed || inside_created
 }

@@ -1,10 +1,11 @@
 //! LW106 permission-change-copies-files: a RUN changes the mode or owner of files an earlier
 //! layer (or the base image) holds, and so stores every one of them again.
 
-use std::hash::{Hash, Hasher};
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::rc::Rc;
 
-use fnv::FnvHashSet;
+use fnv::FnvHashMap;
 
 use crate::diagnostic::{Diagnostic, command_text};
 use crate::findings::Findings;
@@ -36,77 +37,73 @@ enum Made {
 
 #[derive(Clone, Debug)]
 struct Created<'a> {
-    path: String,
+    path: Rc<str>,
     by: &'a Instruction,
     span: Span,
     what: Maker<'a>,
     tree: bool,
     made: Made,
-    /// When it was created: of two creations a change touches, it names the later.
-    order: usize,
 }
 
 impl Created<'_> {
     /// A change of `path` (of all below it when `recursive`) touches what this put there.
     fn touched_by(&self, path: &str, recursive: bool) -> bool {
-        (within(path, &self.path) && (path == self.path || self.tree))
+        (within(path, &self.path) && (path == &*self.path || self.tree))
             || (recursive && within(&self.path, path))
     }
 
     fn empty(&self) -> bool {
         matches!(self.made, Made::Empty)
     }
-}
 
-// A creation of a path is one entry of the set with any other of the same path, `tree` and
-// emptiness: a change or a removal touches both or neither (they read nothing else), and a
-// change names the later one, so the set keeps the latest of them alone and does not grow when
-// a long file makes the same paths again and again.
-impl PartialEq for Created<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.path == other.path && self.tree == other.tree && self.empty() == other.empty()
+    /// What tells this creation from another of the same path: a change or a removal touches
+    /// all creations of one key or none (they read nothing else), and names the latest.
+    fn key(&self) -> (Rc<str>, bool, bool) {
+        (self.path.clone(), self.tree, self.empty())
     }
 }
 
-impl Eq for Created<'_> {}
-
-impl Hash for Created<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.path.hash(state);
-        self.tree.hash(state);
-        self.empty().hash(state);
-    }
-}
-
-/// What the layers so far created and still hold.
+/// What the layers so far created and still hold, in the order they were created, each key
+/// once: a creation takes the place of the one before it of its key, so a long file that makes
+/// the same paths again and again does not grow the list.
 #[derive(Default)]
 struct Held<'a> {
-    paths: FnvHashSet<Created<'a>>,
+    by_order: BTreeMap<usize, Created<'a>>,
+    order_of: FnvHashMap<(Rc<str>, bool, bool), usize>,
     next: usize,
 }
 
 impl<'a> Held<'a> {
-    /// A creation after all those before, in the place of an earlier one like it.
-    fn add(&mut self, mut created: Created<'a>) {
-        created.order = self.next;
+    /// A creation after all those before, in the place of an earlier one of its key.
+    fn add(&mut self, created: Created<'a>) {
+        if let Some(earlier) = self.order_of.insert(created.key(), self.next) {
+            self.by_order.remove(&earlier);
+        }
+        self.by_order.insert(self.next, created);
         self.next += 1;
-        self.paths.replace(created);
     }
 
     /// The latest creation of files (not an empty folder) that a change of `path` touches.
     fn latest_touched(&self, path: &str, recursive: bool) -> Option<&Created<'a>> {
-        self.paths
-            .iter()
-            .filter(|c| !c.empty() && c.touched_by(path, recursive))
-            .max_by_key(|c| c.order)
+        self.by_order
+            .values()
+            .rev()
+            .find(|c| !c.empty() && c.touched_by(path, recursive))
     }
 
     fn any_touched(&self, path: &str) -> bool {
-        self.paths.iter().any(|c| c.touched_by(path, false))
+        self.by_order.values().any(|c| c.touched_by(path, false))
     }
 
     fn retain(&mut self, keep: impl Fn(&Created<'a>) -> bool) {
-        self.paths.retain(|c| keep(c));
+        let order_of = &mut self.order_of;
+        self.by_order.retain(|_, c| {
+            let kept = keep(c);
+            if !kept {
+                order_of.remove(&c.key());
+            }
+            kept
+        });
     }
 }
 
@@ -150,13 +147,12 @@ impl Rule for PermissionChangeCopiesFiles {
                         continue;
                     };
                     created.add(Created {
-                        path,
+                        path: path.into(),
                         by: inst,
                         span: first_line(cx.df, inst),
                         what: Maker::Copy(inst),
                         tree: true,
                         made: Made::Copied(index),
-                        order: 0,
                     });
                 }
                 continue;
@@ -225,7 +221,7 @@ impl Rule for PermissionChangeCopiesFiles {
                             }
                         }
                         EffectKind::Creates { path, how } => here.push(Created {
-                            path: path.clone(),
+                            path: path.as_str().into(),
                             by: inst,
                             span: command.span(),
                             what: Maker::Command(command),
@@ -235,13 +231,12 @@ impl Rule for PermissionChangeCopiesFiles {
                             } else {
                                 Made::Ran
                             },
-                            order: 0,
                         }),
                         EffectKind::Removes { path } => {
                             let base = path.strip_suffix("/*").unwrap_or(path);
                             let gone = |c: &Created<'_>| {
-                                within(&c.path, base) && c.path != base
-                                    || (!path.ends_with("/*") && c.path == base)
+                                within(&c.path, base) && *c.path != *base
+                                    || (!path.ends_with("/*") && *c.path == *base)
                             };
                             created.retain(|c| !gone(c));
                             here.retain(|c| !gone(c));
