@@ -8,7 +8,15 @@ use std::path::Path;
 
 /// Each top-level module's layer; a module may use its own layer (without circles) and below.
 const LAYERS: &[&[&str]] = &[
-    &["source", "discover", "fsutil", "limits", "text", "unixpath"],
+    &[
+        "allocator",
+        "source",
+        "discover",
+        "fsutil",
+        "limits",
+        "text",
+        "unixpath",
+    ],
     &["syntax", "dockerignore", "knowledge"],
     &["shell"],
     &["model"],
