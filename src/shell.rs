@@ -14,9 +14,11 @@ use crate::knowledge::shells::is_posix_shell;
 use crate::source::Span;
 use crate::syntax::{Instruction, Keyword, MappedText, words};
 
+pub mod encoded;
+
 /// The simple commands of a script, in source order (commands inside `if`, loops, groups and
 /// subshells included, flattened).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Script {
     pub commands: Vec<Command>,
     /// The whole script is one `&&` chain of simple commands and pipelines (no `;`, `||`, `&`,

@@ -669,9 +669,10 @@ fn download(
         print.touch_everything();
         return;
     }
+    // Each call decodes the script anew: the command is found by value (its span is its own).
     let index = model
         .script(inst)
-        .and_then(|s| s.commands.iter().position(|c| std::ptr::eq(c, command)));
+        .and_then(|s| s.commands.iter().position(|c| c == command));
     let placed: Vec<String> = index
         .map(|i| {
             model

@@ -165,7 +165,7 @@ impl Rule for DeletedInLaterLayer {
                                 path: path.as_str().into(),
                                 by: inst,
                                 span: command.span(),
-                                what: Maker::Command(command),
+                                what: Maker::Command(index),
                                 tree: how.tree(),
                             });
                         }
@@ -185,17 +185,22 @@ impl Rule for DeletedInLaterLayer {
 #[derive(Clone, Copy, Debug)]
 enum Maker<'a> {
     Copy(&'a Instruction),
-    Command(&'a Command),
+    /// The command's place in the script of the RUN that created the path (the model keeps
+    /// scripts encoded: a command is decoded again when it is put in words).
+    Command(usize),
 }
 
 impl Maker<'_> {
-    fn words(self) -> String {
+    fn words(self, cx: &Context<'_>, by: &Instruction) -> String {
         match self {
             Maker::Copy(inst) => {
                 let sources = inst.copy_paths().map(|(s, _)| s).unwrap_or_default();
                 format!("{} {}", inst.keyword, sources.join(" "))
             }
-            Maker::Command(command) => command_words(command),
+            Maker::Command(index) => cx
+                .script(by)
+                .and_then(|s| s.commands.get(index).map(command_words))
+                .unwrap_or_default(),
         }
     }
 }
@@ -232,7 +237,7 @@ fn finding(
         word,
         format!(
             "`{removed}` was created in an earlier layer (line {line}, `{}`); removing it here hides it, but its bytes stay in the image",
-            created.what.words()
+            created.what.words(cx, created.by)
         ),
     )
     .with_label(created.span, "created in this layer")

@@ -42,7 +42,7 @@ pub fn run_tail(cx: &Context<'_>, inst: &Instruction) -> Option<Tail> {
 pub fn append_command(cx: &Context<'_>, inst: &Instruction, command: &str) -> Option<Edit> {
     let script = cx.script(inst)?;
     // After `&&` a compound command's `set -e` would be ignored
-    if leaves_early(script) || script.ends_compound {
+    if leaves_early(&script) || script.ends_compound {
         return None;
     }
     Some(match run_tail(cx, inst)? {

@@ -159,12 +159,13 @@ fn apk_index_unread(
     if pkg.manager != Manager::Apk || pkg.action != Action::Update {
         return false;
     }
-    let later_here = cx.script(inst).map_or(&[][..], |s| &s.commands[at + 1..]);
-    let later_runs = instructions
+    let here = cx.script(inst);
+    let later_here = here.as_ref().map_or(&[][..], |s| &s.commands[at + 1..]);
+    let mut later_runs = instructions
         .iter()
         .skip_while(|i| i.span.start <= inst.span.start)
         .filter_map(|i| cx.script(i))
-        .flat_map(|s| s.commands.iter());
+        .flat_map(|s| s.commands);
     let fetches_own = |p: &PackageCommand| p.has_flag("--no-cache") || p.has_flag("--no-network");
     // an install after it in the RUN that shows the update is only for show
     let shown = later_here.iter().any(|c| {
@@ -174,16 +175,16 @@ fn apk_index_unread(
                 && fetches_own(&p)
         })
     });
-    shown
-        && later_here.iter().chain(later_runs).all(|c| {
-            // a script may `apk add` from the index: keep it
-            !runs_a_script(c)
-                && classify(c).is_none_or(|p| {
-                    p.manager != Manager::Apk
-                        || !matches!(p.action, Action::Install | Action::Upgrade)
-                        || fetches_own(&p)
-                })
-        })
+    let fetches_index = |c: &Command| {
+        // a script may `apk add` from the index: keep it
+        runs_a_script(c)
+            || classify(c).is_some_and(|p| {
+                p.manager == Manager::Apk
+                    && matches!(p.action, Action::Install | Action::Upgrade)
+                    && !fetches_own(&p)
+            })
+    };
+    shown && !later_here.iter().any(fetches_index) && !later_runs.any(|c| fetches_index(&c))
 }
 
 /// A shell, or a program named by its path or as a `.sh` file: what it runs is unknown.
@@ -207,8 +208,8 @@ fn builds_again(
         .iter()
         .skip_while(|i| i.span.start <= inst.span.start)
         .filter_map(|i| cx.script(i))
-        .flat_map(|s| s.commands.iter())
-        .any(|c| classify(c).is_some_and(|p| p.manager == manager && p.action == Action::Install))
+        .flat_map(|s| s.commands)
+        .any(|c| classify(&c).is_some_and(|p| p.manager == manager && p.action == Action::Install))
 }
 
 /// Where the cache of `cache` is for this command: its usual folders, the ways a script names

@@ -197,7 +197,7 @@ impl Rule for PermissionChangeCopiesFiles {
                                     let fix = if fix_offered {
                                         None
                                     } else {
-                                        fix_for(cx, &instructions, at, script, c)
+                                        fix_for(cx, &instructions, at, &script, c)
                                     };
                                     fix_offered |= fix.is_some();
                                     out.push(
@@ -213,7 +213,7 @@ impl Rule for PermissionChangeCopiesFiles {
                                     if recursive
                                         && !empty
                                         && !NEARLY_EMPTY.iter().any(|d| within(path, d))
-                                        && !may_create_before(script, index, path)
+                                        && !may_create_before(&script, index, path)
                                     {
                                         out.push(finding(cx, command, effect.span, path, None));
                                     }
@@ -224,7 +224,7 @@ impl Rule for PermissionChangeCopiesFiles {
                             path: path.as_str().into(),
                             by: inst,
                             span: command.span(),
-                            what: Maker::Command(command),
+                            what: Maker::Command(index),
                             tree: how.tree(),
                             made: if *how == Creation::Directory {
                                 Made::Empty
@@ -257,17 +257,22 @@ impl Rule for PermissionChangeCopiesFiles {
 #[derive(Clone, Copy, Debug)]
 enum Maker<'a> {
     Copy(&'a Instruction),
-    Command(&'a Command),
+    /// The command's place in the script of the RUN that created the path (the model keeps
+    /// scripts encoded: a command is decoded again when it is put in words).
+    Command(usize),
 }
 
 impl Maker<'_> {
-    fn words(self, cx: &Context<'_>) -> String {
+    fn words(self, cx: &Context<'_>, by: &Instruction) -> String {
         match self {
             Maker::Copy(inst) => match cx.copy(inst) {
                 Some(copy) => format!("{} {}", inst.keyword, copy_sources(&copy)),
                 None => inst.keyword.to_string(),
             },
-            Maker::Command(command) => command_words(command),
+            Maker::Command(index) => cx
+                .script(by)
+                .and_then(|s| s.commands.get(index).map(command_words))
+                .unwrap_or_default(),
         }
     }
 }
@@ -322,7 +327,7 @@ fn finding(
                 word,
                 format!(
                     "`{head}` changes the {verb} of `{path}`, {origin} in an earlier layer (line {line}, `{}`): this layer stores every file it changes again{size}",
-                    c.what.words(cx)
+                    c.what.words(cx, c.by)
                 ),
             )
             .with_label(c.span, format!("{origin} in this layer"))

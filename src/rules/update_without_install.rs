@@ -52,7 +52,7 @@ impl Rule for UpdateWithoutInstall {
                         continue;
                     }
                     let head = cx.df.slice(update.head_span()).to_string();
-                    let fix = move_into_install(cx, &instructions[at..], script, update);
+                    let fix = move_into_install(cx, &instructions[at..], &script, update);
                     out.push(
                         Diagnostic::new(
                             self.id(),
@@ -114,8 +114,9 @@ fn move_into_install(
             }
             continue;
         }
-        let installs: Vec<PackageCommand> = cx
-            .script(inst)
+        let script = cx.script(inst);
+        let installs: Vec<PackageCommand> = script
+            .as_ref()
             .map(|s| s.commands.iter().filter_map(classify).collect())
             .unwrap_or_default();
         let same = |p: &PackageCommand| family(p.manager) == family(update.manager);
