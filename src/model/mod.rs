@@ -102,7 +102,8 @@ impl<'a> Model<'a> {
                         };
                         match shell::run_script(inst, df.text()).map(parse) {
                             Some(Ok(script)) => {
-                                let code = shell::encoded::encode(&script, inst.span.start);
+                                let code =
+                                    shell::encoded::encode(&script, inst.span.start, df.text());
                                 scripts.push((inst.span.start, code));
                             }
                             Some(Err(e)) => shell_errors.push((inst.span.start, e)),
@@ -187,7 +188,7 @@ impl<'a> Model<'a> {
             .binary_search_by_key(&inst.span.start, |(at, _)| *at)
             .ok()?;
         let (at, code) = &self.scripts[i];
-        let script = shell::encoded::decode(code, *at);
+        let script = shell::encoded::decode(code, *at, self.df.text());
         debug_assert!(script.is_some(), "a script the model encoded decodes");
         script
     }
