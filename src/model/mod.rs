@@ -13,7 +13,7 @@ pub mod stages;
 pub mod vars;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::shell::{self, Script, ShellError};
 use crate::syntax::MappedText;
@@ -60,6 +60,9 @@ pub struct Model<'a> {
     pub context: Option<BuildContext>,
     /// The stable steps after whole-context copies, found on first use.
     stable: std::sync::OnceLock<Vec<order::StableStep<'a>>>,
+    /// The script decoded last, by its RUN's start: a rule reading a RUN asks for its script
+    /// again and again (its effects, where its script ends), one RUN after another.
+    decoded: Mutex<Option<(usize, Arc<Script>)>>,
 }
 
 impl<'a> Model<'a> {
@@ -172,6 +175,7 @@ impl<'a> Model<'a> {
             globals,
             context,
             stable: std::sync::OnceLock::new(),
+            decoded: Mutex::new(None),
         }
     }
 
@@ -181,16 +185,21 @@ impl<'a> Model<'a> {
     }
 
     /// The shell commands of a RUN, when it runs a POSIX shell script that parsed: decoded
-    /// on each call (some hundreds of nanoseconds), so keep it while it is needed.
-    pub fn script(&self, inst: &Instruction) -> Option<Script> {
-        let i = self
-            .scripts
-            .binary_search_by_key(&inst.span.start, |(at, _)| *at)
-            .ok()?;
-        let (at, code) = &self.scripts[i];
-        let script = shell::encoded::decode(code, *at, self.df.text());
+    /// unless it was the last one asked for (a decode is some hundreds of nanoseconds).
+    pub fn script(&self, inst: &Instruction) -> Option<Arc<Script>> {
+        let at = inst.span.start;
+        let mut decoded = self.decoded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((last, script)) = &*decoded
+            && *last == at
+        {
+            return Some(script.clone());
+        }
+        let i = self.scripts.binary_search_by_key(&at, |(at, _)| *at).ok()?;
+        let script = shell::encoded::decode(&self.scripts[i].1, at, self.df.text());
         debug_assert!(script.is_some(), "a script the model encoded decodes");
-        script
+        let script = Arc::new(script?);
+        *decoded = Some((at, script.clone()));
+        Some(script)
     }
 
     /// The stage the build produces.

@@ -164,8 +164,7 @@ fn apk_index_unread(
     let mut later_runs = instructions
         .iter()
         .skip_while(|i| i.span.start <= inst.span.start)
-        .filter_map(|i| cx.script(i))
-        .flat_map(|s| s.commands);
+        .filter_map(|i| cx.script(i));
     let fetches_own = |p: &PackageCommand| p.has_flag("--no-cache") || p.has_flag("--no-network");
     // an install after it in the RUN that shows the update is only for show
     let shown = later_here.iter().any(|c| {
@@ -184,7 +183,9 @@ fn apk_index_unread(
                     && !fetches_own(&p)
             })
     };
-    shown && !later_here.iter().any(fetches_index) && !later_runs.any(|c| fetches_index(&c))
+    shown
+        && !later_here.iter().any(fetches_index)
+        && !later_runs.any(|s| s.commands.iter().any(fetches_index))
 }
 
 /// A shell, or a program named by its path or as a `.sh` file: what it runs is unknown.
@@ -208,8 +209,11 @@ fn builds_again(
         .iter()
         .skip_while(|i| i.span.start <= inst.span.start)
         .filter_map(|i| cx.script(i))
-        .flat_map(|s| s.commands)
-        .any(|c| classify(&c).is_some_and(|p| p.manager == manager && p.action == Action::Install))
+        .any(|s| {
+            s.commands.iter().any(|c| {
+                classify(c).is_some_and(|p| p.manager == manager && p.action == Action::Install)
+            })
+        })
 }
 
 /// Where the cache of `cache` is for this command: its usual folders, the ways a script names

@@ -52,6 +52,7 @@ pub fn encode(script: &Script, base: usize, source: &str) -> Box<[u8]> {
         Some(c) => (&*c.script.text, &*c.script.words),
         None => ("", &[]),
     };
+    out.uint(text.len() as u64);
     out.uint(words.len() as u64);
     // `written`: how much of the buffer the decoder has by then.
     let (mut next_at, mut last_end, mut written) = (0, base as i64, 0);
@@ -131,9 +132,10 @@ pub fn decode(bytes: &[u8], base: usize, source: &str) -> Option<Script> {
         }
         lists.push(Arc::<[(String, Option<String>)]>::from(list));
     }
+    // Sized first: the values are put together one at a time.
+    let mut text = String::with_capacity(input.len()?);
     let word_count = input.len()?;
     let mut words = Vec::with_capacity(word_count);
-    let mut text = String::new();
     let (mut next_at, mut last_end) = (0, base as i64);
     for _ in 0..word_count {
         let flags = input.uint()?;
