@@ -9,6 +9,9 @@ use std::sync::Arc;
 
 use super::{Command, LITERAL, OperatorKind, Script, ScriptWords, ShellWord};
 
+/// The variables a script set before a command (`Command::script_vars`).
+type Vars = Arc<[(String, Option<String>)]>;
+
 /// A word's value is the file's text at its span.
 const FROM_SOURCE: u64 = 1;
 const LITERAL_WORD: u64 = 2;
@@ -21,7 +24,7 @@ pub fn encode(script: &Script, base: usize, source: &str) -> Box<[u8]> {
     let mut out = Writer(Vec::new());
     out.uint(u64::from(script.and_chain) | u64::from(script.ends_compound) << 1);
     // The variable lists, each once: commands in a row that see the same list share it.
-    let mut lists: Vec<&Arc<[(String, Option<String>)]>> = Vec::new();
+    let mut lists: Vec<&Vars> = Vec::new();
     let mut list_of = Vec::with_capacity(script.commands.len());
     for c in &script.commands {
         let at = match lists.iter().position(|l| Arc::ptr_eq(*l, &c.script_vars)) {
@@ -130,7 +133,7 @@ pub fn decode(bytes: &[u8], base: usize, source: &str) -> Option<Script> {
             };
             list.push((name, value));
         }
-        lists.push(Arc::<[(String, Option<String>)]>::from(list));
+        lists.push(Vars::from(list));
     }
     // Sized first: the values are put together one at a time.
     let mut text = String::with_capacity(input.len()?);
@@ -373,7 +376,7 @@ mod tests {
         let text = "FROM a\nRUN echo 1 && apt-get update && apt-get install -y x\n";
         let parsed = scripts(text, &|_| None);
         let (base, script) = &parsed[0];
-        let code = encode(script, *base, &text);
+        let code = encode(script, *base, text);
         assert!(code.len() <= 70, "{} bytes", code.len());
     }
 }
