@@ -4,6 +4,7 @@
 //! texts, and the fix most rules make (one edit of the Dockerfile) inline. The engine turns
 //! them into [`Diagnostic`]s after the model is dropped.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -13,7 +14,7 @@ use crate::source::Span;
 
 /// Where the rules put what they find. In the pass after the rules (`Pass::AfterRules`) it
 /// holds every finding of the other rules, read through [`Findings::iter`].
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Findings {
     found: Vec<Compact>,
     /// The rules that found something, in the order they first did.
@@ -26,6 +27,7 @@ pub struct Findings {
 
 /// A finding as the rules leave it. A finding with labels, a hadolint check, a fix of other than
 /// one edit, or a place past 4 GiB is kept whole, boxed: few are.
+#[derive(Debug)]
 struct Compact {
     start: u32,
     end: u32,
@@ -103,6 +105,63 @@ impl Findings {
         }
         out.shrink_to_fit();
         out
+    }
+
+    /// The findings as a lint reports them: those `keep` refuses left out (each expanded
+    /// alone to ask), each severity as `severity` gives it from the rule and the rule's own,
+    /// sorted by position, then rule, keeping the rules' order among equals, and a finding equal
+    /// to the one before it in rule, place and message dropped. They stay compact.
+    pub fn finish(
+        mut self,
+        mut keep: impl FnMut(&Diagnostic) -> bool,
+        severity: impl Fn(&'static str, Severity) -> Severity,
+    ) -> Findings {
+        let mut found = std::mem::take(&mut self.found);
+        found.retain(|record| match &record.whole {
+            Some(whole) => keep(whole),
+            None => keep(&self.expand(record)),
+        });
+        for record in &mut found {
+            match &mut record.whole {
+                Some(whole) => whole.severity = severity(whole.rule, whole.severity),
+                None => {
+                    record.severity = severity(self.rules[record.rule as usize], record.severity)
+                }
+            }
+        }
+        let rule = |record: &Compact| match &record.whole {
+            Some(whole) => whole.rule,
+            None => self.rules[record.rule as usize],
+        };
+        let span = |record: &Compact| match &record.whole {
+            Some(whole) => whole.span,
+            None => Span::new(record.start as usize, record.end as usize),
+        };
+        let texts = &self.texts;
+        let message = |record: &Compact| match &record.whole {
+            Some(whole) => whole.message.clone(),
+            None => texts[record.message as usize].clone(),
+        };
+        sort_by_place(&mut found, |r| {
+            let span = span(r);
+            (span.start, span.end, rule(r))
+        });
+        found.dedup_by(|a, b| rule(a) == rule(b) && span(a) == span(b) && message(a) == message(b));
+        found.shrink_to_fit();
+        self.found = found;
+        // Nothing is added from here: the addresses of the texts are not looked up again.
+        self.known = HashMap::default();
+        self
+    }
+
+    /// Takes every fix away (a file that does not parse is never rewritten).
+    pub fn drop_fixes(&mut self) {
+        for record in &mut self.found {
+            record.fix = None;
+            if let Some(whole) = &mut record.whole {
+                whole.fix = None;
+            }
+        }
     }
 
     /// The compact record of a finding, or `None` when it must be kept whole.
@@ -199,9 +258,131 @@ impl Findings {
     }
 }
 
+/// Sorts findings by place, then rule, keeping the rules' order among equals. A stable sort
+/// of the findings themselves would take a scratch copy of half of them; their indices are
+/// sorted instead, and the findings moved into place along the permutation's cycles.
+pub(crate) fn sort_by_place<T, K: Ord>(out: &mut [T], key: impl Fn(&T) -> K) {
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_by(|&a, &b| key(&out[a]).cmp(&key(&out[b])));
+    // `order[i]` is the finding that goes to `i`; a slot is marked done with usize::MAX.
+    for start in 0..out.len() {
+        let mut at = start;
+        while order[at] != usize::MAX {
+            let from = std::mem::replace(&mut order[at], usize::MAX);
+            if from == start {
+                break;
+            }
+            out.swap(at, from);
+            at = from;
+        }
+    }
+}
+
+/// A file's findings as the reports read them: sorted and final, and expanded into a
+/// [`Diagnostic`] one at a time as they are walked, so a report never holds them all expanded.
+/// A file with ONBUILD triggers has them expanded already (its findings are placed in their
+/// triggers from the model, which is gone by the time a report is written).
+#[derive(Debug)]
+pub enum Reported {
+    Compact(Findings),
+    Whole(Vec<Diagnostic>),
+}
+
+impl Default for Reported {
+    fn default() -> Self {
+        Reported::Whole(Vec::new())
+    }
+}
+
+impl From<Vec<Diagnostic>> for Reported {
+    fn from(found: Vec<Diagnostic>) -> Self {
+        Reported::Whole(found)
+    }
+}
+
+impl Reported {
+    pub fn len(&self) -> usize {
+        match self {
+            Reported::Compact(found) => found.len(),
+            Reported::Whole(found) => found.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The findings in order, each expanded as it is reached.
+    pub fn iter(&self) -> ReportedIter<'_> {
+        match self {
+            Reported::Compact(found) => ReportedIter(Walk::Compact(found, found.found.iter())),
+            Reported::Whole(found) => ReportedIter(Walk::Whole(found.iter())),
+        }
+    }
+
+    /// Every finding expanded at once.
+    pub fn into_vec(self) -> Vec<Diagnostic> {
+        match self {
+            Reported::Compact(found) => found.into_diagnostics(|_| true),
+            Reported::Whole(found) => found,
+        }
+    }
+
+    /// Takes every fix away (a file that does not parse is never rewritten).
+    pub fn drop_fixes(&mut self) {
+        match self {
+            Reported::Compact(found) => found.drop_fixes(),
+            Reported::Whole(found) => found.iter_mut().for_each(|d| d.fix = None),
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Reported {
+    type Item = Cow<'a, Diagnostic>;
+    type IntoIter = ReportedIter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// The iterator of [`Reported::iter`].
+#[derive(Clone)]
+pub struct ReportedIter<'a>(Walk<'a>);
+
+#[derive(Clone)]
+enum Walk<'a> {
+    Compact(&'a Findings, std::slice::Iter<'a, Compact>),
+    Whole(std::slice::Iter<'a, Diagnostic>),
+}
+
+impl<'a> Iterator for ReportedIter<'a> {
+    type Item = Cow<'a, Diagnostic>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            Walk::Compact(found, records) => {
+                let record = records.next()?;
+                Some(match &record.whole {
+                    Some(whole) => Cow::Borrowed(&**whole),
+                    None => Cow::Owned(found.expand(record)),
+                })
+            }
+            Walk::Whole(found) => found.next().map(Cow::Borrowed),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.0 {
+            Walk::Compact(_, records) => records.size_hint(),
+            Walk::Whole(found) => found.size_hint(),
+        }
+    }
+}
+
 /// Hashes a text's address with a multiplication: a lint looks up four addresses a finding, and
 /// SipHash's defence against chosen keys, which addresses are not, cost 2% of the lint.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct AddressHasher(u64);
 
 impl Hasher for AddressHasher {

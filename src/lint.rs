@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::diagnostic::{Diagnostic, Text};
-use crate::findings::Findings;
+use crate::diagnostic::{Diagnostic, Severity, Text};
+use crate::findings::{Findings, Reported};
 use crate::fix::{FileChange, Style};
 use crate::model::{Model, ModelInput};
 use crate::rules::{self, Context, Pass};
@@ -68,6 +68,11 @@ impl LintOptions {
 /// Runs every rule over a parsed file, then applies the file's ignore comments and the config's
 /// severities. Findings come sorted by position, then rule.
 pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
+    lint_findings(df, options).into_vec()
+}
+
+/// [`lint`]'s findings, kept compact: a report expands them one at a time as it writes them.
+pub fn lint_findings(df: &Dockerfile, options: &LintOptions) -> Reported {
     // The rules' findings repeat their texts line after line: made once each.
     let _sharing = Text::sharing();
     let input = ModelInput {
@@ -96,9 +101,13 @@ pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
             && (wanted(id) || (wanted("LW902") && suppressions.named_rules().any(|r| r == id)))
     };
     let keep = |d: &Diagnostic| wanted(d.rule) && !suppressions.suppresses(d) && !config.ignores(d);
-    // The model (every RUN's commands) is done with before the findings are expanded from their
-    // compact records and sorted, except in a file with ONBUILD triggers (few are): a finding
-    // there is placed in its trigger from the model.
+    let severity = |rule: &'static str, own: Severity| {
+        let default = rules::meta(rule).map_or(own, |m| m.severity);
+        config.severity(rule, default)
+    };
+    // The model (every RUN's commands) is done with before the findings are sorted, and they
+    // stay compact, except in a file with ONBUILD triggers (few are): a finding there is placed
+    // in its trigger from the model, so they are expanded while it lives.
     let mut placed = None;
     let found = {
         let model = Model::new(df, &input);
@@ -127,36 +136,20 @@ pub fn lint(df: &Dockerfile, options: &LintOptions) -> Vec<Diagnostic> {
         }
         found
     };
-    let mut out = placed.unwrap_or_else(|| found.into_diagnostics(&keep));
+    let Some(mut out) = placed else {
+        return Reported::Compact(found.finish(keep, severity));
+    };
     for d in &mut out {
-        let default = rules::meta(d.rule).map_or(d.severity, |m| m.severity);
-        d.severity = config.severity(d.rule, default);
+        d.severity = severity(d.rule, d.severity);
     }
     sort_findings(&mut out);
     // An ONBUILD trigger run by two stages is found once.
     out.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.message == b.message);
-    out
+    Reported::Whole(out)
 }
 
-/// Sorts findings by position, then rule, keeping the rules' order among equals. A stable sort
-/// of the findings themselves would take a scratch copy of half of them; their indices are
-/// sorted instead, and the findings moved into place along the permutation's cycles.
 fn sort_findings(out: &mut [Diagnostic]) {
-    let key = |d: &Diagnostic| (d.span.start, d.span.end, d.rule);
-    let mut order: Vec<usize> = (0..out.len()).collect();
-    order.sort_by(|&a, &b| key(&out[a]).cmp(&key(&out[b])));
-    // `order[i]` is the finding that goes to `i`; a slot is marked done with usize::MAX.
-    for start in 0..out.len() {
-        let mut at = start;
-        while order[at] != usize::MAX {
-            let from = std::mem::replace(&mut order[at], usize::MAX);
-            if from == start {
-                break;
-            }
-            out.swap(at, from);
-            at = from;
-        }
-    }
+    crate::findings::sort_by_place(out, |d| (d.span.start, d.span.end, d.rule));
 }
 
 /// A finding inside an ONBUILD says which build runs it; a fix whose edits reach over the

@@ -12,7 +12,8 @@ use crate::cli::{LintArgs, Threshold};
 use crate::config::Config;
 use crate::diagnostic::Severity;
 use crate::discover::display_path;
-use crate::lint::{LintOptions, lint};
+use crate::findings::Reported;
+use crate::lint::{LintOptions, lint_findings};
 use crate::report::{FileError, FileResult, Report, reporter};
 
 pub fn run(args: &LintArgs, color: bool) -> Exit {
@@ -51,7 +52,7 @@ pub fn run(args: &LintArgs, color: bool) -> Exit {
         display: display_path(&m.path),
         path: m.path,
         source: None,
-        diagnostics: Vec::new(),
+        diagnostics: Reported::default(),
         errors: vec![FileError {
             message: m.message,
             position: None,
@@ -122,13 +123,11 @@ pub fn lint_files(files: &[Target], only: Option<Vec<String>>) -> Vec<FileResult
                         only: only.clone(),
                         ..LintOptions::default()
                     };
-                    let mut diagnostics = lint(&df, &options);
+                    let mut diagnostics = lint_findings(&df, &options);
                     let errors = syntax_errors(&df);
                     if !errors.is_empty() {
                         // `fix` never rewrites a file that does not parse: offer no fix.
-                        for d in &mut diagnostics {
-                            d.fix = None;
-                        }
+                        diagnostics.drop_fixes();
                     }
                     let config = target.config.as_deref().unwrap_or(Config::default_ref());
                     let rules = crate::rules::all_meta()
@@ -150,7 +149,7 @@ pub fn lint_files(files: &[Target], only: Option<Vec<String>>) -> Vec<FileResult
                     path: path.clone(),
                     display,
                     source: None,
-                    diagnostics: Vec::new(),
+                    diagnostics: Reported::default(),
                     errors: vec![error],
                     rules: Vec::new(),
                 },

@@ -56,7 +56,7 @@ impl Reporter for Gitlab {
             let findings = file
                 .diagnostics
                 .iter()
-                .map(move |d| finding(file, d, fingerprints.next(d)));
+                .map(move |d| finding(file, &d, fingerprints.next(&d)));
             errors.chain(findings)
         });
         super::write_json_pretty(out, &Streamed::new(issues))
@@ -83,7 +83,7 @@ fn parse_error<'a>(file: &'a FileResult, n: usize, error: &FileError) -> Issue<'
     }
 }
 
-fn finding<'a>(file: &'a FileResult, d: &'a Diagnostic, fingerprint: String) -> Issue<'a> {
+fn finding<'a>(file: &'a FileResult, d: &Diagnostic, fingerprint: String) -> Issue<'a> {
     let start = file.position(d.span.start);
     let end = file.position(d.span.end);
     let meta = rules::meta(d.rule);

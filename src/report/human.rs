@@ -30,7 +30,9 @@ impl Reporter for Human {
             }
             // Drawing a finding costs several times what finding it did: a batch at a time is
             // drawn on all cores, then written in order.
-            for batch in file.diagnostics.chunks(BATCH) {
+            let mut findings = file.diagnostics.iter().peekable();
+            while findings.peek().is_some() {
+                let batch: Vec<_> = findings.by_ref().take(BATCH).collect();
                 let drawn: Vec<String> = batch
                     .par_iter()
                     .map(|d| {

@@ -1,5 +1,6 @@
 //! `--format json`: one object that scripts can rely on.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -78,6 +79,16 @@ fn finding<'a>(file: &'a FileResult, d: &'a Diagnostic) -> Finding<'a> {
     }
 }
 
+/// A finding, expanded from its compact record; its view borrows from it, so it is made as it
+/// is written.
+struct Expanded<'a>(&'a FileResult, Cow<'a, Diagnostic>);
+
+impl Serialize for Expanded<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        finding(self.0, &self.1).serialize(serializer)
+    }
+}
+
 impl Reporter for Json {
     fn write(&self, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         let errors = report
@@ -94,7 +105,7 @@ impl Reporter for Json {
             .collect();
         let value = JsonReport {
             files_checked: report.checked,
-            findings: Streamed::new(report.findings().map(|(f, d)| finding(f, d))),
+            findings: Streamed::new(report.findings().map(|(f, d)| Expanded(f, d))),
             errors,
         };
         super::write_json_pretty(out, &value)

@@ -146,7 +146,7 @@ fn case<W: Write>(
             .with_attribute(("type", kind))
             .write_inner_content(|w| {
                 for d in findings() {
-                    w.write_event(Event::Text(BytesText::new(&finding_text(file, d))))?;
+                    w.write_event(Event::Text(BytesText::new(&finding_text(file, &d))))?;
                 }
                 Ok(())
             })?;

@@ -93,7 +93,7 @@ impl Reporter for Markdown {
                     left += 1;
                     continue;
                 }
-                let row = row(file, d);
+                let row = row(file, &d);
                 out.write_all(row.as_bytes())?;
                 written += row.len();
             }

@@ -28,7 +28,10 @@ use std::sync::Arc;
 
 use serde::ser::{Error as _, Serialize, Serializer};
 
+use std::borrow::Cow;
+
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::findings::Reported;
 use crate::source::Position;
 use crate::syntax::{Dockerfile, Instruction, NodeKind};
 
@@ -50,7 +53,8 @@ pub struct FileResult {
     /// The path as shown to people: as given, `/`-separated, without a leading `./`.
     pub display: String,
     pub source: Option<Arc<Dockerfile>>,
-    pub diagnostics: Vec<Diagnostic>,
+    /// Expanded one at a time as they are walked.
+    pub diagnostics: Reported,
     pub errors: Vec<FileError>,
     /// The rules that ran on the file, by ID (none when it could not be read); reports that
     /// count passing checks (JUnit) list them.
@@ -149,7 +153,7 @@ pub struct Report<'a> {
 }
 
 impl Report<'_> {
-    pub fn findings(&self) -> impl Iterator<Item = (&FileResult, &Diagnostic)> + '_ {
+    pub fn findings(&self) -> impl Iterator<Item = (&FileResult, Cow<'_, Diagnostic>)> + '_ {
         self.files
             .iter()
             .flat_map(|f| f.diagnostics.iter().map(move |d| (f, d)))
@@ -218,7 +222,7 @@ mod tests {
             path: "Dockerfile".into(),
             display: "Dockerfile".into(),
             source: Some(df.clone()),
-            diagnostics: Vec::new(),
+            diagnostics: Reported::default(),
             errors: Vec::new(),
             rules: Vec::new(),
         };

@@ -4,6 +4,7 @@
 //! `originalUriBaseIds`); columns count UTF-16 code units, SARIF's default. A result's
 //! `partialFingerprints` are [`Fingerprints`], which survive edits elsewhere in the file.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
@@ -149,19 +150,42 @@ fn run_without_results(
 }
 
 /// The results, made one at a time as they are written.
-fn results<'a>(
-    report: &'a Report<'a>,
-    root: &'a Path,
-) -> impl Iterator<Item = ResultView<'a>> + 'a {
+fn results<'a>(report: &'a Report<'a>, root: &'a Path) -> impl Iterator<Item = Expanded<'a>> + 'a {
     let metas = rules::all_meta();
     report.files.iter().flat_map(move |file| {
         let location = Shared(Rc::new(artifact(&file.path, root)));
         let mut fingerprints = Fingerprints::new(file);
-        file.diagnostics.iter().map(move |d| {
-            let fingerprint = fingerprints.next(d);
-            result(file, d, &location, fingerprint, metas)
+        file.diagnostics.iter().map(move |d| Expanded {
+            file,
+            fingerprint: fingerprints.next(&d),
+            d,
+            location: location.clone(),
+            metas,
         })
     })
+}
+
+/// A finding, expanded from its compact record, and what its result is made of; the result
+/// borrows from it, so it is made as it is written.
+struct Expanded<'a> {
+    file: &'a FileResult,
+    d: Cow<'a, Diagnostic>,
+    location: Shared<sarif::ArtifactLocation>,
+    fingerprint: String,
+    metas: &'a [RuleMeta],
+}
+
+impl Serialize for Expanded<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Expanded {
+            file,
+            d,
+            location,
+            fingerprint,
+            metas,
+        } = self;
+        result(file, d, location, fingerprint, metas).serialize(serializer)
+    }
 }
 
 fn descriptor(meta: &RuleMeta) -> sarif::ReportingDescriptor {
@@ -208,7 +232,7 @@ struct ResultView<'a> {
     level: &'static str,
     locations: [LocationView; 1],
     message: Text<Sentence<'a>>,
-    partial_fingerprints: PartialFingerprints,
+    partial_fingerprints: PartialFingerprints<'a>,
     rule_id: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     rule_index: Option<usize>,
@@ -274,10 +298,10 @@ struct Text<T> {
 }
 
 #[derive(Serialize)]
-struct PartialFingerprints {
+struct PartialFingerprints<'a> {
     /// The key of our fingerprint; its version changes if the recipe does.
     #[serde(rename = "layerwiseFingerprint/v1")]
-    v1: String,
+    v1: &'a str,
 }
 
 /// A message and a suffix as a sentence (SARIF wants them so), written without building it.
@@ -310,7 +334,7 @@ fn result<'a>(
     file: &'a FileResult,
     d: &'a Diagnostic,
     location: &Shared<sarif::ArtifactLocation>,
-    fingerprint: String,
+    fingerprint: &'a str,
     metas: &[RuleMeta],
 ) -> ResultView<'a> {
     let level = match d.severity {

@@ -113,7 +113,7 @@ impl Reporter for Sonarqube {
         }
         let issues = report.files.iter().flat_map(|file| {
             let errors = file.errors.iter().map(move |e| parse_error(file, e));
-            let findings = file.diagnostics.iter().map(move |d| finding(file, d));
+            let findings = file.diagnostics.iter().map(move |d| finding(file, &d));
             errors.chain(findings)
         });
         let value = SonarReport {
@@ -150,7 +150,7 @@ fn parse_error<'a>(file: &'a FileResult, error: &FileError) -> Issue<'a> {
     }
 }
 
-fn finding<'a>(file: &'a FileResult, d: &'a Diagnostic) -> Issue<'a> {
+fn finding<'a>(file: &'a FileResult, d: &Diagnostic) -> Issue<'a> {
     let mut message = d.message.to_string();
     if let Some(fix) = &d.fix {
         message.push_str(&format!(" (fix, {}: {})", fix.safety.as_str(), fix.title));
