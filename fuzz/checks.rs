@@ -130,7 +130,7 @@ pub fn lint(data: &[u8]) {
         path: "Dockerfile".into(),
         display: "Dockerfile".into(),
         source: Some(std::sync::Arc::new(df)),
-        diagnostics,
+        diagnostics: diagnostics.into(),
         errors,
         rules: Vec::new(),
     }];

@@ -69,7 +69,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::lint::{LintOptions, lint};
+    use crate::lint::{LintOptions, lint_findings};
     use crate::syntax::Dockerfile;
 
     fn fingerprints(text: &str) -> Vec<(&'static str, String)> {
@@ -77,7 +77,7 @@ mod tests {
         let file = FileResult {
             path: "Dockerfile".into(),
             display: "Dockerfile".into(),
-            diagnostics: lint(&df, &LintOptions::default()),
+            diagnostics: lint_findings(&df, &LintOptions::default()),
             source: Some(Arc::new(df)),
             errors: Vec::new(),
             rules: Vec::new(),
@@ -85,7 +85,7 @@ mod tests {
         let mut fingerprints = Fingerprints::new(&file);
         file.diagnostics
             .iter()
-            .map(|d| (d.rule, fingerprints.next(d)))
+            .map(|d| (d.rule, fingerprints.next(&d)))
             .collect()
     }
 

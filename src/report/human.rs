@@ -325,7 +325,7 @@ mod tests {
             path: "Dockerfile".into(),
             display: "Dockerfile".into(),
             source: Some(Arc::new(Dockerfile::parse(text))),
-            diagnostics: Vec::new(),
+            diagnostics: Default::default(),
             errors: Vec::new(),
             rules: Vec::new(),
         };
