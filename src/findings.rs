@@ -1,8 +1,9 @@
 //! The findings of one lint while its rules run. The model of the file (every RUN's parsed
 //! script) is alive until the last rule is done, so a finding is kept small until then: the
 //! rule an index, its spans `u32`s, its texts indices into one table of the lint's distinct
-//! texts, and the fix most rules make (one edit of the Dockerfile) inline. The engine turns
-//! them into [`Diagnostic`]s after the model is dropped.
+//! texts, and the fix most rules make (one edit of the Dockerfile) inline. After the model is
+//! dropped they are filtered, sorted and deduplicated as records ([`Findings::finish`]); a
+//! report expands them one at a time ([`Reported`]), `lint()` all at once.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
