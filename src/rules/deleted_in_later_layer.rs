@@ -1,19 +1,18 @@
 //! LW105 deleted-in-later-layer: a RUN removes what an earlier layer created; the bytes stay.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use fnv::FnvHashMap;
-
 use crate::diagnostic::{Diagnostic, command_text};
 use crate::findings::Findings;
+
 use crate::fix::{Edit, Fix, Safety};
 use crate::model::effects::{Creation, EffectKind};
 use crate::model::paths::{resolve, within};
 use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::{append_command, first_line, merge_runs, node_span, same_flags};
+use crate::rules::held::Held;
 use crate::shell::Command;
 use crate::source::Span;
 use crate::syntax::{Instruction, Keyword};
@@ -30,45 +29,6 @@ struct Created<'a> {
     what: Maker<'a>,
     /// What is below `path` came with it (a copied folder, a clone), not only the path itself.
     tree: bool,
-}
-
-/// What the layers so far created and still hold, in the order they were created, each path
-/// with its `tree` once: a removal takes away all creations of the two or none (`hits` reads
-/// nothing else) and names the latest, so a creation takes the place of the one before it, and
-/// a long file that makes the same paths again and again does not grow the list.
-#[derive(Default)]
-struct Held<'a> {
-    by_order: BTreeMap<usize, Created<'a>>,
-    order_of: FnvHashMap<(Rc<str>, bool), usize>,
-    next: usize,
-}
-
-impl<'a> Held<'a> {
-    /// A creation after all those before, in the place of an earlier one of its path.
-    fn add(&mut self, created: Created<'a>) {
-        let key = (created.path.clone(), created.tree);
-        if let Some(earlier) = self.order_of.insert(key, self.next) {
-            self.by_order.remove(&earlier);
-        }
-        self.by_order.insert(self.next, created);
-        self.next += 1;
-    }
-
-    /// The latest creation that removing `removed` takes away.
-    fn latest_hit(&self, removed: &str) -> Option<&Created<'a>> {
-        self.by_order.values().rev().find(|c| hits(c, removed))
-    }
-
-    fn remove(&mut self, removed: &str) {
-        let order_of = &mut self.order_of;
-        self.by_order.retain(|_, c| {
-            let hit = hits(c, removed);
-            if hit {
-                order_of.remove(&(c.path.clone(), c.tree));
-            }
-            !hit
-        });
-    }
 }
 
 impl Rule for DeletedInLaterLayer {
@@ -90,7 +50,7 @@ impl Rule for DeletedInLaterLayer {
             .iter()
             .flat_map(|&s| cx.stages[s].stage.instructions.iter().copied())
             .collect();
-        let mut created = Held::default();
+        let mut created = Held::new(|c: &Created<'_>| (c.path.clone(), c.tree));
         for (at, &inst) in instructions.iter().enumerate() {
             // A base image's own WORKDIR is taken to be `/`, as it is for most images.
             let workdir = cx
@@ -146,12 +106,12 @@ impl Rule for DeletedInLaterLayer {
                             let own = here.iter().any(|c| hits(c, path));
                             here.retain(|c| !hits(c, path));
                             // The last layer that wrote there is where the removal belongs.
-                            if let Some(last) = created.latest_hit(path)
+                            if let Some(last) = created.latest(|c| hits(c, path))
                                 && !own
                             {
                                 out.push(finding(cx, &instructions, at, effect.span, path, last));
                             }
-                            created.remove(path);
+                            created.retain(|c| !hits(c, path));
                         }
                         for effect in own {
                             let EffectKind::Creates { path, how } = &effect.kind else {

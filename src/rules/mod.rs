@@ -20,6 +20,7 @@ mod consecutive_run;
 mod deleted_in_later_layer;
 mod dockerignore_gaps;
 mod edit;
+mod held;
 mod ignore_unknown_rule;
 mod ignore_unused;
 mod missing_dockerignore;

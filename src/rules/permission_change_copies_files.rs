@@ -1,14 +1,12 @@
 //! LW106 permission-change-copies-files: a RUN changes the mode or owner of files an earlier
 //! layer (or the base image) holds, and so stores every one of them again.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::rc::Rc;
 
-use fnv::FnvHashMap;
-
 use crate::diagnostic::{Diagnostic, command_text};
 use crate::findings::Findings;
+
 use crate::fix::{Edit, Fix, Safety};
 use crate::knowledge::toolchains;
 use crate::knowledge::tools::PERMISSION_CHANGERS;
@@ -18,6 +16,7 @@ use crate::model::paths::within;
 use crate::rules::Context;
 use crate::rules::Rule;
 use crate::rules::edit::{append_command, first_line, merge_runs, node_span, same_flags};
+use crate::rules::held::Held;
 use crate::shell::{Command, Script};
 use crate::source::Span;
 use crate::syntax::{Dockerfile, Instruction, Keyword};
@@ -63,50 +62,6 @@ impl Created<'_> {
     }
 }
 
-/// What the layers so far created and still hold, in the order they were created, each key
-/// once: a creation takes the place of the one before it of its key, so a long file that makes
-/// the same paths again and again does not grow the list.
-#[derive(Default)]
-struct Held<'a> {
-    by_order: BTreeMap<usize, Created<'a>>,
-    order_of: FnvHashMap<(Rc<str>, bool, bool), usize>,
-    next: usize,
-}
-
-impl<'a> Held<'a> {
-    /// A creation after all those before, in the place of an earlier one of its key.
-    fn add(&mut self, created: Created<'a>) {
-        if let Some(earlier) = self.order_of.insert(created.key(), self.next) {
-            self.by_order.remove(&earlier);
-        }
-        self.by_order.insert(self.next, created);
-        self.next += 1;
-    }
-
-    /// The latest creation of files (not an empty folder) that a change of `path` touches.
-    fn latest_touched(&self, path: &str, recursive: bool) -> Option<&Created<'a>> {
-        self.by_order
-            .values()
-            .rev()
-            .find(|c| !c.empty() && c.touched_by(path, recursive))
-    }
-
-    fn any_touched(&self, path: &str) -> bool {
-        self.by_order.values().any(|c| c.touched_by(path, false))
-    }
-
-    fn retain(&mut self, keep: impl Fn(&Created<'a>) -> bool) {
-        let order_of = &mut self.order_of;
-        self.by_order.retain(|_, c| {
-            let kept = keep(c);
-            if !kept {
-                order_of.remove(&c.key());
-            }
-            kept
-        });
-    }
-}
-
 /// Folders that hold little in a base image (configuration, state, homes, scratch space): a
 /// recursive change of them copies little, where no instruction of the file filled them.
 const NEARLY_EMPTY: &[&str] = &[
@@ -139,7 +94,7 @@ impl Rule for PermissionChangeCopiesFiles {
             .iter()
             .flat_map(|&s| cx.stages[s].stage.instructions.iter().copied())
             .collect();
-        let mut created = Held::default();
+        let mut created = Held::new(Created::key);
         for (at, &inst) in instructions.iter().enumerate() {
             if let Some(copy) = cx.copy(inst) {
                 for (index, source) in copy.sources.iter().enumerate() {
@@ -191,7 +146,8 @@ impl Rule for PermissionChangeCopiesFiles {
                             }
                             // The last layer that put files there (an empty folder made
                             // since does not hide them).
-                            let earlier = created.latest_touched(path, recursive);
+                            let earlier =
+                                created.latest(|c| !c.empty() && c.touched_by(path, recursive));
                             match earlier {
                                 Some(c) => {
                                     let fix = if fix_offered {
@@ -209,7 +165,7 @@ impl Rule for PermissionChangeCopiesFiles {
                                     // A folder made empty by this file holds only what it
                                     // shows being put there.
                                     let empty = here.iter().any(|c| c.touched_by(path, false))
-                                        || created.any_touched(path);
+                                        || created.any(|c| c.touched_by(path, false));
                                     if recursive
                                         && !empty
                                         && !NEARLY_EMPTY.iter().any(|d| within(path, d))
