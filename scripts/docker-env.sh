@@ -581,6 +581,16 @@ cmd_run() {
     export DOCKER_HOST LAYERWISE_TEST_DAEMONS LAYERWISE_TEST_CONTAINERD_STORE
     status=0
     "$@" || status=$?
+    if ((status != 0)); then
+        # what each daemon logged as an error while the command ran: a failure that is the
+        # daemon's own shows there (CI keeps only this script's output)
+        local run_dir errors
+        for run_dir in "${RUN_DIRS[@]}"; do
+            errors=$(grep -v 'module=grpc' "$run_dir/dockerd.log" 2>/dev/null \
+                | grep -E 'level=(error|fatal|panic)|^panic:' | tail -n 15 | sed 's/^/    /' || true)
+            log "the command failed ($status); errors in $run_dir/dockerd.log:${errors:+$'\n'}${errors:- none}"
+        done
+    fi
     exit "$status"
 }
 

@@ -274,6 +274,7 @@ pub async fn build(
             Some(Err(bollard::errors::Error::DockerResponseServerError { message, .. })) => {
                 break Err(Failure::Failed(super::clean_text(&message)));
             }
+            Some(Err(e)) if ended_between_messages(&e) => break Ok(()),
             Some(Err(e)) => break Err(Failure::Lost(super::reason(&e))),
         }
     };
@@ -307,6 +308,24 @@ pub async fn build(
                 steps,
             })
         }
+    }
+}
+
+/// Whether the build's stream failed only at its end, after the daemon's last message.
+///
+/// bollard 0.21's line decoder can read a message whose `}` came in one read and its `\r\n`
+/// in the next; it keeps the `\r` of that terminator, and when the answer ends there it says
+/// "bytes remaining on stream" although every message arrived (bollard issue 560, fixed in
+/// its repository by pull request 733, in no release yet). A daemon that stops mid-message
+/// makes the same error; then the image id, the build's last word, is missing and the build
+/// is reported as lost all the same.
+fn ended_between_messages(error: &bollard::errors::Error) -> bool {
+    match error {
+        bollard::errors::Error::IOError { err } => {
+            err.kind() == std::io::ErrorKind::Other
+                && err.to_string() == "bytes remaining on stream"
+        }
+        _ => false,
     }
 }
 
@@ -863,6 +882,98 @@ mod tests {
         assert_eq!(
             error.step.expect("the vertex").instruction,
             "resolve image config for docker.io/docker/dockerfile:1"
+        );
+    }
+
+    /// A daemon on a socket that reads one request whole and answers it with `chunks`, each
+    /// sent as its own HTTP chunk after a pause (so that the client reads them apart), then
+    /// ends the answer.
+    fn daemon_answering(chunks: &'static [&'static str]) -> (tempfile::TempDir, Docker) {
+        use std::io::{Read, Write};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("docker.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+        std::thread::spawn(move || {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 8192];
+            // the body is the context, streamed in chunks: read to its last chunk
+            while !request.ends_with(b"0\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                        Transfer-Encoding: chunked\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes());
+            for chunk in chunks {
+                let _ = write!(stream, "{:x}\r\n{chunk}\r\n", chunk.len());
+                let _ = stream.flush();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = stream.write_all(b"0\r\n\r\n");
+        });
+        let client = Docker::connect_with_unix(
+            socket.to_str().expect("a UTF-8 path"),
+            30,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .expect("a client");
+        (dir, client)
+    }
+
+    fn build_against(chunks: &'static [&'static str]) -> Result<Built, BuildError> {
+        let (_dir, client) = daemon_answering(chunks);
+        let context = Context::empty();
+        let args = HashMap::new();
+        let request = BuildRequest {
+            label: "test",
+            context: &context,
+            builder: Builder::Classic,
+            no_cache: false,
+            network: "none",
+            target: None,
+            build_args: &args,
+            tag: None,
+            timeout: Duration::from_secs(30),
+            session_host: None,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(build(&client, request, &Tracker::default()))
+    }
+
+    const ID: &str = "sha256:77aa88bb99cc77aa88bb99cc77aa88bb99cc77aa88bb99cc77aa88bb99cc77aa";
+
+    #[test]
+    fn a_terminator_read_apart_from_the_last_message_ends_the_build_well() {
+        // Docker ends each message with "\r\n"; here the last one's comes in a read of its own
+        let built = build_against(&[
+            "{\"stream\":\"Step 1/1 : FROM scratch\\n\"}\r\n",
+            "{\"aux\":{\"ID\":\"sha256:77aa88bb99cc77aa88bb99cc77aa88bb99cc77aa88bb99cc77aa88bb99cc77aa\"}}",
+            "\r\n",
+        ])
+        .expect("the build ended well");
+        assert_eq!(built.image, ID);
+        assert_eq!(built.steps.len(), 1);
+    }
+
+    #[test]
+    fn an_answer_cut_in_a_message_before_the_image_is_a_lost_build() {
+        let error = build_against(&[
+            "{\"stream\":\"Step 1/1 : FROM scratch\\n\"}\r\n",
+            "{\"aux\":{\"ID\":\"sha256:77aa",
+        ])
+        .expect_err("no image was named");
+        assert!(
+            matches!(&error.failure, Failure::Lost(why) if why.contains("without naming an image")),
+            "{:?}",
+            error.failure
         );
     }
 }
