@@ -71,19 +71,70 @@ pub struct Position {
 }
 
 /// Where each line starts, so that offset -> line is a binary search and line -> offset a lookup.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct LineIndex {
-    starts: Vec<usize>,
+    starts: Starts,
     ascii: bool,
+}
+
+/// The line starts, in `u32`s when the text is under 4 GiB (every file in practice): the parsed
+/// file keeps its index while it is linted, and a start of 8 bytes was a seventh of a short
+/// line's size.
+#[derive(Clone, Debug)]
+enum Starts {
+    Narrow(Box<[u32]>),
+    Wide(Box<[usize]>),
+}
+
+impl Starts {
+    fn new(text: &str) -> Starts {
+        Starts::with_width(text, u32::try_from(text.len()).is_ok())
+    }
+
+    fn with_width(text: &str, narrow: bool) -> Starts {
+        let newlines = || memchr_newlines(text.as_bytes()).map(|i| i + 1);
+        // Counted first, so that the list is allocated once and holds no spare room.
+        let count = 1 + newlines().count();
+        if narrow {
+            let mut starts = Vec::with_capacity(count);
+            starts.push(0);
+            starts.extend(newlines().map(|i| i as u32));
+            Starts::Narrow(starts.into_boxed_slice())
+        } else {
+            let mut starts = Vec::with_capacity(count);
+            starts.push(0);
+            starts.extend(newlines());
+            Starts::Wide(starts.into_boxed_slice())
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Starts::Narrow(starts) => starts.len(),
+            Starts::Wide(starts) => starts.len(),
+        }
+    }
+
+    fn get(&self, line: usize) -> Option<usize> {
+        match self {
+            Starts::Narrow(starts) => starts.get(line).map(|&s| s as usize),
+            Starts::Wide(starts) => starts.get(line).copied(),
+        }
+    }
+
+    /// The first line starting after `offset`.
+    fn after(&self, offset: usize) -> usize {
+        match self {
+            Starts::Narrow(starts) => starts.partition_point(|&s| s as usize <= offset),
+            Starts::Wide(starts) => starts.partition_point(|&s| s <= offset),
+        }
+    }
 }
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
-        let mut starts = Vec::with_capacity(text.len() / 32 + 1);
-        starts.push(0);
-        starts.extend(memchr_newlines(text.as_bytes()).map(|i| i + 1));
         LineIndex {
-            starts,
+            starts: Starts::new(text),
             ascii: text.is_ascii(),
         }
     }
@@ -95,14 +146,13 @@ impl LineIndex {
 
     /// The 0-based line holding `offset` (an offset at the end of the text is on the last line).
     pub fn line_of(&self, offset: usize) -> usize {
-        match self.starts.binary_search(&offset) {
-            Ok(line) => line,
-            Err(next) => next - 1,
-        }
+        // The first line starts at 0, so at least one line starts at or before any offset.
+        self.starts.after(offset) - 1
     }
 
     pub fn line_start(&self, line: usize) -> usize {
-        self.starts[line.min(self.starts.len() - 1)]
+        let last = self.starts.len() - 1;
+        self.starts.get(line.min(last)).unwrap_or(0)
     }
 
     /// Byte span of a line's content, without its `\n` (a `\r` before it is kept).
@@ -118,7 +168,7 @@ impl LineIndex {
     pub fn position(&self, text: &str, offset: usize) -> Position {
         let offset = floor_char_boundary(text, offset.min(text.len()));
         let line = self.line_of(offset);
-        let start = self.starts[line];
+        let start = self.line_start(line);
         if self.ascii {
             let column = offset - start;
             return Position {
@@ -190,6 +240,27 @@ mod tests {
         let text = "é";
         let index = LineIndex::new(text);
         assert_eq!(index.position(text, 1).column, 0);
+    }
+
+    #[test]
+    fn starts_past_4_gib_answer_alike() {
+        let text = "ab\nhé𝄞x\n\nlast";
+        let narrow = LineIndex::new(text);
+        let wide = LineIndex {
+            starts: Starts::with_width(text, false),
+            ascii: false,
+        };
+        assert!(matches!(narrow.starts, Starts::Narrow(_)));
+        assert!(matches!(wide.starts, Starts::Wide(_)));
+        assert_eq!(wide.line_count(), narrow.line_count());
+        for offset in 0..=text.len() + 1 {
+            assert_eq!(wide.line_of(offset), narrow.line_of(offset), "{offset}");
+            assert_eq!(wide.position(text, offset), narrow.position(text, offset));
+        }
+        for line in 0..=narrow.line_count() {
+            assert_eq!(wide.line_start(line), narrow.line_start(line));
+            assert_eq!(wide.line_span(text, line), narrow.line_span(text, line));
+        }
     }
 
     #[test]
