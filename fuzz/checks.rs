@@ -72,12 +72,12 @@ pub fn parse(data: &[u8]) {
         "printing the tree gives the text back"
     );
     let mut at = 0;
-    for node in &df.nodes {
-        assert_eq!(node.span.start, at, "nodes leave no gap and do not overlap");
-        assert!(node.span.end > node.span.start, "empty node {node:?}");
-        assert_span(&text, node.span, "node");
-        at = node.span.end;
-        if let NodeKind::Directive(d) = &node.kind {
+    for (span, kind) in df.node_spans() {
+        assert_eq!(span.start, at, "nodes leave no gap and do not overlap");
+        assert!(span.end > span.start, "empty node {kind:?}");
+        assert_span(&text, span, "node");
+        at = span.end;
+        if let NodeKind::Directive(d) = kind {
             assert_span(&text, d.span, "directive");
         }
     }
@@ -93,9 +93,8 @@ pub fn parse(data: &[u8]) {
     let _ = df.stages();
     let index = df.lines();
     let offsets = df
-        .nodes
-        .iter()
-        .flat_map(|n| [n.span.start, n.span.end])
+        .node_spans()
+        .flat_map(|(span, _)| [span.start, span.end])
         .chain(df.instructions().map(|i| i.keyword_span.end));
     for offset in offsets {
         let pos = df.position(offset);

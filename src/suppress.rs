@@ -83,11 +83,11 @@ impl Suppressions {
     pub fn parse(df: &Dockerfile) -> Suppressions {
         let text = df.text();
         let mut comments = Vec::new();
-        for (i, node) in df.nodes.iter().enumerate() {
-            if !matches!(node.kind, NodeKind::Comment) {
+        for (i, (span, kind)) in df.node_spans().enumerate() {
+            if !matches!(kind, NodeKind::Comment) {
                 continue;
             }
-            let Some(mut comment) = parse_comment(text, node.span) else {
+            let Some(mut comment) = parse_comment(text, span) else {
                 continue;
             };
             if !comment.global {

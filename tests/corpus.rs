@@ -213,10 +213,9 @@ fn corpus_fixes_are_idempotent_and_keep_everything_else() {
         let original = Dockerfile::parse(text);
         let kept = |df: &Dockerfile| -> Vec<String> {
             let mut kept: Vec<String> = df
-                .nodes
-                .iter()
-                .filter(|n| matches!(n.kind, NodeKind::Comment | NodeKind::Directive(_)))
-                .map(|n| df.slice(n.span).trim_end().to_string())
+                .node_spans()
+                .filter(|(_, kind)| matches!(kind, NodeKind::Comment | NodeKind::Directive(_)))
+                .map(|(span, _)| df.slice(span).trim_end().to_string())
                 .collect();
             kept.extend(
                 df.instructions()

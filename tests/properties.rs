@@ -40,9 +40,9 @@ proptest! {
         let df = Dockerfile::parse(text.as_str());
         prop_assert_eq!(df.to_string(), text.clone());
         let mut at = 0;
-        for node in &df.nodes {
-            prop_assert_eq!(node.span.start, at, "nodes leave no gap");
-            at = node.span.end;
+        for (span, _) in df.node_spans() {
+            prop_assert_eq!(span.start, at, "nodes leave no gap");
+            at = span.end;
         }
         prop_assert_eq!(at, text.len());
     }

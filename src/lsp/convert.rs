@@ -261,7 +261,7 @@ pub fn global_ignore_edit(df: &Dockerfile, lines: &Lines<'_>, rule: &str) -> Opt
         .nodes
         .iter()
         .find(|n| !matches!(n.kind, NodeKind::Bom | NodeKind::Directive(_)))
-        .map_or(df.text().len(), |n| n.span.start);
+        .map_or(df.text().len(), |n| n.start);
     let newline = if df.text().contains("\r\n") {
         "\r\n"
     } else {

@@ -93,10 +93,11 @@ impl FileResult {
     /// file's nodes, which are in order and do not overlap.
     pub fn instruction_at(&self, offset: usize) -> Option<&Instruction> {
         let nodes = &self.source.as_deref()?.nodes;
-        let first = nodes.partition_point(|n| n.span.end < offset);
+        // The first node ending at or after `offset`: the one before the first starting after.
+        let first = nodes.partition_point(|n| n.start < offset).saturating_sub(1);
         nodes[first..]
             .iter()
-            .take_while(|n| n.span.start <= offset)
+            .take_while(|n| n.start <= offset)
             .find_map(|n| match &n.kind {
                 NodeKind::Instruction(i) if i.span.start <= offset && offset <= i.span.end => {
                     Some(i.as_ref())

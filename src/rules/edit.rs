@@ -191,10 +191,10 @@ pub fn merge_runs(cx: &Context<'_>, group: &[&Instruction]) -> Option<Fix> {
     }
     let start = cx.df.lines().line_start(first.lines.0);
     let mut comments = String::new();
-    for node in &cx.df.nodes {
-        let between = node.span.start >= first.span.end && node.span.end <= last.span.start;
-        if between && matches!(node.kind, NodeKind::Comment) {
-            comments.push_str(&text[node.span.range()]);
+    for (span, kind) in cx.df.node_spans() {
+        let between = span.start >= first.span.end && span.end <= last.span.start;
+        if between && matches!(kind, NodeKind::Comment) {
+            comments.push_str(&text[span.range()]);
         }
     }
     let mut merged = comments;
@@ -243,13 +243,13 @@ pub fn privilege_prefix(
 /// ignore comment among them applies to it, so they go wherever it goes).
 pub fn lead_start(df: &crate::syntax::Dockerfile, inst: &Instruction) -> usize {
     let start = df.lines().line_start(inst.lines.0);
-    let at = df.nodes.partition_point(|n| n.span.start < start);
+    let at = df.nodes.partition_point(|n| n.start < start);
     let mut lead = start;
     for node in df.nodes[..at].iter().rev() {
         if !matches!(node.kind, NodeKind::Comment) {
             break;
         }
-        lead = df.lines().line_start(df.position(node.span.start).line);
+        lead = df.lines().line_start(df.position(node.start).line);
     }
     lead
 }

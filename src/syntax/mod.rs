@@ -72,6 +72,15 @@ impl Dockerfile {
         (self.lines.line_of(span.start), self.lines.line_of(last))
     }
 
+    /// The nodes in order, each with its span: from its start to the next node's (the last one's
+    /// to the end of the text).
+    pub fn node_spans(&self) -> impl DoubleEndedIterator<Item = (Span, &NodeKind)> + '_ {
+        self.nodes.iter().enumerate().map(|(i, n)| {
+            let end = self.nodes.get(i + 1).map_or(self.text.len(), |next| next.start);
+            (Span::new(n.start, end), &n.kind)
+        })
+    }
+
     /// The instructions that parsed, in order.
     pub fn instructions(&self) -> impl Iterator<Item = &Instruction> + '_ {
         self.nodes.iter().filter_map(|n| match &n.kind {
@@ -134,17 +143,19 @@ impl Dockerfile {
 impl fmt::Display for Dockerfile {
     /// Prints the tree back: the original text, byte for byte.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for node in &self.nodes {
-            f.write_str(&self.text[node.span.range()])?;
+        for (span, _) in self.node_spans() {
+            f.write_str(&self.text[span.range()])?;
         }
         Ok(())
     }
 }
 
-/// A run of whole lines of the file.
+/// A run of whole lines of the file, up to the next node's start ([`Dockerfile::node_spans`]):
+/// the tree keeps a node for every line while the file is linted, and an end of its own would
+/// be a third of it.
 #[derive(Clone, Debug)]
 pub struct Node {
-    pub span: Span,
+    pub start: usize,
     pub kind: NodeKind,
 }
 

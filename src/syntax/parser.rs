@@ -39,9 +39,13 @@ pub(super) fn parse(file: &Arc<str>, index: &LineIndex) -> Parsed {
         lines: split_lines(text, index),
         escape: '\\',
         nodes: Vec::new(),
+        covered: 0,
         errors: Vec::new(),
     };
     parser.run();
+    debug_assert_eq!(parser.covered, text.len(), "nodes cover the text");
+    // The tree keeps its list while the file is linted: without the room it grew with.
+    parser.nodes.shrink_to_fit();
     Parsed {
         nodes: parser.nodes,
         errors: parser.errors,
@@ -78,6 +82,8 @@ struct Parser<'a> {
     lines: Vec<Line>,
     escape: char,
     nodes: Vec<Node>,
+    /// Where the last node ended.
+    covered: usize,
     errors: Vec<SyntaxError>,
 }
 
@@ -113,8 +119,14 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Adds the node of `span`, which starts where the previous node ended.
     fn push(&mut self, span: Span, kind: NodeKind) {
-        self.nodes.push(Node { span, kind });
+        debug_assert_eq!(span.start, self.covered, "nodes leave no gap");
+        self.covered = span.end;
+        self.nodes.push(Node {
+            start: span.start,
+            kind,
+        });
     }
 
     /// Reads the parser directives at the top of the file; returns the first line after them.
