@@ -34,18 +34,18 @@ fn assert_span(text: &str, span: Span, what: &str) {
 }
 
 fn assert_instruction(text: &str, lines: usize, inst: &Instruction) {
-    assert_span(text, inst.span, "instruction");
-    assert_span(text, inst.keyword_span, "keyword");
+    assert_span(text, inst.span(), "instruction");
+    assert_span(text, inst.keyword_span(), "keyword");
     assert_span(text, inst.args_span(), "arguments");
     assert!(
-        inst.lines.0 <= inst.lines.1 && inst.lines.1 < lines,
+        inst.lines().0 <= inst.lines().1 && inst.lines().1 < lines,
         "instruction lines {:?} of {lines}",
-        inst.lines
+        inst.lines()
     );
-    for flag in &inst.flags {
+    for flag in inst.flags() {
         assert_span(text, flag.span, "flag");
     }
-    for heredoc in &inst.heredocs {
+    for heredoc in inst.heredocs() {
         assert_span(text, heredoc.marker, "heredoc marker");
         assert_span(text, heredoc.body, "heredoc body");
         assert_span(text, heredoc.terminator, "heredoc terminator");
@@ -54,9 +54,9 @@ fn assert_instruction(text: &str, lines: usize, inst: &Instruction) {
     let _ = inst.words();
     let _ = inst.copy_paths();
     let _ = inst.from_image();
-    if let Some(inner) = &inst.onbuild {
-        assert_span(text, inner.span, "ONBUILD's instruction");
-        assert_span(text, inner.keyword_span, "ONBUILD's keyword");
+    if let Some(inner) = inst.onbuild() {
+        assert_span(text, inner.span(), "ONBUILD's instruction");
+        assert_span(text, inner.keyword_span(), "ONBUILD's keyword");
         assert_span(text, inner.args_span(), "ONBUILD's arguments");
     }
 }
@@ -95,7 +95,7 @@ pub fn parse(data: &[u8]) {
     let offsets = df
         .node_spans()
         .flat_map(|(span, _)| [span.start, span.end])
-        .chain(df.instructions().map(|i| i.keyword_span.end));
+        .chain(df.instructions().map(|i| i.keyword_span().end));
     for offset in offsets {
         let pos = df.position(offset);
         assert!(pos.line < lines);

@@ -167,10 +167,10 @@ impl Style {
         let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
         let mut counts: Vec<(String, usize)> = Vec::new();
         for inst in df.instructions() {
-            if inst.lines.1 == inst.lines.0 || !inst.heredocs.is_empty() {
+            if inst.lines().1 == inst.lines().0 || !inst.heredocs().is_empty() {
                 continue;
             }
-            let line = df.lines().line_span(text, inst.lines.0 + 1);
+            let line = df.lines().line_span(text, inst.lines().0 + 1);
             let content = &text[line.range()];
             let indent = &content[..content.len() - content.trim_start().len()];
             if indent.is_empty() || content.trim().is_empty() {

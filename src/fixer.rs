@@ -205,8 +205,8 @@ fn one_fix_per_instruction<'d>(
         .instructions()
         .map(|i| {
             Span::new(
-                df.lines().line_start(i.lines.0),
-                i.span.end.max(i.span.start),
+                df.lines().line_start(i.lines().0),
+                i.span().end.max(i.span().start),
             )
         })
         .collect();
@@ -215,13 +215,13 @@ fn one_fix_per_instruction<'d>(
         .stages()
         .iter()
         .map(|stage| {
-            let start = df.lines().line_start(stage.from.lines.0);
+            let start = df.lines().line_start(stage.from.lines().0);
             let end = stage
                 .instructions
                 .last()
-                .map_or(stage.from.span.end, |i| i.span.end);
+                .map_or(stage.from.span().end, |i| i.span().end);
             (
-                Span::new(start, stage.from.span.end),
+                Span::new(start, stage.from.span().end),
                 Span::new(start, end.max(start)),
             )
         })
@@ -403,9 +403,9 @@ mod tests {
             .instructions()
             .find(|i| i.keyword == crate::syntax::Keyword::Copy)
             .expect("a COPY");
-        assert!(run.span.start < copy.span.start, "{}", fixed.text);
+        assert!(run.span().start < copy.span().start, "{}", fixed.text);
         let by: Vec<&str> = fixed
-            .written_in(run.span)
+            .written_in(run.span())
             .iter()
             .map(|(f, _)| f.rule)
             .collect();
@@ -413,7 +413,7 @@ mod tests {
         assert!(by.contains(&"LW102"), "{by:?} in {}", fixed.text);
         // the COPY is the original's, and FROM too
         assert!(
-            fixed.written_in(copy.span).is_empty(),
+            fixed.written_in(copy.span()).is_empty(),
             "{:?}",
             fixed.written
         );

@@ -159,14 +159,15 @@ fn place_in_trigger(model: &Model<'_>, d: &mut Diagnostic) {
     let inside = |span: Span| {
         triggers
             .iter()
-            .find(|t| t.wrapper.span.start <= span.start && span.end <= t.wrapper.span.end)
+            .find(|t| t.wrapper.span().start <= span.start && span.end <= t.wrapper.span().end)
     };
     if let Some(fix) = &d.fix {
         let crosses = fix.edits.iter().any(|e| {
             triggers.iter().any(|t| {
                 let overlaps =
-                    e.span.start <= t.wrapper.span.end && t.wrapper.span.start <= e.span.end;
-                let within = t.inner.span.start <= e.span.start && e.span.end <= t.inner.span.end;
+                    e.span.start <= t.wrapper.span().end && t.wrapper.span().start <= e.span.end;
+                let within =
+                    t.inner.span().start <= e.span.start && e.span.end <= t.inner.span().end;
                 overlaps && !within
             })
         });
@@ -184,7 +185,7 @@ fn place_in_trigger(model: &Model<'_>, d: &mut Diagnostic) {
     let line = |s: usize| {
         model
             .df
-            .position(model.stages[s].stage.from.span.start)
+            .position(model.stages[s].stage.from.span().start)
             .line
             + 1
     };

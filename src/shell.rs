@@ -373,13 +373,13 @@ pub enum ShellError {
 /// that the shell reads. `None` for the exec form, for non-RUN instructions and for RUNs whose
 /// body is a script for another interpreter (`#!/usr/bin/env python3`).
 pub fn run_script(inst: &Instruction, text: &str) -> Option<MappedText> {
-    let inst = inst.onbuild.as_deref().unwrap_or(inst);
+    let inst = inst.onbuild().unwrap_or(inst);
     if inst.keyword != Keyword::Run || inst.is_exec_form() {
         return None;
     }
     let mut script = MappedText::new();
-    if inst.heredocs.is_empty() {
-        script.push_line(&inst.line, inst.args.clone());
+    if inst.heredocs().is_empty() {
+        script.push_line(&inst.line, inst.args());
         return Some(script);
     }
     // `RUN <<EOF` (or `RUN <<EOF bash`, `RUN sh -e <<EOF`): the first body is the script.
@@ -393,7 +393,7 @@ pub fn run_script(inst: &Instruction, text: &str) -> Option<MappedText> {
         Some((shell, opts)) => is_posix_shell(shell) && opts.iter().all(|o| o.starts_with('-')),
     };
     if runs_body {
-        let body = inst.heredocs[0].body;
+        let body = inst.heredocs()[0].body;
         let first_line = text[body.range()].lines().next().unwrap_or("");
         if first_line.starts_with("#!") && !first_line.split_whitespace().any(is_posix_shell) {
             return None;
@@ -401,8 +401,8 @@ pub fn run_script(inst: &Instruction, text: &str) -> Option<MappedText> {
         script.push_source(text, body);
         return Some(script);
     }
-    script.push_line(&inst.line, inst.args.clone());
-    for heredoc in &inst.heredocs {
+    script.push_line(&inst.line, inst.args());
+    for heredoc in inst.heredocs() {
         script.push_synthetic("\n");
         script.push_source(text, heredoc.body);
         script.push_source(text, heredoc.terminator);

@@ -96,8 +96,8 @@ impl Suppressions {
                     .find(|n| !matches!(n.kind, NodeKind::Comment))
                     .and_then(|n| match &n.kind {
                         NodeKind::Instruction(inst) => Some(Span::new(
-                            df.lines().line_start(inst.lines.0),
-                            inst.span.end,
+                            df.lines().line_start(inst.lines().0),
+                            inst.span().end,
                         )),
                         _ => None,
                     });
@@ -144,12 +144,12 @@ fn inner_comments<'a>(
 ) -> impl Iterator<Item = IgnoreComment> + 'a {
     let text = df.text();
     let lines = df.lines();
-    let target = Span::new(lines.line_start(inst.lines.0), inst.span.end);
-    (inst.lines.0 + 1..=inst.lines.1).filter_map(move |line| {
+    let target = Span::new(lines.line_start(inst.lines().0), inst.span().end);
+    (inst.lines().0 + 1..=inst.lines().1).filter_map(move |line| {
         let content = lines.line_span(text, line);
         if !text[content.range()].trim_start().starts_with('#')
             || inst
-                .heredocs
+                .heredocs()
                 .iter()
                 .any(|h| h.body.start <= content.start && content.start < h.body.end)
         {
@@ -265,8 +265,8 @@ pub fn ignore_edit(df: &Dockerfile, offset: usize, rule: &str) -> Option<Edit> {
     let text = df.text();
     let inst = df
         .instructions()
-        .find(|i| df.lines().line_start(i.lines.0) <= offset && offset <= i.span.end)?;
-    let line_start = df.lines().line_start(inst.lines.0);
+        .find(|i| df.lines().line_start(i.lines().0) <= offset && offset <= i.span().end)?;
+    let line_start = df.lines().line_start(inst.lines().0);
     let existing = Suppressions::parse(df).comments.into_iter().find(|c| {
         c.tool == Tool::Layerwise && !c.global && c.target.is_some_and(|t| t.start == line_start)
     });
@@ -277,7 +277,7 @@ pub fn ignore_edit(df: &Dockerfile, offset: usize, rule: &str) -> Option<Edit> {
         let separator = if comment.codes.is_empty() { "" } else { "," };
         return Some(Edit::insert(comment.list.end, format!("{separator}{rule}")));
     }
-    let line = &text[line_start..inst.span.start];
+    let line = &text[line_start..inst.span().start];
     let indent = &line[..line.len() - line.trim_start().len()];
     let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
     Some(Edit::insert(

@@ -30,7 +30,9 @@ fn corpus_parses_like_buildkit() {
             Some(expected) => {
                 let ours: Vec<Value> = df
                     .instructions()
-                    .map(|i| serde_json::json!([i.keyword.as_str(), i.lines.0 + 1, i.lines.1 + 1]))
+                    .map(|i| {
+                        serde_json::json!([i.keyword.as_str(), i.lines().0 + 1, i.lines().1 + 1])
+                    })
                     .collect();
                 if !df.errors.is_empty() {
                     failures.push(format!("{name}: unexpected errors {:?}", df.errors));
@@ -225,7 +227,7 @@ fn corpus_fixes_are_idempotent_and_keep_everything_else() {
                             Keyword::Run | Keyword::Copy | Keyword::Add | Keyword::From
                         )
                     })
-                    .map(|i| df.slice(i.span).to_string()),
+                    .map(|i| df.slice(i.span()).to_string()),
             );
             kept.sort();
             kept

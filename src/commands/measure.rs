@@ -1019,11 +1019,11 @@ fn chosen(choice: BuilderChoice, builder: Builder, containerd: bool, can_open: b
 /// Where the Dockerfile uses what only BuildKit builds: `(line, what)`.
 fn needs_buildkit(df: &Dockerfile) -> Option<(usize, String)> {
     for inst in df.instructions() {
-        let line = df.position(inst.span.start).line + 1;
-        if !inst.heredocs.is_empty() {
+        let line = df.position(inst.span().start).line + 1;
+        if !inst.heredocs().is_empty() {
             return Some((line, "a heredoc".into()));
         }
-        for flag in &inst.flags {
+        for flag in inst.flags() {
             let name = flag.name.to_ascii_lowercase();
             let buildkit_only = match inst.keyword {
                 Keyword::Run => matches!(name.as_str(), "mount" | "security"),
@@ -1095,7 +1095,7 @@ fn secret_mounts(df: &Dockerfile) -> Vec<(usize, String, String)> {
             let kind = get("type").unwrap_or("bind").to_ascii_lowercase();
             if kind == "secret" || kind == "ssh" {
                 let id = get("id").unwrap_or("default").to_string();
-                out.push((df.position(inst.span.start).line + 1, kind, id));
+                out.push((df.position(inst.span().start).line + 1, kind, id));
             }
         }
     }
@@ -1381,7 +1381,7 @@ fn blame(plan: &Plan, step: &str) -> Option<Blame> {
     let df = &plan.after.df;
     let (index, inst) = find_step(df, step)?;
     let steps = df.instructions().count();
-    let line = df.position(inst.span.start).line + 1;
+    let line = df.position(inst.span().start).line + 1;
     let text = echoed(inst);
     let Some(fixed) = &plan.fixed else {
         return Some(Blame {
@@ -1395,7 +1395,7 @@ fn blame(plan: &Plan, step: &str) -> Option<Blame> {
             rewrite_from: true,
         });
     };
-    let span = Span::new(df.lines().line_start(inst.lines.0), inst.span.end);
+    let span = Span::new(df.lines().line_start(inst.lines().0), inst.span().end);
     let mut written = fixed.written_in(span);
     written.sort_by_key(|w| std::cmp::Reverse(w.1));
     let writer = |f: &crate::fixer::AppliedFix| Writer {
@@ -1413,7 +1413,7 @@ fn blame(plan: &Plan, step: &str) -> Option<Blame> {
         before
             .instructions()
             .find(|i| echoed(i) == text)
-            .map(|i| before.position(i.span.start).line + 1)
+            .map(|i| before.position(i.span().start).line + 1)
     });
     Some(Blame {
         step: index + 1,

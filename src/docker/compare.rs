@@ -682,7 +682,7 @@ pub fn map_layers(
     target: Option<&str>,
     history: &[HistoryItem],
 ) -> (Vec<Layer>, Vec<Row>) {
-    let line_of = |inst: &Instruction| df.position(inst.span.start).line + 1;
+    let line_of = |inst: &Instruction| df.position(inst.span().start).line + 1;
     let Some((from, instructions)) = lineage(df, target) else {
         let layers = history
             .iter()

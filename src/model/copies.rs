@@ -83,7 +83,7 @@ pub fn read(inst: &Instruction, state: Option<&State>, stages: &Stages<'_>) -> O
         .flag("from")
         .and_then(|f| f.value.as_deref())
         .map(|f| stages.source(f));
-    let heredocs: Vec<&str> = inst.heredocs.iter().map(|h| h.name.as_str()).collect();
+    let heredocs: Vec<&str> = inst.heredocs().iter().map(|h| h.name.as_str()).collect();
     let add = inst.keyword == Keyword::Add;
     let sources: Vec<CopySource> = sources
         .iter()

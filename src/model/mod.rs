@@ -91,7 +91,7 @@ impl<'a> Model<'a> {
                 if state_list.last().is_none_or(|last| !last.same(&state)) {
                     state_list.push(state.clone());
                 }
-                states.push((inst.span.start, state_list.len() - 1));
+                states.push((inst.span().start, state_list.len() - 1));
                 match inst.keyword {
                     Keyword::Run if state.posix => {
                         // The shell starts in the WORKDIR, with PWD saying so.
@@ -106,10 +106,10 @@ impl<'a> Model<'a> {
                         match shell::run_script(inst, df.text()).map(parse) {
                             Some(Ok(script)) => {
                                 let code =
-                                    shell::encoded::encode(&script, inst.span.start, df.text());
-                                scripts.push((inst.span.start, code));
+                                    shell::encoded::encode(&script, inst.span().start, df.text());
+                                scripts.push((inst.span().start, code));
                             }
-                            Some(Err(e)) => shell_errors.push((inst.span.start, e)),
+                            Some(Err(e)) => shell_errors.push((inst.span().start, e)),
                             None => {}
                         }
                     }
@@ -187,7 +187,7 @@ impl<'a> Model<'a> {
     /// The shell commands of a RUN, when it runs a POSIX shell script that parsed: decoded
     /// unless it was the last one asked for (a decode is some hundreds of nanoseconds).
     pub fn script(&self, inst: &Instruction) -> Option<Arc<Script>> {
-        let at = inst.span.start;
+        let at = inst.span().start;
         let mut decoded = self.decoded.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((last, script)) = &*decoded
             && *last == at
@@ -215,7 +215,7 @@ impl<'a> Model<'a> {
     /// What is in effect when an instruction of a stage runs: WORKDIR, USER, shell, variables.
     pub fn state(&self, inst: &Instruction) -> Option<&State> {
         self.states
-            .binary_search_by_key(&inst.span.start, |(at, _)| *at)
+            .binary_search_by_key(&inst.span().start, |(at, _)| *at)
             .ok()
             .map(|i| &self.state_list[self.states[i].1])
     }
@@ -314,7 +314,7 @@ mod tests {
         let model = Model::new(&df, &input);
         let inst = df
             .instructions()
-            .find(|i| df.position(i.span.start).line + 1 == line)
+            .find(|i| df.position(i.span().start).line + 1 == line)
             .expect("an instruction on that line");
         model.state(inst)?.var(name).map(str::to_string)
     }
@@ -352,7 +352,7 @@ mod tests {
         let at = |line: usize| {
             let inst = df
                 .instructions()
-                .find(|i| df.position(i.span.start).line + 1 == line)
+                .find(|i| df.position(i.span().start).line + 1 == line)
                 .unwrap();
             model.state(inst).unwrap().clone()
         };

@@ -152,7 +152,7 @@ impl Footprint {
 
 /// What an instruction needs and gives.
 pub fn footprint(model: &Model<'_>, inst: &Instruction) -> Footprint {
-    if inst.onbuild.is_some() || model.stages.trigger(inst).is_some() {
+    if inst.onbuild().is_some() || model.stages.trigger(inst).is_some() {
         return Footprint::setting(Sets::Barrier);
     }
     match inst.keyword {
@@ -229,7 +229,7 @@ pub fn blocker(
     other: &Instruction,
     other_print: &Footprint,
 ) -> Option<Blocker> {
-    let line = model.df.position(other.span.start).line + 1;
+    let line = model.df.position(other.span().start).line + 1;
     let blocked = |why: String| {
         Some(Blocker {
             line,
@@ -785,7 +785,7 @@ fn after_copy<'a>(model: &Model<'a>, span: &[&'a Instruction], steps: &mut Vec<S
     for &inst in &span[1..] {
         let print = footprint(model, inst);
         let candidate = inst.keyword == Keyword::Run
-            && inst.heredocs.is_empty()
+            && inst.heredocs().is_empty()
             && !inst.is_exec_form()
             // It reads or writes where the context lands: it needs the source.
             && !print.touches(&dest);
@@ -884,14 +884,14 @@ mod tests {
         let model = Model::new(&df, &input);
         let at = |l: usize| {
             df.instructions()
-                .find(|i| df.position(i.span.start).line + 1 == l)
+                .find(|i| df.position(i.span().start).line + 1 == l)
                 .unwrap()
         };
         let moved = footprint(&model, at(line));
         let over: Vec<&Instruction> = df
             .instructions()
             .filter(|i| {
-                let l = df.position(i.span.start).line + 1;
+                let l = df.position(i.span().start).line + 1;
                 l >= from && l < line
             })
             .collect();

@@ -22,7 +22,7 @@ pub fn context_sources(inst: &Instruction) -> Vec<String> {
     if !matches!(inst.keyword, Keyword::Copy | Keyword::Add) || inst.flag("from").is_some() {
         return Vec::new();
     }
-    let heredocs: Vec<&str> = inst.heredocs.iter().map(|h| h.name.as_str()).collect();
+    let heredocs: Vec<&str> = inst.heredocs().iter().map(|h| h.name.as_str()).collect();
     inst.copy_paths()
         .map(|(sources, _)| {
             sources

@@ -157,7 +157,7 @@ impl<'a> Stages<'a> {
                 .stage
                 .instructions
                 .iter()
-                .filter_map(|&w| Some((w, w.onbuild.as_deref()?)))
+                .filter_map(|&w| Some((w, w.onbuild()?)))
                 .collect();
             if wrapped.is_empty() {
                 continue;
@@ -194,13 +194,13 @@ impl<'a> Stages<'a> {
                 }
             }
         }
-        self.triggers.sort_by_key(|t| t.inner.span.start);
+        self.triggers.sort_by_key(|t| t.inner.span().start);
     }
 
     /// The ONBUILD trigger an instruction is, if it is one.
     pub fn trigger(&self, inst: &Instruction) -> Option<&Trigger<'a>> {
         self.triggers
-            .binary_search_by_key(&inst.span.start, |t| t.inner.span.start)
+            .binary_search_by_key(&inst.span().start, |t| t.inner.span().start)
             .ok()
             .map(|i| &self.triggers[i])
     }
@@ -255,7 +255,7 @@ impl<'a> Stages<'a> {
         let info = &self.list[stage];
         let mut deps: Vec<usize> = info.parent.into_iter().collect();
         for inst in &info.stage.instructions {
-            let inst = inst.onbuild.as_deref().unwrap_or(inst);
+            let inst = inst.onbuild().unwrap_or(inst);
             let froms = inst.flag_values("from").map(str::to_string).chain(
                 inst.flag_values("mount")
                     .filter_map(|m| mount_field(m, "from").map(str::to_string)),
@@ -308,7 +308,7 @@ impl<'a> Stages<'a> {
     pub fn of(&self, inst: &Instruction) -> Option<usize> {
         let at = self
             .list
-            .partition_point(|s| s.stage.from.span.start <= inst.span.start);
+            .partition_point(|s| s.stage.from.span().start <= inst.span().start);
         at.checked_sub(1)
     }
 }
@@ -353,7 +353,7 @@ pub fn shell_change(inst: &Instruction) -> Option<bool> {
     if inst.keyword != Keyword::Shell {
         return None;
     }
-    let first = inst.exec.as_ref()?.first()?;
+    let first = inst.exec()?.first()?;
     Some(is_posix_shell(first))
 }
 

@@ -143,7 +143,7 @@ fn pairs(inst: &Instruction) -> Vec<(String, Option<String>)> {
     {
         // `ENV NAME value`: the rest of the line is the value.
         let rest = line
-            .get(first.range.end..inst.args.end)
+            .get(first.range.end..inst.args().end)
             .unwrap_or_default()
             .trim()
             .to_string();

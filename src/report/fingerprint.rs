@@ -48,7 +48,7 @@ fn hash(file: &FileResult, d: &Diagnostic) -> u64 {
     hasher.write(b"\0");
     if let Some(df) = &file.source {
         let text = match file.instruction_at(d.span.start) {
-            Some(inst) => df.slice(inst.span),
+            Some(inst) => df.slice(inst.span()),
             None => {
                 let line = df.lines().line_of(d.span.start);
                 df.slice(df.lines().line_span(df.text(), line))

@@ -94,12 +94,14 @@ impl FileResult {
     pub fn instruction_at(&self, offset: usize) -> Option<&Instruction> {
         let nodes = &self.source.as_deref()?.nodes;
         // The first node ending at or after `offset`: the one before the first starting after.
-        let first = nodes.partition_point(|n| n.start < offset).saturating_sub(1);
+        let first = nodes
+            .partition_point(|n| n.start < offset)
+            .saturating_sub(1);
         nodes[first..]
             .iter()
             .take_while(|n| n.start <= offset)
             .find_map(|n| match &n.kind {
-                NodeKind::Instruction(i) if i.span.start <= offset && offset <= i.span.end => {
+                NodeKind::Instruction(i) if i.span().start <= offset && offset <= i.span().end => {
                     Some(i.as_ref())
                 }
                 _ => None,
@@ -230,10 +232,10 @@ mod tests {
         for offset in 0..=text.len() + 1 {
             let scanned = df
                 .instructions()
-                .find(|i| i.span.start <= offset && offset <= i.span.end)
-                .map(|i| i.span);
+                .find(|i| i.span().start <= offset && offset <= i.span().end)
+                .map(|i| i.span());
             assert_eq!(
-                file.instruction_at(offset).map(|i| i.span),
+                file.instruction_at(offset).map(|i| i.span()),
                 scanned,
                 "at {offset}"
             );

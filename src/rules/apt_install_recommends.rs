@@ -30,12 +30,12 @@ impl Rule for AptInstallRecommends {
                 .filter(|i| i.keyword == Keyword::Run)
                 .find_map(|i| {
                     let at = i.args_text().find("Install-Recommends")?;
-                    let start = i.args.start + at;
+                    let start = i.args().start + at;
                     Some(i.span_of(start..start + 1).start)
                 });
             for &inst in &stage.stage.instructions {
                 if inst.keyword != Keyword::Run
-                    || configured_at.is_some_and(|at| at <= inst.span.start)
+                    || configured_at.is_some_and(|at| at <= inst.span().start)
                 {
                     continue;
                 }

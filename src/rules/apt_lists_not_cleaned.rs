@@ -67,7 +67,7 @@ impl Rule for AptListsNotCleaned {
                 let prefix = privilege_prefix(cx, inst, &install);
                 let fix = match (later, &prefix) {
                     (Some(user), _) => {
-                        let line = cx.df.position(user.span.start).line + 1;
+                        let line = cx.df.position(user.span().start).line + 1;
                         help = format!(
                             "the RUN on line {line} may read these lists before any `apt-get update` of its own, so no fix is offered: remove them in the last RUN that uses them, or refresh the index in each"
                         );
@@ -185,10 +185,10 @@ impl<'a> ListsUsers<'a> {
             .iter()
             .filter_map(|&s| {
                 let users = &self.by_stage[s];
-                let at = users.partition_point(|u| u.span.start <= inst.span.start);
+                let at = users.partition_point(|u| u.span().start <= inst.span().start);
                 users.get(at).copied()
             })
-            .min_by_key(|u| u.span.start)
+            .min_by_key(|u| u.span().start)
     }
 }
 
@@ -203,7 +203,7 @@ fn needs_lists(cx: &Context<'_>, copied: &HashSet<String>, inst: &Instruction) -
     }
     let Some(script) = cx.script(inst) else {
         return mentions_apt(inst.args_text())
-            || inst.exec.iter().flatten().any(|w| mentions_apt(w));
+            || inst.exec().into_iter().flatten().any(|w| mentions_apt(w));
     };
     for command in &script.commands {
         match classify(command).filter(|p| p.manager == Manager::Apt) {

@@ -272,7 +272,7 @@ fn one_run(
     let span = &instructions[from..=at];
     let all_runs = span.iter().all(|i| {
         i.keyword == Keyword::Run
-            && i.heredocs.is_empty()
+            && i.heredocs().is_empty()
             && !i.is_exec_form()
             && same_flags(i, archive.by)
     });
@@ -284,7 +284,7 @@ fn one_run(
     let name = archive.path.rsplit('/').next().unwrap_or(&archive.path);
     if instructions[at + 1..]
         .iter()
-        .any(|i| cx.df.slice(i.span).contains(name))
+        .any(|i| cx.df.slice(i.span()).contains(name))
     {
         return None;
     }
@@ -293,11 +293,11 @@ fn one_run(
     let removal = append_command(cx, instructions[at], &format!("rm -f {}", archive.path))?;
     let last = span.last()?;
     let edit = fix.edits.first_mut()?;
-    if removal.span.start != last.args_span().end || edit.span.end != last.span.end {
+    if removal.span.start != last.args_span().end || edit.span.end != last.span().end {
         return None;
     }
     // The merge replaces up to the last RUN's end; the removal follows it.
-    let tail = cx.df.text().get(last.args_span().end..last.span.end)?;
+    let tail = cx.df.text().get(last.args_span().end..last.span().end)?;
     if !tail.is_empty() {
         return None;
     }

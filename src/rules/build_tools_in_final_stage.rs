@@ -250,8 +250,8 @@ fn toolchain_is_the_image(cx: &Context<'_>, last: usize) -> bool {
 
 /// The words of a CMD or ENTRYPOINT, in either form.
 fn start_words(inst: &Instruction) -> Vec<String> {
-    match &inst.exec {
-        Some(values) => values.clone(),
+    match inst.exec() {
+        Some(values) => values.to_vec(),
         None => inst.words().into_iter().map(|w| w.value).collect(),
     }
 }
@@ -489,7 +489,7 @@ fn sketch(cx: &Context<'_>, last: usize, evidence: &Evidence, why: &str) -> Opti
         .iter()
         .filter(|i| keeps.contains(&i.keyword))
     {
-        runtime.push_str(cx.df.slice(inst.span));
+        runtime.push_str(cx.df.slice(inst.span()));
         runtime.push_str(nl);
     }
     let end = cx.df.text().trim_end().len();

@@ -87,7 +87,7 @@ impl Rule for ConsecutiveRun {
 fn moves_above_source(cx: &Context<'_>, inst: &Instruction) -> bool {
     let steps = cx.stable_steps();
     steps
-        .binary_search_by_key(&inst.span.start, |s| s.run.span.start)
+        .binary_search_by_key(&inst.span().start, |s| s.run.span().start)
         .is_ok_and(|i| steps[i].moves.is_ok())
 }
 
@@ -103,11 +103,11 @@ fn help(cx: &Context<'_>, group: &[&Instruction]) -> String {
     let help = match stable.first() {
         Some(first) if stable.len() < group.len() => format!(
             "{join}, on each side of the source copy: LW203 moves the RUN on line {} above it first",
-            cx.df.position(first.span.start).line + 1
+            cx.df.position(first.span().start).line + 1
         ),
         _ => join.to_string(),
     };
-    if group.iter().any(|i| !i.heredocs.is_empty()) {
+    if group.iter().any(|i| !i.heredocs().is_empty()) {
         return format!(
             "{help}; the fix leaves heredoc RUNs to you: a heredoc script fails only when its \
              last command does, so start it with `set -e` when joining"
@@ -127,7 +127,7 @@ fn merge_in_parts(cx: &Context<'_>, group: &[&Instruction]) -> Option<Fix> {
     let mut side = None;
     for &inst in group {
         // A heredoc's script runs without errexit: merged, a failure in it would pass unseen.
-        if annotated(cx, inst) || !inst.heredocs.is_empty() {
+        if annotated(cx, inst) || !inst.heredocs().is_empty() {
             parts.push(Vec::new());
             continue;
         }

@@ -229,7 +229,7 @@ fn move_deletion(
     let between = &instructions[from..=at];
     let all_runs = between.iter().all(|i| {
         i.keyword == Keyword::Run
-            && i.heredocs.is_empty()
+            && i.heredocs().is_empty()
             && !i.is_exec_form()
             && same_flags(i, created.by)
     });
@@ -245,7 +245,7 @@ fn move_deletion(
     let name = created.path.rsplit('/').next().unwrap_or(&created.path);
     let mentioned = instructions[from + 1..at]
         .iter()
-        .any(|i| i.keyword == Keyword::User || cx.df.slice(i.span).contains(name));
+        .any(|i| i.keyword == Keyword::User || cx.df.slice(i.span()).contains(name));
     // Appended to the creating RUN, a relative path would be read in whatever folder that
     // RUN's own `cd` left.
     let relative = script.commands.iter().any(|c| {
@@ -263,7 +263,7 @@ fn move_deletion(
         .any(|i| i.keyword == Keyword::Workdir);
     if !only_rm
         || mentioned
-        || !deleter.heredocs.is_empty()
+        || !deleter.heredocs().is_empty()
         || (relative && (moves_dir || workdir_between))
     {
         return None;

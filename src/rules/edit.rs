@@ -20,14 +20,14 @@ pub enum Tail {
 /// The end of a RUN's script, when text can safely follow it: shell form with no trailing
 /// comment or dangling operator, or a heredoc whose body is the script.
 pub fn run_tail(cx: &Context<'_>, inst: &Instruction) -> Option<Tail> {
-    if inst.is_exec_form() || inst.onbuild.is_some() {
+    if inst.is_exec_form() || inst.onbuild().is_some() {
         return None;
     }
     let script = cx.script(inst)?;
     let last = script.commands.last()?;
-    if let Some(heredoc) = inst.heredocs.first() {
+    if let Some(heredoc) = inst.heredocs().first() {
         let in_body = heredoc.body.contains(last.span().start);
-        return (inst.heredocs.len() == 1 && in_body && !heredoc.terminator.is_empty())
+        return (inst.heredocs().len() == 1 && in_body && !heredoc.terminator.is_empty())
             .then_some(Tail::Line(heredoc.terminator.start));
     }
     let end = inst.args_span().end;
@@ -79,20 +79,20 @@ fn leaves_early(script: &Script) -> bool {
 
 /// The instruction's first line: where a finding about the whole instruction points.
 pub fn first_line(df: &crate::syntax::Dockerfile, inst: &Instruction) -> crate::source::Span {
-    let line = df.lines().line_span(df.text(), inst.lines.0);
-    let end = line.end.min(inst.span.end);
+    let line = df.lines().line_span(df.text(), inst.lines().0);
+    let end = line.end.min(inst.span().end);
     let blank = ['\r', ' ', '\t'];
-    let content = df.text()[inst.span.start..end].trim_end_matches(blank);
+    let content = df.text()[inst.span().start..end].trim_end_matches(blank);
     let content = content
         .strip_suffix(df.escape)
         .map_or(content, |c| c.trim_end_matches(blank));
-    crate::source::Span::new(inst.span.start, inst.span.start + content.len())
+    crate::source::Span::new(inst.span().start, inst.span().start + content.len())
 }
 
 /// The whole lines of an instruction, line break included: what deleting it removes.
 pub fn node_span(df: &crate::syntax::Dockerfile, inst: &Instruction) -> crate::source::Span {
-    let start = df.lines().line_start(inst.lines.0);
-    let last = df.lines().line_span(df.text(), inst.lines.1);
+    let start = df.lines().line_start(inst.lines().0);
+    let last = df.lines().line_span(df.text(), inst.lines().1);
     let end = if last.end < df.text().len() {
         last.end + 1
     } else {
@@ -104,7 +104,7 @@ pub fn node_span(df: &crate::syntax::Dockerfile, inst: &Instruction) -> crate::s
 pub fn same_flags(a: &Instruction, b: &Instruction) -> bool {
     let key = |i: &Instruction| {
         let mut flags: Vec<(String, Option<String>)> = i
-            .flags
+            .flags()
             .iter()
             .map(|f| (f.name.to_ascii_lowercase(), f.value.clone()))
             .collect();
@@ -189,10 +189,10 @@ pub fn merge_runs(cx: &Context<'_>, group: &[&Instruction]) -> Option<Fix> {
     if last_alone && !matches!(run_tail(cx, last), Some(Tail::Chain(_))) {
         return None;
     }
-    let start = cx.df.lines().line_start(first.lines.0);
+    let start = cx.df.lines().line_start(first.lines().0);
     let mut comments = String::new();
     for (span, kind) in cx.df.node_spans() {
-        let between = span.start >= first.span.end && span.end <= last.span.start;
+        let between = span.start >= first.span().end && span.end <= last.span().start;
         if between && matches!(kind, NodeKind::Comment) {
             comments.push_str(&text[span.range()]);
         }
@@ -216,14 +216,14 @@ pub fn merge_runs(cx: &Context<'_>, group: &[&Instruction]) -> Option<Fix> {
     Some(Fix::new(
         format!("merge the {} RUN instructions into one", group.len()),
         Safety::Safe,
-        vec![Edit::replace(Span::new(start, last.span.end), merged)],
+        vec![Edit::replace(Span::new(start, last.span().end), merged)],
     ))
 }
 
 /// Whether an ignore comment applies to the instruction (see `Suppressions::annotates`).
 pub fn annotated(cx: &Context<'_>, inst: &Instruction) -> bool {
     cx.suppressions
-        .annotates(cx.df.lines().line_start(inst.lines.0))
+        .annotates(cx.df.lines().line_start(inst.lines().0))
 }
 
 /// How a command appended after `install` gets the rights `install` ran with: `sudo ` (as the
@@ -242,7 +242,7 @@ pub fn privilege_prefix(
 /// Where an instruction's block starts: the first of the comment lines right above it (an
 /// ignore comment among them applies to it, so they go wherever it goes).
 pub fn lead_start(df: &crate::syntax::Dockerfile, inst: &Instruction) -> usize {
-    let start = df.lines().line_start(inst.lines.0);
+    let start = df.lines().line_start(inst.lines().0);
     let at = df.nodes.partition_point(|n| n.start < start);
     let mut lead = start;
     for node in df.nodes[..at].iter().rev() {

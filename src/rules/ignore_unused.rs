@@ -89,7 +89,7 @@ fn report(cx: &Context<'_>, comment: &IgnoreComment, unused: &[&Code]) -> Diagno
             if cx
                 .df
                 .instructions()
-                .any(|i| i.span.start >= comment.line.end) =>
+                .any(|i| i.span().start >= comment.line.end) =>
         {
             (
                 "a blank line ends its reach before the next instruction".to_string(),
@@ -135,7 +135,7 @@ fn removal(df: &Dockerfile, comment: &IgnoreComment, unused: &[&Code]) -> Option
     let before_instructions = df
         .instructions()
         .next()
-        .is_none_or(|i| comment.line.end <= i.span.start);
+        .is_none_or(|i| comment.line.end <= i.span().start);
     if before_instructions {
         let mut text = df.text().to_string();
         text.replace_range(comment.line.range(), "");

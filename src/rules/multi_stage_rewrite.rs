@@ -203,7 +203,7 @@ pub fn two_stages(
             | Keyword::Healthcheck
             | Keyword::Stopsignal
             | Keyword::Shell
-            | Keyword::Maintainer => line(&mut text, cx.df.slice(inst.span), nl),
+            | Keyword::Maintainer => line(&mut text, cx.df.slice(inst.span()), nl),
             Keyword::Copy | Keyword::Add => {
                 let copy = cx
                     .copy(inst)
@@ -219,7 +219,7 @@ pub fn two_stages(
                     .next()
                     .is_some_and(|(i, _)| i <= last_build);
                 if keeps_sources || !(input && before_build) {
-                    line(&mut text, cx.df.slice(inst.span), nl);
+                    line(&mut text, cx.df.slice(inst.span()), nl);
                 }
             }
             Keyword::Run => {
@@ -236,7 +236,7 @@ pub fn two_stages(
                     line(&mut text, &install(*manager, names, &folders, cx), nl);
                 }
                 if run.class == Class::Setup {
-                    line(&mut text, cx.df.slice(inst.span), nl);
+                    line(&mut text, cx.df.slice(inst.span()), nl);
                 }
                 if index == last_build {
                     for (from, path) in &artifacts {
@@ -348,7 +348,7 @@ fn read_run<'a>(
     inst: &'a Instruction,
     venvs: &mut Vec<String>,
 ) -> Result<Run<'a>, String> {
-    let line = cx.df.lines().line_of(inst.span.start) + 1;
+    let line = cx.df.lines().line_of(inst.span().start) + 1;
     let script = cx
         .script(inst)
         .ok_or_else(|| format!("the RUN at line {line} is not a script layerwise reads"))?;
@@ -589,7 +589,7 @@ fn search_path(cx: &Context<'_>, inst: &Instruction) -> String {
     }
     let mut path = DEFAULT_PATH.to_string();
     for &env in &cx.stages.list[0].stage.instructions {
-        if env.span.start >= inst.span.start {
+        if env.span().start >= inst.span().start {
             break;
         }
         if env.keyword != Keyword::Env {
@@ -1056,13 +1056,13 @@ fn start_command<'a>(cx: &Context<'a>) -> Result<(&'a Instruction, Vec<String>),
             .copied()
     };
     let words = |inst: &Instruction| -> Vec<String> {
-        match &inst.exec {
-            Some(values) => values.clone(),
+        match inst.exec() {
+            Some(values) => values.to_vec(),
             None => inst.words().into_iter().map(|w| w.value).collect(),
         }
     };
     Ok(match (last(Keyword::Entrypoint), last(Keyword::Cmd)) {
-        (Some(e), Some(c)) if e.exec.is_some() => {
+        (Some(e), Some(c)) if e.exec().is_some() => {
             let mut all = words(e);
             all.extend(words(c));
             (e, all)

@@ -163,7 +163,7 @@ fn apk_index_unread(
     let later_here = here.as_ref().map_or(&[][..], |s| &s.commands[at + 1..]);
     let mut later_runs = instructions
         .iter()
-        .skip_while(|i| i.span.start <= inst.span.start)
+        .skip_while(|i| i.span().start <= inst.span().start)
         .filter_map(|i| cx.script(i));
     let fetches_own = |p: &PackageCommand| p.has_flag("--no-cache") || p.has_flag("--no-network");
     // an install after it in the RUN that shows the update is only for show
@@ -207,7 +207,7 @@ fn builds_again(
 ) -> bool {
     instructions
         .iter()
-        .skip_while(|i| i.span.start <= inst.span.start)
+        .skip_while(|i| i.span().start <= inst.span().start)
         .filter_map(|i| cx.script(i))
         .any(|s| {
             s.commands.iter().any(|c| {
@@ -283,7 +283,7 @@ fn docker_clean_removed_before(cx: &Context<'_>, index: usize) -> Option<usize> 
             cx.script(inst)
                 .is_some_and(|s| s.commands.iter().any(|c| removes(c, DOCKER_CLEAN)))
         })
-        .map(|inst| inst.span.start)
+        .map(|inst| inst.span().start)
 }
 
 struct AptArchives {
@@ -304,7 +304,7 @@ fn apt_archives(
         .commands
         .iter()
         .position(|c| removes(c, DOCKER_CLEAN));
-    let removed_on = removed_before.or(removed_here.map(|_| inst.span.start))?;
+    let removed_on = removed_before.or(removed_here.map(|_| inst.span().start))?;
     let first = removed_here.map_or(0, |at| at + 1);
     let installs = |c: &Command| {
         classify(c).is_some_and(|p| {

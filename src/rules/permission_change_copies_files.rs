@@ -329,7 +329,10 @@ fn fix_for(
     created: &Created<'_>,
 ) -> Option<Fix> {
     let run = instructions[at];
-    if run.is_exec_form() || !run.heredocs.is_empty() || run.onbuild.is_some() || !script.and_chain
+    if run.is_exec_form()
+        || !run.heredocs().is_empty()
+        || run.onbuild().is_some()
+        || !script.and_chain
     {
         return None;
     }
@@ -549,7 +552,7 @@ fn into_copy(
         .collect();
     if !flags.is_empty() {
         edits.push(Edit::insert(
-            copy_inst.keyword_span.end,
+            copy_inst.keyword_span().end,
             format!(" {}", flags.join(" ")),
         ));
     }
@@ -639,7 +642,7 @@ fn into_run(cx: &Context<'_>, span: &[&Instruction], script: &Script) -> Option<
     plain_changes(script)?;
     let all_runs = span.iter().all(|i| {
         i.keyword == Keyword::Run
-            && i.heredocs.is_empty()
+            && i.heredocs().is_empty()
             && !i.is_exec_form()
             && same_flags(i, maker)
     });

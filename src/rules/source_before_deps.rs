@@ -269,10 +269,10 @@ fn manifests_first(
         .as_ref()
         .ok_or("the build context is not known (lint a file on disk, or give --context)")?;
     let (copy, run) = (span[0], span[span.len() - 1]);
-    if !run.heredocs.is_empty() {
+    if !run.heredocs().is_empty() {
         return Err("the install runs in a heredoc".into());
     }
-    if run.onbuild.is_some() {
+    if run.onbuild().is_some() {
         return Err("the install is an ONBUILD trigger".into());
     }
     // Whatever runs between the copy and the install may provide what the install uses (the
@@ -318,12 +318,12 @@ fn manifests_first(
             .collect()
     };
     let flags: String = copy
-        .flags
+        .flags()
         .iter()
         .map(|f| format!("{} ", cx.df.slice(f.span)))
         .collect();
     let run_flags: String = run
-        .flags
+        .flags()
         .iter()
         .map(|f| format!("{} ", cx.df.slice(f.span)))
         .collect();
@@ -345,8 +345,8 @@ fn manifests_first(
             )?],
         ),
     };
-    let indent = &cx.df.text()[cx.df.lines().line_start(copy.lines.0)..copy.span.start];
-    let keyword = cx.df.slice(copy.keyword_span);
+    let indent = &cx.df.text()[cx.df.lines().line_start(copy.lines().0)..copy.span().start];
+    let keyword = cx.df.slice(copy.keyword_span());
     // One COPY per folder, so that each manifest keeps its place under the destination.
     let mut folders: Vec<(&str, Vec<&str>)> = Vec::new();
     for file in &files {

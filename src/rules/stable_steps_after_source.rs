@@ -33,7 +33,7 @@ impl Rule for StableStepsAfterSource {
                 .map(|s| s.run)
                 .collect();
             let fix = move_above(cx, copy, &movers);
-            let copy_line = cx.df.position(copy.span.start).line + 1;
+            let copy_line = cx.df.position(copy.span().start).line + 1;
             let copy_text = copy_words(cx, copy);
             for step in group {
                 let mut help = format!(
@@ -86,7 +86,7 @@ fn move_above(cx: &Context<'_>, copy: &Instruction, movers: &[&Instruction]) -> 
     let title = match movers.len() {
         1 => format!(
             "move the RUN on line {} above `{copy_text}`",
-            cx.df.position(first.span.start).line + 1
+            cx.df.position(first.span().start).line + 1
         ),
         n => format!("move the {n} RUNs that read nothing of the context above `{copy_text}`"),
     };

@@ -98,7 +98,8 @@ fn move_into_install(
     if annotated(cx, lone) {
         return None;
     }
-    if !only_updates || !lone.heredocs.is_empty() || lone.onbuild.is_some() || !script.and_chain {
+    if !only_updates || !lone.heredocs().is_empty() || lone.onbuild().is_some() || !script.and_chain
+    {
         return None;
     }
     let mut target = None;
@@ -146,14 +147,14 @@ fn move_into_install(
         // `update && a; b` or `update && a || b` would let a failed update through
         let plain = cx.script(target).is_some_and(|s| s.and_chain);
         if target.is_exec_form()
-            || !target.heredocs.is_empty()
+            || !target.heredocs().is_empty()
             || !same_flags(lone, target)
             || !plain
         {
             return None;
         }
         let refresh = cx.df.slice(lone.args_span());
-        let joiner = if target.lines.0 == target.lines.1 {
+        let joiner = if target.lines().0 == target.lines().1 {
             " && ".to_string()
         } else {
             format!("{}&& ", cx.style.continuation())

@@ -323,7 +323,7 @@ mod tests {
             .filter(|i| i.keyword == Keyword::Run)
             .filter_map(|i| {
                 let script = parse_with(&run_script(i, df.text())?, env).ok()?;
-                Some((i.span.start, script))
+                Some((i.span().start, script))
             })
             .collect()
     }

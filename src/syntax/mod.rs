@@ -76,7 +76,10 @@ impl Dockerfile {
     /// to the end of the text).
     pub fn node_spans(&self) -> impl DoubleEndedIterator<Item = (Span, &NodeKind)> + '_ {
         self.nodes.iter().enumerate().map(|(i, n)| {
-            let end = self.nodes.get(i + 1).map_or(self.text.len(), |next| next.start);
+            let end = self
+                .nodes
+                .get(i + 1)
+                .map_or(self.text.len(), |next| next.start);
             (Span::new(n.start, end), &n.kind)
         })
     }
@@ -108,11 +111,11 @@ impl Dockerfile {
             match inst.keyword {
                 Keyword::From => return Vec::new(),
                 Keyword::Arg => {
-                    first_arg.get_or_insert(inst.keyword_span);
+                    first_arg.get_or_insert(inst.keyword_span());
                 }
                 _ => {
                     return vec![SyntaxError {
-                        span: inst.keyword_span,
+                        span: inst.keyword_span(),
                         message: "no build stage in current context (only ARG may come before \
                                   the first FROM)"
                             .into(),
@@ -315,52 +318,203 @@ impl Heredoc {
 }
 
 /// One instruction, with its continuation lines joined into [`Instruction::line`].
+///
+/// The tree keeps every instruction while the file is linted, so an instruction is laid out
+/// small (64 bytes): its places in `u32`s (a file past 4 GiB keeps them whole, boxed), and what
+/// most instructions lack (flags, the exec form, heredocs, ONBUILD's instruction) in one box.
 #[derive(Clone, Debug)]
 pub struct Instruction {
     pub keyword: Keyword,
-    pub keyword_span: Span,
-    /// From the keyword to the end of the last line (the last heredoc terminator included),
-    /// without the final line break.
-    pub span: Span,
-    /// 0-based first and last line, heredoc bodies and skipped continuation lines included.
-    pub lines: (usize, usize),
-    /// The tree keeps every instruction while the file is linted: its lists are boxed slices,
-    /// without a `Vec`'s spare room and capacity field.
-    pub flags: Box<[Flag]>,
+    /// The escape character, `\` or `` ` ``.
+    escape: u8,
+    /// Its places, unless they are in [`Rare::wide`].
+    narrow: Narrow,
     /// The instruction as BuildKit reads it: continuations joined, comment lines dropped.
     pub line: InstructionLine,
-    /// Where the arguments (after keyword and flags, trimmed) sit in `line`.
-    pub args: Range<usize>,
-    /// The strings of the exec (JSON array) form; `None` for the shell form.
-    pub exec: Option<Vec<String>>,
-    pub heredocs: Box<[Heredoc]>,
-    /// The instruction an ONBUILD wraps; its ranges are in this instruction's `line`.
-    pub onbuild: Option<Box<Instruction>>,
-    pub escape: char,
+    rare: Option<Box<Rare>>,
+}
+
+/// Where an instruction is, in the file and in its line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Places {
+    /// Where the keyword starts in the line: 0, or after `ONBUILD` for the instruction it wraps.
+    keyword_at: usize,
+    span: Span,
+    lines: (usize, usize),
+    /// Where the arguments sit in the line.
+    args: Range<usize>,
+}
+
+/// [`Places`] in `u32`s, as every file under 4 GiB has them.
+#[derive(Clone, Copy, Debug, Default)]
+struct Narrow {
+    keyword_at: u32,
+    span: (u32, u32),
+    lines: (u32, u32),
+    args: (u32, u32),
+}
+
+impl Places {
+    fn narrow(&self) -> Option<Narrow> {
+        let fit = |n: usize| u32::try_from(n).ok();
+        Some(Narrow {
+            keyword_at: fit(self.keyword_at)?,
+            span: (fit(self.span.start)?, fit(self.span.end)?),
+            lines: (fit(self.lines.0)?, fit(self.lines.1)?),
+            args: (fit(self.args.start)?, fit(self.args.end)?),
+        })
+    }
+}
+
+impl Narrow {
+    fn places(self) -> Places {
+        let wide = |n: u32| n as usize;
+        Places {
+            keyword_at: wide(self.keyword_at),
+            span: Span::new(wide(self.span.0), wide(self.span.1)),
+            lines: (wide(self.lines.0), wide(self.lines.1)),
+            args: wide(self.args.0)..wide(self.args.1),
+        }
+    }
+}
+
+/// What few instructions have.
+#[derive(Clone, Debug, Default)]
+struct Rare {
+    flags: Box<[Flag]>,
+    /// The strings of the exec (JSON array) form.
+    exec: Option<Box<[String]>>,
+    heredocs: Box<[Heredoc]>,
+    /// The instruction an ONBUILD wraps; its ranges are in this instruction's line.
+    onbuild: Option<Box<Instruction>>,
+    /// The places, when one of them does not fit in a `u32`.
+    wide: Option<Box<Places>>,
 }
 
 impl Instruction {
+    fn new(
+        keyword: Keyword,
+        escape: char,
+        line: InstructionLine,
+        places: Places,
+        rare: Rare,
+    ) -> Instruction {
+        let mut inst = Instruction {
+            keyword,
+            // The parser knows two escape characters, both ASCII.
+            escape: u8::try_from(escape).unwrap_or(b'\\'),
+            narrow: Narrow::default(),
+            line,
+            rare: None,
+        };
+        if !rare.flags.is_empty() || rare.exec.is_some() || rare.onbuild.is_some() {
+            inst.rare = Some(Box::new(rare));
+        }
+        inst.set_places(places);
+        inst
+    }
+
+    fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    fn places(&self) -> Places {
+        match self.rare.as_ref().and_then(|r| r.wide.as_deref()) {
+            Some(wide) => wide.clone(),
+            None => self.narrow.places(),
+        }
+    }
+
+    fn set_places(&mut self, places: Places) {
+        match places.narrow() {
+            Some(narrow) => {
+                self.narrow = narrow;
+                if let Some(rare) = &mut self.rare {
+                    rare.wide = None;
+                }
+            }
+            None => self.rare_mut().wide = Some(Box::new(places)),
+        }
+    }
+
+    /// Places the instruction in the file: its span and its lines, once the parser has read
+    /// the lines after it (continuations, heredoc bodies).
+    fn place(&mut self, span: Span, lines: (usize, usize)) {
+        let places = Places {
+            span,
+            lines,
+            ..self.places()
+        };
+        self.set_places(places);
+    }
+
+    fn set_heredocs(&mut self, heredocs: Vec<Heredoc>) {
+        if !heredocs.is_empty() {
+            self.rare_mut().heredocs = heredocs.into_boxed_slice();
+        }
+    }
+
+    /// From the keyword to the end of the last line (the last heredoc terminator included),
+    /// without the final line break.
+    pub fn span(&self) -> Span {
+        self.places().span
+    }
+
+    /// The keyword as written (in any case: it has the length of [`Keyword::as_str`]).
+    pub fn keyword_span(&self) -> Span {
+        let at = self.places().keyword_at;
+        self.line.span(at..at + self.keyword.as_str().len())
+    }
+
+    /// 0-based first and last line, heredoc bodies and skipped continuation lines included.
+    pub fn lines(&self) -> (usize, usize) {
+        self.places().lines
+    }
+
+    /// Where the arguments (after keyword and flags, trimmed) sit in [`Instruction::line`].
+    pub fn args(&self) -> Range<usize> {
+        self.places().args
+    }
+
+    pub fn flags(&self) -> &[Flag] {
+        self.rare.as_ref().map_or(&[], |r| &r.flags)
+    }
+
+    /// The strings of the exec (JSON array) form; `None` for the shell form.
+    pub fn exec(&self) -> Option<&[String]> {
+        self.rare.as_ref()?.exec.as_deref()
+    }
+
+    pub fn heredocs(&self) -> &[Heredoc] {
+        self.rare.as_ref().map_or(&[], |r| &r.heredocs)
+    }
+
+    /// The instruction an ONBUILD wraps; its ranges are in this instruction's line.
+    pub fn onbuild(&self) -> Option<&Instruction> {
+        self.rare.as_ref()?.onbuild.as_deref()
+    }
+
     pub fn args_text(&self) -> &str {
-        &self.line.as_str()[self.args.clone()]
+        &self.line.as_str()[self.args()]
     }
 
     pub fn args_span(&self) -> Span {
-        self.line.span(self.args.clone())
+        self.line.span(self.args())
     }
 
     pub fn is_exec_form(&self) -> bool {
-        self.exec.is_some()
+        self.exec().is_some()
     }
 
     pub fn flag(&self, name: &str) -> Option<&Flag> {
-        self.flags
+        self.flags()
             .iter()
             .find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
     /// All values of a repeatable flag such as `--mount`.
     pub fn flag_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.flags
+        self.flags()
             .iter()
             .filter(move |f| f.name.eq_ignore_ascii_case(name))
             .filter_map(|f| f.value.as_deref())
@@ -368,7 +522,7 @@ impl Instruction {
 
     /// Arguments split into words, quotes resolved (ENV, LABEL, ARG, COPY sources).
     pub fn words(&self) -> Vec<Word> {
-        words::split_words(self.args_text(), self.args.start, self.escape)
+        words::split_words(self.args_text(), self.args().start, char::from(self.escape))
     }
 
     /// The file span of a range of [`Instruction::line`].
@@ -382,8 +536,8 @@ impl Instruction {
         if !matches!(self.keyword, Keyword::Copy | Keyword::Add) {
             return None;
         }
-        let mut paths: Vec<String> = match &self.exec {
-            Some(values) => values.clone(),
+        let mut paths: Vec<String> = match self.exec() {
+            Some(values) => values.to_vec(),
             None => self.words().into_iter().map(|w| w.value).collect(),
         };
         let dest = paths.pop()?;
@@ -427,5 +581,42 @@ impl<'a> Stage<'a> {
             name,
             instructions: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyword_spans_follow_the_written_keyword() {
+        let text = "from a\nONBUILD  copy x y\nRU\\\nN b\n  \\\nRUN c\n";
+        let df = Dockerfile::parse(text);
+        assert!(df.errors.is_empty(), "{:?}", df.errors);
+        let keywords: Vec<&str> = df.instructions().map(|i| df.slice(i.keyword_span())).collect();
+        assert_eq!(keywords, ["from", "ONBUILD", "RU\\\nN", "RUN"]);
+        let onbuild = df.instructions().nth(1).and_then(Instruction::onbuild);
+        assert_eq!(onbuild.map(|i| df.slice(i.keyword_span())), Some("copy"));
+    }
+
+    #[test]
+    fn places_past_4_gib_are_kept_whole() {
+        let df = Dockerfile::parse("FROM a\nRUN b\n");
+        let mut run = df.instructions().nth(1).unwrap().clone();
+        let narrow = run.places();
+        assert!(run.rare.is_none(), "a plain RUN has nothing rare");
+        let far = 5 << 32;
+        let wide = Places {
+            span: Span::new(far, far + 5),
+            lines: (far, far + 1),
+            ..narrow.clone()
+        };
+        run.set_places(wide.clone());
+        assert_eq!(run.places(), wide);
+        assert_eq!((run.span(), run.lines()), (wide.span, wide.lines));
+        assert_eq!((run.args(), run.keyword_span()), (4..5, Span::new(7, 10)));
+        run.set_places(narrow.clone());
+        assert_eq!(run.places(), narrow);
+        assert!(run.rare.is_some_and(|r| r.wide.is_none()));
     }
 }

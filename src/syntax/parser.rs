@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::words::{self, split_blanks, split_flags, split_words};
 use super::{
     Directive, Flag, Heredoc, Instruction, InstructionLine, Keyword, MappedText, Node, NodeKind,
-    SyntaxError,
+    Places, Rare, SyntaxError,
 };
 use crate::source::{LineIndex, Span};
 
@@ -208,19 +208,19 @@ impl<'a> Parser<'a> {
         let mut end_line = last;
         let node = match parse_line(InstructionLine::new(joined, self.file), 0, self.escape) {
             Ok(mut inst) => {
-                let host = inst.onbuild.as_deref().unwrap_or(&inst);
-                let takes_heredocs = host.keyword.takes_heredocs() && host.exec.is_none();
+                let host = inst.onbuild().unwrap_or(&inst);
+                let takes_heredocs = host.keyword.takes_heredocs() && host.exec().is_none();
                 if takes_heredocs && inst.line.as_str().contains("<<") {
                     let (heredocs, after) = self.heredocs(&inst, next);
-                    inst.heredocs = heredocs.into_boxed_slice();
+                    inst.set_heredocs(heredocs);
                     if after > next {
                         end_line = after - 1;
                         next = after;
                     }
                 }
                 let start = line.start + lead;
-                inst.span = Span::new(start, self.lines[end_line].content_end.max(start));
-                inst.lines = (first, end_line);
+                let span = Span::new(start, self.lines[end_line].content_end.max(start));
+                inst.place(span, (first, end_line));
                 NodeKind::Instruction(Box::new(inst))
             }
             Err(error) => {
@@ -321,7 +321,6 @@ fn parse_line(
         .find(['\t', '\x0b', '\x0c', '\r', ' '])
         .unwrap_or(body.len());
     let kw_range = from + lead..from + lead + kw_len;
-    let keyword_span = line.span(kw_range.clone());
     let name = &body[..kw_len];
     let error = |range: Range<usize>, message: String| SyntaxError {
         span: line.span(range),
@@ -363,7 +362,9 @@ fn parse_line(
         | Keyword::Add
         | Keyword::Copy
         | Keyword::Volume => {
-            exec = json_form(args_text).map_err(|m| error(args.clone(), m))?;
+            exec = json_form(args_text)
+                .map_err(|m| error(args.clone(), m))?
+                .map(Vec::into_boxed_slice);
         }
         Keyword::Healthcheck => {
             // HEALTHCHECK [OPTIONS] CMD command: the command after the first word may be JSON.
@@ -386,20 +387,20 @@ fn parse_line(
     check_arguments(keyword, args_text, exec.as_deref(), onbuild.as_deref())
         .map_err(|m| error(kw_range.start..args.end.max(kw_range.end), m))?;
 
-    let span = line.span(kw_range.start..rest_end);
-    Ok(Instruction {
-        keyword,
-        keyword_span,
-        span,
+    // The span and lines of an instruction of the file are placed once its lines are read.
+    let places = Places {
+        keyword_at: kw_range.start,
+        span: line.span(kw_range.start..rest_end),
         lines: (0, 0),
-        flags,
-        line,
         args,
+    };
+    let rare = Rare {
+        flags,
         exec,
-        heredocs: Box::default(),
         onbuild,
-        escape,
-    })
+        ..Rare::default()
+    };
+    Ok(Instruction::new(keyword, escape, line, places, rare))
 }
 
 /// The exec form: a JSON array of strings. Other JSON or non-JSON text is the shell form, but a
@@ -499,7 +500,7 @@ mod tests {
 
     fn keywords(df: &Dockerfile) -> Vec<(Keyword, usize, usize)> {
         df.instructions()
-            .map(|i| (i.keyword, i.lines.0 + 1, i.lines.1 + 1))
+            .map(|i| (i.keyword, i.lines().0 + 1, i.lines().1 + 1))
             .collect()
     }
 
@@ -559,7 +560,7 @@ mod tests {
         );
         let copy = df.instructions().nth(2).unwrap();
         let docs: Vec<_> = copy
-            .heredocs
+            .heredocs()
             .iter()
             .map(|h| (h.name.as_str(), h.content(text), h.expand))
             .collect();
@@ -575,15 +576,15 @@ mod tests {
         let df = Dockerfile::parse("FROM a\nONBUILD RUN <<EOF\necho\nEOF\n");
         assert!(df.errors.is_empty(), "{:?}", df.errors);
         let onbuild = df.instructions().nth(1).unwrap();
-        assert_eq!(onbuild.heredocs.len(), 1);
-        assert_eq!(onbuild.onbuild.as_ref().unwrap().keyword, Keyword::Run);
+        assert_eq!(onbuild.heredocs().len(), 1);
+        assert_eq!(onbuild.onbuild().unwrap().keyword, Keyword::Run);
     }
 
     #[test]
     fn json_in_exec_form_only_for_string_arrays() {
         let df = Dockerfile::parse("FROM a\nCMD [\"a\", \"b\"]\nRUN [ -f x ] && y\n");
-        let forms: Vec<_> = df.instructions().map(|i| i.exec.clone()).collect();
-        assert_eq!(forms[1], Some(vec!["a".into(), "b".into()]));
+        let forms: Vec<_> = df.instructions().map(|i| i.exec()).collect();
+        assert_eq!(forms[1], Some(&["a".to_string(), "b".to_string()][..]));
         assert_eq!(forms[2], None);
         let df = Dockerfile::parse("FROM a\nCMD [\"a\", [\"b\"]]\nRUN ok\n");
         assert_eq!(df.errors.len(), 1);
