@@ -155,6 +155,10 @@ impl MappedText {
     }
 }
 
+/// A file's text as its instructions' lines share it: behind one pointer, where an `Arc<str>`
+/// is two, so that a line is two words (every instruction of the tree holds one).
+pub type SharedText = Arc<Box<str>>;
+
 /// An instruction's line as the tree keeps it, for every instruction while the file is linted:
 /// a line that is one piece of the file (most are) is that piece of the file's text, shared,
 /// not a copy with a map.
@@ -162,7 +166,7 @@ impl MappedText {
 pub enum InstructionLine {
     /// `file[start..end]`.
     File {
-        file: Arc<str>,
+        file: SharedText,
         start: u32,
         end: u32,
     },
@@ -172,7 +176,7 @@ pub enum InstructionLine {
 
 impl InstructionLine {
     /// The line `joined` holds, sharing `file`'s text when it is one piece of it.
-    pub fn new(joined: MappedText, file: &Arc<str>) -> InstructionLine {
+    pub fn new(joined: MappedText, file: &SharedText) -> InstructionLine {
         let fits = |n: usize| u32::try_from(n).ok();
         match joined.segments[..] {
             [one] if one.text == 0 && one.len == joined.len() => {
@@ -262,7 +266,7 @@ mod tests {
 
     #[test]
     fn a_line_of_one_piece_shares_the_file_and_maps_alike() {
-        let file: Arc<str> = Arc::from("FROM a\nRUN a \\\n  && b\nRUN c\n");
+        let file: SharedText = Arc::new("FROM a\nRUN a \\\n  && b\nRUN c\n".into());
         let piece = |span: Span| {
             let mut m = MappedText::new();
             m.push_source(&file, span);

@@ -14,7 +14,7 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-pub use mapped::{InstructionLine, MappedText};
+pub use mapped::{InstructionLine, MappedText, SharedText};
 pub use words::Word;
 
 use crate::source::{LineIndex, Position, Span};
@@ -23,7 +23,7 @@ use crate::source::{LineIndex, Position, Span};
 #[derive(Clone, Debug)]
 pub struct Dockerfile {
     /// Shared with the instructions' lines that are one piece of it.
-    text: Arc<str>,
+    text: SharedText,
     lines: LineIndex,
     pub nodes: Vec<Node>,
     pub errors: Vec<SyntaxError>,
@@ -34,7 +34,7 @@ pub struct Dockerfile {
 impl Dockerfile {
     /// Parses any text; problems end up in [`Dockerfile::errors`], never in a panic.
     pub fn parse(text: impl Into<String>) -> Dockerfile {
-        let text: Arc<str> = Arc::from(text.into());
+        let text: SharedText = Arc::new(text.into().into_boxed_str());
         let lines = LineIndex::new(&text);
         let parsed = parser::parse(&text, &lines);
         Dockerfile {
@@ -320,7 +320,7 @@ impl Heredoc {
 /// One instruction, with its continuation lines joined into [`Instruction::line`].
 ///
 /// The tree keeps every instruction while the file is linted, so an instruction is laid out
-/// small (64 bytes): its places in `u32`s (a file past 4 GiB keeps them whole, boxed), and what
+/// small (56 bytes): its places in `u32`s (a file past 4 GiB keeps them whole, boxed), and what
 /// most instructions lack (flags, the exec form, heredocs, ONBUILD's instruction) in one box.
 #[derive(Clone, Debug)]
 pub struct Instruction {
@@ -593,7 +593,10 @@ mod tests {
         let text = "from a\nONBUILD  copy x y\nRU\\\nN b\n  \\\nRUN c\n";
         let df = Dockerfile::parse(text);
         assert!(df.errors.is_empty(), "{:?}", df.errors);
-        let keywords: Vec<&str> = df.instructions().map(|i| df.slice(i.keyword_span())).collect();
+        let keywords: Vec<&str> = df
+            .instructions()
+            .map(|i| df.slice(i.keyword_span()))
+            .collect();
         assert_eq!(keywords, ["from", "ONBUILD", "RU\\\nN", "RUN"]);
         let onbuild = df.instructions().nth(1).and_then(Instruction::onbuild);
         assert_eq!(onbuild.map(|i| df.slice(i.keyword_span())), Some("copy"));

@@ -3,12 +3,11 @@
 //! lines inside them skipped), heredoc bodies read raw after the instruction line.
 
 use std::ops::Range;
-use std::sync::Arc;
 
 use super::words::{self, split_blanks, split_flags, split_words};
 use super::{
     Directive, Flag, Heredoc, Instruction, InstructionLine, Keyword, MappedText, Node, NodeKind,
-    Places, Rare, SyntaxError,
+    Places, Rare, SharedText, SyntaxError,
 };
 use crate::source::{LineIndex, Span};
 
@@ -31,7 +30,7 @@ struct Line {
 
 const BOM: &str = "\u{feff}";
 
-pub(super) fn parse(file: &Arc<str>, index: &LineIndex) -> Parsed {
+pub(super) fn parse(file: &SharedText, index: &LineIndex) -> Parsed {
     let text: &str = file;
     let mut parser = Parser {
         file,
@@ -77,7 +76,7 @@ fn split_lines(text: &str, index: &LineIndex) -> Vec<Line> {
 }
 
 struct Parser<'a> {
-    file: &'a Arc<str>,
+    file: &'a SharedText,
     text: &'a str,
     lines: Vec<Line>,
     escape: char,
